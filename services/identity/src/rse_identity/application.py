@@ -1,0 +1,172 @@
+"""Identity's use cases: thin command methods over the aggregates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, TotpNotStarted
+from rse_identity.domain.citizen import Citizen, DeregistrationReason, NifClaim
+from rse_shared.auth import Role
+from rse_shared.eventstore import ServiceApplication
+
+
+class CitizenAlreadyRegistered(Exception):
+    """An SNS number or NIF that already belongs to a registered citizen."""
+
+
+class UsernameTaken(Exception):
+    """A staff username already in use."""
+
+
+class CitizenNotFound(Exception):
+    """No citizen with that id."""
+
+
+class AccountNotFound(Exception):
+    """No account with that username."""
+
+
+class IdentityApplication(ServiceApplication):
+    """Citizens, staff accounts and authentication."""
+
+    name = "identity"
+
+    def __init__(self, env: dict[str, str] | None = None, *,
+                 hasher: PasswordHasher | None = None,
+                 login_policy: LoginPolicy | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        super().__init__(env)
+        self.hasher = hasher or PasswordHasher()
+        self.login_policy = login_policy or LoginPolicy()
+        self.clock = clock
+
+    def register_citizen(
+        self, *, sns_number: str, nif: str, full_name: str, date_of_birth: date,
+        email: str, phone: str, address: str, password: str,
+    ) -> uuid.UUID:
+        citizen = Citizen.register(sns_number, nif, full_name, date_of_birth, email, phone, address)
+        account = Account(username=sns_number, password_hash=self.hasher.hash(password),
+                          role="citizen", claims={"citizen_id": str(citizen.id)})
+        try:
+            self.save(citizen, NifClaim(nif=nif, citizen_id=citizen.id), account)
+        except IntegrityError:
+            raise CitizenAlreadyRegistered("SNS number or NIF already registered") from None
+        return citizen.id
+
+    def update_contacts(self, citizen_id: uuid.UUID, *, email: str | None = None,
+                        phone: str | None = None, address: str | None = None) -> None:
+        citizen = self._citizen(citizen_id)
+        citizen.update_contacts(email, phone, address)
+        self.save(citizen)
+
+    def assign_family_doctor(self, citizen_id: uuid.UUID, practitioner_id: str,
+                             health_unit: str) -> None:
+        citizen = self._citizen(citizen_id)
+        citizen.assign_family_doctor(practitioner_id, health_unit)
+        self.save(citizen)
+
+    def deregister(self, citizen_id: uuid.UUID, reason: DeregistrationReason,
+                   effective_date: date) -> None:
+        citizen = self._citizen(citizen_id)
+        citizen.deregister(reason, effective_date)
+        account = self._account(citizen.sns_number)
+        account.close()
+        self.save(citizen, account)
+
+    def provision_staff(self, *, username: str, password: str, role: Role,
+                        practitioner_id: str | None = None,
+                        health_unit: str | None = None) -> uuid.UUID:
+        claims = {k: v for k, v in {"practitioner_id": practitioner_id,
+                                    "health_unit": health_unit}.items() if v}
+        account = Account(username=staff_username(username),
+                          password_hash=self.hasher.hash(password), role=role, claims=claims)
+        try:
+            self.save(account)
+        except IntegrityError:
+            raise UsernameTaken(f"username {username!r} is taken") from None
+        return account.id
+
+    def authenticate(self, username: str, password: str,
+                     totp_code: str | None = None) -> Account:
+        """The account, if the password (and second factor, once enrolled) are right."""
+        try:
+            account = self._account(username)
+        except AccountNotFound:
+            self._burn_time(password)
+            raise LoginRefused("invalid credentials") from None
+        now = self.clock()
+        account.check_may_attempt(now, self.login_policy)
+        if self._credentials_valid(account, password, totp_code):
+            account.login_succeeded()
+        else:
+            account.login_failed(now, self.login_policy)
+        self.save(account)
+        if account.failures or account.locked_until:
+            raise LoginRefused("invalid credentials")
+        return account
+
+    def start_totp_enrolment(self, account_id: uuid.UUID) -> str:
+        """A new TOTP secret for the account, active once confirmed with a code."""
+        account = self._account_by_id(account_id)
+        secret = pyotp.random_base32()
+        account.start_totp_enrolment(secret)
+        self.save(account)
+        return pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name="RSE")
+
+    def confirm_totp(self, account_id: uuid.UUID, code: str) -> None:
+        account = self._account_by_id(account_id)
+        if account.totp_pending is None:
+            raise TotpNotStarted("no TOTP enrolment in progress")
+        if not pyotp.TOTP(account.totp_pending).verify(code, valid_window=1):
+            raise LoginRefused("invalid TOTP code")
+        account.confirm_totp()
+        self.save(account)
+
+    def _credentials_valid(self, account: Account, password: str, totp_code: str | None) -> bool:
+        try:
+            self.hasher.verify(account.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if account.totp_secret is None:
+            return True
+        return bool(totp_code) and pyotp.TOTP(account.totp_secret).verify(
+            str(totp_code), valid_window=1)
+
+    def _burn_time(self, password: str) -> None:
+        # Hash anyway, so an unknown username takes as long as a wrong password.
+        self.hasher.hash(password)
+
+    def _citizen(self, citizen_id: uuid.UUID) -> Citizen:
+        try:
+            citizen: Citizen = self.repository.get(citizen_id)
+        except AggregateNotFoundError:
+            raise CitizenNotFound(f"citizen {citizen_id} not found") from None
+        return citizen
+
+    def _account(self, username: str) -> Account:
+        return self._account_by_id(Account.create_id(username))
+
+    def _account_by_id(self, account_id: uuid.UUID) -> Account:
+        try:
+            account: Account = self.repository.get(account_id)
+        except AggregateNotFoundError:
+            raise AccountNotFound("no such account") from None
+        return account
+
+
+def staff_username(username: str) -> str:
+    """Staff accounts live in their own namespace, apart from SNS numbers."""
+    return f"staff:{username}"
+
+
+def token_claims(account: Account) -> dict[str, Any]:
+    return {"sub": str(account.id), "role": account.role, **account.claims}

@@ -1,0 +1,24 @@
+"""Identity's settings (env prefix RSE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+
+from rse_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Everything identity needs, from the environment."""
+
+    service_name: str = "identity"
+    http_port: int = 8001
+    signing_key_file: Path | None = None
+    access_token_ttl_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _require_key_in_production(self) -> Settings:
+        if self.environment == "production" and self.signing_key_file is None:
+            raise ValueError("RSE_SIGNING_KEY_FILE must be set outside development")
+        return self

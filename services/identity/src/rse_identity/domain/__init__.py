@@ -1,0 +1,1 @@
+"""Identity's aggregates: citizens, their NIF claims, and login accounts."""

@@ -1,0 +1,123 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+
+from rse_identity.application import CitizenAlreadyRegistered, IdentityApplication, UsernameTaken
+from rse_identity.domain.account import LoginRefused, LoginThrottled
+from rse_identity.domain.citizen import Citizen
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(clock: Clock) -> IdentityApplication:
+    return IdentityApplication(hasher=FAST_HASHER, clock=clock)
+
+
+def register(app: IdentityApplication, sns: str = "123456789", nif: str = "123456789") -> object:
+    return app.register_citizen(sns_number=sns, nif=nif, full_name="Ana Silva",
+                                date_of_birth=date(1980, 5, 17), email="ana@example.pt",
+                                phone="+351912345678", address="Rua A", password="a long secret")
+
+
+def test_registration_records_the_citizen_without_the_password(app: IdentityApplication) -> None:
+    citizen_id = register(app)
+    events = list(app.events.get(citizen_id))  # type: ignore[arg-type]
+    assert isinstance(events[0], Citizen.Registered)
+    stored = [n.state for n in app.recorder.select_notifications(1, 10)]
+    assert all(b"a long secret" not in state for state in stored)
+
+
+def test_a_second_registration_with_the_same_sns_number_conflicts(app: IdentityApplication) -> None:
+    register(app)
+    with pytest.raises(CitizenAlreadyRegistered):
+        register(app, nif="501964843")
+
+
+def test_a_second_registration_with_the_same_nif_conflicts(app: IdentityApplication) -> None:
+    register(app)
+    with pytest.raises(CitizenAlreadyRegistered):
+        register(app, sns="987654321")
+    assert app.recorder.max_notification_id() == 3  # nothing of the refused one was saved
+
+
+def test_login_with_the_right_password_returns_the_account(app: IdentityApplication) -> None:
+    citizen_id = register(app)
+    account = app.authenticate("123456789", "a long secret")
+    assert account.claims == {"citizen_id": str(citizen_id)}
+
+
+def test_login_with_a_wrong_password_or_unknown_user_is_refused(app: IdentityApplication) -> None:
+    register(app)
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "wrong")
+    with pytest.raises(LoginRefused):
+        app.authenticate("999999999", "whatever")
+
+
+def test_repeated_failures_slow_down_then_lock(app: IdentityApplication, clock: Clock) -> None:
+    register(app)
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            app.authenticate("123456789", "wrong")
+    with pytest.raises(LoginThrottled):
+        app.authenticate("123456789", "a long secret")
+    for _ in range(2):
+        clock.now += timedelta(seconds=10)
+        with pytest.raises(LoginRefused):
+            app.authenticate("123456789", "wrong")
+    clock.now += timedelta(seconds=10)
+    with pytest.raises(LoginThrottled) as locked:
+        app.authenticate("123456789", "a long secret")
+    assert locked.value.locked
+    clock.now += timedelta(minutes=16)
+    assert app.authenticate("123456789", "a long secret")
+
+
+def test_once_totp_is_enrolled_login_needs_a_code(app: IdentityApplication) -> None:
+    register(app)
+    account = app.authenticate("123456789", "a long secret")
+    uri = app.start_totp_enrolment(account.id)
+    totp = pyotp.parse_uri(uri)
+    app.confirm_totp(account.id, totp.now())
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "a long secret")
+    assert app.authenticate("123456789", "a long secret", totp.now())
+
+
+def test_a_wrong_first_totp_code_does_not_enable_it(app: IdentityApplication) -> None:
+    register(app)
+    account = app.authenticate("123456789", "a long secret")
+    app.start_totp_enrolment(account.id)
+    with pytest.raises(LoginRefused):
+        app.confirm_totp(account.id, "000000")
+    assert app.authenticate("123456789", "a long secret")
+
+
+def test_a_deregistered_citizen_cannot_log_in(app: IdentityApplication) -> None:
+    citizen_id = register(app)
+    app.deregister(citizen_id, "death", date(2026, 11, 1))  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="closed"):
+        app.authenticate("123456789", "a long secret")
+
+
+def test_staff_usernames_are_unique(app: IdentityApplication) -> None:
+    app.provision_staff(username="dr.costa", password="x" * 12, role="professional",
+                        practitioner_id="P1", health_unit="USF A")
+    with pytest.raises(UsernameTaken):
+        app.provision_staff(username="dr.costa", password="y" * 12, role="auditor")

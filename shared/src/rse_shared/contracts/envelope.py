@@ -1,0 +1,73 @@
+"""The envelope every integration event carries, and the registry of contracts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a8e-5b0d-4c1e-9a57-2d5f0e3b7c41")
+
+
+class IntegrationEvent(BaseModel):
+    """Base of every integration event: a frozen, versioned, tolerant-reader contract."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    producer: str
+    citizen_id: uuid.UUID
+    correlation_id: uuid.UUID | None = None
+    causation_id: uuid.UUID | None = None
+    source_position: int = Field(ge=1)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON document published on Kafka (envelope + payload)."""
+        body = self.model_dump(mode="json")
+        body["event_type"] = self.event_type
+        body["schema_version"] = self.schema_version
+        return body
+
+
+_REGISTRY: dict[tuple[str, int], type[IntegrationEvent]] = {}
+E = TypeVar("E", bound=type[IntegrationEvent])
+
+
+def contract(cls: E) -> E:
+    """Register an integration event class under its (event_type, schema_version)."""
+    cls.event_type = cls.__name__
+    _REGISTRY[(cls.event_type, cls.schema_version)] = cls
+    return cls
+
+
+class UnknownEventType(LookupError):
+    """An event type or schema version this reader does not know."""
+
+
+def contract_for(event_type: str, schema_version: int) -> type[IntegrationEvent]:
+    """The registered contract class for an event type and version."""
+    try:
+        return _REGISTRY[(event_type, schema_version)]
+    except KeyError:
+        raise UnknownEventType(f"{event_type} v{schema_version}") from None
+
+
+def parse_event(document: dict[str, Any]) -> IntegrationEvent:
+    """Parse a wire document into its contract (pydantic.ValidationError if malformed)."""
+    cls = contract_for(str(document.get("event_type")), int(document.get("schema_version", 1)))
+    return cls.model_validate(document)
+
+
+def stable_event_id(originator_id: uuid.UUID, originator_version: int) -> uuid.UUID:
+    """Event id derived from the stored domain event, so re-publishing keeps it."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,48 @@
+"""Integration events published by the identity service on `identity.events`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from rse_shared.contracts.envelope import IntegrationEvent, contract
+
+
+@contract
+class CitizenRegistered(IntegrationEvent):
+    """A citizen joined the citizen's area (no contacts, NIF or credentials on the wire)."""
+
+    sns_number: str
+    full_name: str
+    date_of_birth: date
+
+
+@contract
+class PersonalDataUpdated(IntegrationEvent):
+    """Contacts or address changed; lists which fields, not their values."""
+
+    changed_fields: tuple[str, ...]
+
+
+@contract
+class FamilyDoctorAssigned(IntegrationEvent):
+    """An operator assigned the citizen's family doctor."""
+
+    practitioner_id: str
+    health_unit: str
+
+
+@contract
+class CitizenDeregistered(IntegrationEvent):
+    """The citizen left the SNS register (death or emigration); history is kept."""
+
+    reason: Literal["death", "emigration"]
+    effective_date: date
+
+
+__all__ = [
+    "CitizenDeregistered",
+    "CitizenRegistered",
+    "FamilyDoctorAssigned",
+    "PersonalDataUpdated",
+]

@@ -1,0 +1,134 @@
+"""HTTP conventions shared by every service: problem+json errors, body limit, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rse_shared.auth import AuthError, Forbidden
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]) -> None:
+    """Map domain errors (and the framework's) to problem+json; unknown errors stay 500."""
+
+    async def validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        issues = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "Unprocessable Content", "the request is not valid", errors=issues)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail or ""))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    for error_class, status in {AuthError: 401, Forbidden: 403, **errors}.items():
+        app.add_exception_handler(error_class, _mapped(status))
+
+
+def _mapped(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return problem(status, _title(status), str(exc))
+
+    return handler
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies above `max_bytes` with 413, before parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "Content Too Large", f"the body exceeds {self.max_bytes} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+Check = Callable[[], Awaitable[None]]
+
+
+def health_router(checks: Mapping[str, Check]) -> APIRouter:
+    """`/health/live` (the process answers) and `/health/ready` (its dependencies do)."""
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live")
+    async def live() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/ready", response_model=None)
+    async def ready() -> JSONResponse | dict[str, Any]:
+        """Every dependency (PostgreSQL, Kafka, MongoDB) answers."""
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as failure:  # noqa: BLE001 - reported, not hidden
+                results[name] = f"down: {type(failure).__name__}"
+        if all(v == "ok" for v in results.values()):
+            return {"status": "ok", "checks": results}
+        return JSONResponse({"status": "down", "checks": results}, status_code=503)
+
+    return router

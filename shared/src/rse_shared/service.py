@@ -1,0 +1,126 @@
+"""Building blocks every service's composition root uses: the FastAPI app and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import APIRouter, FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+
+from rse_shared.http import BodyLimit, Check, health_router, install_problem_handlers
+from rse_shared.locks import advisory_lock
+from rse_shared.loops import pause
+from rse_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[str, Check]:
+    """Checks that PostgreSQL, Kafka and MongoDB answer."""
+
+    async def postgres() -> None:
+        async with await psycopg.AsyncConnection.connect(
+            settings.postgres_conninfo(), connect_timeout=2
+        ) as conn:
+            await conn.execute("SELECT 1")
+
+    async def kafka() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                                    request_timeout_ms=2000)
+        await asyncio.wait_for(admin.start(), timeout=3)
+        try:
+            await asyncio.wait_for(admin.list_topics(), timeout=3)
+        finally:
+            await admin.close()
+
+    async def mongo() -> None:
+        await asyncio.wait_for(db.command("ping"), timeout=3)
+
+    return {"postgres": postgres, "kafka": kafka, "mongo": mongo}
+
+
+def single_active(conninfo: str, lock_name: str, worker: Worker) -> Worker:
+    """Run `worker` only while holding an advisory lock: one active replica, others standby."""
+
+    async def run(stop: asyncio.Event) -> None:
+        async with advisory_lock(conninfo, lock_name):
+            await worker(stop)
+
+    return run
+
+
+class Workers:
+    """Background loops (relay, projector, consumers) run beside the API until stopped."""
+
+    def __init__(self, workers: Mapping[str, Worker]) -> None:
+        self.workers = dict(workers)
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.stop.clear()
+        self.tasks = [asyncio.create_task(self._keep_running(name, worker), name=name)
+                      for name, worker in self.workers.items()]
+
+    async def _keep_running(self, name: str, worker: Worker) -> None:
+        """Restart a worker that failed (broker or database away), with a back-off."""
+        delay = 0.5
+        while not self.stop.is_set():
+            try:
+                await worker(self.stop)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker %s failed; restarting in %.1fs", name, delay)
+                await pause(self.stop, delay)
+                delay = min(delay * 2, 10.0)
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def create_api(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    errors: Mapping[type[Exception], int],
+    checks: Mapping[str, Check],
+    workers: Workers | None = None,
+    state: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """A service's FastAPI app: routers, problem+json, body limit, health, workers."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if workers is not None:
+            await workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                await workers.close()
+
+    api = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    for key, value in (state or {}).items():
+        setattr(api.state, key, value)
+    install_problem_handlers(api, errors)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.include_router(health_router(checks))
+    for router in routers:
+        api.include_router(router)
+    return api

@@ -1,0 +1,82 @@
+"""Settings base every service's Settings extends."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PASSWORD = "rse"
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and runtime settings shared by every service (env prefix RSE_)."""
+
+    model_config = SettingsConfigDict(env_prefix="RSE_", extra="ignore")
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = "development"
+
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 55432
+    postgres_user: str = "rse"
+    postgres_password: SecretStr = SecretStr(DEV_PASSWORD)
+    postgres_db: str = ""
+    postgres_pool_size: int = 5
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    mongo_url: str = "mongodb://127.0.0.1:27018/"
+    mongo_db: str = ""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    jwt_issuer: str = "http://127.0.0.1:8001"
+    jwt_audience: str = "rse"
+    jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+
+    relay_poll_interval: float = 0.1
+    consumer_max_attempts: int = 3
+    max_body_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _fill_names(self) -> ServiceSettings:
+        if not self.postgres_db:
+            self.postgres_db = f"rse_{self.service_name}"
+        if not self.mongo_db:
+            self.mongo_db = f"rse_{self.service_name}"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> ServiceSettings:
+        if (
+            self.environment == "production"
+            and self.postgres_password.get_secret_value() == DEV_PASSWORD
+        ):
+            raise ValueError("RSE_POSTGRES_PASSWORD must be set outside development")
+        return self
+
+    def eventstore_env(self) -> dict[str, str]:
+        """The eventsourcing library's environment for this service's event store."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.postgres_db,
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+        }
+
+    def postgres_conninfo(self) -> str:
+        """A libpq connection string for this service's database."""
+        return (
+            f"host={self.postgres_host} port={self.postgres_port} dbname={self.postgres_db} "
+            f"user={self.postgres_user} password={self.postgres_password.get_secret_value()}"
+        )

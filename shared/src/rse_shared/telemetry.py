@@ -1,0 +1,43 @@
+"""OpenTelemetry set-up and W3C trace context carried in Kafka headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+Headers = list[tuple[str, bytes]]
+
+
+def setup_tracing(service_name: str, otlp_endpoint: str | None = None,
+                  exporter: SpanExporter | None = None) -> TracerProvider:
+    """Install a tracer provider; export over OTLP/HTTP when an endpoint is configured."""
+    provider = TracerProvider(resource=Resource.create({"service.name": f"rse-{service_name}"}))
+    if exporter is None and otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("rse")
+
+
+def inject_trace_headers(headers: Iterable[tuple[str, bytes]] = ()) -> Headers:
+    """Kafka headers with the current trace context (traceparent, tracestate) added."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return [*headers, *((k, v.encode()) for k, v in carrier.items())]
+
+
+def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> object:
+    """The trace context a Kafka message carried, to parent the consumer's span."""
+    carrier = {k: v.decode(errors="replace") for k, v in (headers or ())}
+    return propagate.extract(carrier)

@@ -1,0 +1,127 @@
+"""Pytest fixtures that start (or reuse) the real servers and isolate each test.
+
+Servers start once per run (deploy/local/infra.sh up is idempotent); each test gets its
+own database, MongoDB database, topics and consumer groups instead of a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pymongo import AsyncMongoClient
+
+from rse_shared.settings import ServiceSettings
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _infra_script() -> Path:
+    return REPO / "deploy" / "local" / "infra.sh"
+
+
+@pytest.fixture(scope="session")
+def infra() -> ServiceSettings:
+    """The real PostgreSQL, Kafka and FerretDB, started if they are not running."""
+    if os.environ.get("RSE_TEST_INFRA", "local") == "local":
+        subprocess.run(["bash", str(_infra_script()), "up"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return ServiceSettings(service_name="test", environment="test")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def fresh_database(infra: ServiceSettings) -> Iterator[str]:
+    """A PostgreSQL database of the test's own, dropped afterwards."""
+    name = unique("rse_t")
+    admin = infra.model_copy(update={"postgres_db": "postgres"}).postgres_conninfo()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def fresh_mongo(infra: ServiceSettings) -> AsyncIterator[str]:
+    """A MongoDB database name of the test's own, dropped afterwards."""
+    name = unique("rse_t")
+    yield name
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
+async def fresh_topic(infra: ServiceSettings) -> str:
+    """A new Kafka topic (3 partitions) for the test alone."""
+    name = unique("t").replace("_", ".")
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+    return name
+
+
+async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0,
+                     expect: int | None = None) -> list[Any]:
+    """Every record on `topic` from offset 0 (stops once `expect` are read, or at timeout)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        deadline = time.monotonic() + timeout
+        while not partitions and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[Any] = []
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for items in batch.values():
+                records.extend(items)
+            if expect is not None and len(records) >= expect:
+                break
+            if expect is None and not batch and records:
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+def documents(records: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in records]
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0,
+                     every: float = 0.1) -> T:
+    """Poll `probe` until it returns something truthy; fail the test at `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
