@@ -13,6 +13,8 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime
+from functools import singledispatchmethod
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +22,15 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.system import ProcessApplication
+from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from rse_shared.consumer import IdempotentConsumer
+from rse_shared.contracts import CitizenRegistered
+from rse_shared.eventstore import ServiceApplication, natural_id
 from rse_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -125,3 +134,77 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         await asyncio.sleep(every)
+
+
+class Tally(Aggregate):
+    """How many times a citizen's registration was applied."""
+
+    @staticmethod
+    def create_id(citizen_id: uuid.UUID) -> uuid.UUID:
+        return natural_id("tally", str(citizen_id))
+
+    @event("Started")
+    def __init__(self, citizen_id: uuid.UUID) -> None:
+        self.count = 0
+
+    @event("Counted")
+    def count_one(self) -> None:
+        self.count += 1
+
+
+class RegistrationTally(ProcessApplication[uuid.UUID], ServiceApplication):
+    """Counts CitizenRegistered per citizen; a full name of 'Poison' always fails."""
+
+    name = "tally"
+
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """Other events change nothing."""
+
+    @policy.register(CitizenRegistered)
+    def _(self, domain_event: CitizenRegistered,
+          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        if domain_event.full_name == "Poison":
+            raise RuntimeError("cannot count poison")
+        try:
+            tally: Tally = self.repository.get(Tally.create_id(domain_event.citizen_id))
+        except AggregateNotFoundError:
+            tally = Tally(domain_event.citizen_id)
+        tally.count_one()
+        processing_event.collect_events(tally)
+
+    def count(self, citizen_id: uuid.UUID) -> int:
+        try:
+            tally: Tally = self.repository.get(Tally.create_id(citizen_id))
+        except AggregateNotFoundError:
+            return 0
+        return tally.count
+
+
+def a_registration(citizen_id: uuid.UUID | None = None, position: int = 1,
+                   full_name: str = "Ana Silva") -> CitizenRegistered:
+    citizen_id = citizen_id or uuid.uuid4()
+    return CitizenRegistered(
+        event_id=uuid.uuid5(citizen_id, str(position)), occurred_at=datetime.now(UTC),
+        producer="identity", citizen_id=citizen_id, source_position=position,
+        sns_number="123456789", full_name=full_name, date_of_birth=date(1980, 1, 1))
+
+
+@pytest.fixture
+def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
+    app = RegistrationTally(env=settings.eventstore_env())
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def consuming(infra: ServiceSettings, tally: RegistrationTally,
+                    fresh_topic: str) -> AsyncIterator[IdempotentConsumer]:
+    """The tally fed from `fresh_topic` by an idempotent consumer in its own group."""
+    broker = KafkaBroker(infra.kafka_bootstrap)
+    consumer = IdempotentConsumer(broker, tally, topics=[fresh_topic],
+                                  group_id=f"g-{uuid.uuid4().hex[:8]}", max_attempts=3,
+                                  retry_backoff=0.05)
+    await broker.start()
+    yield consumer
+    await broker.stop()

@@ -1,0 +1,45 @@
+# The commands a newcomer needs. `make up` runs the platform; `make test` runs the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+INFRA := deploy/local/infra.sh
+SERVICES := deploy/local/services.sh
+# uv from PATH, else the one pip installs as a module.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: help install up down status test test-unit lint format infra
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install:  ## install uv and the Python workspace (locked), and the tools the tests use
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		echo "installing docker-compose (used offline, to validate docker-compose.yml)"; \
+		(apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null) || \
+		echo "warning: could not install docker-compose; its validation test will fail"; }
+
+infra: install  ## start PostgreSQL, Kafka and FerretDB on 127.0.0.1
+	@bash $(INFRA) up >/dev/null
+
+up: infra  ## install what is missing, start the infrastructure and every service
+	@bash $(SERVICES) start
+	@echo "stop everything with: make down"
+
+down:  ## stop the services and the infrastructure
+	@bash $(SERVICES) stop
+	@bash $(INFRA) down
+
+status:  ## show what is running
+	@bash $(INFRA) status
+	@bash $(SERVICES) status
+
+test: infra  ## install what is missing, start the infrastructure, run the whole test suite
+	@$(UV) run --frozen pytest
+
+test-unit: install  ## only the tests that need no server
+	@$(UV) run --frozen pytest -m "not integration"
+
+lint:  ## ruff and mypy
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen mypy shared/src services/identity/src

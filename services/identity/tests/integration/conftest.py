@@ -1,0 +1,39 @@
+"""The identity service, assembled on the real servers with a database and topic of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from rse_identity.bootstrap import Identity, bootstrap
+from rse_identity.config import Settings
+from rse_shared.settings import ServiceSettings
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> Settings:
+    return Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
+                    relay_poll_interval=0.05)
+
+
+@pytest.fixture
+async def identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Identity]:
+    """Identity with its relay and projector running."""
+    service = bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)
+    await service.workers.start()
+    yield service
+    await service.workers.close()
+    await service.mongo.close()
+    service.app.close()
+
+
+@pytest.fixture
+async def client(identity: Identity) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=identity.api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as http:
+        yield http

@@ -1,0 +1,154 @@
+"""Identity's events through the relay to Kafka, and its projection rebuilt from the log."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from rse_identity.bootstrap import Identity, bootstrap
+from rse_identity.config import Settings
+from rse_identity.integration import to_integration_event
+from rse_shared.consumer import IdempotentConsumer
+from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
+from rse_shared.relay import OutboxRelay
+from rse_shared.testing import RegistrationTally, documents, eventually, read_topic
+
+from .conftest import FAST_HASHER
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def idle_identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Identity]:
+    """Identity without its background relay and projector: the test drives them."""
+    service = bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)
+    yield service
+    await service.mongo.close()
+    service.app.close()
+
+
+def register(service: Identity, sns: str = "123456789", nif: str = "123456789") -> uuid.UUID:
+    return service.app.register_citizen(
+        sns_number=sns, nif=nif, full_name="Ana Silva", date_of_birth=date(1980, 5, 17),
+        email="ana@example.pt", phone="+351912345678", address="Rua A", password="a long secret")
+
+
+def a_relay(service: Identity, topic: str) -> OutboxRelay:
+    s = service.settings
+    return OutboxRelay(service.app, to_integration_event, topic=topic,
+                       bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo())
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing may catch it)."""
+
+
+async def test_a_registered_citizen_appears_on_the_topic_exactly_once(
+    identity: Identity, fresh_topic: str
+) -> None:
+    citizen_id = await asyncio.to_thread(register, identity)
+    records = await read_topic(identity.settings.kafka_bootstrap, fresh_topic, expect=1)
+    await asyncio.sleep(0.5)
+    records = await read_topic(identity.settings.kafka_bootstrap, fresh_topic, timeout=2)
+    assert len(records) == 1
+    record = records[0]
+    event = parse_event(documents(records)[0])
+    assert isinstance(event, CitizenRegistered)
+    assert record.key == str(citizen_id).encode()
+    assert event.citizen_id == citizen_id and event.producer == "identity"
+    assert event.event_id == stable_event_id(citizen_id, 1)
+    assert event.source_position == 1 and event.schema_version == 1
+    assert dict(record.headers)["event_type"] == b"CitizenRegistered"
+    wire = documents(records)[0]
+    assert "nif" not in wire and "password" not in str(wire) and "email" not in wire
+
+
+async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(
+    idle_identity: Identity, fresh_topic: str
+) -> None:
+    register(idle_identity)
+    crashing = a_relay(idle_identity, fresh_topic)
+    await crashing.start()
+
+    def die(*_: Any) -> None:
+        raise Crash
+    crashing.translate = die  # type: ignore[assignment]
+    with pytest.raises(Crash):
+        await crashing.publish_pending()
+    await crashing.stop()
+
+    restarted = a_relay(idle_identity, fresh_topic)
+    await restarted.start()
+    assert (await restarted.publish_pending()).published == 1
+    await restarted.stop()
+    records = await read_topic(idle_identity.settings.kafka_bootstrap, fresh_topic, expect=1)
+    assert len(records) == 1
+
+
+async def test_a_relay_killed_after_publishing_republishes_the_same_event_applied_once(
+    idle_identity: Identity, fresh_topic: str, consuming: IdempotentConsumer,
+    tally: RegistrationTally,
+) -> None:
+    citizen_id = register(idle_identity)
+    crashing = a_relay(idle_identity, fresh_topic)
+    await crashing.start()
+
+    async def die(_: int) -> None:
+        raise Crash
+    crashing.positions.save = die  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await crashing.publish_pending()  # published, position not recorded
+    await crashing.stop()
+
+    restarted = a_relay(idle_identity, fresh_topic)
+    await restarted.start()
+    await restarted.publish_pending()
+    await restarted.stop()
+
+    records = documents(await read_topic(idle_identity.settings.kafka_bootstrap, fresh_topic,
+                                         expect=2))
+    assert len(records) == 2
+    assert records[0]["event_id"] == records[1]["event_id"]
+
+    async def applied() -> bool:
+        return await asyncio.to_thread(tally.count, citizen_id) == 1
+    await eventually(applied)
+    await asyncio.sleep(1.0)  # give the duplicate time to be (not) applied
+    assert await asyncio.to_thread(tally.count, citizen_id) == 1
+
+
+async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
+    idle_identity: Identity,
+) -> None:
+    app = idle_identity.app
+    first = register(idle_identity)
+    second = register(idle_identity, sns="987654321", nif="501964843")
+    app.update_contacts(first, email="new@example.pt", address="Rua B")
+    app.assign_family_doctor(second, "P-1", "USF Tejo")
+    app.deregister(first, "emigration", date(2026, 11, 1))
+    projector = idle_identity.projector
+    await projector.run_once()
+    await projector.run_once()  # re-running applies nothing twice
+    live = await idle_identity.db.citizens.find().sort("_id").to_list()
+
+    assert await projector.rebuild() == app.recorder.max_notification_id()
+    rebuilt = await idle_identity.db.citizens.find().sort("_id").to_list()
+    assert rebuilt == live
+    assert {d["status"] for d in live} == {"registered", "deregistered"}
+    assert await projector.checkpoint() == app.recorder.max_notification_id()
+
+
+async def test_re_applying_an_old_event_changes_nothing(idle_identity: Identity) -> None:
+    citizen_id = register(idle_identity)
+    idle_identity.app.update_contacts(citizen_id, email="new@example.pt")
+    await idle_identity.projector.run_once()
+    before = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
+    registered = next(iter(idle_identity.app.events.get(citizen_id)))
+    await idle_identity.projector.projection.apply(idle_identity.db, registered, 1)
+    after = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
+    assert after == before and after is not None and after["email"] == "new@example.pt"

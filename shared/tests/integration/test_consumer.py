@@ -1,0 +1,102 @@
+"""The idempotent consumer against the real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from rse_shared.consumer import IdempotentConsumer, dlq_topic
+from rse_shared.settings import ServiceSettings
+from rse_shared.testing import RegistrationTally, a_registration, documents, eventually, read_topic
+
+pytestmark = pytest.mark.integration
+BOOTSTRAP = ServiceSettings().kafka_bootstrap
+
+
+async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def test_the_same_message_delivered_twice_is_applied_once(
+    consuming: IdempotentConsumer, tally: RegistrationTally, fresh_topic: str
+) -> None:
+    event = a_registration()
+    wire = json.dumps(event.to_wire()).encode()
+    key = str(event.citizen_id).encode()
+    await produce(BOOTSTRAP, fresh_topic, wire, wire, key=key)
+    later = a_registration(event.citizen_id, position=2)
+    await produce(BOOTSTRAP, fresh_topic, json.dumps(later.to_wire()).encode(),
+                  key=key)
+
+    async def both_seen() -> bool:
+        return await asyncio.to_thread(tally.count, event.citizen_id) == 2
+    await eventually(both_seen)
+    await asyncio.sleep(0.5)
+    assert await asyncio.to_thread(tally.count, event.citizen_id) == 2  # not 3
+
+
+async def test_a_redelivered_offset_is_recognised_by_its_tracking_record(
+    tally: RegistrationTally, consuming: IdempotentConsumer
+) -> None:
+    event = a_registration()
+    tracking = Tracking(application_name="some.topic:0", notification_id=42)
+    assert await asyncio.to_thread(consuming.apply, event, tracking) is True
+    assert await asyncio.to_thread(consuming.apply, event, tracking) is False
+    assert await asyncio.to_thread(tally.count, event.citizen_id) == 1
+
+
+def test_a_concurrent_duplicate_is_refused_by_the_tracking_table(tally: RegistrationTally) -> None:
+    event = a_registration()
+    tracking = Tracking(application_name="some.topic:1", notification_id=7)
+    tally.process_event(event, tracking)  # type: ignore[arg-type]
+    # The second delivery got past has_tracking_id before the first committed.
+    with pytest.raises(IntegrityError):
+        tally.process_event(event, tracking)  # type: ignore[arg-type]
+    assert tally.count(event.citizen_id) == 1
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_partition_keeps_flowing(
+    consuming: IdempotentConsumer, tally: RegistrationTally, fresh_topic: str
+) -> None:
+    citizen_id = uuid.uuid4()
+    key = str(citizen_id).encode()
+    failing = a_registration(citizen_id, position=1, full_name="Poison")
+    good = a_registration(citizen_id, position=2)
+    await produce(BOOTSTRAP, fresh_topic, b"{not json",
+                  json.dumps(failing.to_wire()).encode(), json.dumps(good.to_wire()).encode(),
+                  key=key)
+
+    async def counted() -> bool:
+        return await asyncio.to_thread(tally.count, citizen_id) == 1
+    await eventually(counted)
+    dead = documents(await read_topic(BOOTSTRAP,
+                                      dlq_topic(consuming.group_id, fresh_topic), expect=2))
+    assert [d["offset"] for d in dead] == [0, 1]
+    assert dead[0]["error"].startswith("not JSON") and dead[0]["attempts"] == 1
+    assert "cannot count poison" in dead[1]["error"] and dead[1]["attempts"] == 3
+    assert dead[1]["value"] == json.dumps(failing.to_wire())
+
+
+async def test_an_unknown_event_type_is_ignored(
+    consuming: IdempotentConsumer, tally: RegistrationTally, fresh_topic: str
+) -> None:
+    citizen_id = uuid.uuid4()
+    unknown = {**a_registration(citizen_id).to_wire(), "event_type": "SomethingNew"}
+    good = a_registration(citizen_id, position=2)
+    await produce(BOOTSTRAP, fresh_topic, json.dumps(unknown).encode(),
+                  json.dumps(good.to_wire()).encode(), key=str(citizen_id).encode())
+
+    async def counted() -> bool:
+        return await asyncio.to_thread(tally.count, citizen_id) == 1
+    await eventually(counted)
