@@ -81,8 +81,8 @@ class IdempotentConsumer:
         self.subscriber(self.on_message)
 
     async def on_message(self, message: KafkaMessage) -> None:
-        record: ConsumerRecord[Any, Any] = message.raw_message  # type: ignore[assignment]
-        token = otel_context.attach(extract_trace_context(record.headers))  # type: ignore[arg-type]
+        record: ConsumerRecord[Any, Any] = message.raw_message
+        token = otel_context.attach(extract_trace_context(record.headers))
         try:
             with tracer().start_as_current_span(f"{record.topic} process"):
                 outcome = await self.handle(record)

@@ -46,7 +46,8 @@ def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for error_class, status in {AuthError: 401, Forbidden: 403, **errors}.items():
+    mapped: dict[type[Exception], int] = {AuthError: 401, Forbidden: 403, **errors}
+    for error_class, status in mapped.items():
         app.add_exception_handler(error_class, _mapped(status))
 
 

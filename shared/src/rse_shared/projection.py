@@ -31,7 +31,7 @@ class Projection(Protocol):
     """A read model: applies domain events at their source position."""
 
     name: str
-    collections: Sequence[str]
+    collections: tuple[str, ...]
 
     async def apply(self, db: AsyncDatabase[Any], event: Any, position: int) -> None: ...
 

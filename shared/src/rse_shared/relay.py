@@ -165,9 +165,10 @@ class OutboxRelay:
         ):
             headers = inject_trace_headers([("event_type", event.event_type.encode()),
                                             ("event_id", str(event.event_id).encode())])
-            return await self.producer.send(
+            ack: asyncio.Future[Any] = await self.producer.send(
                 self.topic,
                 value=json.dumps(event.to_wire()).encode(),
                 key=str(event.citizen_id).encode(),
                 headers=headers,
             )
+            return ack

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -37,7 +38,7 @@ def inject_trace_headers(headers: Iterable[tuple[str, bytes]] = ()) -> Headers:
     return [*headers, *((k, v.encode()) for k, v in carrier.items())]
 
 
-def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> object:
+def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> Context:
     """The trace context a Kafka message carried, to parent the consumer's span."""
     carrier = {k: v.decode(errors="replace") for k, v in (headers or ())}
     return propagate.extract(carrier)

@@ -15,7 +15,7 @@ class CitizenDirectory:
     """One document per citizen: personal data, family doctor, status."""
 
     name = "citizen_directory"
-    collections = ("citizens",)
+    collections: tuple[str, ...] = ("citizens",)
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.citizens.create_index("sns_number", unique=True)
