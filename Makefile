@@ -31,7 +31,7 @@ down:  ## stop the services and the infrastructure
 	@bash $(INFRA) down
 
 status:  ## show what is running
-	@bash $(INFRA) status
+	-@bash $(INFRA) status
 	@bash $(SERVICES) status
 
 test: infra  ## install what is missing, start the infrastructure, run the whole test suite

@@ -18,7 +18,6 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.system import ProcessApplication
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import context as otel_context
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 
 from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, parse_event
 from rse_shared.eventstore import in_thread
+from rse_shared.inbox import ConsumerApplication
 from rse_shared.telemetry import extract_trace_context, tracer
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class IdempotentConsumer:
     def __init__(
         self,
         broker: KafkaBroker,
-        app: ProcessApplication[Any],
+        app: ConsumerApplication,
         *,
         topics: list[str],
         group_id: str,

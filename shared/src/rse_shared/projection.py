@@ -33,7 +33,7 @@ class Projection(Protocol):
     name: str
     collections: tuple[str, ...]
 
-    async def apply(self, db: AsyncDatabase[Any], event: Any, position: int) -> None: ...
+    async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None: ...
 
 
 async def guarded_upsert(
@@ -97,7 +97,7 @@ class ProjectionRunner:
             )
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
-                await self.projection.apply(self.db, event, notification.id)
+                await self.projection.apply(event, notification.id, self.db)
             if not notifications:
                 return total
             position = notifications[-1].id

@@ -24,13 +24,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.system import ProcessApplication
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered
-from rse_shared.eventstore import ServiceApplication, natural_id
+from rse_shared.eventstore import natural_id
+from rse_shared.inbox import ConsumerApplication
 from rse_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -152,16 +152,16 @@ class Tally(Aggregate):
         self.count += 1
 
 
-class RegistrationTally(ProcessApplication[uuid.UUID], ServiceApplication):
+class RegistrationTally(ConsumerApplication):
     """Counts CitizenRegistered per citizen; a full name of 'Poison' always fails."""
 
     name = "tally"
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def handle(self, domain_event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Other events change nothing."""
 
-    @policy.register(CitizenRegistered)
+    @handle.register(CitizenRegistered)
     def _(self, domain_event: CitizenRegistered,
           processing_event: ProcessingEvent[uuid.UUID]) -> None:
         if domain_event.full_name == "Poison":

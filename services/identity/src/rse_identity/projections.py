@@ -21,11 +21,12 @@ class CitizenDirectory:
         await db.citizens.create_index("sns_number", unique=True)
 
     @singledispatchmethod
-    async def apply(self, db: AsyncDatabase[Any], event: Any, position: int) -> None:
+    async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None:
         """Events that do not change the directory."""
 
     @apply.register(Citizen.Registered)
-    async def _(self, db: AsyncDatabase[Any], event: Citizen.Registered, position: int) -> None:
+    async def _(self, event: Citizen.Registered, position: int,
+                db: AsyncDatabase[Any]) -> None:
         await guarded_upsert(db.citizens, {"_id": str(event.originator_id)}, position, {"$set": {
             "sns_number": event.sns_number, "nif": event.nif, "full_name": event.full_name,
             "date_of_birth": event.date_of_birth.isoformat(), "email": event.email,
@@ -34,20 +35,21 @@ class CitizenDirectory:
         }})
 
     @apply.register(Citizen.PersonalDataUpdated)
-    async def _(self, db: AsyncDatabase[Any], event: Citizen.PersonalDataUpdated,
-                position: int) -> None:
+    async def _(self, event: Citizen.PersonalDataUpdated, position: int,
+                db: AsyncDatabase[Any]) -> None:
         await guarded_upsert(db.citizens, {"_id": str(event.originator_id)}, position,
                              {"$set": dict(event.changed)})
 
     @apply.register(Citizen.FamilyDoctorAssigned)
-    async def _(self, db: AsyncDatabase[Any], event: Citizen.FamilyDoctorAssigned,
-                position: int) -> None:
+    async def _(self, event: Citizen.FamilyDoctorAssigned, position: int,
+                db: AsyncDatabase[Any]) -> None:
         doctor = {"practitioner_id": event.practitioner_id, "health_unit": event.health_unit}
         await guarded_upsert(db.citizens, {"_id": str(event.originator_id)}, position,
                              {"$set": {"family_doctor": doctor}})
 
     @apply.register(Citizen.Deregistered)
-    async def _(self, db: AsyncDatabase[Any], event: Citizen.Deregistered, position: int) -> None:
+    async def _(self, event: Citizen.Deregistered, position: int,
+                db: AsyncDatabase[Any]) -> None:
         await guarded_upsert(db.citizens, {"_id": str(event.originator_id)}, position, {"$set": {
             "status": "deregistered",
             "deregistration": {"reason": event.reason,

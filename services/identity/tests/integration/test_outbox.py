@@ -149,6 +149,6 @@ async def test_re_applying_an_old_event_changes_nothing(idle_identity: Identity)
     await idle_identity.projector.run_once()
     before = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     registered = next(iter(idle_identity.app.events.get(citizen_id)))
-    await idle_identity.projector.projection.apply(idle_identity.db, registered, 1)
+    await idle_identity.projector.projection.apply(registered, 1, idle_identity.db)
     after = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     assert after == before and after is not None and after["email"] == "new@example.pt"

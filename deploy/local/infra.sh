@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Local infrastructure (PostgreSQL, Kafka, FerretDB) for dev and tests on 127.0.0.1: up|down|status|env
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SERVICES=(postgres kafka ferretdb)
+
+address_of() {
+  case "$1" in
+    postgres) echo "$HOST:$PG_PORT" ;;
+    kafka) echo "$HOST:$KAFKA_PORT" ;;
+    ferretdb) echo "$HOST:$FERRETDB_PORT" ;;
+  esac
+}
+
+# Environment variables the Python services read (eval "$(deploy/local/infra.sh env)").
+print_env() {
+  cat <<EOF
+export RSE_POSTGRES_HOST=$HOST
+export RSE_POSTGRES_PORT=$PG_PORT
+export RSE_POSTGRES_USER=$PG_USER
+export RSE_POSTGRES_PASSWORD=$PG_PASSWORD
+# append /<database>: ${PG_DATABASES[*]}
+export RSE_POSTGRES_DSN=postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT
+export RSE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
+export RSE_MONGO_URL=mongodb://$HOST:$FERRETDB_PORT/
+EOF
+}
+
+do_up() {
+  local started=$SECONDS pg_pid kafka_pid ferret_pid rc=0
+  # PostgreSQL, Kafka and the FerretDB build (about a minute when Go's build cache is cold) are
+  # independent: run them side by side (each script prefixes its lines).
+  "$DEPLOY_DIR/postgres.sh" start &
+  pg_pid=$!
+  "$DEPLOY_DIR/kafka.sh" start &
+  kafka_pid=$!
+  "$DEPLOY_DIR/ferretdb.sh" install &
+  ferret_pid=$!
+  wait "$pg_pid" || { log "postgres failed to start"; rc=1; }
+  wait "$kafka_pid" || { log "kafka failed to start"; rc=1; }
+  wait "$ferret_pid" || { log "ferretdb failed to build"; rc=1; }
+  ((rc == 0)) || die "infrastructure is NOT up (see errors above)"
+  # FerretDB needs PostgreSQL (ferretdb.sh start re-checks it).
+  "$DEPLOY_DIR/ferretdb.sh" start || die "ferretdb failed to start"
+  log "all up in $((SECONDS - started))s:"
+  local s
+  for s in "${SERVICES[@]}"; do
+    printf '  %-9s %s\n' "$s" "$(address_of "$s")" >&2
+  done
+  log "environment for the services (also: eval \"\$($0 env)\"):"
+  print_env
+}
+
+do_down() {
+  local rc=0 s
+  for s in ferretdb kafka postgres; do
+    "$DEPLOY_DIR/$s.sh" stop || rc=1
+  done
+  return "$rc"
+}
+
+do_status() {
+  local s out rc pid state worst=0
+  printf '%-9s %-12s %-8s %s\n' SERVICE STATE PID ADDRESS
+  for s in "${SERVICES[@]}"; do
+    rc=0
+    out="$("$DEPLOY_DIR/$s.sh" status 2>/dev/null)" || rc=$?
+    pid="$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p; s/.*process \([0-9]*\) alive.*/\1/p' <<<"$out" | head -n1)"
+    case "$rc" in
+      0) state=running ;;
+      1) state=unhealthy ;;
+      *) state="$(sed -n 's/^[a-z]*: //p' <<<"$out")" ;;
+    esac
+    printf '%-9s %-12s %-8s %s\n' "$s" "$state" "${pid:--}" "$(address_of "$s")"
+    ((rc > worst)) && worst=$rc
+  done
+  return "$worst"
+}
+
+case "${1:-}" in
+  up) do_up ;;
+  down) do_down ;;
+  status) do_status ;;
+  env) print_env ;;
+  *) echo "usage: $0 {up|down|status|env}" >&2; exit 2 ;;
+esac
