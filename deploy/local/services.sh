@@ -20,7 +20,8 @@ service_env() {
 }
 
 start_one() {
-  local name="$1" port="$2" pidfile="$RUN_DIR/$name.pid" logfile="$RUN_DIR/$name.log" pid
+  local name="$1" port="$2"
+  local pidfile="$RUN_DIR/$name.pid" logfile="$RUN_DIR/$name.log" pid
   pid="$(server_pid "$pidfile" "rse-$name serve")"
   if [[ -n "$pid" ]]; then
     log "$name already running (pid $pid)"
@@ -42,7 +43,8 @@ start_one() {
 }
 
 stop_one() {
-  local name="$1" pidfile="$RUN_DIR/$name.pid" pid
+  local name="$1"
+  local pidfile="$RUN_DIR/$name.pid" pid
   pid="$(server_pid "$pidfile" "rse-$name serve")"
   if [[ -n "$pid" ]]; then
     kill -TERM "$pid" 2>/dev/null || true

@@ -9,6 +9,7 @@ after the broker acknowledged: at-least-once, resuming where it left off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
@@ -110,6 +113,7 @@ class OutboxRelay:
             request_timeout_ms=15000,
         )
         await self.producer.start()
+        await ensure_topics(self.bootstrap, [self.topic])
         self.position = await self.positions.load()
 
     async def stop(self) -> None:
@@ -172,3 +176,19 @@ class OutboxRelay:
                 headers=headers,
             )
             return ack
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3) -> None:
+    """Create the topics if they do not exist yet (partitions spread citizens, keyed by id)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1)
+                   for t in topics if t not in existing]
+        if missing:
+            # Another replica may create them meanwhile.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
