@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, parse_event
 from rse_shared.eventstore import in_thread
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.loops import Worker
 from rse_shared.telemetry import extract_trace_context, tracer
 
 log = logging.getLogger(__name__)
@@ -162,3 +163,20 @@ def decode(value: bytes | None) -> IntegrationEvent:
 
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[str],
+                    group_id: str, max_attempts: int = 3) -> Worker:
+    """A background worker feeding `app` from `topics` until stopped."""
+
+    async def run(stop: asyncio.Event) -> None:
+        broker = KafkaBroker(bootstrap)
+        IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
+                           max_attempts=max_attempts)
+        await broker.start()
+        try:
+            await stop.wait()
+        finally:
+            await broker.stop()
+
+    return run

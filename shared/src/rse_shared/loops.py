@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+"""A background loop: runs until the event is set."""
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:

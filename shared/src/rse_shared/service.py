@@ -5,22 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, FastAPI
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from rse_shared.auth import TokenVerifier, http_jwks_loader
+from rse_shared.consumer import consumer_worker
 from rse_shared.http import BodyLimit, Check, health_router, install_problem_handlers
+from rse_shared.inbox import ConsumerApplication
 from rse_shared.locks import advisory_lock
-from rse_shared.loops import pause
+from rse_shared.loops import Worker, pause
+from rse_shared.projection import Projection, ProjectionRunner
+from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 
 def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[str, Check]:
@@ -124,3 +132,71 @@ def create_api(
     for router in routers:
         api.include_router(router)
     return api
+
+
+@dataclass
+class Service:
+    """One service, assembled: its application, read models, relay, workers and API."""
+
+    settings: ServiceSettings
+    app: Application[Any]
+    mongo: AsyncMongoClient[Any]
+    db: AsyncDatabase[Any]
+    relay: OutboxRelay
+    projectors: dict[str, ProjectionRunner]
+    workers: Workers
+    api: FastAPI
+    verifier: TokenVerifier
+
+    async def close(self) -> None:
+        await self.workers.close()
+        await self.mongo.close()
+        self.app.close()
+
+
+def assemble(
+    settings: ServiceSettings,
+    app: Application[Any],
+    *,
+    translate: Translator,
+    projections: Sequence[Projection] = (),
+    consumes: Sequence[str] = (),
+    routers: Sequence[APIRouter] = (),
+    errors: Mapping[type[Exception], int] | None = None,
+    state: Mapping[str, Any] | None = None,
+    verifier: TokenVerifier | None = None,
+    extra_workers: Mapping[str, Worker] | None = None,
+    topic: str | None = None,
+) -> Service:
+    """Build a service's parts from its settings; nothing connects until started."""
+    name = settings.service_name
+    conninfo = settings.postgres_conninfo()
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
+                                                    serverSelectionTimeoutMS=5000)
+    db = mongo[settings.mongo_db]
+    relay = OutboxRelay(app, translate, topic=topic or f"{name}.events",
+                        bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
+                        poll_interval=settings.relay_poll_interval)
+    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
+                  for p in projections}
+    loops: dict[str, Worker] = {"relay": relay.run}
+    for projection_name, runner in projectors.items():
+        loops[f"projector:{projection_name}"] = single_active(
+            conninfo, f"projector:{name}:{projection_name}", runner.run)
+    if consumes:
+        if not isinstance(app, ConsumerApplication):
+            raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
+        loops["consumer"] = consumer_worker(settings.kafka_bootstrap, app, topics=list(consumes),
+                                            group_id=name,
+                                            max_attempts=settings.consumer_max_attempts)
+    loops.update(extra_workers or {})
+    workers = Workers(loops)
+    verifier = verifier or TokenVerifier(http_jwks_loader(settings.jwks_url),
+                                         issuer=settings.jwt_issuer,
+                                         audience=settings.jwt_audience)
+    api = create_api(title=f"RSE {name}", settings=settings, routers=routers,
+                     errors={IntegrityError: 409, **(errors or {})},
+                     checks=readiness_checks(settings, db), workers=workers,
+                     state={"app": app, "token_verifier": verifier, "mongo_db": db,
+                            **(state or {})})
+    return Service(settings, app, mongo, db, relay, projectors, workers, api, verifier)

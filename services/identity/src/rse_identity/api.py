@@ -139,7 +139,7 @@ class TotpConfirmation(Strict):
 
 
 def get_app(request: Request) -> IdentityApplication:
-    app: IdentityApplication = request.app.state.identity
+    app: IdentityApplication = request.app.state.app
     return app
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from rse_identity.application import UsernameTaken
+from rse_identity.application import IdentityApplication, UsernameTaken
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.tokens import write_new_key
@@ -34,9 +34,9 @@ def create_operator(settings: Settings, username: str) -> int:
     if len(password) < 12:
         print("the password needs at least 12 characters", file=sys.stderr)
         return 2
-    service = bootstrap(settings)
+    app = IdentityApplication(env=settings.eventstore_env())
     try:
-        account_id = service.app.provision_staff(username=username, password=password,
+        account_id = app.provision_staff(username=username, password=password,
                                                  role="operator")
     except UsernameTaken:
         print(f"username {username!r} already exists", file=sys.stderr)
@@ -49,8 +49,9 @@ async def rebuild(settings: Settings) -> int:
     service = bootstrap(settings)
     total = service.app.recorder.max_notification_id() or 0
     progress = Progress("citizen_directory", total)
-    service.projector.progress = lambda done, _position: progress.update(done)
-    applied = await service.projector.rebuild()
+    projector = service.projectors["citizen_directory"]
+    projector.progress = lambda done, _position: progress.update(done)
+    applied = await projector.rebuild()
     progress.close()
     print(f"rebuilt citizen_directory from {applied} events")
     return 0

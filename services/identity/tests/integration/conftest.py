@@ -8,8 +8,9 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from rse_identity.bootstrap import Identity, bootstrap
+from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
+from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -22,18 +23,16 @@ def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> S
 
 
 @pytest.fixture
-async def identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Identity]:
+async def identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
     """Identity with its relay and projector running."""
     service = bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)
     await service.workers.start()
     yield service
-    await service.workers.close()
-    await service.mongo.close()
-    service.app.close()
+    await service.close()
 
 
 @pytest.fixture
-async def client(identity: Identity) -> AsyncIterator[httpx.AsyncClient]:
+async def client(identity: Service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=identity.api)
     async with httpx.AsyncClient(transport=transport, base_url="http://identity") as http:
         yield http

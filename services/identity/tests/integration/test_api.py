@@ -1,4 +1,4 @@
-"""Identity's HTTP API on the real servers: the newcomer's flow and every refusal."""
+"""Service's HTTP API on the real servers: the newcomer's flow and every refusal."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rse_identity.bootstrap import Identity
+from rse_shared.service import Service
 from rse_shared.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -111,7 +111,7 @@ async def test_a_citizen_updates_contacts(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_operator_assigns_a_family_doctor_and_deregisters(
-    client: httpx.AsyncClient, identity: Identity
+    client: httpx.AsyncClient, identity: Service
 ) -> None:
     identity.app.provision_staff(username="op.one", password="operator password",
                                  role="operator")
@@ -135,7 +135,7 @@ async def test_an_operator_assigns_a_family_doctor_and_deregisters(
 
 
 async def test_an_operator_provisions_a_professional_who_can_log_in(
-    client: httpx.AsyncClient, identity: Identity
+    client: httpx.AsyncClient, identity: Service
 ) -> None:
     identity.app.provision_staff(username="op.two", password="operator password",
                                  role="operator")
@@ -206,7 +206,7 @@ def forged(claims: dict[str, Any], key: Any = None, alg: str = "EdDSA",
                       headers=headers)
 
 
-def claims_for(identity: Identity, citizen_id: str, **overrides: Any) -> dict[str, Any]:
+def claims_for(identity: Service, citizen_id: str, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {"sub": str(uuid.uuid4()), "role": "citizen", "citizen_id": citizen_id,
               "iss": identity.settings.jwt_issuer, "aud": identity.settings.jwt_audience,
@@ -216,12 +216,12 @@ def claims_for(identity: Identity, citizen_id: str, **overrides: Any) -> dict[st
 
 
 async def test_expired_unsigned_and_foreign_tokens_are_refused(
-    client: httpx.AsyncClient, identity: Identity
+    client: httpx.AsyncClient, identity: Service
 ) -> None:
     citizen_id, _ = await register(client)
-    kid = {"kid": identity.issuer.kid}
+    kid = {"kid": identity.api.state.token_issuer.kid}
     expired = forged(claims_for(identity, citizen_id, exp=int(time.time()) - 10),
-                     key=identity.issuer.key, headers=kid)
+                     key=identity.api.state.token_issuer.key, headers=kid)
     unsigned = jwt.encode(claims_for(identity, citizen_id), key=None, algorithm="none",
                           headers=kid)
     foreign_key = forged(claims_for(identity, citizen_id), headers=kid)
@@ -241,7 +241,7 @@ async def test_a_citizen_cannot_read_another_citizens_data(client: httpx.AsyncCl
 
 
 async def test_jwks_publishes_the_signing_key(client: httpx.AsyncClient,
-                                              identity: Identity) -> None:
+                                              identity: Service) -> None:
     keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
-    assert [k["kid"] for k in keys] == [identity.issuer.kid]
+    assert [k["kid"] for k in keys] == [identity.api.state.token_issuer.kid]
     assert "d" not in keys[0]  # never the private part

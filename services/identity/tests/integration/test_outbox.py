@@ -1,4 +1,4 @@
-"""Identity's events through the relay to Kafka, and its projection rebuilt from the log."""
+"""Service's events through the relay to Kafka, and its projection rebuilt from the log."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from rse_identity.bootstrap import Identity, bootstrap
+from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.integration import to_integration_event
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
 from rse_shared.relay import OutboxRelay
+from rse_shared.service import Service
 from rse_shared.testing import RegistrationTally, documents, eventually, read_topic
 
 from .conftest import FAST_HASHER
@@ -24,21 +25,20 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def idle_identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Identity]:
+async def idle_identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
     """Identity without its background relay and projector: the test drives them."""
     service = bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)
     yield service
-    await service.mongo.close()
-    service.app.close()
+    await service.close()
 
 
-def register(service: Identity, sns: str = "123456789", nif: str = "123456789") -> uuid.UUID:
+def register(service: Service, sns: str = "123456789", nif: str = "123456789") -> uuid.UUID:
     return service.app.register_citizen(
         sns_number=sns, nif=nif, full_name="Ana Silva", date_of_birth=date(1980, 5, 17),
         email="ana@example.pt", phone="+351912345678", address="Rua A", password="a long secret")
 
 
-def a_relay(service: Identity, topic: str) -> OutboxRelay:
+def a_relay(service: Service, topic: str) -> OutboxRelay:
     s = service.settings
     return OutboxRelay(service.app, to_integration_event, topic=topic,
                        bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo())
@@ -49,7 +49,7 @@ class Crash(BaseException):
 
 
 async def test_a_registered_citizen_appears_on_the_topic_exactly_once(
-    identity: Identity, fresh_topic: str
+    identity: Service, fresh_topic: str
 ) -> None:
     citizen_id = await asyncio.to_thread(register, identity)
     records = await read_topic(identity.settings.kafka_bootstrap, fresh_topic, expect=1)
@@ -69,7 +69,7 @@ async def test_a_registered_citizen_appears_on_the_topic_exactly_once(
 
 
 async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(
-    idle_identity: Identity, fresh_topic: str
+    idle_identity: Service, fresh_topic: str
 ) -> None:
     register(idle_identity)
     crashing = a_relay(idle_identity, fresh_topic)
@@ -91,7 +91,7 @@ async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(
 
 
 async def test_a_relay_killed_after_publishing_republishes_the_same_event_applied_once(
-    idle_identity: Identity, fresh_topic: str, consuming: IdempotentConsumer,
+    idle_identity: Service, fresh_topic: str, consuming: IdempotentConsumer,
     tally: RegistrationTally,
 ) -> None:
     citizen_id = register(idle_identity)
@@ -123,7 +123,7 @@ async def test_a_relay_killed_after_publishing_republishes_the_same_event_applie
 
 
 async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
-    idle_identity: Identity,
+    idle_identity: Service,
 ) -> None:
     app = idle_identity.app
     first = register(idle_identity)
@@ -131,7 +131,7 @@ async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
     app.update_contacts(first, email="new@example.pt", address="Rua B")
     app.assign_family_doctor(second, "P-1", "USF Tejo")
     app.deregister(first, "emigration", date(2026, 11, 1))
-    projector = idle_identity.projector
+    projector = idle_identity.projectors['citizen_directory']
     await projector.run_once()
     await projector.run_once()  # re-running applies nothing twice
     live = await idle_identity.db.citizens.find().sort("_id").to_list()
@@ -143,12 +143,13 @@ async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
     assert await projector.checkpoint() == app.recorder.max_notification_id()
 
 
-async def test_re_applying_an_old_event_changes_nothing(idle_identity: Identity) -> None:
+async def test_re_applying_an_old_event_changes_nothing(idle_identity: Service) -> None:
     citizen_id = register(idle_identity)
     idle_identity.app.update_contacts(citizen_id, email="new@example.pt")
-    await idle_identity.projector.run_once()
+    await idle_identity.projectors['citizen_directory'].run_once()
     before = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     registered = next(iter(idle_identity.app.events.get(citizen_id)))
-    await idle_identity.projector.projection.apply(registered, 1, idle_identity.db)
+    projection = idle_identity.projectors['citizen_directory'].projection
+    await projection.apply(registered, 1, idle_identity.db)
     after = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     assert after == before and after is not None and after["email"] == "new@example.pt"
