@@ -1,0 +1,1 @@
+"""RSE benefits service: user-fee exemptions and SNS benefits."""

@@ -1,0 +1,1 @@
+"""RSE consent service: consents, access history, access alerts."""

@@ -1,0 +1,1 @@
+"""RSE records service: health records and the access decision."""

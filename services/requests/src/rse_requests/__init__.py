@@ -1,0 +1,1 @@
+"""RSE requests service: appointments, medication renewals, SIGA referrals."""
