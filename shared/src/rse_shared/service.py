@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,9 +166,14 @@ def assemble(
     state: Mapping[str, Any] | None = None,
     verifier: TokenVerifier | None = None,
     extra_workers: Mapping[str, Worker] | None = None,
+    scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]] | None = None,
     topic: str | None = None,
 ) -> Service:
-    """Build a service's parts from its settings; nothing connects until started."""
+    """Build a service's parts from its settings; nothing connects until started.
+
+    `extra_workers` run in every replica; `scheduled` jobs get the read-model database
+    and run in one replica at a time.
+    """
     name = settings.service_name
     conninfo = settings.postgres_conninfo()
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
@@ -190,6 +195,9 @@ def assemble(
                                             group_id=name,
                                             max_attempts=settings.consumer_max_attempts)
     loops.update(extra_workers or {})
+    # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
+    for job_name, job in (scheduled or {}).items():
+        loops[job_name] = single_active(conninfo, f"{job_name}:{name}", job(db))
     workers = Workers(loops)
     verifier = verifier or TokenVerifier(http_jwks_loader(settings.jwks_url),
                                          issuer=settings.jwt_issuer,

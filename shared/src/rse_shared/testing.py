@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import jwt
 import psycopg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -32,7 +32,7 @@ from pymongo import AsyncMongoClient
 
 from rse_shared.auth import Role, TokenVerifier, jwks_from_json
 from rse_shared.consumer import IdempotentConsumer
-from rse_shared.contracts import CitizenRegistered
+from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.settings import ServiceSettings
@@ -80,17 +80,40 @@ async def fresh_mongo(infra: ServiceSettings) -> AsyncIterator[str]:
     await client.close()
 
 
-@pytest.fixture
-async def fresh_topic(infra: ServiceSettings) -> str:
-    """A new Kafka topic (3 partitions) for the test alone."""
-    name = unique("t").replace("_", ".")
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+async def create_topic(bootstrap: str, label: str = "t") -> str:
+    """Create a new, uniquely named topic (3 partitions)."""
+    name = unique(label).replace("_", ".")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
     finally:
         await admin.close()
     return name
+
+
+@pytest.fixture
+async def fresh_topic(infra: ServiceSettings) -> str:
+    """A new Kafka topic (3 partitions) for the test alone."""
+    return await create_topic(infra.kafka_bootstrap)
+
+
+@pytest.fixture
+def new_topic(infra: ServiceSettings) -> Callable[[str], Awaitable[str]]:
+    """Makes further fresh topics: `await new_topic("identity")`."""
+    return lambda label: create_topic(infra.kafka_bootstrap, label)
+
+
+async def publish(bootstrap: str, topic: str, *events: IntegrationEvent) -> None:
+    """Produce integration events as a producer's relay would (acks=all, keyed by citizen)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(topic, json.dumps(event.to_wire()).encode(),
+                                         key=str(event.citizen_id).encode())
+    finally:
+        await producer.stop()
 
 
 async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0,

@@ -3,6 +3,12 @@
 Importing this package registers every contract, so `parse_event` knows them all.
 """
 
+from rse_shared.contracts.benefits import (
+    ExemptionCategory,
+    ExemptionDecided,
+    ExemptionExpired,
+    ExemptionRequested,
+)
 from rse_shared.contracts.consent import (
     CATEGORIES,
     AccessAlertRaised,
@@ -47,6 +53,10 @@ __all__ = [
     "ConsentExpired",
     "ConsentGranted",
     "ConsentRevoked",
+    "ExemptionCategory",
+    "ExemptionDecided",
+    "ExemptionExpired",
+    "ExemptionRequested",
     "FamilyDoctorAssigned",
     "HealthRecordOpened",
     "HealthSummaryUpdated",

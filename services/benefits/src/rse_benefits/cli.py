@@ -1,0 +1,16 @@
+"""`rse-benefits`: serve the API and workers, or rebuild the projections."""
+
+from __future__ import annotations
+
+from rse_benefits.bootstrap import bootstrap
+from rse_benefits.config import Settings
+from rse_shared import cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.main("rse-benefits", Settings,
+                    lambda s: bootstrap(Settings.model_validate(s)), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

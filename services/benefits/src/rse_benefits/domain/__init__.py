@@ -1,0 +1,1 @@
+"""Benefits' aggregates: beneficiaries and their user-fee exemptions."""
