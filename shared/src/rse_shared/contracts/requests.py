@@ -82,7 +82,7 @@ class ReferralRegistered(IntegrationEvent):
 
 @contract
 class ReferralStatusChanged(IntegrationEvent):
-    """scheduled (with a date), completed, cancelled, or tmrg_breached (deadline passed unscheduled)."""
+    """A referral was scheduled (with a date), completed, cancelled, or breached its TMRG."""
 
     referral_id: uuid.UUID
     status: Literal["scheduled", "completed", "cancelled", "tmrg_breached"]
