@@ -1,0 +1,98 @@
+"""The platform assembled in one process on the real servers, wired through real Kafka.
+
+Every service gets its own fresh database and MongoDB database; the topics are fresh too
+(`<run>.<service>.events`), so a run never sees another run's events.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from argon2 import PasswordHasher
+from pymongo import AsyncMongoClient
+
+from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
+from rse_benefits.config import Settings as BenefitsSettings
+from rse_identity.bootstrap import bootstrap as identity_bootstrap
+from rse_identity.config import Settings as IdentitySettings
+from rse_shared.auth import TokenVerifier, jwks_from_json
+from rse_shared.relay import ensure_topics
+from rse_shared.service import Service
+from rse_shared.settings import ServiceSettings
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class Platform:
+    """The running services, an HTTP client per service, and the topic names."""
+
+    services: dict[str, Service]
+    topics: dict[str, str]
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> httpx.AsyncClient:
+        return self.clients[name]
+
+
+def _databases(infra: ServiceSettings, names: list[str]) -> Callable[[], None]:
+    admin = infra.model_copy(update={"postgres_db": "postgres"}).postgres_conninfo()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return drop
+
+
+@pytest.fixture
+async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
+    run = f"e2e{uuid.uuid4().hex[:8]}"
+    names = ["identity", "benefits"]
+    topics = {n: f"{run}.{n}.events" for n in names}
+    await ensure_topics(infra.kafka_bootstrap, list(topics.values()))
+    drop = _databases(infra, [f"{run}_{n}" for n in names])
+    common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05}
+
+    def settings(cls: type[ServiceSettings], name: str, **extra: Any) -> Any:
+        return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}", **common, **extra)
+
+    identity = identity_bootstrap(settings(IdentitySettings, "identity"),
+                                  topic=topics["identity"], hasher=FAST_HASHER)
+    jwks = json.dumps(identity.api.state.token_issuer.jwks())
+
+    def verifier() -> TokenVerifier:
+        return TokenVerifier(jwks_from_json(jwks), issuer=identity.settings.jwt_issuer,
+                             audience=identity.settings.jwt_audience)
+
+    services = {
+        "identity": identity,
+        "benefits": benefits_bootstrap(settings(BenefitsSettings, "benefits"),
+                                       topic=topics["benefits"],
+                                       consumes=[topics["identity"]], verifier=verifier()),
+    }
+    platform = Platform(services, topics)
+    for name, service in services.items():
+        await service.workers.start()
+        platform.clients[name] = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.api), base_url=f"http://{name}")
+    yield platform
+    for name, service in services.items():
+        await platform.clients[name].aclose()
+        await service.close()
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
+    for name in names:
+        await mongo.drop_database(f"{run}_{name}")
+    await mongo.close()
+    drop()
