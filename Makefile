@@ -30,9 +30,10 @@ down:  ## stop the services and the infrastructure
 	@bash $(SERVICES) stop
 	@bash $(INFRA) down
 
-status:  ## show what is running
+status:  ## infrastructure, then each service's health, relay backlog, projection and consumer lag, DLQ
 	-@bash $(INFRA) status
-	@bash $(SERVICES) status
+	@echo
+	-@$(UV) run --frozen rse-status
 
 test: infra  ## install what is missing, start the infrastructure, run the whole test suite
 	@$(UV) run --frozen pytest

@@ -1,0 +1,153 @@
+"""`rse-status`: each service's health, relay backlog, projection lag, consumer lag and DLQ.
+
+An operator's view of the running platform, read straight from PostgreSQL, MongoDB and
+Kafka (and each service's /health/ready), printed as one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from psycopg import sql
+from pymongo import AsyncMongoClient
+
+from rse_shared.projection import CHECKPOINTS
+from rse_shared.settings import ServiceSettings
+
+SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004,
+            "benefits": 8005}
+
+
+@dataclass
+class ServiceStatus:
+    """One row of the table."""
+
+    name: str
+    health: str = "down"
+    events: int | None = None
+    relay_backlog: int | None = None
+    projection_lag: dict[str, int] = field(default_factory=dict)
+    consumer_lag: int | None = None
+    dlq: int = 0
+
+
+async def health(host: str, port: int) -> str:
+    try:
+        async with httpx.AsyncClient(timeout=3) as client:
+            response = await client.get(f"http://{host}:{port}/health/ready")
+    except httpx.HTTPError:
+        return "down"
+    return "ready" if response.status_code == 200 else "not ready"
+
+
+async def event_store(settings: ServiceSettings, name: str) -> tuple[int | None, int | None]:
+    """(last notification id, relay backlog) from the service's own database."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(settings.postgres_conninfo(),
+                                                     connect_timeout=3)
+    except psycopg.Error:
+        return None, None
+    async with conn:
+        try:
+            cur = await conn.execute(sql.SQL("SELECT max(notification_id) FROM {}").format(
+                sql.Identifier(f"{name}_events")))
+            row = await cur.fetchone()
+            last = int(row[0] or 0) if row else 0
+        except psycopg.Error:
+            return None, None
+        try:
+            cur = await conn.execute("SELECT max(position) FROM outbox_relay_position")
+            row = await cur.fetchone()
+            relayed = int(row[0] or 0) if row else 0
+        except psycopg.Error:
+            relayed = 0
+    return last, last - relayed
+
+
+async def projection_lag(settings: ServiceSettings, last: int | None) -> dict[str, int]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url,
+                                                     serverSelectionTimeoutMS=3000)
+    try:
+        docs = await client[settings.mongo_db][CHECKPOINTS].find().to_list()
+    except Exception:  # noqa: BLE001 - shown as an empty cell, the health column says why
+        return {}
+    finally:
+        await client.close()
+    return {str(d["_id"]): (last or 0) - int(d["position"]) for d in docs}
+
+
+async def kafka_figures(bootstrap: str, groups: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """(consumer lag per group, DLQ message count per group)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        topics = await admin.list_topics()
+        lag: dict[str, int] = {}
+        for group in groups:
+            with contextlib.suppress(Exception):
+                committed = await admin.list_consumer_group_offsets(group)
+                if not committed:
+                    continue
+                ends = await consumer.end_offsets(list(committed))
+                lag[group] = sum(max(ends[tp] - meta.offset, 0)
+                                 for tp, meta in committed.items())
+        dlq: dict[str, int] = {}
+        for group in groups:
+            partitions = [TopicPartition(t, p) for t in topics
+                          if t.startswith(f"{group}.") and t.endswith(".dlq")
+                          for p in (consumer.partitions_for_topic(t) or {0})]
+            if partitions:
+                ends = await consumer.end_offsets(partitions)
+                dlq[group] = sum(ends.values())
+        return lag, dlq
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def collect(base: ServiceSettings) -> list[ServiceStatus]:
+    rows = []
+    lag, dlq = await kafka_figures(base.kafka_bootstrap, list(SERVICES))
+    for name, port in SERVICES.items():
+        settings = base.model_copy(update={"postgres_db": f"rse_{name}",
+                                           "mongo_db": f"rse_{name}"})
+        row = ServiceStatus(name, health=await health(base.http_host, port))
+        row.events, row.relay_backlog = await event_store(settings, name)
+        row.projection_lag = await projection_lag(settings, row.events)
+        row.consumer_lag = lag.get(name)
+        row.dlq = dlq.get(name, 0)
+        rows.append(row)
+    return rows
+
+
+def render(rows: list[ServiceStatus]) -> str:
+    def cell(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    header = ("SERVICE", "HEALTH", "EVENTS", "RELAY BACKLOG", "PROJECTION LAG",
+              "CONSUMER LAG", "DLQ")
+    lines = [header]
+    for r in rows:
+        projections = ", ".join(f"{k}={v}" for k, v in sorted(r.projection_lag.items())) or "-"
+        lines.append((r.name, r.health, cell(r.events), cell(r.relay_backlog), projections,
+                      cell(r.consumer_lag), str(r.dlq)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
+                     for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="rse-status", description=__doc__).parse_args(argv)
+    rows = asyncio.run(collect(ServiceSettings()))
+    print(render(rows))
+    return 0 if all(r.health == "ready" for r in rows) else 1
