@@ -10,7 +10,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from opentelemetry import propagate
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,8 +49,31 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+TRACE_ATTRIBUTE = "_traceparent"
+
+
+class TracingMapper(Mapper[uuid.UUID]):
+    """Stores the W3C traceparent of the command with each event, for the relay to continue."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[uuid.UUID]) -> StoredEvent:
+        traceparent = current_traceparent()
+        if traceparent and not hasattr(domain_event, TRACE_ATTRIBUTE):
+            object.__setattr__(domain_event, TRACE_ATTRIBUTE, traceparent)
+        return super().to_stored_event(domain_event)
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
 class ServiceApplication(Application[uuid.UUID]):
-    """Base of every service's eventsourcing Application (dates and tuples transcoded)."""
+    """Base of every service's eventsourcing Application (dates transcoded, traces kept)."""
+
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=TracingMapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -18,8 +18,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from rse_shared.eventstore import in_thread
+from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.loops import pause
+from rse_shared.telemetry import context_from_traceparent, tracer
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,11 @@ class ProjectionRunner:
             )
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
-                await self.projection.apply(event, notification.id, self.db)
+                with tracer().start_as_current_span(
+                    f"{self.projection.name} apply",
+                    context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)),
+                ):
+                    await self.projection.apply(event, notification.id, self.db)
             if not notifications:
                 return total
             position = notifications[-1].id

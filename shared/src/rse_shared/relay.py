@@ -22,12 +22,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
+from opentelemetry.trace import SpanKind
 
 from rse_shared.contracts.envelope import IntegrationEvent
-from rse_shared.eventstore import in_thread
+from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import pause
-from rse_shared.telemetry import inject_trace_headers, tracer
+from rse_shared.telemetry import context_from_traceparent, inject_trace_headers, tracer
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +158,19 @@ class OutboxRelay:
             event = self.translate(domain_event, notification.id)
             if event is None:
                 continue
-            acks.append(await self._send(event))
+            acks.append(await self._send(event, getattr(domain_event, TRACE_ATTRIBUTE, None)))
         # Every send must be acknowledged before the position moves past it.
         await asyncio.gather(*acks)
         return len(acks)
 
-    async def _send(self, event: IntegrationEvent) -> asyncio.Future[Any]:
+    async def _send(self, event: IntegrationEvent,
+                    traceparent: str | None) -> asyncio.Future[Any]:
         assert self.producer is not None
+        # The publish span continues the trace of the command that stored the event.
         with tracer().start_as_current_span(
-            f"{self.topic} publish", attributes={"messaging.system": "kafka"}
+            f"{self.topic} publish", context=context_from_traceparent(traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka"},
         ):
             headers = inject_trace_headers([("event_type", event.event_type.encode()),
                                             ("event_id", str(event.event_id).encode())])

@@ -26,6 +26,7 @@ from rse_shared.loops import Worker, pause
 from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
+from rse_shared.telemetry import TraceRequests
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def create_api(
         setattr(api.state, key, value)
     install_problem_handlers(api, errors)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(TraceRequests)
     api.include_router(health_router(checks))
     for router in routers:
         api.include_router(router)

@@ -9,6 +9,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Headers = list[tuple[str, bytes]]
 
@@ -42,3 +43,25 @@ def extract_trace_context(headers: Iterable[tuple[str, bytes]] | None) -> Contex
     """The trace context a Kafka message carried, to parent the consumer's span."""
     carrier = {k: v.decode(errors="replace") for k, v in (headers or ())}
     return propagate.extract(carrier)
+
+
+def context_from_traceparent(traceparent: str | None) -> Context | None:
+    """The trace context a stored event was written under (None if it carries none)."""
+    return propagate.extract({"traceparent": traceparent}) if traceparent else None
+
+
+class TraceRequests:
+    """ASGI middleware: one server span per HTTP request, continuing the caller's trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        name = f"{scope['method']} {scope['path']}"
+        with tracer().start_as_current_span(name, context=propagate.extract(carrier),
+                                            kind=trace.SpanKind.SERVER):
+            await self.app(scope, receive, send)

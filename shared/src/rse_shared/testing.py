@@ -28,6 +28,9 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 from faststream.kafka import KafkaBroker
 from jwt.algorithms import OKPAlgorithm
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pymongo import AsyncMongoClient
 
 from rse_shared.auth import Role, TokenVerifier, jwks_from_json
@@ -36,6 +39,7 @@ from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.settings import ServiceSettings
+from rse_shared.telemetry import setup_tracing
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[3]
@@ -279,3 +283,14 @@ def bearer(token: str) -> dict[str, str]:
 def mint(infra: ServiceSettings) -> TokenMint:
     """Issues test tokens; pass `mint.verifier()` to a service's bootstrap."""
     return TokenMint(infra)
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every span finished in this test run, kept in memory (spans are exported at once)."""
+    exporter = InMemorySpanExporter()
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        pytest.fail("a tracer provider was installed before this fixture")
+    provider = setup_tracing("test")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter

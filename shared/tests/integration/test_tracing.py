@@ -7,24 +7,14 @@ import json
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.settings import ServiceSettings
-from rse_shared.telemetry import inject_trace_headers, setup_tracing, tracer
+from rse_shared.telemetry import inject_trace_headers, tracer
 from rse_shared.testing import RegistrationTally, a_registration, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def spans() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        pytest.fail("a tracer provider was installed before this fixture")
-    setup_tracing("test", exporter=exporter)
-    return exporter
 
 
 async def test_the_consumer_span_joins_the_trace_of_the_published_message(
@@ -45,7 +35,6 @@ async def test_the_consumer_span_joins_the_trace_of_the_published_message(
     async def counted() -> bool:
         return await asyncio.to_thread(tally.count, event.citizen_id) == 1
     await eventually(counted)
-    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     process = [s for s in spans.get_finished_spans() if s.name == f"{fresh_topic} process"]
     assert process, "the consumer recorded no span"
     assert process[0].context.trace_id == command.get_span_context().trace_id

@@ -1,0 +1,33 @@
+"""One trace runs from a citizen's HTTP command through Kafka into another service."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from rse_shared.testing import eventually
+
+from .conftest import Platform
+from .flows import register_citizen
+
+pytestmark = pytest.mark.integration
+
+
+async def test_registration_is_traced_into_the_benefits_projection(
+    platform: Platform, spans: InMemorySpanExporter,
+) -> None:
+    await register_citizen(platform["identity"])
+    command = next(s for s in reversed(spans.get_finished_spans())
+                   if s.name == "POST /citizens")
+    trace_id = command.context.trace_id
+
+    def names() -> set[str]:
+        return {s.name for s in spans.get_finished_spans() if s.context.trace_id == trace_id}
+
+    async def reached_benefits_projection() -> bool:
+        return "exemption_book apply" in names()
+    await eventually(reached_benefits_projection)
+    expected = {"POST /citizens", f"{platform.topics['identity']} publish",
+                f"{platform.topics['identity']} process", "citizen_directory apply",
+                "exemption_book apply"}
+    assert expected <= names()
