@@ -31,3 +31,17 @@ async def test_registration_is_traced_into_the_benefits_projection(
                 f"{platform.topics['identity']} process", "citizen_directory apply",
                 "exemption_book apply"}
     assert expected <= names()
+
+
+async def test_every_service_exposes_prometheus_metrics(platform: Platform) -> None:
+    await register_citizen(platform["identity"])
+
+    async def relayed() -> str | None:
+        text = (await platform["identity"].get("/metrics")).text
+        return text if "rse_events_relayed_total{" in text else None
+    text = await eventually(relayed)
+    assert 'rse_http_request_duration_seconds_count{method="POST",route="/citizens"' in text
+    for name in platform.services:
+        response = await platform[name].get("/metrics")
+        assert response.status_code == 200
+        assert "rse_projection_lag" in response.text

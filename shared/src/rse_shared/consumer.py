@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -27,6 +27,7 @@ from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, pa
 from rse_shared.eventstore import in_thread
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.loops import Worker
+from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED
 from rse_shared.telemetry import extract_trace_context, tracer
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,24 @@ class IdempotentConsumer:
         try:
             with tracer().start_as_current_span(f"{record.topic} process"):
                 outcome = await self.handle(record)
+            MESSAGES_CONSUMED.labels(record.topic, outcome.status).inc()
             log.info("message %s", outcome.status,
                      extra={"topic": record.topic, "partition": record.partition,
                             "offset": record.offset, "reason": outcome.reason})
             await message.ack()
+            self._measure_lag(message, record)
         finally:
             otel_context.detach(token)
+
+    @staticmethod
+    def _measure_lag(message: KafkaMessage, record: ConsumerRecord[Any, Any]) -> None:
+        highwater = getattr(message.consumer, "highwater", None)
+        if highwater is None:
+            return
+        end = highwater(TopicPartition(record.topic, record.partition))
+        if end is not None:
+            CONSUMER_LAG.labels(record.topic, str(record.partition)).set(
+                max(end - record.offset - 1, 0))
 
     async def handle(self, record: ConsumerRecord[Any, Any]) -> Outcome:
         """Apply one record, retrying transient failures; dead-letter what cannot be applied."""
@@ -139,6 +152,7 @@ class IdempotentConsumer:
             "attempts": attempts,
             "failed_at": datetime.now(UTC).isoformat(),
         }
+        DLQ_MESSAGES.labels(record.topic).inc()
         await self.broker.publish(
             entry,
             topic=dlq_topic(self.group_id, record.topic),

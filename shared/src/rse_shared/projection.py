@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.loops import pause
+from rse_shared.metrics import PROJECTION_LAG
 from rse_shared.telemetry import context_from_traceparent, tracer
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,17 @@ class ProjectionRunner:
                 ):
                     await self.projection.apply(event, notification.id, self.db)
             if not notifications:
+                await self._measure_lag(position)
                 return total
             position = notifications[-1].id
             await self._save_checkpoint(position)
             total += len(notifications)
             if self.progress:
                 self.progress(total, position)
+
+    async def _measure_lag(self, position: int) -> None:
+        last = await in_thread(self.app.recorder.max_notification_id) or 0
+        PROJECTION_LAG.labels(self.projection.name).set(last - position)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Keep the projection up to date until `stop` is set."""

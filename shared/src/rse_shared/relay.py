@@ -28,6 +28,7 @@ from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import pause
+from rse_shared.metrics import EVENTS_RELAYED, RELAY_POSITION
 from rse_shared.telemetry import context_from_traceparent, inject_trace_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,8 @@ class OutboxRelay:
         published = await self._publish(notifications)
         self.position = notifications[-1].id
         await self.positions.save(self.position)
+        EVENTS_RELAYED.labels(self.topic).inc(published)
+        RELAY_POSITION.labels(self.topic).set(self.position)
         return Published(len(notifications), published, self.position)
 
     async def _publish(self, notifications: Sequence[Notification]) -> int:

@@ -23,6 +23,7 @@ from rse_shared.http import BodyLimit, Check, health_router, install_problem_han
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
+from rse_shared.metrics import MeasureRequests, metrics_router
 from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
@@ -129,8 +130,10 @@ def create_api(
         setattr(api.state, key, value)
     install_problem_handlers(api, errors)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(MeasureRequests)
     api.add_middleware(TraceRequests)
     api.include_router(health_router(checks))
+    api.include_router(metrics_router())
     for router in routers:
         api.include_router(router)
     return api
