@@ -16,7 +16,8 @@ service_env() {
     "RSE_POSTGRES_PASSWORD=$PG_PASSWORD RSE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT" \
     "RSE_MONGO_URL=mongodb://$HOST:$FERRETDB_PORT/ RSE_JWT_ISSUER=http://$HOST:8001" \
     "RSE_JWKS_URL=http://$HOST:8001/.well-known/jwks.json" \
-    "RSE_SIGNING_KEY_FILE=$SECRETS_DIR/identity_signing_key.pem"
+    "RSE_SIGNING_KEY_FILE=$SECRETS_DIR/identity_signing_key.pem" \
+    "RSE_AUDIT_KEY_FILE=$SECRETS_DIR/${name}_audit_key.pem"
 }
 
 start_one() {

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,23 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from opentelemetry.trace import SpanKind
+from psycopg.types.json import Jsonb
 
+from rse_shared.chain import (
+    CHECKPOINTS_TOPIC,
+    KEYS_TOPIC,
+    Head,
+    heads_from_json,
+    heads_to_json,
+    link,
+    partition_for,
+    public_key_document,
+    signed_checkpoint,
+)
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.locks import advisory_lock
@@ -39,34 +53,37 @@ Translator = Callable[[Any, int], IntegrationEvent | None]
 POSITION_DDL = """
 CREATE TABLE IF NOT EXISTS outbox_relay_position (
     relay_name text PRIMARY KEY,
-    position bigint NOT NULL
-)
+    position bigint NOT NULL,
+    chain jsonb NOT NULL DEFAULT '{}'
+);
+ALTER TABLE outbox_relay_position ADD COLUMN IF NOT EXISTS chain jsonb NOT NULL DEFAULT '{}'
 """
 
 
 class PositionStore:
-    """The relay's last acknowledged notification id, in the service's own database."""
+    """The relay's last acknowledged notification id and chain heads, saved together."""
 
     def __init__(self, conninfo: str, relay_name: str) -> None:
         self.conninfo = conninfo
         self.relay_name = relay_name
 
-    async def load(self) -> int:
+    async def load(self) -> tuple[int, dict[int, Head]]:
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
             await conn.execute(POSITION_DDL)
             cur = await conn.execute(
-                "SELECT position FROM outbox_relay_position WHERE relay_name = %s",
+                "SELECT position, chain FROM outbox_relay_position WHERE relay_name = %s",
                 (self.relay_name,),
             )
             row = await cur.fetchone()
-            return int(row[0]) if row else 0
+            return (int(row[0]), heads_from_json(row[1])) if row else (0, {})
 
-    async def save(self, position: int) -> None:
+    async def save(self, position: int, heads: dict[int, Head]) -> None:
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
             await conn.execute(
-                "INSERT INTO outbox_relay_position (relay_name, position) VALUES (%s, %s) "
-                "ON CONFLICT (relay_name) DO UPDATE SET position = EXCLUDED.position",
-                (self.relay_name, position),
+                "INSERT INTO outbox_relay_position (relay_name, position, chain) "
+                "VALUES (%s, %s, %s) ON CONFLICT (relay_name) DO UPDATE "
+                "SET position = EXCLUDED.position, chain = EXCLUDED.chain",
+                (self.relay_name, position, Jsonb(heads_to_json(heads))),
             )
 
 
@@ -93,6 +110,9 @@ class OutboxRelay:
         name: str | None = None,
         batch_size: int = 200,
         poll_interval: float = 0.1,
+        producer: str | None = None,
+        audit_key: Ed25519PrivateKey | None = None,
+        checkpoint_interval: float = 30.0,
     ) -> None:
         self.app = app
         self.translate = translate
@@ -105,6 +125,13 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.producer: AIOKafkaProducer | None = None
         self.position = 0
+        self.heads: dict[int, Head] = {}
+        self.partitions = 1
+        self.producer_name = producer or topic.split(".")[0]
+        self.audit_key = audit_key or Ed25519PrivateKey.generate()
+        self.checkpoint_interval = checkpoint_interval
+        self.checkpointed: dict[int, int] = {}
+        self.last_checkpoint = 0.0
 
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(
@@ -116,7 +143,9 @@ class OutboxRelay:
         )
         await self.producer.start()
         await ensure_topics(self.bootstrap, [self.topic])
-        self.position = await self.positions.load()
+        self.partitions = len(await self.producer.partitions_for(self.topic))
+        self.position, self.heads = await self.positions.load()
+        await self._publish_verification_key()
 
     async def stop(self) -> None:
         if self.producer is not None:
@@ -131,6 +160,7 @@ class OutboxRelay:
             try:
                 while not stop.is_set():
                     done = await self.publish_pending()
+                    await self.checkpoint_if_due()
                     if done.notifications < self.batch_size:
                         await pause(stop, self.poll_interval)
             finally:
@@ -148,7 +178,7 @@ class OutboxRelay:
             return Published(0, 0, self.position)
         published = await self._publish(notifications)
         self.position = notifications[-1].id
-        await self.positions.save(self.position)
+        await self.positions.save(self.position, self.heads)
         EVENTS_RELAYED.labels(self.topic).inc(published)
         RELAY_POSITION.labels(self.topic).set(self.position)
         return Published(len(notifications), published, self.position)
@@ -161,13 +191,24 @@ class OutboxRelay:
             event = self.translate(domain_event, notification.id)
             if event is None:
                 continue
-            acks.append(await self._send(event, getattr(domain_event, TRACE_ATTRIBUTE, None)))
+            acks.append(await self._send(self._chain(event),
+                                         getattr(domain_event, TRACE_ATTRIBUTE, None)))
         # Every send must be acknowledged before the position moves past it.
         await asyncio.gather(*acks)
         return len(acks)
 
-    async def _send(self, event: IntegrationEvent,
+    def _chain(self, event: IntegrationEvent) -> tuple[int, bytes, dict[str, Any]]:
+        """(partition, key, document) with the document linked into the partition's chain."""
+        key = str(event.citizen_id).encode()
+        partition = partition_for(key, self.partitions)
+        head = self.heads.get(partition, Head())
+        document = link(event.to_wire(), head.hash)
+        self.heads[partition] = Head(document["chain_hash"], head.count + 1)
+        return partition, key, document
+
+    async def _send(self, chained: tuple[int, bytes, dict[str, Any]],
                     traceparent: str | None) -> asyncio.Future[Any]:
+        partition, key, document = chained
         assert self.producer is not None
         # The publish span continues the trace of the command that stored the event.
         with tracer().start_as_current_span(
@@ -175,15 +216,36 @@ class OutboxRelay:
             kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "kafka"},
         ):
-            headers = inject_trace_headers([("event_type", event.event_type.encode()),
-                                            ("event_id", str(event.event_id).encode())])
+            headers = inject_trace_headers([("event_type", document["event_type"].encode()),
+                                            ("event_id", document["event_id"].encode())])
             ack: asyncio.Future[Any] = await self.producer.send(
-                self.topic,
-                value=json.dumps(event.to_wire()).encode(),
-                key=str(event.citizen_id).encode(),
-                headers=headers,
+                self.topic, value=json.dumps(document).encode(), key=key,
+                partition=partition, headers=headers,
             )
             return ack
+
+    async def checkpoint_if_due(self, force: bool = False) -> int:
+        """Publish signed checkpoints of the chains that grew since the last ones."""
+        due = time.monotonic() - self.last_checkpoint >= self.checkpoint_interval
+        if not (due or force) or self.producer is None:
+            return 0
+        self.last_checkpoint = time.monotonic()
+        grown = {p: h for p, h in self.heads.items() if self.checkpointed.get(p) != h.count}
+        for partition, head in grown.items():
+            document = signed_checkpoint(self.audit_key, producer=self.producer_name,
+                                         topic=self.topic, partition=partition, head=head)
+            await self.producer.send_and_wait(
+                CHECKPOINTS_TOPIC, json.dumps(document).encode(),
+                key=f"{self.topic}:{partition}".encode())
+            self.checkpointed[partition] = head.count
+        return len(grown)
+
+    async def _publish_verification_key(self) -> None:
+        assert self.producer is not None
+        document = public_key_document(self.producer_name, self.audit_key.public_key())
+        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1)
+        await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
+                                          key=document["key_id"].encode())
 
 
 async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3) -> None:

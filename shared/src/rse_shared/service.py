@@ -21,6 +21,7 @@ from rse_shared.auth import TokenVerifier, http_jwks_loader
 from rse_shared.consumer import consumer_worker
 from rse_shared.http import BodyLimit, Check, health_router, install_problem_handlers
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
 from rse_shared.metrics import MeasureRequests, metrics_router
@@ -186,7 +187,9 @@ def assemble(
     db = mongo[settings.mongo_db]
     relay = OutboxRelay(app, translate, topic=topic or f"{name}.events",
                         bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
-                        poll_interval=settings.relay_poll_interval)
+                        poll_interval=settings.relay_poll_interval, producer=name,
+                        audit_key=load_or_create_key(settings.audit_key_file),
+                        checkpoint_interval=settings.checkpoint_interval)
     projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
                   for p in projections}
     loops: dict[str, Worker] = {"relay": relay.run}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr, model_validator
@@ -40,6 +41,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     relay_poll_interval: float = 0.1
+    # Ed25519 key signing the relay's audit checkpoints (None: a new key each start).
+    audit_key_file: Path | None = None
+    checkpoint_interval: float = 30.0
     consumer_max_attempts: int = 3
     max_body_bytes: int = 1_000_000
 

@@ -18,8 +18,9 @@ from rse_identity.domain.account import AccountClosed, LoginRefused, TotpNotStar
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
 from rse_identity.integration import TOPIC, to_integration_event
 from rse_identity.projections import CitizenDirectory
-from rse_identity.tokens import TokenIssuer, load_or_create_key
+from rse_identity.tokens import TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
+from rse_shared.keys import load_or_create_key
 from rse_shared.service import Service, assemble
 
 ERRORS: dict[type[Exception], int] = {

@@ -11,8 +11,8 @@ from pathlib import Path
 from rse_identity.application import IdentityApplication, UsernameTaken
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
-from rse_identity.tokens import write_new_key
 from rse_shared import cli
+from rse_shared.keys import write_new_key
 
 
 def create_operator(args: argparse.Namespace) -> int:

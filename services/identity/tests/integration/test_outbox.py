@@ -98,7 +98,7 @@ async def test_a_relay_killed_after_publishing_republishes_the_same_event_applie
     crashing = a_relay(idle_identity, fresh_topic)
     await crashing.start()
 
-    async def die(_: int) -> None:
+    async def die(*_: object) -> None:
         raise Crash
     crashing.positions.save = die  # type: ignore[method-assign]
     with pytest.raises(Crash):

@@ -26,6 +26,9 @@ class IntegrationEvent(BaseModel):
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
     source_position: int = Field(ge=1)
+    # Set by the relay: the hash chain over the topic partition (see rse_shared.chain).
+    chain_prev: str | None = None
+    chain_hash: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON document published on Kafka (envelope + payload)."""
