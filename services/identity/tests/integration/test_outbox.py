@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -13,6 +14,7 @@ import pytest
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.integration import to_integration_event
+from rse_shared.chain import CHECKPOINTS_TOPIC, KEYS_TOPIC, check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
 from rse_shared.relay import OutboxRelay
@@ -42,6 +44,9 @@ def a_relay(service: Service, topic: str) -> OutboxRelay:
     s = service.settings
     return OutboxRelay(service.app, to_integration_event, topic=topic,
                        bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo())
+
+
+NIFS = ["123456789", "501964843", "999999990", "100000002", "200000004", "300000006"]
 
 
 class Crash(BaseException):
@@ -153,3 +158,32 @@ async def test_re_applying_an_old_event_changes_nothing(idle_identity: Service) 
     await projection.apply(registered, 1, idle_identity.db)
     after = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     assert after == before and after is not None and after["email"] == "new@example.pt"
+
+
+async def test_published_events_form_unbroken_chains_with_signed_checkpoints(
+    idle_identity: Service, fresh_topic: str
+) -> None:
+    for i in range(6):
+        register(idle_identity, sns=f"40000000{i}", nif=NIFS[i])
+    relay = a_relay(idle_identity, fresh_topic)
+    await relay.start()
+    await relay.publish_pending()
+    assert await relay.checkpoint_if_due(force=True) >= 1
+    await relay.stop()
+    bootstrap_servers = idle_identity.settings.kafka_bootstrap
+    records = await read_topic(bootstrap_servers, fresh_topic, expect=6)
+    partitions: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for record in records:
+        partitions.setdefault(record.partition, []).append(
+            (record.offset, json.loads(record.value)))
+    keys = {d["key_id"]: d["public_key"] for d in documents(
+        await read_topic(bootstrap_servers, KEYS_TOPIC, timeout=3))}
+    checkpoints = [d for d in documents(await read_topic(bootstrap_servers, CHECKPOINTS_TOPIC,
+                                                         timeout=3))
+                   if d["topic"] == fresh_topic]
+    assert {c["partition"] for c in checkpoints} == set(partitions)
+    for partition, chain in partitions.items():
+        result = verify_partition(sorted(chain))
+        assert result.broken is None and result.chained == len(chain)
+        mine = [c for c in checkpoints if c["partition"] == partition]
+        assert check_checkpoints(result, mine, keys, last_offset=chain[-1][0]) is None
