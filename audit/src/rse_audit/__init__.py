@@ -1,0 +1,1 @@
+"""The auditor's tool: verify the log is unaltered, replay it, report from it."""

@@ -1,0 +1,130 @@
+"""`rse-audit verify` on the real Kafka: a tampered copy of a log fails at the exact offset."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from rse_audit.verify import verify
+from rse_shared.chain import (
+    CHECKPOINTS_TOPIC,
+    GENESIS,
+    KEYS_TOPIC,
+    Head,
+    link,
+    public_key_document,
+    signed_checkpoint,
+)
+from rse_shared.relay import ensure_topics
+from rse_shared.settings import ServiceSettings
+from rse_shared.testing import create_topic
+
+pytestmark = pytest.mark.integration
+Doc = dict[str, Any]
+
+
+def a_chain(n: int = 8) -> list[Doc]:
+    docs, prev = [], GENESIS
+    for i in range(n):
+        doc = link({"event_id": str(uuid.uuid4()), "event_type": "ConsentGranted",
+                    "citizen_id": str(uuid.uuid4()), "n": i}, prev)
+        prev = doc["chain_hash"]
+        docs.append(doc)
+    return docs
+
+
+async def produce(bootstrap: str, topic: str, docs: list[Doc], partition: int = 0) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for doc in docs:
+            await producer.send_and_wait(topic, json.dumps(doc).encode(), partition=partition)
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519PrivateKey]:
+    """A chained log on partition 0 of a fresh topic, with a signed checkpoint of its head."""
+    bootstrap = infra.kafka_bootstrap
+    await ensure_topics(bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1)
+    topic, docs = await create_topic(bootstrap, "orig"), a_chain()
+    key = Ed25519PrivateKey.generate()
+    await produce(bootstrap, topic, docs)
+    keydoc = public_key_document("consent", key.public_key())
+    checkpoint = signed_checkpoint(key, producer="consent", topic=topic, partition=0,
+                                   head=Head(docs[-1]["chain_hash"], len(docs)))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    await producer.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
+    await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(checkpoint).encode())
+    await producer.stop()
+    return topic, docs, key
+
+
+def edit(docs: list[Doc]) -> list[Doc]:
+    docs[3] = {**docs[3], "n": 999}
+    return docs
+
+
+def delete(docs: list[Doc]) -> list[Doc]:
+    return docs[:3] + docs[4:]
+
+
+def swap(docs: list[Doc]) -> list[Doc]:
+    docs[3], docs[4] = docs[4], docs[3]
+    return docs
+
+
+def insert(docs: list[Doc]) -> list[Doc]:
+    forged = link({"event_id": "forged", "event_type": "ConsentGranted", "n": -1},
+                  docs[2]["chain_hash"])
+    return [*docs[:3], forged, *docs[3:]]
+
+
+@pytest.mark.parametrize(("tamper", "offset", "kind"), [
+    (edit, 3, "edited"), (delete, 3, "deleted"), (swap, 3, "reordered"), (insert, 3, "inserted"),
+])
+async def test_a_tampered_copy_fails_at_exactly_that_offset(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    tamper: Callable[[list[Doc]], list[Doc]], offset: int, kind: str,
+) -> None:
+    topic, docs, _ = original
+    copy = await create_topic(infra.kafka_bootstrap, "copy")
+    await produce(infra.kafka_bootstrap, copy, tamper(list(docs)))
+    _, findings = await verify(infra.kafka_bootstrap, [copy], {copy: topic})
+    assert [(f.partition, f.broken.offset, f.broken.kind) for f in findings] == [
+        (0, offset, kind)]
+
+
+async def test_the_untouched_log_and_an_exact_copy_pass(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    topic, docs, _ = original
+    copy = await create_topic(infra.kafka_bootstrap, "copy")
+    await produce(infra.kafka_bootstrap, copy, docs)
+    summary, findings = await verify(infra.kafka_bootstrap, [topic, copy], {copy: topic})
+    assert findings == [] and summary.checkpoints == 2
+
+
+async def test_a_forged_checkpoint_fails(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    _, docs, _ = original
+    copy = await create_topic(infra.kafka_bootstrap, "copy")
+    shortened = docs[:5]
+    await produce(infra.kafka_bootstrap, copy, shortened)
+    forged = signed_checkpoint(Ed25519PrivateKey.generate(), producer="consent", topic=copy,
+                               partition=0, head=Head(shortened[-1]["chain_hash"], 5))
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(forged).encode())
+    await producer.stop()
+    _, findings = await verify(infra.kafka_bootstrap, [copy])
+    assert [f.broken.kind for f in findings] == ["checkpoint"]
