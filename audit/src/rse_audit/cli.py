@@ -1,18 +1,32 @@
-"""`rse-audit`: the auditor's command line."""
+"""`rse-audit`: verify the log is unaltered, replay it, ask it questions, report from it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+import json
+import sqlite3
+import time
+from dataclasses import asdict
+from pathlib import Path
 
+from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
+from rse_audit.replay import replay
+from rse_audit.report import write_report
 from rse_audit.verify import verify
+from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
+
+DEFAULT_DB = Path(".local/audit/history.sqlite")
+
+
+def bootstrap_of(args: argparse.Namespace) -> str:
+    return str(args.bootstrap or ServiceSettings().kafka_bootstrap)
 
 
 async def run_verify(args: argparse.Namespace) -> int:
-    bootstrap = args.bootstrap or ServiceSettings().kafka_bootstrap
+    bootstrap = bootstrap_of(args)
     topics = args.topic or await event_topics(bootstrap)
     mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
     summary, findings = await verify(bootstrap, topics, mapping)
@@ -26,20 +40,67 @@ async def run_verify(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+async def run_replay(args: argparse.Namespace) -> int:
+    bootstrap = bootstrap_of(args)
+    topics = args.topic or await event_topics(bootstrap)
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    args.db.unlink(missing_ok=True)
+    progress = Progress("replay", None)
+    started = time.monotonic()
+    read = await replay(bootstrap, topics, args.db, progress=progress)
+    progress.close()
+    elapsed = time.monotonic() - started
+    print(f"replayed {read} events from {len(topics)} topics in {elapsed:.1f}s "
+          f"({read / max(elapsed, 1e-9):,.0f} events/s) into {args.db}")
+    return 0
+
+
+def run_as_of(args: argparse.Namespace) -> int:
+    with sqlite3.connect(args.db) as db:
+        answer = as_of(db, args.citizen, args.date)
+    print(json.dumps(asdict(answer), indent=1))
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    with sqlite3.connect(args.db) as db:
+        files = write_report(db, args.out, citizen_id=args.citizen, since=args.since,
+                             until=args.until)
+    for path in files:
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rse-audit", description=__doc__)
     parser.add_argument("--bootstrap", help="Kafka bootstrap (default: RSE_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB,
+                        help=f"the replayed history (default: {DEFAULT_DB})")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="check every hash chain and signed checkpoint")
     check.add_argument("--topic", action="append",
                        help="a topic to verify (default: every service's <service>.events)")
     check.add_argument("--checkpoints-of", action="append", metavar="COPY=ORIGINAL",
                        help="verify the topic COPY against the checkpoints of ORIGINAL")
+    rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
+    rebuild.add_argument("--topic", action="append",
+                         help="a topic to replay (default: every service's <service>.events)")
+    ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
+    ask.add_argument("citizen")
+    ask.add_argument("date", help="ISO date or date-time (UTC)")
+    report = commands.add_parser("report", help="HTML report, JSON lines and FHIR exports")
+    report.add_argument("--citizen")
+    report.add_argument("--since")
+    report.add_argument("--until")
+    report.add_argument("--out", type=Path, default=Path(".local/audit/report"))
     args = parser.parse_args(argv)
     if args.command == "verify":
         return asyncio.run(run_verify(args))
-    parser.print_usage(sys.stderr)
-    return 2
+    if args.command == "replay":
+        return asyncio.run(run_replay(args))
+    if args.command == "as-of":
+        return run_as_of(args)
+    return run_report(args)
 
 
 if __name__ == "__main__":
