@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rse_benefits.bootstrap import bootstrap
 from rse_benefits.config import Settings
-from rse_shared import cli
+from rse_shared.cli import main as service_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main("rse-benefits", Settings,
+    return service_main("rse-benefits", Settings,
                     lambda s: bootstrap(Settings.model_validate(s)), argv)
 
 

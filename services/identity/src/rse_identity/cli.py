@@ -11,7 +11,7 @@ from pathlib import Path
 from rse_identity.application import IdentityApplication, UsernameTaken
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
-from rse_shared import cli
+from rse_shared.cli import main as service_main
 from rse_shared.keys import write_new_key
 
 
@@ -39,7 +39,7 @@ def generate_key(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(
+    return service_main(
         "rse-identity", Settings, lambda s: bootstrap(Settings.model_validate(s)), argv,
         extra={
             "create-operator": ("create an operator account (the first one, too)",

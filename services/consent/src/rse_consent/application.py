@@ -1,0 +1,138 @@
+"""Consent's use cases: grants, revocations, lapses, alert choices; records' accesses in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import singledispatchmethod
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+
+from rse_consent.domain.access import Access
+from rse_consent.domain.alert import AccessAlert, alert_due
+from rse_consent.domain.alert_preferences import AlertPreferences
+from rse_consent.domain.consent import Consent, Grantee
+from rse_consent.domain.instants import as_utc
+from rse_shared.contracts import RecordAccessed
+from rse_shared.inbox import ConsumerApplication
+
+Clock = Callable[[], datetime]
+A = TypeVar("A", bound=Aggregate)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConsentNotFound(LookupError):
+    """No such consent (or not the caller's)."""
+
+
+class AlertNotFound(LookupError):
+    """No such alert (or not the caller's)."""
+
+
+class ConsentApplication(ConsumerApplication):
+    """Consents, the access history reported by records, and access alerts."""
+
+    name = "consent"
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utcnow) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def grant(self, citizen_id: uuid.UUID, grantee: Grantee, categories: Iterable[str], *,
+              valid_from: datetime | None = None,
+              valid_until: datetime | None = None) -> Consent:
+        consent = Consent.grant(citizen_id, grantee, categories, self.clock(),
+                                valid_from, valid_until)
+        self.save(consent)
+        return consent
+
+    def revoke(self, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
+        consent = self.consent_of(citizen_id, consent_id)
+        consent.revoke(self.clock())
+        self.save(consent)
+        return consent
+
+    def expire_if_due(self, consent_id: uuid.UUID) -> bool:
+        """Lapse a consent whose end date passed; False (and nothing saved) if it is not due."""
+        consent = self.consent(consent_id)
+        now = self.clock()
+        if not consent.is_due_to_expire(now):
+            return False
+        consent.expire(now)
+        self.save(consent)
+        return True
+
+    def choose_access_alerts(self, citizen_id: uuid.UUID, enabled: bool) -> bool:
+        preferences = self._preferences(citizen_id) or AlertPreferences(citizen_id)
+        preferences.choose(enabled, self.clock())
+        self.save(preferences)
+        return preferences.access_alerts
+
+    def mark_alert_read(self, citizen_id: uuid.UUID, alert_id: uuid.UUID) -> None:
+        alert = self._get(alert_id, AccessAlert)
+        if alert is None or alert.citizen_id != citizen_id:
+            raise AlertNotFound(f"alert {alert_id} not found")
+        alert.mark_read(self.clock())
+        self.save(alert)
+
+    def consent(self, consent_id: uuid.UUID) -> Consent:
+        consent = self._get(consent_id, Consent)
+        if consent is None:
+            raise ConsentNotFound(f"consent {consent_id} not found")
+        return consent
+
+    def consent_of(self, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
+        """The citizen's consent; another citizen's is as unknown as a missing one."""
+        consent = self.consent(consent_id)
+        if consent.citizen_id != citizen_id:
+            raise ConsentNotFound(f"consent {consent_id} not found")
+        return consent
+
+    @singledispatchmethod
+    def handle(self, event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """Other events change nothing here."""
+
+    @handle.register(RecordAccessed)
+    def when_record_accessed_log_it_and_alert(
+        self, event: RecordAccessed, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        processing_event.collect_events(*self.access_recorded(event))
+
+    def access_recorded(self, event: RecordAccessed) -> list[Aggregate]:
+        """The access for the citizen's history, and its alert if due; nothing if known."""
+        if self._get(Access.create_id(event.access_id), Access) is not None:
+            return []  # the same access reported twice (under another source position)
+        accessed_at = as_utc(event.accessed_at)
+        recorded: list[Aggregate] = [Access(
+            access_id=event.access_id, citizen_id=event.citizen_id,
+            practitioner_id=event.practitioner_id, health_unit=event.health_unit,
+            categories=event.categories, purpose=event.purpose,
+            emergency_reason=event.emergency_reason, decision=event.decision,
+            consent_id=event.consent_id, accessed_at=accessed_at)]
+        preferences = self._preferences(event.citizen_id)
+        opted_in = preferences is not None and preferences.access_alerts
+        if alert_due(opted_in, event.decision):
+            recorded.append(AccessAlert(
+                citizen_id=event.citizen_id, access_id=event.access_id,
+                practitioner_id=event.practitioner_id, health_unit=event.health_unit,
+                categories=event.categories, decision=event.decision,
+                accessed_at=accessed_at, causation_id=event.event_id,
+                correlation_id=event.correlation_id or event.event_id))
+        return recorded
+
+    def _preferences(self, citizen_id: uuid.UUID) -> AlertPreferences | None:
+        return self._get(AlertPreferences.create_id(citizen_id), AlertPreferences)
+
+    def _get(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        """The aggregate of that kind, or None (a wrong kind is as good as missing)."""
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None

@@ -1,0 +1,1 @@
+"""Consent's aggregates: consents, recorded accesses, access alerts and alert preferences."""
