@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,21 @@ def single_active(conninfo: str, lock_name: str, worker: Worker) -> Worker:
             await worker(stop)
 
     return run
+
+
+def periodic(interval: float, step: Callable[[AsyncDatabase[Any]], Awaitable[object]],
+             ) -> Callable[[AsyncDatabase[Any]], Worker]:
+    """A scheduled job for `assemble(scheduled=...)`: `step(db)` every `interval` seconds."""
+
+    def job(db: AsyncDatabase[Any]) -> Worker:
+        async def run(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                await step(db)
+                await pause(stop, interval)
+
+        return run
+
+    return job
 
 
 class Workers:

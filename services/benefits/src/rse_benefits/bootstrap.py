@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_benefits import api
 from rse_benefits.application import BenefitsApplication, ExemptionNotFound
@@ -18,8 +19,7 @@ from rse_benefits.integration import to_integration_event
 from rse_benefits.projections import ExemptionBook, due_to_expire
 from rse_shared.auth import TokenVerifier
 from rse_shared.eventstore import in_thread
-from rse_shared.loops import Worker, pause
-from rse_shared.service import Service, assemble
+from rse_shared.service import Service, assemble, periodic
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,10 @@ ERRORS: dict[type[Exception], int] = {
 }
 
 
-def expiry_job(app: BenefitsApplication, interval: float) -> Callable[[Any], Worker]:
+async def expire_due(app: BenefitsApplication, db: AsyncDatabase[Any]) -> None:
     """Lapse granted exemptions whose validity ended (ExemptionExpired when the time comes)."""
-
-    def job(db: Any) -> Worker:
-        async def run(stop: asyncio.Event) -> None:
-            while not stop.is_set():
-                for exemption_id in await due_to_expire(db, app.clock()):
-                    await in_thread(app.expire_if_due, uuid.UUID(exemption_id))
-                await pause(stop, interval)
-
-        return run
-
-    return job
+    for exemption_id in await due_to_expire(db, app.clock()):
+        await in_thread(app.expire_if_due, uuid.UUID(exemption_id))
 
 
 def bootstrap(settings: Settings, *, topic: str | None = None,
@@ -59,5 +50,6 @@ def bootstrap(settings: Settings, *, topic: str | None = None,
         settings, app, translate=to_integration_event, topic=topic,
         projections=[ExemptionBook()], consumes=consumes,
         routers=[api.citizens, api.officers], errors=ERRORS, verifier=verifier,
-        scheduled={"expiry": expiry_job(app, settings.expiry_check_interval)},
+        scheduled={"expiry": periodic(settings.expiry_check_interval,
+                                      lambda db: expire_due(app, db))},
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -25,8 +24,7 @@ from rse_consent.integration import to_integration_event
 from rse_consent.projections import AccessHistory, AlertInbox, ConsentBook, due_to_expire
 from rse_shared.auth import TokenVerifier
 from rse_shared.eventstore import in_thread
-from rse_shared.loops import Worker, pause
-from rse_shared.service import Service, assemble
+from rse_shared.service import Service, assemble, periodic
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +49,6 @@ async def expire_due(app: ConsentApplication, db: AsyncDatabase[Any]) -> int:
     return expired
 
 
-def expiry_job(app: ConsentApplication,
-               interval: float) -> Callable[[AsyncDatabase[Any]], Worker]:
-    """ConsentExpired when a consent's end date passes, checked every `interval` seconds."""
-
-    def job(db: AsyncDatabase[Any]) -> Worker:
-        async def run(stop: asyncio.Event) -> None:
-            while not stop.is_set():
-                await expire_due(app, db)
-                await pause(stop, interval)
-
-        return run
-
-    return job
-
-
 def bootstrap(settings: Settings, *, topic: str | None = None,
               consumes: Sequence[str] | None = None, verifier: TokenVerifier | None = None,
               clock: Clock = utcnow) -> Service:
@@ -77,5 +60,6 @@ def bootstrap(settings: Settings, *, topic: str | None = None,
         consumes=consumes if consumes is not None else (settings.records_topic,),
         routers=[api.consents, api.history, api.alerts], errors=ERRORS, verifier=verifier,
         # assemble runs each scheduled job through single_active: one replica at a time.
-        scheduled={"expiry": expiry_job(app, settings.expiry_check_interval)},
+        scheduled={"expiry": periodic(settings.expiry_check_interval,
+                                      lambda db: expire_due(app, db))},
     )
