@@ -9,7 +9,11 @@ import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from pymongo import AsyncMongoClient
+
+from rse_audit.compare import compare
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
 from rse_audit.replay import replay
@@ -55,6 +59,20 @@ async def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_compare(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
+    try:
+        with sqlite3.connect(args.db) as db:
+            differences = await compare(db, mongo[args.consent_db])
+    finally:
+        await mongo.close()
+    for difference in differences:
+        print(f"DIFFERENT: {difference}")
+    print(f"{len(differences)} differences between the replay and the live projections")
+    return 1 if differences else 0
+
+
 def run_as_of(args: argparse.Namespace) -> int:
     with sqlite3.connect(args.db) as db:
         answer = as_of(db, args.citizen, args.date)
@@ -85,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
     rebuild.add_argument("--topic", action="append",
                          help="a topic to replay (default: every service's <service>.events)")
+    against = commands.add_parser("compare", help="the replay against the live projections")
+    against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
+    against.add_argument("--consent-db", default="rse_consent",
+                         help="the consent service's MongoDB database")
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
     ask.add_argument("date", help="ISO date or date-time (UTC)")
@@ -98,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_verify(args))
     if args.command == "replay":
         return asyncio.run(run_replay(args))
+    if args.command == "compare":
+        return asyncio.run(run_compare(args))
     if args.command == "as-of":
         return run_as_of(args)
     return run_report(args)
