@@ -67,6 +67,7 @@ class IdempotentConsumer:
         group_id: str,
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.broker = broker
         self.app = app
@@ -79,6 +80,8 @@ class IdempotentConsumer:
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            # A short fetch wait keeps reactions (a revoked consent) prompt on quiet topics.
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
         self.subscriber(self.on_message)
 
@@ -122,9 +125,11 @@ class IdempotentConsumer:
             try:
                 applied = await in_thread(self.apply, event, tracking)
                 return Outcome("applied" if applied else "duplicate")
-            except IntegrityError:
-                # A concurrent delivery recorded this tracking id first.
-                return Outcome("duplicate")
+            except IntegrityError as conflict:
+                if await in_thread(self.already_applied, tracking):
+                    return Outcome("duplicate")  # a concurrent delivery recorded it first
+                error = f"conflict: {conflict}"  # another writer won the aggregate: retry
+                await asyncio.sleep(self.retry_backoff * attempt)
             except Exception as failure:  # noqa: BLE001 - any failure is retried, then dead-lettered
                 error = f"{type(failure).__name__}: {failure}"
                 log.warning("attempt %d failed", attempt, extra={"error": error})
@@ -132,9 +137,13 @@ class IdempotentConsumer:
         await self.dead_letter(record, error, attempts=self.max_attempts)
         return Outcome("dead-lettered", error)
 
+    def already_applied(self, tracking: Tracking) -> bool:
+        return self.app.recorder.has_tracking_id(tracking.application_name,
+                                                 tracking.notification_id)
+
     def apply(self, event: IntegrationEvent, tracking: Tracking) -> bool:
         """Process the event unless its tracking id was already recorded."""
-        if self.app.recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+        if self.already_applied(tracking):
             return False
         self.app.process_event(event, tracking)  # type: ignore[arg-type]
         return True

@@ -1,0 +1,1 @@
+"""Records' aggregates: health records, consent registers, record accesses; the access rules."""

@@ -1,0 +1,25 @@
+"""One professional's read of a citizen's record (or its refusal): who, what, why, decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from rse_shared.contracts.consent import Category
+from rse_shared.contracts.records import Decision
+
+
+class RecordAccess(Aggregate):
+    """An access of its own (random id), so concurrent reads never conflict with each other."""
+
+    @event("Recorded")
+    def __init__(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str | None,
+                 categories: list[Category], purpose: str | None, emergency_reason: str | None,
+                 decision: Decision, consent_id: uuid.UUID | None,
+                 accessed_at: datetime) -> None:
+        self.citizen_id = citizen_id
+        self.practitioner_id = practitioner_id
+        self.decision = decision
+        self.consent_id = consent_id

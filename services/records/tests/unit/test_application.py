@@ -1,0 +1,266 @@
+"""Records' use cases on in-memory persistence: consumption, reads, entries, what is published."""
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from rse_records.application import Reader, RecordsApplication
+from rse_records.domain.health_record import (
+    HealthRecord,
+    PrescriptionAlreadyIssued,
+    PrescriptionLine,
+    RecordAlreadyOpen,
+    RecordClosed,
+    RecordNotFound,
+)
+from rse_records.domain.record_access import RecordAccess
+from rse_records.integration import to_integration_event
+from rse_shared.contracts import (
+    CitizenDeregistered,
+    ConsentExpired,
+    ConsentGranted,
+    ConsentRevoked,
+    HealthRecordOpened,
+    IntegrationEvent,
+    MedicationRenewalDecided,
+    PrescriptionIssued,
+    RecordAccessed,
+    RenewedItem,
+)
+from rse_shared.testing import a_registration
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+DOCTOR = Reader("P-1", "USF Tejo")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def app() -> RecordsApplication:
+    return RecordsApplication(clock=Clock())
+
+
+_offsets = iter(range(1, 10_000_000))
+
+
+def feed(app: RecordsApplication, event: IntegrationEvent) -> None:
+    app.process_event(event, Tracking("a.topic:0", next(_offsets)))  # type: ignore[arg-type]
+
+
+def envelope(citizen_id: uuid.UUID, position: int, producer: str = "consent") -> dict[str, Any]:
+    return {"event_id": uuid.uuid4(), "occurred_at": NOW, "producer": producer,
+            "citizen_id": citizen_id, "source_position": position}
+
+
+def a_citizen(app: RecordsApplication) -> uuid.UUID:
+    registered = a_registration()
+    feed(app, registered)
+    return registered.citizen_id
+
+
+def a_consent(app: RecordsApplication, citizen_id: uuid.UUID, position: int = 1,
+              categories: tuple[Any, ...] = ("vaccinations",)) -> uuid.UUID:
+    consent_id = uuid.uuid4()
+    feed(app, ConsentGranted(**envelope(citizen_id, position), consent_id=consent_id,
+                             grantee_kind="professional", grantee_id="P-1",
+                             categories=categories, purpose="treatment",
+                             valid_from=NOW - timedelta(days=1), valid_until=None))
+    return consent_id
+
+
+def published(app: RecordsApplication) -> list[IntegrationEvent]:
+    notifications = app.recorder.select_notifications(1, 1000)
+    events = [to_integration_event(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    return [e for e in events if e is not None]
+
+
+def test_a_registered_citizen_gets_a_record_named_after_them(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    assert app.record(citizen_id).citizen_id == citizen_id
+    opened = published(app)
+    assert isinstance(opened[0], HealthRecordOpened)
+    assert opened[0].citizen_id == citizen_id
+    assert opened[0].record_id == HealthRecord.create_id(citizen_id)
+
+
+def test_a_registration_delivered_twice_opens_one_record(app: RecordsApplication) -> None:
+    registered = a_registration()
+    feed(app, registered)
+    feed(app, registered)  # same event at another offset: a re-publication
+    assert app.record(registered.citizen_id).version == 1
+    assert len([e for e in published(app) if isinstance(e, HealthRecordOpened)]) == 1
+
+
+def test_a_second_registration_at_a_new_position_conflicts_rather_than_duplicates(
+    app: RecordsApplication,
+) -> None:
+    registered = a_registration()
+    feed(app, registered)
+    with pytest.raises(IntegrityError):
+        feed(app, registered.model_copy(update={"source_position": 2}))
+    with pytest.raises(RecordAlreadyOpen):
+        app.open_record(registered.citizen_id, "123456789", "Ana Silva", date(1980, 1, 1))
+
+
+def test_a_deregistered_citizens_record_is_closed_to_new_writes(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    feed(app, CitizenDeregistered(**envelope(citizen_id, 2, "identity"), reason="death",
+                                  effective_date=date(2026, 11, 26)))
+    with pytest.raises(RecordClosed):
+        app.add_allergy(citizen_id, "Penicilina", "P-1")
+
+
+def test_entries_for_an_unknown_citizen_find_no_record(app: RecordsApplication) -> None:
+    with pytest.raises(RecordNotFound):
+        app.add_allergy(uuid.uuid4(), "Penicilina", "P-1")
+
+
+def test_a_consent_lets_its_professional_read_and_the_read_is_recorded(
+    app: RecordsApplication,
+) -> None:
+    citizen_id = a_citizen(app)
+    consent_id = a_consent(app, citizen_id)
+    decision = app.authorise_read(citizen_id, DOCTOR, ["vaccinations"], "treatment")
+    assert (decision.decision, decision.consent_id) == ("permit", consent_id)
+    accessed = [e for e in published(app) if isinstance(e, RecordAccessed)]
+    assert [(e.decision, e.consent_id, e.practitioner_id, e.health_unit, e.categories)
+            for e in accessed] == [("permit", consent_id, "P-1", "USF Tejo", ("vaccinations",))]
+    assert accessed[0].accessed_at == NOW and accessed[0].role == "professional"
+
+
+def test_a_denied_read_is_recorded_too(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    decision = app.authorise_read(citizen_id, DOCTOR, ["prescriptions"], "treatment")
+    assert decision.decision == "deny"
+    accessed = [e for e in published(app) if isinstance(e, RecordAccessed)]
+    assert [(e.decision, e.consent_id) for e in accessed] == [("deny", None)]
+
+
+def test_once_a_revocation_is_consumed_no_read_relies_on_that_consent(
+    app: RecordsApplication,
+) -> None:
+    citizen_id = a_citizen(app)
+    consent_id = a_consent(app, citizen_id, position=1)
+    feed(app, ConsentRevoked(**envelope(citizen_id, 2), consent_id=consent_id, revoked_at=NOW))
+    assert app.authorise_read(citizen_id, DOCTOR, ["vaccinations"], "treatment").decision == "deny"
+
+
+def test_an_expiry_ends_the_consent_too(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    consent_id = a_consent(app, citizen_id, position=1)
+    feed(app, ConsentExpired(**envelope(citizen_id, 2), consent_id=consent_id, expired_at=NOW))
+    assert app.authorise_read(citizen_id, DOCTOR, ["vaccinations"], "treatment").decision == "deny"
+
+
+def test_an_emergency_read_records_its_reason(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    decision = app.authorise_read(citizen_id, DOCTOR, ["health_summary"], "treatment",
+                                  emergency_reason="  unconscious, no relatives  ")
+    assert decision.decision == "emergency"
+    accessed = next(e for e in published(app) if isinstance(e, RecordAccessed))
+    assert accessed.emergency_reason == "unconscious, no relatives"
+    assert accessed.decision == "emergency" and accessed.consent_id is None
+
+
+def test_reads_save_accesses_of_their_own_not_on_the_record(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    for _ in range(3):
+        app.authorise_read(citizen_id, DOCTOR, ["vaccinations"], "treatment")
+    assert app.record(citizen_id).version == 1
+    accesses = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 100)]
+    assert sum(isinstance(e, RecordAccess.Recorded) for e in accesses) == 3
+
+
+def test_prescription_codes_stay_with_the_citizen_never_on_the_wire(
+    app: RecordsApplication,
+) -> None:
+    citizen_id = a_citizen(app)
+    medication_id = app.add_medication(citizen_id, "Metformina", "500 mg", "P-1")
+    issued = app.issue_prescription(
+        citizen_id, lines=[PrescriptionLine("Metformina", "500 mg", 2, medication_id)],
+        valid_until=NOW.date() + timedelta(days=30), prescriber="P-1")
+    stored = next(e for e in app.events.get(HealthRecord.create_id(citizen_id))
+                  if isinstance(e, HealthRecord.PrescriptionIssued))
+    assert len(stored.access_code) == 6 and len(stored.choice_code) == 4
+    assert not {"access_code", "choice_code"} & set(vars(issued))
+    wire = next(e for e in published(app) if isinstance(e, PrescriptionIssued))
+    text = json.dumps(wire.to_wire())
+    assert "code" not in text.replace("prescription", "")
+    assert stored.access_code not in text
+    assert wire.items[0].medication_id == medication_id
+
+
+def test_a_renewal_request_issues_one_prescription(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    renewal = uuid.uuid4()
+    lines = [PrescriptionLine("Metformina", "500 mg", 2)]
+    valid_until = NOW.date() + timedelta(days=30)
+    first = app.issue_prescription(citizen_id, lines=lines, valid_until=valid_until,
+                                   prescriber="P-1", renewal_request_id=renewal)
+    with pytest.raises(PrescriptionAlreadyIssued):
+        app.issue_prescription(citizen_id, lines=lines, valid_until=valid_until,
+                               prescriber="P-1", renewal_request_id=renewal)
+    wire = [e for e in published(app) if isinstance(e, PrescriptionIssued)]
+    assert [(e.prescription_id, e.renewal_request_id) for e in wire] == [
+        (first.prescription_id, renewal)]
+
+
+def test_consent_registers_and_closings_stay_inside_records(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    a_consent(app, citizen_id)
+    feed(app, CitizenDeregistered(**envelope(citizen_id, 2, "identity"), reason="emigration",
+                                  effective_date=date(2026, 11, 26)))
+    assert [type(e).__name__ for e in published(app)] == ["HealthRecordOpened"]
+
+
+def test_every_kind_of_entry_is_published(app: RecordsApplication) -> None:
+    citizen_id = a_citizen(app)
+    app.add_allergy(citizen_id, "Penicilina", "P-1")
+    app.record_vaccination(citizen_id, vaccine="Tétano", dose_number=1,
+                           administered_on=NOW.date(), lot="L-1", health_unit="USF Tejo",
+                           recorded_by="P-1")
+    app.update_care_plan(citizen_id, goals=["HbA1c < 7%"], interventions=["Consulta"],
+                         responsible_professional="P-1", next_review=None, updated_by="P-1")
+    app.issue_prescription(citizen_id, lines=[PrescriptionLine("Amoxicilina", "1 g", 1)],
+                           valid_until=NOW.date(), prescriber="P-1")
+    assert [type(e).__name__ for e in published(app)] == [
+        "HealthRecordOpened", "HealthSummaryUpdated", "VaccinationRecorded",
+        "CarePlanUpdated", "PrescriptionIssued"]
+    assert all(e.citizen_id == citizen_id and e.producer == "records" for e in published(app))
+
+
+def test_the_views_a_professional_gets_have_no_place_for_codes() -> None:
+    from rse_records.api import PrescriptionCreated, PrescriptionView
+
+    for view in (PrescriptionView, PrescriptionCreated):
+        assert not [name for name in view.model_fields if "code" in name]
+
+
+def test_an_approved_renewal_becomes_an_e_prescription_once() -> None:
+    app = RecordsApplication()
+    registered = a_registration()
+    app.process_event(registered, Tracking("identity.events:0", 1))  # type: ignore[arg-type]
+    medication_id = app.add_medication(registered.citizen_id, "Metformina", "850 mg 2x/dia",
+                                       "P-1")
+    request_id = uuid.uuid4()
+    decided = MedicationRenewalDecided(
+        event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), producer="requests",
+        citizen_id=registered.citizen_id, source_position=1, request_id=request_id,
+        decision="approved", valid_until=date(2099, 1, 1), reason=None, practitioner_id="P-1",
+        items=(RenewedItem(medication_id=medication_id, name="Metformina",
+                           dosage="850 mg 2x/dia", packs=2),))
+    app.process_event(decided, Tracking("requests.events:0", 1))  # type: ignore[arg-type]
+    again = decided.model_copy(update={"source_position": 2, "event_id": uuid.uuid4()})
+    app.process_event(again, Tracking("requests.events:0", 2))  # type: ignore[arg-type]
+    record = app.record(registered.citizen_id)
+    assert len(record.prescriptions) == 1
