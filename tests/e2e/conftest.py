@@ -20,8 +20,12 @@ from pymongo import AsyncMongoClient
 
 from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
 from rse_benefits.config import Settings as BenefitsSettings
+from rse_consent.bootstrap import bootstrap as consent_bootstrap
+from rse_consent.config import Settings as ConsentSettings
 from rse_identity.bootstrap import bootstrap as identity_bootstrap
 from rse_identity.config import Settings as IdentitySettings
+from rse_records.bootstrap import bootstrap as records_bootstrap
+from rse_records.config import Settings as RecordsSettings
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
@@ -59,11 +63,12 @@ def _databases(infra: ServiceSettings, names: list[str]) -> Callable[[], None]:
 @pytest.fixture
 async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
     run = f"e2e{uuid.uuid4().hex[:8]}"
-    names = ["identity", "benefits"]
+    names = ["identity", "consent", "records", "requests", "benefits"]
     topics = {n: f"{run}.{n}.events" for n in names}
     await ensure_topics(infra.kafka_bootstrap, list(topics.values()))
     drop = _databases(infra, [f"{run}_{n}" for n in names])
-    common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05}
+    common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05,
+                              "checkpoint_interval": 0.5}
 
     def settings(cls: type[ServiceSettings], name: str, **extra: Any) -> Any:
         return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}", **common, **extra)
@@ -78,6 +83,13 @@ async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
 
     services = {
         "identity": identity,
+        "consent": consent_bootstrap(settings(ConsentSettings, "consent"),
+                                     topic=topics["consent"], consumes=[topics["records"]],
+                                     verifier=verifier()),
+        "records": records_bootstrap(settings(RecordsSettings, "records"),
+                                     topic=topics["records"],
+                                     consumes=[topics["identity"], topics["consent"],
+                                               topics["requests"]], verifier=verifier()),
         "benefits": benefits_bootstrap(settings(BenefitsSettings, "benefits"),
                                        topic=topics["benefits"],
                                        consumes=[topics["identity"]], verifier=verifier()),
