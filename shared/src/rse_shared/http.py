@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -53,6 +54,10 @@ def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]
 
 def _mapped(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, IntegrityError):
+            # The database's own message names tables and keys: say what it means instead.
+            return problem(status, _title(status), "changed concurrently by another request; "
+                                                   "read it again and retry")
         return problem(status, _title(status), str(exc))
 
     return handler

@@ -1,0 +1,100 @@
+"""Requests' composition root: everything built from one Settings object."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from rse_requests import api
+from rse_requests.application import (
+    ReferralNotFound,
+    RenewalNotFound,
+    RequestsApplication,
+    SlotNotFound,
+    utcnow,
+)
+from rse_requests.config import Settings
+from rse_requests.domain.patient import (
+    AppointmentNotFound,
+    MedicationNotOnSummary,
+    NoFamilyDoctor,
+    NotYourFamilyDoctor,
+    PatientDeregistered,
+    RenewalAlreadyPending,
+    UnknownPatient,
+)
+from rse_requests.domain.referral import InvalidReferralDate, ReferralTransitionRefused
+from rse_requests.domain.renewal import (
+    InvalidRenewalDecision,
+    NotTheAddressedDoctor,
+    RenewalNotPending,
+)
+from rse_requests.domain.slot import (
+    AppointmentAlreadyStarted,
+    ConcurrentBooking,
+    SlotAlreadyBooked,
+    SlotAlreadyOpen,
+    SlotInThePast,
+    SlotNotBookable,
+)
+from rse_requests.integration import to_integration_event
+from rse_requests.projections import PROJECTIONS, breach_due
+from rse_shared.auth import TokenVerifier
+from rse_shared.eventstore import in_thread
+from rse_shared.service import Service, assemble, periodic
+
+CONSUMES = ("identity.events", "records.events", "benefits.events")
+
+ERRORS: dict[type[Exception], int] = {
+    UnknownPatient: 409,
+    PatientDeregistered: 409,
+    NoFamilyDoctor: 409,
+    NotYourFamilyDoctor: 403,
+    SlotNotFound: 404,
+    SlotInThePast: 422,
+    SlotAlreadyOpen: 409,
+    SlotAlreadyBooked: 409,
+    ConcurrentBooking: 409,
+    SlotNotBookable: 409,
+    AppointmentNotFound: 404,
+    AppointmentAlreadyStarted: 409,
+    MedicationNotOnSummary: 422,
+    RenewalAlreadyPending: 409,
+    RenewalNotFound: 404,
+    RenewalNotPending: 409,
+    NotTheAddressedDoctor: 403,
+    InvalidRenewalDecision: 422,
+    ReferralNotFound: 404,
+    ReferralTransitionRefused: 409,
+    InvalidReferralDate: 422,
+}
+
+
+async def flag_breaches(app: RequestsApplication, db: AsyncDatabase[Any]) -> None:
+    """Flag referrals still unscheduled after their deadline (ReferralStatusChanged)."""
+    for referral_id in await breach_due(db, app.today()):
+        await in_thread(app.flag_breach_if_due, uuid.UUID(referral_id))
+
+
+def bootstrap(settings: Settings, *, topic: str | None = None,
+              consumes: Sequence[str] = CONSUMES,
+              verifier: TokenVerifier | None = None,
+              clock: Callable[[], datetime] = utcnow) -> Service:
+    """Build requests from settings; nothing connects until it is used or started."""
+    app = RequestsApplication(env=settings.eventstore_env(),
+                              booking_horizon_days=settings.booking_horizon_days,
+                              tmrg_days=settings.tmrg_days,
+                              max_validity_days=settings.prescription_max_validity_days,
+                              clock=clock)
+    return assemble(
+        settings, app, translate=to_integration_event, topic=topic,
+        projections=PROJECTIONS, consumes=consumes,
+        routers=[api.citizens, api.practitioners, api.referrals], errors=ERRORS,
+        state={"consultation_fee": settings.consultation_fee}, verifier=verifier,
+        scheduled={"tmrg": periodic(settings.tmrg_check_interval,
+                                    lambda db: flag_breaches(app, db))},
+    )

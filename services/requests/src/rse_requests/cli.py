@@ -1,0 +1,16 @@
+"""`rse-requests`: serve the API and workers, or rebuild the projections."""
+
+from __future__ import annotations
+
+from rse_requests.bootstrap import bootstrap
+from rse_requests.config import Settings
+from rse_shared.cli import main as service_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    return service_main("rse-requests", Settings,
+                        lambda s: bootstrap(Settings.model_validate(s)), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Requests' aggregates: patients, slots, medication renewals and SIGA referrals."""
