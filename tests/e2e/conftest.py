@@ -26,6 +26,8 @@ from rse_identity.bootstrap import bootstrap as identity_bootstrap
 from rse_identity.config import Settings as IdentitySettings
 from rse_records.bootstrap import bootstrap as records_bootstrap
 from rse_records.config import Settings as RecordsSettings
+from rse_requests.bootstrap import bootstrap as requests_bootstrap
+from rse_requests.config import Settings as RequestsSettings
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
@@ -90,6 +92,10 @@ async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
                                      topic=topics["records"],
                                      consumes=[topics["identity"], topics["consent"],
                                                topics["requests"]], verifier=verifier()),
+        "requests": requests_bootstrap(settings(RequestsSettings, "requests"),
+                                       topic=topics["requests"],
+                                       consumes=[topics["identity"], topics["records"],
+                                                 topics["benefits"]], verifier=verifier()),
         "benefits": benefits_bootstrap(settings(BenefitsSettings, "benefits"),
                                        topic=topics["benefits"],
                                        consumes=[topics["identity"]], verifier=verifier()),
