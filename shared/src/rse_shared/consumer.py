@@ -193,7 +193,8 @@ def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[st
     """A background worker feeding `app` from `topics` until stopped."""
 
     async def run(stop: asyncio.Event) -> None:
-        broker = KafkaBroker(bootstrap)
+        # FastStream logs through our logger, so its lines are JSON like everything else.
+        broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
         IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
                            max_attempts=max_attempts)
         await broker.start()

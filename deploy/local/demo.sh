@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Walks the platform's main flows with curl against `make up`: consent, renewal, exemption.
+set -euo pipefail
+H=http://127.0.0.1
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+post() { curl -sf -X POST "$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
+say() { printf '\n== %s\n' "$*"; }
+# Run a command until it succeeds (the services react through Kafka), then print its output.
+until_ok() {
+  local out
+  for _ in $(seq 1 100); do
+    if out=$("$@" 2>/dev/null); then printf '%s' "$out"; return 0; fi
+    sleep 0.2
+  done
+  "$@"
+}
+
+OP_PW=${RSE_OPERATOR_PASSWORD:-demo operator password}
+OP=demo-op-$RANDOM
+RSE_OPERATOR_PASSWORD="$OP_PW" .venv/bin/rse-identity create-operator "$OP" >/dev/null
+login() { post $H:8001/auth/token "{\"username\":\"$1\",\"password\":\"$2\"}" | json '["access_token"]'; }
+OPERATOR=$(login "$OP" "$OP_PW")
+
+N=$(( (RANDOM * 32768 + RANDOM) % 90000000 + 10000000 ))
+NIF=$(python3 -c "n='2%07d'%($N%10**7); s=sum(int(d)*w for d,w in zip(n,range(9,1,-1))); c=11-s%11; print(n+str(0 if c>=10 else c))")
+say "a citizen registers (SNS 1$N) and logs in"
+CID=$(post $H:8001/citizens "{\"full_name\":\"Rita Demo\",\"date_of_birth\":\"2011-04-20\",\"nif\":\"$NIF\",\"sns_number\":\"1$N\",\"email\":\"rita@example.pt\",\"phone\":\"+351912000000\",\"address\":\"Rua C, Braga\",\"password\":\"a long enough secret\"}" | json '["citizen_id"]')
+CIT=$(login "1$N" "a long enough secret")
+echo "citizen $CID"
+
+DOC=dr-$RANDOM
+post $H:8001/staff "{\"username\":\"$DOC\",\"password\":\"doctor password 1\",\"role\":\"professional\",\"practitioner_id\":\"P-$DOC\",\"health_unit\":\"USF Tejo\"}" -H "Authorization: Bearer $OPERATOR" >/dev/null
+DR=$(login "$DOC" "doctor password 1")
+curl -sf -X PUT $H:8001/citizens/$CID/family-doctor -H "Authorization: Bearer $OPERATOR" -H 'content-type: application/json' -d "{\"practitioner_id\":\"P-$DOC\",\"health_unit\":\"USF Tejo\"}"
+echo "family doctor P-$DOC (USF Tejo)"
+
+say "the doctor records a chronic medication (records opened the record from identity's event)"
+MED=$(until_ok post $H:8003/records/$CID/health-summary/medications '{"name":"Salbutamol","dosage":"100 mcg SOS"}' -H "Authorization: Bearer $DR" | json '["medication_id"]')
+echo "medication $MED"
+
+say "without consent the doctor's read is refused"
+curl -s -o /dev/null -w '%{http_code}\n' $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR"
+say "the citizen grants consent for the health summary; the read is allowed"
+CONSENT=$(post $H:8002/citizens/$CID/consents '{"grantee":{"kind":"professional","id":"P-'"$DOC"'"},"categories":["health_summary"]}' -H "Authorization: Bearer $CIT" | json '["consent_id"]')
+until_ok curl -sf $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR"; echo
+say "the citizen revokes it; an emergency read is still possible, flagged and alerted"
+post $H:8002/citizens/$CID/consents/$CONSENT/revocation '' -H "Authorization: Bearer $CIT" >/dev/null
+until_ok bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' $H:8003/records/$CID/health-summary -H 'Authorization: Bearer $DR') = 403 ]"
+curl -s -o /dev/null -w 'emergency read: %{http_code}\n' "$H:8003/records/$CID/health-summary?emergency_reason=unconscious%20in%20A%26E" -H "Authorization: Bearer $DR"
+sleep 2
+say "the citizen's access history"
+curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT" | python3 -c "
+import json,sys; d=json.load(sys.stdin); items=d.get('items', d) if isinstance(d, dict) else d
+for a in items: print(a['accessed_at'], a['practitioner_id'], a['categories'], a['decision'], a.get('consent_id'))"
+
+say "renewal: the citizen asks, the family doctor approves, records issues the e-prescription"
+RID=$(until_ok post $H:8004/citizens/$CID/renewals "{\"medication_ids\":[\"$MED\"]}" -H "Authorization: Bearer $CIT" | json '["request_id"]')
+post $H:8004/practitioners/P-$DOC/renewals/$RID/decision "{\"decision\":\"approved\",\"valid_until\":\"$(date -d '+90 days' +%F)\",\"items\":[{\"medication_id\":\"$MED\",\"packs\":2}]}" -H "Authorization: Bearer $DR" | json '["status"]'
+until_ok bash -c "curl -sf $H:8004/citizens/$CID/renewals/$RID -H 'Authorization: Bearer $CIT' | grep -q prescribed"
+curl -s $H:8004/citizens/$CID/renewals/$RID -H "Authorization: Bearer $CIT" | python3 -c "
+import json,sys; r=json.load(sys.stdin); print('renewal', r['status'], r['prescription_number'])"
+curl -s $H:8003/records/$CID -H "Authorization: Bearer $CIT" | python3 -c "
+import json,sys; p=json.load(sys.stdin)['prescriptions'][0]
+print('prescription', p['prescription_number'], 'access code', p['codes']['access_code'], 'right-of-choice code', p['codes']['choice_code'])"
+
+say "exemption from user fees: the citizen is a minor, decided by rule at once"
+post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: Bearer $CIT"; echo
+until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT' | grep -q '\"exempt_from_user_fees\":true'"
+curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT"; echo
