@@ -11,20 +11,14 @@ from rse_shared.contracts import (
     ExemptionExpired,
     ExemptionRequested,
     IntegrationEvent,
-    stable_event_id,
+    envelope_of,
 )
 
 PRODUCER = "benefits"
 
 
 def envelope(event: Any, position: int) -> dict[str, Any]:
-    return {
-        "event_id": stable_event_id(event.originator_id, event.originator_version),
-        "occurred_at": event.timestamp,
-        "producer": PRODUCER,
-        "citizen_id": event.citizen_id,
-        "source_position": position,
-    }
+    return envelope_of(event, position, PRODUCER)
 
 
 @singledispatch

@@ -13,7 +13,7 @@ from rse_shared.contracts import (
     ConsentGranted,
     ConsentRevoked,
     IntegrationEvent,
-    stable_event_id,
+    envelope_of,
 )
 
 PRODUCER = "consent"
@@ -21,13 +21,7 @@ TOPIC = "consent.events"
 
 
 def envelope(event: Any, position: int) -> dict[str, Any]:
-    return {
-        "event_id": stable_event_id(event.originator_id, event.originator_version),
-        "occurred_at": event.timestamp,
-        "producer": PRODUCER,
-        "citizen_id": event.citizen_id,
-        "source_position": position,
-    }
+    return envelope_of(event, position, PRODUCER)
 
 
 @singledispatch

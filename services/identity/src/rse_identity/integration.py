@@ -12,7 +12,7 @@ from rse_shared.contracts import (
     FamilyDoctorAssigned,
     IntegrationEvent,
     PersonalDataUpdated,
-    stable_event_id,
+    envelope_of,
 )
 
 PRODUCER = "identity"
@@ -20,13 +20,7 @@ TOPIC = "identity.events"
 
 
 def envelope(event: Any, position: int) -> dict[str, Any]:
-    return {
-        "event_id": stable_event_id(event.originator_id, event.originator_version),
-        "occurred_at": event.timestamp,
-        "producer": PRODUCER,
-        "citizen_id": event.originator_id,
-        "source_position": position,
-    }
+    return envelope_of(event, position, PRODUCER, citizen_id=event.originator_id)
 
 
 @singledispatch

@@ -20,7 +20,7 @@ from rse_shared.contracts import (
     PrescriptionItem,
     RecordAccessed,
     VaccinationRecorded,
-    stable_event_id,
+    envelope_of,
 )
 
 PRODUCER = "records"
@@ -28,14 +28,7 @@ TOPIC = "records.events"
 
 
 def envelope(event: Any, position: int) -> dict[str, Any]:
-    # Record and access ids are not the citizen's, so every published event names its citizen.
-    return {
-        "event_id": stable_event_id(event.originator_id, event.originator_version),
-        "occurred_at": event.timestamp,
-        "producer": PRODUCER,
-        "citizen_id": event.citizen_id,
-        "source_position": position,
-    }
+    return envelope_of(event, position, PRODUCER)
 
 
 @singledispatch

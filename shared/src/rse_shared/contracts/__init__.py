@@ -22,6 +22,7 @@ from rse_shared.contracts.envelope import (
     UnknownEventType,
     contract,
     contract_for,
+    envelope_of,
     parse_event,
     stable_event_id,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "VaccinationRecorded",
     "contract",
     "contract_for",
+    "envelope_of",
     "parse_event",
     "stable_event_id",
 ]

@@ -72,5 +72,21 @@ def stable_event_id(originator_id: uuid.UUID, originator_version: int) -> uuid.U
     return uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
 
 
+def envelope_of(domain_event: Any, position: int, producer: str,
+                citizen_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The envelope of the integration event translated from a stored domain event.
+
+    The citizen is the event's `citizen_id` unless given (identity's citizen is the
+    aggregate itself).
+    """
+    return {
+        "event_id": stable_event_id(domain_event.originator_id, domain_event.originator_version),
+        "occurred_at": domain_event.timestamp,
+        "producer": producer,
+        "citizen_id": citizen_id or domain_event.citizen_id,
+        "source_position": position,
+    }
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
