@@ -123,3 +123,7 @@ async def test_the_report_has_metadata_only_and_valid_fhir(history: Path,
     assert {c.code for p in emergency[0].purposeOfEvent for c in p.coding} == {"BTG", "ETREAT"}
     lines = (tmp_path / "report" / "accesses.jsonl").read_text().splitlines()
     assert len(lines) == 4
+    consents = Bundle.model_validate(json.loads(
+        (tmp_path / "report" / "consents.fhir.json").read_text()))
+    assert sorted(e.resource.status for e in consents.entry) == ["inactive", "inactive"]
+    assert not any(word in page.lower() for word in ("vaccine", "diagnos", "dose"))

@@ -1,16 +1,19 @@
-"""FHIR R4 AuditEvent resources for record accesses (break-glass marked as FHIR does)."""
+"""FHIR R4 resources of the replayed history: AuditEvent per access, Consent per consent.
+
+Emergency reads carry the break-glass codes FHIR uses (DICOM 110113 / 110127, purpose of
+use BTG / ETREAT).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from rse_shared.fhir import ACT_REASON, ConsentFacts
+from rse_shared.fhir import coding as _coding
+
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
-ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-
-
-def _coding(system: str, code: str, display: str) -> dict[str, str]:
-    return {"system": system, "code": code, "display": display}
 
 
 def audit_event(access: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +56,17 @@ def audit_event(access: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]}
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def consent_facts(row: dict[str, Any]) -> ConsentFacts:
+    """A replayed consent row, as a FHIR Consent describes it."""
+    return ConsentFacts(
+        consent_id=row["consent_id"], citizen_id=row["citizen_id"],
+        grantee_kind=row["grantee_kind"], grantee_id=row["grantee_id"],
+        categories=row["categories"], purpose=row["purpose"],
+        granted_at=datetime.fromisoformat(row["granted_at"]),
+        valid_from=datetime.fromisoformat(row["valid_from"]),
+        valid_until=_instant(row["valid_until"]), revoked_at=_instant(row["revoked_at"]),
+        expired_at=_instant(row["expired_at"]))

@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rse_audit.fhir import audit_event, bundle
+from rse_audit.fhir import audit_event, consent_facts
 from rse_audit.history import accesses_of, consents_of, decisions_of
+from rse_shared.fhir import collection, consent_resource
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -57,8 +59,9 @@ def render_html(title: str, consents: list[dict[str, Any]], accesses: list[dict[
 
 def write_report(db: sqlite3.Connection, out: Path, *, citizen_id: str | None = None,
                  since: str | None = None, until: str | None = None) -> list[Path]:
-    """report.html, accesses.jsonl and the FHIR AuditEvent bundle, for a citizen or period."""
+    """report.html, JSON lines and the FHIR AuditEvent and Consent bundles."""
     out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
     accesses = accesses_of(db, citizen_id, since, until)
     consents = consents_of(db, citizen_id) if citizen_id else []
     decisions = decisions_of(db, citizen_id) if citizen_id else []
@@ -68,8 +71,11 @@ def write_report(db: sqlite3.Connection, out: Path, *, citizen_id: str | None = 
         "report.html": render_html(title, consents, accesses, decisions),
         "accesses.jsonl": "".join(json.dumps(a) + "\n" for a in accesses),
         "consents.jsonl": "".join(json.dumps(c) + "\n" for c in consents),
-        "audit-events.fhir.json": json.dumps(bundle([audit_event(a) for a in accesses]),
-                                             indent=1),
+        "audit-events.fhir.json": json.dumps(
+            collection([audit_event(a) for a in accesses], now), indent=1),
+        "consents.fhir.json": json.dumps(
+            collection([consent_resource(consent_facts(c), now) for c in consents], now),
+            indent=1),
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")

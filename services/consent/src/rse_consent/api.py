@@ -13,7 +13,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.application import ConsentApplication
 from rse_consent.domain.consent import Consent, Grantee, Status, Validity
-from rse_consent.fhir_export import consent_bundle, consent_resource
 from rse_consent.projections import (
     access_alerts_enabled,
     accesses_of,
@@ -27,6 +26,7 @@ from rse_shared.auth import CurrentPrincipal, Forbidden
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.eventstore import in_thread
+from rse_shared.fhir import ConsentFacts, collection, consent_resource
 
 CategoryOrAll = Literal["health_summary", "vaccinations", "prescriptions", "care_plan",
                         "referrals", "all"]
@@ -216,9 +216,9 @@ async def list_consents(
 async def export_fhir(citizen_id: VisibleCitizen, app: App, db: Db) -> JSONResponse:
     """The citizen's consents as a FHIR R4 Bundle of Consent resources."""
     now = app.clock()
-    resources = [consent_resource(doc, validity_of(doc), now)
+    resources = [consent_resource(facts_of(doc), now)
                  for doc in await consents_of(db, str(citizen_id))]
-    return JSONResponse(consent_bundle(resources, now), media_type=FHIR_JSON)
+    return JSONResponse(collection(resources, now), media_type=FHIR_JSON)
 
 
 @consents.get("/{consent_id}", response_model=ConsentView)
@@ -285,3 +285,14 @@ async def alert_inbox(citizen_id: OwnCitizen, db: Db, unread: bool = False, limi
 async def mark_alert_read(alert_id: uuid.UUID, citizen_id: OwnCitizen, app: App) -> None:
     """Mark an alert as read."""
     await in_thread(app.mark_alert_read, citizen_id, alert_id)
+
+
+def facts_of(doc: dict[str, Any]) -> ConsentFacts:
+    """A consent of the book, as a FHIR Consent describes it."""
+    validity = validity_of(doc)
+    return ConsentFacts(
+        consent_id=doc["_id"], citizen_id=doc["citizen_id"], grantee_kind=doc["grantee_kind"],
+        grantee_id=doc["grantee_id"], categories=doc["categories"], purpose=doc["purpose"],
+        granted_at=validity.granted_at, valid_from=validity.valid_from,
+        valid_until=validity.valid_until, revoked_at=validity.revoked_at,
+        expired_at=validity.expired_at)

@@ -6,9 +6,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent as FhirConsent
 
+from rse_consent.api import facts_of
 from rse_consent.domain.consent import Consent, Grantee
-from rse_consent.fhir_export import consent_bundle, consent_resource
 from rse_consent.projections import stamp
+from rse_shared.fhir import collection, consent_resource
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -25,7 +26,7 @@ def as_document(consent: Consent) -> dict[str, Any]:
 
 
 def exported(consent: Consent, now: datetime = NOW) -> FhirConsent:
-    resource = consent_resource(as_document(consent), consent.validity, now)
+    resource = consent_resource(facts_of(as_document(consent)), now)
     return FhirConsent.model_validate(resource)
 
 
@@ -62,8 +63,8 @@ def test_a_consent_past_its_end_date_is_inactive_even_before_the_worker_lapses_i
 def test_the_bundle_of_consents_validates_as_r4() -> None:
     consents = [Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["care_plan"], NOW)
                 for _ in range(2)]
-    bundle = consent_bundle([consent_resource(as_document(c), c.validity, NOW)
-                             for c in consents], NOW)
+    bundle = collection([consent_resource(facts_of(as_document(c)), NOW) for c in consents],
+                        NOW)
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection" and len(parsed.entry) == 2
     assert all(isinstance(e.resource, FhirConsent) for e in parsed.entry)

@@ -1,11 +1,11 @@
-"""A citizen's consents as FHIR R4 Consent resources in a collection Bundle (plain JSON)."""
+"""FHIR R4 resources built as plain JSON: Consent (consent service, auditor) and Bundle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from rse_consent.domain.consent import Validity
 
 # Code systems FHIR defines, and the platform's own identifier and category systems.
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
@@ -47,41 +47,65 @@ def grantee_reference(kind: str, grantee_id: str | None) -> dict[str, Any]:
             "display": "All professionals of the Serviço Nacional de Saúde"}
 
 
-def period(validity: Validity) -> dict[str, str]:
+@dataclass(frozen=True)
+class ConsentFacts:
+    """What a Consent resource says of one consent, wherever it was read from."""
+
+    consent_id: str
+    citizen_id: str
+    grantee_kind: str
+    grantee_id: str | None
+    categories: Sequence[str]
+    purpose: str
+    granted_at: datetime
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None = None
+    expired_at: datetime | None = None
+
+    def ended_at(self) -> datetime | None:
+        """When it stopped (or will stop) applying: the earliest end, revocation or lapse."""
+        ends = [t for t in (self.valid_until, self.revoked_at, self.expired_at) if t]
+        return min(ends) if ends else None
+
+    def in_effect(self, now: datetime) -> bool:
+        ended = self.ended_at()
+        return ended is None or now < ended
+
+
+def period(facts: ConsentFacts) -> dict[str, str]:
     """When the permit applies: from its start until it ended (revoked, lapsed) or will end."""
-    ends = [t for t in (validity.valid_until, validity.revoked_at, validity.expired_at) if t]
-    return {"start": instant(validity.valid_from),
-            **({"end": instant(min(ends))} if ends else {})}
+    ended = facts.ended_at()
+    return {"start": instant(facts.valid_from), **({"end": instant(ended)} if ended else {})}
 
 
-def consent_resource(doc: dict[str, Any], validity: Validity, now: datetime) -> dict[str, Any]:
-    """One consent (a projection document) as a FHIR R4 Consent resource."""
-    in_effect = validity.status_at(now) in ("active", "pending")
-    code, display = PURPOSES[doc["purpose"]]
+def consent_resource(facts: ConsentFacts, now: datetime) -> dict[str, Any]:
+    """One consent as a FHIR R4 Consent resource (active while in effect, else inactive)."""
+    code, display = PURPOSES[facts.purpose]
     return {
         "resourceType": "Consent",
-        "id": doc["_id"],
-        "status": "active" if in_effect else "inactive",
+        "id": facts.consent_id,
+        "status": "active" if facts.in_effect(now) else "inactive",
         "scope": concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
         "category": [concept(LOINC, "59284-0", "Patient Consent")],
         "patient": {"type": "Patient",
-                    "identifier": {"system": CITIZEN_SYSTEM, "value": doc["citizen_id"]}},
-        "dateTime": instant(validity.granted_at),
+                    "identifier": {"system": CITIZEN_SYSTEM, "value": facts.citizen_id}},
+        "dateTime": instant(facts.granted_at),
         "policyRule": concept(ACT_CODE, "OPTIN", "opt-in"),
         "provision": {
             "type": "permit",
-            "period": period(validity),
+            "period": period(facts),
             "actor": [{"role": concept(PARTICIPATION, "IRCP", "information recipient"),
-                       "reference": grantee_reference(doc["grantee_kind"], doc["grantee_id"])}],
+                       "reference": grantee_reference(facts.grantee_kind, facts.grantee_id)}],
             "action": [concept(CONSENT_ACTION, "access", "Access")],
             "purpose": [coding(ACT_REASON, code, display)],
-            "class": [coding(CATEGORY_SYSTEM, category) for category in doc["categories"]],
+            "class": [coding(CATEGORY_SYSTEM, category) for category in facts.categories],
         },
     }
 
 
-def consent_bundle(resources: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A collection Bundle of Consent resources."""
+def collection(resources: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A collection Bundle of resources."""
     return {
         "resourceType": "Bundle",
         "type": "collection",
