@@ -62,8 +62,9 @@ def _databases(infra: ServiceSettings, names: list[str]) -> Callable[[], None]:
     return drop
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
+    """One platform for the whole run: each test works with citizens of its own."""
     run = f"e2e{uuid.uuid4().hex[:8]}"
     names = ["identity", "consent", "records", "requests", "benefits"]
     topics = {n: f"{run}.{n}.events" for n in names}

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo import AsyncMongoClient
+
+from rse_audit.compare import compare, compare_decisions
+from rse_audit.replay import replay
+from rse_audit.verify import verify
+from rse_shared.testing import eventually
 
 _n = iter(range(1, 10_000_000))
 
@@ -46,3 +54,27 @@ async def staff(identity_service: Any, identity: httpx.AsyncClient, role: str,
                                          role=role, **claims)
     token = await login(identity, username, "staff password 1")
     return {"Authorization": f"Bearer {token}"}
+
+
+async def replay_equals_live(platform: Any, tmp_path: Path) -> None:
+    """The auditor: the topics verify, and their replay equals the consent service's history."""
+    settings = platform.services["consent"].settings
+    topics = list(platform.topics.values())
+    _, findings = await verify(settings.kafka_bootstrap, topics)
+    assert findings == []
+    path = tmp_path / "history.sqlite"
+
+    async def same() -> bool:
+        path.unlink(missing_ok=True)
+        await replay(settings.kafka_bootstrap, topics, path)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
+        databases = {n: mongo[s.settings.mongo_db] for n, s in platform.services.items()}
+        try:
+            with sqlite3.connect(path) as db:
+                differences = [*await compare(db, databases["consent"]),
+                               *await compare_decisions(db, databases["requests"],
+                                                        databases["benefits"])]
+                return not differences
+        finally:
+            await mongo.close()
+    await eventually(same, timeout=20)

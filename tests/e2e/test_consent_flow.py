@@ -7,21 +7,16 @@ who accessed what; the auditor's replay of the topics equals the live history.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
-from rse_audit.compare import compare
-from rse_audit.replay import replay
-from rse_audit.verify import verify
 from rse_shared.testing import eventually
 
 from .conftest import Platform
-from .flows import register_citizen, staff
+from .flows import register_citizen, replay_equals_live, staff
 
 pytestmark = pytest.mark.integration
 VACCINE = {"vaccine": "Tétano e difteria (Td)", "dose_number": 1,
@@ -91,23 +86,3 @@ async def test_reads_follow_the_citizens_consent_and_every_access_is_shown_to_th
     assert await status_of(consent, f"/citizens/{cid}/access-history", other["auth"]) == 403
 
     await replay_equals_live(platform, tmp_path)
-
-
-async def replay_equals_live(platform: Platform, tmp_path: Path) -> None:
-    """The auditor: the topics verify, and their replay equals the consent service's history."""
-    settings = platform.services["consent"].settings
-    topics = [platform.topics[n] for n in ("consent", "records")]
-    _, findings = await verify(settings.kafka_bootstrap, topics)
-    assert findings == []
-    path = tmp_path / "history.sqlite"
-
-    async def same() -> bool:
-        path.unlink(missing_ok=True)
-        await replay(settings.kafka_bootstrap, topics, path)
-        mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
-        try:
-            with sqlite3.connect(path) as db:
-                return not await compare(db, mongo[settings.mongo_db])
-        finally:
-            await mongo.close()
-    await eventually(same, timeout=20)

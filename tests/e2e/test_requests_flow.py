@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from rse_shared.testing import eventually
 
 from .conftest import Platform
-from .flows import register_citizen, staff
+from .flows import register_citizen, replay_equals_live, staff
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ async def test_a_citizen_books_and_cancels_with_their_family_doctor(platform: Pl
 
 
 async def test_a_renewal_approved_by_the_family_doctor_becomes_a_prescription(
-    platform: Platform,
+    platform: Platform, tmp_path: Path,
 ) -> None:
     citizen, doctor = await with_family_doctor(platform)
     records, requests = platform["records"], platform["requests"]
@@ -97,9 +98,11 @@ async def test_a_renewal_approved_by_the_family_doctor_becomes_a_prescription(
     assert [p["prescription_number"] for p in prescriptions] == [view["prescription_number"]]
     assert len(prescriptions[0]["codes"]["access_code"]) == 6  # shown to the citizen only
     assert len(prescriptions[0]["codes"]["choice_code"]) == 4
+    await replay_equals_live(platform, tmp_path)
 
 
-async def test_an_exempt_citizen_sees_it_where_the_fee_is_shown(platform: Platform) -> None:
+async def test_an_exempt_citizen_sees_it_where_the_fee_is_shown(platform: Platform,
+                                                                tmp_path: Path) -> None:
     citizen, doctor = await with_family_doctor(platform, date_of_birth="2012-02-02")
     cid, pid = citizen["citizen_id"], citizen["practitioner_id"]
 
@@ -118,3 +121,4 @@ async def test_an_exempt_citizen_sees_it_where_the_fee_is_shown(platform: Platfo
         slots = response.json() if response.status_code == 200 else []
         return bool(slots) and slots[0]["user_fee"]["exempt"] is True
     await eventually(shown_exempt, timeout=20)
+    await replay_equals_live(platform, tmp_path)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from rse_audit.compare import compare
+from rse_audit.compare import compare, compare_decisions
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
 from rse_audit.replay import replay
@@ -64,7 +64,9 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            differences = await compare(db, mongo[args.consent_db])
+            differences = [*await compare(db, mongo[args.consent_db]),
+                           *await compare_decisions(db, mongo[args.requests_db],
+                                                    mongo[args.benefits_db])]
     finally:
         await mongo.close()
     for difference in differences:
@@ -105,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="a topic to replay (default: every service's <service>.events)")
     against = commands.add_parser("compare", help="the replay against the live projections")
     against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
-    against.add_argument("--consent-db", default="rse_consent",
-                         help="the consent service's MongoDB database")
+    for service in ("consent", "requests", "benefits"):
+        against.add_argument(f"--{service}-db", default=f"rse_{service}",
+                             help=f"the {service} service's MongoDB database")
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
     ask.add_argument("date", help="ISO date or date-time (UTC)")

@@ -1,7 +1,8 @@
 """`rse-audit compare`: the history rebuilt from the log against the live projections.
 
-Compares the consent service's read models (consents, access history) with what the
-replay rebuilt from the topics; timestamps are compared as instants.
+Compares the consent service's read models (consents, access history) and the outcome of
+the decisions requests (renewals) and benefits (exemptions) show with what the replay
+rebuilt from the topics; timestamps are compared as instants.
 """
 
 from __future__ import annotations
@@ -85,3 +86,27 @@ async def compare(history: sqlite3.Connection, consent_db: AsyncDatabase[Any]) -
                    CONSENT_FIELDS),
             *_diff("access", _rows(history, "accesses", "access_id"), live_accesses,
                    ACCESS_FIELDS)]
+
+
+# The live status a replayed decision must show (a later step may have followed it).
+OUTCOMES = {
+    ("renewal", "approved"): {"approved", "prescribed"},
+    ("renewal", "rejected"): {"rejected"},
+    ("exemption", "granted"): {"granted", "expired"},
+    ("exemption", "denied"): {"denied"},
+}
+
+
+async def compare_decisions(history: sqlite3.Connection, requests_db: AsyncDatabase[Any],
+                            benefits_db: AsyncDatabase[Any]) -> list[Difference]:
+    """Every renewal and exemption decision in the log, as the services show it now."""
+    live = {"renewal": requests_db.renewals, "exemption": benefits_db.exemptions}
+    differences = []
+    rows = history.execute("SELECT subject_id, kind, outcome FROM decisions "
+                           "WHERE kind IN ('renewal', 'exemption')").fetchall()
+    for subject_id, kind, outcome in rows:
+        doc = await live[kind].find_one({"_id": subject_id})
+        status = doc.get("status") if doc else None
+        if status not in OUTCOMES[(kind, outcome)]:
+            differences.append(Difference(kind, subject_id, "status", outcome, status))
+    return differences
