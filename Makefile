@@ -43,4 +43,4 @@ test-unit: install  ## only the tests that need no server
 
 lint:  ## ruff and mypy
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen mypy shared/src services/identity/src
+	@$(UV) run --frozen mypy shared/src services/*/src audit/src
