@@ -77,4 +77,4 @@ async def replay_equals_live(platform: Any, tmp_path: Path) -> None:
                 return not differences
         finally:
             await mongo.close()
-    await eventually(same, timeout=20)
+    await eventually(same, timeout=40)

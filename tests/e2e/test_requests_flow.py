@@ -92,7 +92,7 @@ async def test_a_renewal_approved_by_the_family_doctor_becomes_a_prescription(
         view = (await requests.get(f"/citizens/{cid}/renewals/{renewal['request_id']}",
                                    headers=citizen["auth"])).json()
         return view if view["status"] == "prescribed" else None
-    view = await eventually(prescribed, timeout=20)
+    view = await eventually(prescribed, timeout=40)
     record = (await records.get(f"/records/{cid}", headers=citizen["auth"])).json()
     prescriptions = record["prescriptions"]
     assert [p["prescription_number"] for p in prescriptions] == [view["prescription_number"]]
@@ -120,5 +120,5 @@ async def test_an_exempt_citizen_sees_it_where_the_fee_is_shown(platform: Platfo
                                                   headers=citizen["auth"])
         slots = response.json() if response.status_code == 200 else []
         return bool(slots) and slots[0]["user_fee"]["exempt"] is True
-    await eventually(shown_exempt, timeout=20)
+    await eventually(shown_exempt, timeout=40)
     await replay_equals_live(platform, tmp_path)

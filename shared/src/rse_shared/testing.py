@@ -154,7 +154,7 @@ def documents(records: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0,
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0,
                      every: float = 0.1) -> T:
     """Poll `probe` until it returns something truthy; fail the test at `timeout`."""
     deadline = time.monotonic() + timeout
