@@ -18,6 +18,8 @@ install:  ## install uv and the Python workspace (locked), and the tools the tes
 		echo "installing docker-compose (used offline, to validate docker-compose.yml)"; \
 		(apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null) || \
 		echo "warning: could not install docker-compose; its validation test will fail"; }
+	@test -f .local/asyncapi/node_modules/@asyncapi/specs/package.json || \
+		npm install --prefix .local/asyncapi @asyncapi/specs@6.11.1 --silent --no-audit --no-fund
 
 infra: install  ## start PostgreSQL, Kafka and FerretDB on 127.0.0.1
 	@bash $(INFRA) up >/dev/null

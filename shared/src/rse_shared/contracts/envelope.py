@@ -53,6 +53,11 @@ class UnknownEventType(LookupError):
     """An event type or schema version this reader does not know."""
 
 
+def registered_contracts() -> list[type[IntegrationEvent]]:
+    """Every contract known to this process, in registration order."""
+    return list(_REGISTRY.values())
+
+
 def contract_for(event_type: str, schema_version: int) -> type[IntegrationEvent]:
     """The registered contract class for an event type and version."""
     try:
