@@ -28,13 +28,14 @@ async def test_replaying_the_log_again_or_from_scratch_gives_the_same_read_model
     citizen = await world.citizen(medications=("M1",))
     await world.exempt(citizen)
     slot_id = await open_slot(client, mint, days=3)
-    await client.post(f"/citizens/{citizen}/appointments", json={"slot_id": slot_id},
-                      headers=mint.citizen(citizen))
-    await client.post(f"/citizens/{citizen}/renewals", json={"medication_ids": ["M1"]},
-                      headers=mint.citizen(citizen))
-    await client.post("/referrals", headers=mint.professional(*DOCTOR), json={
+    booked = await client.post(f"/citizens/{citizen}/appointments", json={"slot_id": slot_id},
+                               headers=mint.citizen(citizen))
+    renewal = await client.post(f"/citizens/{citizen}/renewals", json={"medication_ids": ["M1"]},
+                                headers=mint.citizen(citizen))
+    referral = await client.post("/referrals", headers=mint.professional(*DOCTOR), json={
         "citizen_id": str(citizen), "specialty": "Dermatologia", "hospital": "HSJ",
         "priority": "normal"})
+    assert [booked.status_code, renewal.status_code, referral.status_code] == [201, 201, 201]
 
     async def settled() -> dict[str, list[dict[str, Any]]] | None:
         docs = await snapshot(requests_service)
