@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, FastAPI, Request
@@ -47,7 +48,8 @@ def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    mapped: dict[type[Exception], int] = {AuthError: 401, Forbidden: 403, **errors}
+    mapped: dict[type[Exception], int] = {AuthError: 401, Forbidden: 403, NulCharacter: 422,
+                                          **errors}
     for error_class, status in mapped.items():
         app.add_exception_handler(error_class, _mapped(status))
 
@@ -72,8 +74,27 @@ def _title(status: int) -> str:
         return "Error"
 
 
+class NulCharacter(ValueError):
+    """Text with a NUL character (U+0000), which no store here can hold."""
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide dependency: NUL in the body, path or query is refused (422) before any use.
+
+    PostgreSQL text (and so FerretDB's documents) cannot hold U+0000; an event carrying one
+    would be stored but never projected, stalling every read model after it.
+    """
+    body = await request.body()
+    if b"\\u0000" in body or b"\x00" in body or "\x00" in unquote(str(request.url)):
+        raise NulCharacter("text must not contain NUL characters")
+
+
 class BodyLimit:
-    """ASGI middleware refusing request bodies above `max_bytes` with 413, before parsing."""
+    """ASGI middleware refusing request bodies above `max_bytes` with 413, before parsing.
+
+    A declared Content-Length is checked at once; a body streamed without one is read (up
+    to the limit) before the application sees any of it.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -84,31 +105,35 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        chunks: list[bytes] = []
+        received, more = 0, True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            more = bool(message.get("more_body", False))
             if received > self.max_bytes:
-                raise _TooLarge
-            return message
+                await self._refuse(scope, receive, send)
+                return
+        buffered: list[Message] = [{"type": "http.request", "body": b"".join(chunks),
+                                    "more_body": False}]
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            return buffered.pop() if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, "Content Too Large", f"the body exceeds {self.max_bytes} bytes")
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 Check = Callable[[], Awaitable[None]]

@@ -52,6 +52,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+# These libraries log whole documents and statements (names, phones, clinical values) at
+# DEBUG and INFO: they speak only when something is wrong.
+QUIET_LIBRARIES = ("aiokafka", "pymongo", "psycopg", "eventsourcing", "httpx", "httpcore")
+
+
 def setup_logging(service: str, level: str = "INFO") -> None:
     """Route all logging (ours, uvicorn's, the libraries') through the JSON formatter."""
     handler = logging.StreamHandler(sys.stderr)
@@ -62,4 +67,5 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("aiokafka").setLevel("WARNING")
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel("WARNING")

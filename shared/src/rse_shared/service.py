@@ -13,13 +13,19 @@ import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_shared.auth import TokenVerifier, http_jwks_loader
 from rse_shared.consumer import consumer_worker
-from rse_shared.http import BodyLimit, Check, health_router, install_problem_handlers
+from rse_shared.http import (
+    BodyLimit,
+    Check,
+    health_router,
+    install_problem_handlers,
+    refuse_nul_characters,
+)
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
@@ -141,7 +147,8 @@ def create_api(
             if workers is not None:
                 await workers.close()
 
-    api = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    api = FastAPI(title=title, version="1.0.0", lifespan=lifespan,
+                  dependencies=[Depends(refuse_nul_characters)])
     for key, value in (state or {}).items():
         setattr(api.state, key, value)
     install_problem_handlers(api, errors)

@@ -84,9 +84,11 @@ class BenefitsApplication(ConsumerApplication):
 
     def exemption(self, exemption_id: uuid.UUID) -> Exemption:
         try:
-            exemption: Exemption = self.repository.get(exemption_id)
+            exemption: object = self.repository.get(exemption_id)
         except AggregateNotFoundError:
-            raise ExemptionNotFound(f"exemption {exemption_id} not found") from None
+            exemption = None
+        if not isinstance(exemption, Exemption):  # an id of another kind is not an exemption
+            raise ExemptionNotFound(f"exemption {exemption_id} not found")
         return exemption
 
     def _check_renewable(self, citizen_id: uuid.UUID, category: ExemptionCategory,

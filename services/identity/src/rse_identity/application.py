@@ -147,9 +147,11 @@ class IdentityApplication(ServiceApplication):
 
     def _citizen(self, citizen_id: uuid.UUID) -> Citizen:
         try:
-            citizen: Citizen = self.repository.get(citizen_id)
+            citizen: object = self.repository.get(citizen_id)
         except AggregateNotFoundError:
-            raise CitizenNotFound(f"citizen {citizen_id} not found") from None
+            citizen = None
+        if not isinstance(citizen, Citizen):  # an account's or a NIF claim's id is no citizen
+            raise CitizenNotFound(f"citizen {citizen_id} not found")
         return citizen
 
     def _account(self, username: str) -> Account:
@@ -157,9 +159,11 @@ class IdentityApplication(ServiceApplication):
 
     def _account_by_id(self, account_id: uuid.UUID) -> Account:
         try:
-            account: Account = self.repository.get(account_id)
+            account: object = self.repository.get(account_id)
         except AggregateNotFoundError:
-            raise AccountNotFound("no such account") from None
+            account = None
+        if not isinstance(account, Account):
+            raise AccountNotFound("no such account")
         return account
 
 

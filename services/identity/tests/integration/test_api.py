@@ -189,6 +189,12 @@ async def test_malformed_json_is_refused_with_422(client: httpx.AsyncClient) -> 
     assert_problem(response, 422)
 
 
+async def test_a_nul_character_is_refused_with_422(client: httpx.AsyncClient) -> None:
+    response = await client.post("/citizens", json=a_registration(full_name="Ana\x00Silva"))
+    assert_problem(response, 422)
+    assert_problem(await client.get("/citizens/me%00"), 422)
+
+
 async def test_a_10_mb_body_is_refused_with_413(client: httpx.AsyncClient) -> None:
     response = await client.post("/citizens", content=b"x" * (10 * 1024 * 1024),
                                  headers={"content-type": "application/json"})
