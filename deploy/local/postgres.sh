@@ -47,7 +47,7 @@ write_config() {
 listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
-max_connections = 300
+max_connections = 600
 shared_buffers = 64MB
 # Durability stays ON (crash-fault tests rely on it): fsync, synchronous_commit, full_page_writes at defaults.
 password_encryption = 'scram-sha-256'
