@@ -7,6 +7,7 @@ own database, MongoDB database, topics and consumer groups instead of a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from functools import singledispatchmethod
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import jwt
 import psycopg
 import pytest
@@ -38,6 +40,7 @@ from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
 
@@ -294,3 +297,22 @@ def spans() -> InMemorySpanExporter:
     provider = setup_tracing("test")
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return exporter
+
+
+@contextlib.asynccontextmanager
+async def running(service: Service) -> AsyncIterator[Service]:
+    """The service with its relay, projectors, consumer and jobs running; closed after."""
+    await service.workers.start()
+    try:
+        yield service
+    finally:
+        await service.close()
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the service's API in process."""
+    transport = httpx.ASGITransport(app=service.api)
+    name = service.settings.service_name
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as http:
+        yield http

@@ -17,7 +17,16 @@ from rse_shared.contracts import ExemptionDecided, ExemptionExpired, parse_event
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, a_registration, documents, eventually, publish, read_topic
+from rse_shared.testing import (
+    TokenMint,
+    a_registration,
+    asgi_client,
+    documents,
+    eventually,
+    publish,
+    read_topic,
+    running,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +57,13 @@ async def benefits(infra: ServiceSettings, fresh_database: str, fresh_mongo: str
                         relay_poll_interval=0.05, expiry_check_interval=0.1)
     service = bootstrap(settings, topic=topics["benefits"], consumes=[topics["identity"]],
                         verifier=mint.verifier(), clock=clock)
-    await service.workers.start()
-    yield service
-    await service.close()
+    async with running(service):
+        yield service
 
 
 @pytest.fixture
 async def client(benefits: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=benefits.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://benefits") as http:
+    async with asgi_client(benefits) as http:
         yield http
 
 

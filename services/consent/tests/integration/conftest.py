@@ -17,7 +17,15 @@ from rse_consent.config import Settings
 from rse_shared.contracts import IntegrationEvent, RecordAccessed, parse_event
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, documents, eventually, publish, read_topic
+from rse_shared.testing import (
+    TokenMint,
+    asgi_client,
+    documents,
+    eventually,
+    publish,
+    read_topic,
+    running,
+)
 
 from ..builders import an_access
 
@@ -58,15 +66,13 @@ async def consent(settings: Settings, topics: dict[str, str], mint: TokenMint,
     """Consent with its relay, projectors, consumer and expiry worker running."""
     service = bootstrap(settings, topic=topics["consent"], consumes=[topics["records"]],
                         verifier=mint.verifier(), clock=clock)
-    await service.workers.start()
-    yield service
-    await service.close()
+    async with running(service):
+        yield service
 
 
 @pytest.fixture
 async def client(consent: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=consent.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://consent") as http:
+    async with asgi_client(consent) as http:
         yield http
 
 

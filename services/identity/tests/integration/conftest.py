@@ -12,6 +12,7 @@ from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
+from rse_shared.testing import asgi_client, running
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -25,14 +26,11 @@ def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> S
 @pytest.fixture
 async def identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
     """Identity with its relay and projector running."""
-    service = bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)
-    await service.workers.start()
-    yield service
-    await service.close()
+    async with running(bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)) as service:
+        yield service
 
 
 @pytest.fixture
 async def client(identity: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=identity.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as http:
+    async with asgi_client(identity) as http:
         yield http

@@ -25,7 +25,16 @@ from rse_shared.contracts import (
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, a_registration, documents, eventually, publish, read_topic
+from rse_shared.testing import (
+    TokenMint,
+    a_registration,
+    asgi_client,
+    documents,
+    eventually,
+    publish,
+    read_topic,
+    running,
+)
 
 
 @pytest.fixture
@@ -43,18 +52,15 @@ def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> S
 async def records(settings: Settings, topics: dict[str, str],
                   mint: TokenMint) -> AsyncIterator[Service]:
     """Records with its relay, projectors and consumer running."""
-    service = bootstrap(settings, topic=topics["records"],
-                        consumes=[topics["identity"], topics["consent"]],
-                        verifier=mint.verifier())
-    await service.workers.start()
-    yield service
-    await service.close()
+    service = bootstrap(settings, topic=topics["records"], consumes=[topics["identity"],
+                        topics["consent"]], verifier=mint.verifier())
+    async with running(service):
+        yield service
 
 
 @pytest.fixture
 async def client(records: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=records.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://records") as http:
+    async with asgi_client(records) as http:
         yield http
 
 

@@ -29,7 +29,16 @@ from rse_shared.contracts import (
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, a_registration, documents, eventually, publish, read_topic
+from rse_shared.testing import (
+    TokenMint,
+    a_registration,
+    asgi_client,
+    documents,
+    eventually,
+    publish,
+    read_topic,
+    running,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DOCTOR = ("P-100", "USF Arco")
@@ -63,18 +72,16 @@ async def requests_service(infra: ServiceSettings, fresh_database: str, fresh_mo
     """Requests with its relay, projectors, consumer and TMRG job running."""
     settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
                         relay_poll_interval=0.05, tmrg_check_interval=0.1)
-    service = bootstrap(settings, topic=topics["requests"],
-                        consumes=[topics["identity"], topics["records"], topics["benefits"]],
-                        verifier=mint.verifier(), clock=clock)
-    await service.workers.start()
-    yield service
-    await service.close()
+    service = bootstrap(settings, topic=topics["requests"], consumes=[topics["identity"],
+                        topics["records"], topics["benefits"]], verifier=mint.verifier(),
+                        clock=clock)
+    async with running(service):
+        yield service
 
 
 @pytest.fixture
 async def client(requests_service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=requests_service.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://requests") as http:
+    async with asgi_client(requests_service) as http:
         yield http
 
 
