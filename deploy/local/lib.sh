@@ -8,17 +8,21 @@ LOCAL_DIR="${RSE_LOCAL_DIR:-$REPO_ROOT/.local}"
 mkdir -p "$LOCAL_DIR"
 LOCAL_DIR="$(cd "$LOCAL_DIR" && pwd)"
 LOCK_DIR="$LOCAL_DIR/locks"
-BIN_DIR="$LOCAL_DIR/bin"
+BIN_DIR="${RSE_BIN_DIR:-$LOCAL_DIR/bin}"   # tools built once can be shared by several instances
+mkdir -p "$BIN_DIR"
+BIN_DIR="$(cd "$BIN_DIR" && pwd)"
 
 # --- endpoints (all loopback only) --------------------------------------------------------------
+# A second, independent instance (e.g. the fault-injection tests' own servers) sets RSE_LOCAL_DIR
+# and these ports.
 HOST=127.0.0.1
-PG_PORT=55432
+PG_PORT=${RSE_LOCAL_PG_PORT:-55432}
 PG_USER=rse
 PG_PASSWORD=rse
 PG_DATABASES=(rse_identity rse_consent rse_records rse_requests rse_benefits ferretdb)
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
-FERRETDB_PORT=27018
+KAFKA_PORT=${RSE_LOCAL_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${RSE_LOCAL_KAFKA_CONTROLLER_PORT:-19093}
+FERRETDB_PORT=${RSE_LOCAL_FERRETDB_PORT:-27018}
 
 # --- logging -----------------------------------------------------------------------------------
 _NAME="$(basename "${0%.sh}")"

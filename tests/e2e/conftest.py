@@ -62,6 +62,12 @@ def _databases(infra: ServiceSettings, names: list[str]) -> Callable[[], None]:
     return drop
 
 
+def servers_of(infra: ServiceSettings) -> dict[str, Any]:
+    """The server addresses of `infra`, for settings of another class."""
+    return infra.model_dump(include={"postgres_host", "postgres_port", "kafka_bootstrap",
+                                     "mongo_url"})
+
+
 @pytest.fixture(scope="session")
 async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
     """One platform for the whole run: each test works with citizens of its own."""
@@ -71,7 +77,7 @@ async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
     await ensure_topics(infra.kafka_bootstrap, list(topics.values()))
     drop = _databases(infra, [f"{run}_{n}" for n in names])
     common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05,
-                              "checkpoint_interval": 0.5}
+                              "checkpoint_interval": 0.5, **servers_of(infra)}
 
     def settings(cls: type[ServiceSettings], name: str, **extra: Any) -> Any:
         return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}", **common, **extra)
