@@ -4,7 +4,8 @@
 
 Generates a log of consent grants and record accesses on a fresh topic (hash-chained, as
 the relay publishes them), then times (1) a raw consume of every message and (2)
-`rse-audit replay` of the same topic into SQLite, and prints both rates and their ratio.
+`rse-audit replay` of the same topic into SQLite, prints both rates and their ratio, and
+plots them (bench/out/audit_replay.png). The topic is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+from common import Rate, rate_plot, raw_consume, scratch
 
 from rse_audit.replay import replay
 from rse_shared.chain import GENESIS, link
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import create_topic
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -69,43 +70,29 @@ async def generate(bootstrap: str, topic: str, events: int) -> None:
         await producer.stop()
 
 
-async def raw_consume(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(3)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        read = 0
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            read += sum(len(v) for v in batch.values())
-        return read
-    finally:
-        await consumer.stop()
-
-
 async def main(events: int) -> None:
     bootstrap = ServiceSettings().kafka_bootstrap
-    topic = await create_topic(bootstrap, "bench.audit")
-    await generate(bootstrap, topic, events)
-    started = time.perf_counter()
-    raw = await raw_consume(bootstrap, topic)
-    raw_seconds = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as tmp:
-        progress = Progress("replay", events)
+    async with scratch() as fresh:
+        topic = await fresh.topic("audit")
+        await generate(bootstrap, topic, events)
         started = time.perf_counter()
-        replayed = await replay(bootstrap, [topic], Path(tmp) / "history.sqlite",
-                                progress=progress)
-        replay_seconds = time.perf_counter() - started
-        progress.close()
+        raw = await raw_consume(bootstrap, topic)
+        raw_seconds = time.perf_counter() - started
+        with tempfile.TemporaryDirectory() as tmp:
+            progress = Progress("replay", events)
+            started = time.perf_counter()
+            replayed = await replay(bootstrap, [topic], Path(tmp) / "history.sqlite",
+                                    progress=progress)
+            replay_seconds = time.perf_counter() - started
+            progress.close()
     rows = [("raw aiokafka consume", raw, raw_seconds),
             ("rse-audit replay", replayed, replay_seconds)]
     print(f"\n{'what':<22} {'events':>10} {'seconds':>9} {'events/s':>10}")
     for name, count, seconds in rows:
         print(f"{name:<22} {count:>10} {seconds:>9.1f} {count / seconds:>10,.0f}")
     print(f"replay / raw consume rate: {(replayed / replay_seconds) / (raw / raw_seconds):.2f}")
+    rate_plot("audit_replay", f"audit replay vs raw consume ({events:,} events)",
+              [Rate(name, count, seconds) for name, count, seconds in rows])
 
 
 if __name__ == "__main__":

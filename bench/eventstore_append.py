@@ -5,7 +5,8 @@
 Appends one-event aggregates through an eventsourcing application on PostgreSQL (the way
 every command is saved: the event and its notification in one transaction, table lock for
 gap-free notification ids), then INSERTs rows of the same size one transaction each into a
-plain table, and prints both rates and their ratio.
+plain table, prints both rates and their ratio, and plots them
+(bench/out/eventstore_append.png).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 
 import psycopg
+from common import Rate, rate_plot
 from eventsourcing.domain import Aggregate, event
 
 from rse_shared.eventstore import ServiceApplication
@@ -83,6 +85,8 @@ def main(events: int) -> None:
     for name, count, seconds in rows:
         print(f"{name:<24} {count:>8} {seconds:>8.2f} {count / seconds:>9,.0f}")
     print(f"append / INSERT rate: {rows[0][2] / rows[1][2]:.2f}")
+    rate_plot("eventstore_append", f"event-store append vs raw INSERT ({events:,} events)",
+              [Rate(name, count, seconds) for name, count, seconds in rows])
 
 
 if __name__ == "__main__":

@@ -17,30 +17,28 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import math
 import random
-import socket
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import psycopg
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
+from common import (
+    ServiceSpec,
+    free_port,
+    infra_settings,
+    latency_plot,
+    percentile,
+    scratch,
+    service_process,
+)
 
-from rse_records.bootstrap import bootstrap
-from rse_records.config import Settings
-from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
-from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, a_registration, create_topic, eventually, unique
+from rse_shared.testing import TokenMint, a_registration, eventually
 
 PRACTITIONER, HEALTH_UNIT = "P-BENCH", "USF Bench"
 
@@ -133,90 +131,15 @@ async def run_trial(load: Load, consent: Consent, citizen_id: uuid.UUID,
     return trial.denied_at - trial.revoked_at
 
 
-@dataclass
-class Run:
-    """The fresh resources of one run, handed to the records process as JSON."""
-
-    database: str
-    topics: dict[str, str]
-    port: int
-    jwks: dict[str, Any]
-
-    def settings(self) -> Settings:
-        return Settings(environment="test", postgres_db=self.database,
-                        mongo_db=self.database, http_port=self.port)
-
-
-def serve(config: str) -> None:
-    """The records process: API, relay, projectors and consumer, as `rse-records serve`."""
-    import uvicorn
-
-    logging.disable(logging.INFO)  # FastStream logs every message at INFO
-    run = Run(**json.loads(config))
-    settings = run.settings()
-    verifier = TokenVerifier(jwks_from_json(json.dumps(run.jwks)),
-                             issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    service = bootstrap(settings, topic=run.topics["records"],
-                        consumes=[run.topics["identity"], run.topics["consent"]],
-                        verifier=verifier)
-    uvicorn.run(service.api, host="127.0.0.1", port=run.port, log_config=None,
-                access_log=False)
-
-
 @contextlib.asynccontextmanager
-async def records_process(infra: ServiceSettings, mint: TokenMint) -> AsyncIterator[Run]:
+async def records_process(mint: TokenMint) -> AsyncIterator[ServiceSpec]:
     """Records in a process of its own, on a fresh database and topics; all removed after."""
-    database = unique("rse_bench")
-    admin = infra.model_copy(update={"postgres_db": "postgres"}).postgres_conninfo()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    topics = {n: await create_topic(infra.kafka_bootstrap, f"bench.{n}")
-              for n in ("identity", "consent", "records")}
-    run = Run(database, topics, free_port(), mint.jwks)
-    child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve",
-                                                 json.dumps(asdict(run)))
-    try:
-        await ready(run.port, child)
-        yield run
-    finally:
-        child.terminate()
-        await asyncio.wait_for(child.wait(), 30)
-        await drop(infra, admin, database, list(topics.values()))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def ready(port: int, child: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient() as client:
-
-        async def answers() -> bool:
-            if child.returncode is not None:
-                raise RuntimeError("the records process exited")
-            with contextlib.suppress(httpx.HTTPError):
-                response = await client.get(f"http://127.0.0.1:{port}/health/ready")
-                return response.status_code == 200
-            return False
-
-        await eventually(answers, timeout=60, every=0.2)
-
-
-async def drop(infra: ServiceSettings, admin: str, database: str, topics: list[str]) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    mongo: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
-    await mongo.drop_database(database)
-    await mongo.close()
-    kafka = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
-    await kafka.start()
-    try:
-        await kafka.delete_topics(topics)
-    finally:
-        await kafka.close()
+    async with scratch() as fresh:
+        topics = {n: await fresh.topic(n) for n in ("identity", "consent", "records")}
+        spec = ServiceSpec("records", fresh.database(), free_port(), topics["records"],
+                           consumes=[topics["identity"], topics["consent"]], jwks=mint.jwks)
+        async with service_process(spec):
+            yield spec
 
 
 async def register(client: httpx.AsyncClient, mint: TokenMint, producer: AIOKafkaProducer,
@@ -236,12 +159,6 @@ async def register(client: httpx.AsyncClient, mint: TokenMint, producer: AIOKafk
     return citizens
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 def report(delays: list[float], readers: int, reads: int, failures: int,
            elapsed: float) -> str:
     ms = [d * 1000 for d in delays]
@@ -258,22 +175,21 @@ def report(delays: list[float], readers: int, reads: int, failures: int,
 
 
 async def main(trials: int, readers: int, patience: float) -> None:
-    infra = ServiceSettings(service_name="bench", environment="test")
+    infra = infra_settings()
     mint = TokenMint(infra)
-    async with records_process(infra, mint) as run:
+    async with records_process(mint) as spec:
         producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
                                     enable_idempotence=True)
         await producer.start()
         stop = asyncio.Event()
         limits = httpx.Limits(max_connections=readers + 2)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.port}",
+        async with httpx.AsyncClient(base_url=spec.url,
                                      limits=limits, timeout=patience) as client:
             load = Load(client, mint.professional(PRACTITIONER, HEALTH_UNIT))
             tasks = [asyncio.create_task(load.reader(stop)) for _ in range(readers)]
             try:
-                citizens = await register(client, mint, producer, run.topics["identity"],
-                                          trials)
-                consent = Consent(producer, run.topics["consent"])
+                citizens = await register(client, mint, producer, spec.consumes[0], trials)
+                consent = Consent(producer, spec.consumes[1])
                 started, delays = time.perf_counter(), []
                 for n, citizen_id in enumerate(citizens, 1):
                     delays.append(await run_trial(load, consent, citizen_id, patience))
@@ -284,6 +200,8 @@ async def main(trials: int, readers: int, patience: float) -> None:
                 await asyncio.gather(*tasks)
                 await producer.stop()
         print(report(delays, readers, load.reads, load.failures, elapsed))
+        latency_plot("revocation_delay", f"revocation accepted -> read denied ({trials} trials)",
+                     {"revoke acked -> first 403": [d * 1000 for d in delays]})
 
 
 def parse() -> argparse.Namespace:
@@ -292,13 +210,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=4, help="concurrent readers")
     parser.add_argument("--patience", type=float, default=30.0,
                         help="seconds to wait for a permit or a denial before giving up")
-    parser.add_argument("--serve", metavar="RUN", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = parse()
-    if args.serve:
-        serve(args.serve)
-    else:
-        asyncio.run(main(args.trials, args.readers, args.patience))
+    asyncio.run(main(args.trials, args.readers, args.patience))
