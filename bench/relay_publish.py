@@ -1,0 +1,111 @@
+"""Outbox relay publish rate beside a raw aiokafka produce of the same payloads, same run.
+
+    uv run python bench/relay_publish.py --events 20000
+
+Commits `--events` citizen registrations to identity's event store on a fresh database
+(the outbox: each event and its notification in one transaction, 500 per transaction so
+the set-up is quick), then times identity's OutboxRelay draining them to a fresh topic:
+read a batch of notifications, map each to its CitizenRegistered contract, link it into
+its partition's hash chain, produce with acks=all (idempotent), wait for every ack, record
+the position. The baseline produces the very messages the relay published (same keys,
+partitions, headers and bytes) to another fresh topic with a bare aiokafka producer of the
+same settings, waiting for the acks in batches of the relay's batch size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import date
+
+from aiokafka import AIOKafkaProducer
+from common import Rate, rate_plot, rate_table, scratch
+
+from rse_identity.application import IdentityApplication
+from rse_identity.domain.citizen import Citizen
+from rse_identity.integration import to_integration_event
+from rse_shared.progress import Progress
+from rse_shared.relay import OutboxRelay
+from rse_shared.testing import read_topic
+
+SEED_BATCH = 500
+
+
+def commit(app: IdentityApplication, events: int) -> None:
+    """`events` citizens registered (no accounts: only the published events matter)."""
+    progress = Progress("commit", events)
+    for start in range(0, events, SEED_BATCH):
+        app.save(*[Citizen.register(f"3{i:08d}", "123456789", "Maria Santos", date(1975, 3, 2),
+                                    "maria@example.pt", "+351913000000", "Rua B, Porto")
+                   for i in range(start, min(start + SEED_BATCH, events))])
+        progress.update(min(start + SEED_BATCH, events))
+    progress.close()
+
+
+async def drain(relay: OutboxRelay, events: int) -> Rate:
+    """Time the relay publishing everything after its position."""
+    await relay.start()
+    progress = Progress("relay", events)
+    rate = Rate("outbox relay", 0, 0.0)
+    started = time.perf_counter()
+    try:
+        while (done := await relay.publish_pending()).notifications:
+            rate.count += done.published
+            rate.timeline.append((time.perf_counter() - started, rate.count))
+            progress.update(rate.count)
+        rate.seconds = time.perf_counter() - started
+    finally:
+        progress.close()
+        await relay.stop()
+    return rate
+
+
+async def raw_produce(bootstrap: str, topic: str, records: list, batch: int) -> Rate:
+    """The same messages, same producer settings, acks awaited per `batch`."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=2, request_timeout_ms=15000)
+    await producer.start()
+    rate = Rate("raw aiokafka produce", 0, 0.0)
+    started = time.perf_counter()
+    try:
+        for start in range(0, len(records), batch):
+            acks = [await producer.send(topic, value=r.value, key=r.key, partition=r.partition,
+                                        headers=list(r.headers))
+                    for r in records[start:start + batch]]
+            await asyncio.gather(*acks)
+            rate.count += len(acks)
+            rate.timeline.append((time.perf_counter() - started, rate.count))
+        rate.seconds = time.perf_counter() - started
+    finally:
+        await producer.stop()
+    return rate
+
+
+async def main(events: int) -> None:
+    async with scratch() as fresh:
+        relay_topic, raw_topic = await fresh.topic("relay"), await fresh.topic("raw")
+        settings = fresh.settings(fresh.database())
+        app = IdentityApplication(env=settings.eventstore_env())
+        try:
+            await asyncio.to_thread(commit, app, events)
+            relay = OutboxRelay(app, to_integration_event, topic=relay_topic,
+                                bootstrap=settings.kafka_bootstrap,
+                                conninfo=settings.postgres_conninfo(), producer="identity")
+            ours = await drain(relay, events)
+        finally:
+            app.close()
+        published = await read_topic(settings.kafka_bootstrap, relay_topic, timeout=120,
+                                     expect=events)
+        raw = await raw_produce(settings.kafka_bootstrap, raw_topic, published,
+                                relay.batch_size)
+    print()
+    print(rate_table([raw, ours]))
+    print(f"relay / raw produce rate: {ours.per_second / raw.per_second:.2f}")
+    rate_plot("relay_publish", f"relay publish vs raw produce ({events:,} events)", [raw, ours])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20000)
+    asyncio.run(main(parser.parse_args().events))
