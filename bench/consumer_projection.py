@@ -1,0 +1,124 @@
+"""Consumer + projection rate beside a raw aiokafka consume of the same topic, same run.
+
+    uv run python bench/consumer_projection.py --events 2000
+
+Puts `--events` CitizenRegistered messages on a fresh identity topic (as identity's relay
+would: JSON contracts keyed by citizen), then times (1) a bare aiokafka consumer reading
+them all and (2) the records service, built by its own bootstrap on a fresh database and
+run in this process, consuming them as it does in production: FastStream subscriber,
+IdempotentConsumer (inbox + Tracking record saved with the new events in one
+transaction, offset committed after), RecordsApplication opening each record, then the
+ProjectionRunner writing each record to MongoDB. Records' rates are timed from its first
+applied message (the consumer group's join is not counted) to the last message applied,
+and to the last record visible in the read model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from common import Rate, infra_settings, rate_plot, rate_table, raw_consume, scratch
+
+from rse_records.bootstrap import bootstrap
+from rse_records.config import Settings
+from rse_shared.progress import Progress
+from rse_shared.service import Service
+from rse_shared.testing import a_registration, running
+
+PARTITIONS = 3
+
+
+async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all",
+                                enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        pending = []
+        for _ in range(events):
+            event = a_registration()
+            pending.append(await producer.send(topic, json.dumps(event.to_wire()).encode(),
+                                               key=str(event.citizen_id).encode()))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def applied(service: Service, topic: str) -> int:
+    """Messages of `topic` the consumer has applied (its Tracking records: offset + 1)."""
+    recorder: Any = service.app.recorder
+    ids = [await asyncio.to_thread(recorder.max_tracking_id, f"{topic}:{p}")
+           for p in range(PARTITIONS)]
+    return sum(i or 0 for i in ids)
+
+
+async def consume_and_project(service: Service, topic: str, events: int,
+                              patience: float) -> tuple[Rate, Rate]:
+    consumer = Rate("idempotent consumer (events stored)", events, 0.0)
+    projected = Rate("consumer + projection (read model)", events, 0.0)
+    progress = Progress("records", events)
+    deadline = time.perf_counter() + patience
+    first: tuple[float, int] | None = None
+    async with running(service):
+        while projected.seconds == 0.0:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"records did not catch up within {patience:.0f}s")
+            await asyncio.sleep(0.1)
+            now = time.perf_counter()
+            done = await applied(service, topic)
+            visible = await service.db.records.count_documents({})
+            if first is None and done:
+                first = (now, done)
+            if first is None:
+                continue
+            elapsed = now - first[0]
+            consumer.timeline.append((elapsed, done - first[1]))
+            projected.timeline.append((elapsed, visible - first[1]))
+            progress.update(visible)
+            if done >= events and not consumer.seconds:
+                consumer.seconds = elapsed
+            if visible >= events:
+                projected.seconds = elapsed
+    progress.close()
+    assert first is not None
+    # Timed from the first sample that saw progress: what was done before it is not counted.
+    consumer.count = projected.count = events - first[1]
+    return consumer, projected
+
+
+async def main(events: int, patience: float) -> None:
+    infra = infra_settings()
+    async with scratch() as fresh:
+        source = await fresh.topic("identity")
+        own = await fresh.topic("records")
+        await produce(infra.kafka_bootstrap, source, events)
+        raw = Rate("raw aiokafka consume", 0, 0.0)
+        started = time.perf_counter()
+        raw.count = await raw_consume(infra.kafka_bootstrap, source, PARTITIONS, raw.timeline)
+        raw.seconds = time.perf_counter() - started
+        database = fresh.database()
+        service = bootstrap(Settings(environment="test", postgres_db=database,
+                                     mongo_db=database),
+                            topic=own, consumes=[source])
+        consumer, projected = await consume_and_project(service, source, events, patience)
+    print()
+    print(rate_table([raw, consumer, projected]))
+    print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.3f}")
+    print(f"consumer + projection / raw consume rate: "
+          f"{projected.per_second / raw.per_second:.3f}")
+    rate_plot("consumer_projection",
+              f"records consuming CitizenRegistered ({events:,} events)",
+              [raw, consumer, projected])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--patience", type=float, default=600.0,
+                        help="seconds to wait for records to catch up before giving up")
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.patience))
