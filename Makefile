@@ -6,7 +6,7 @@ SERVICES := deploy/local/services.sh
 # uv from PATH, else the one pip installs as a module.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help install up down status test test-unit lint format infra
+.PHONY: help install up down status test test-unit lint format infra bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,17 @@ test: infra  ## install what is missing, start the infrastructure, run the whole
 
 test-unit: install  ## only the tests that need no server
 	@$(UV) run --frozen pytest -m "not integration"
+
+# Each benchmark's table also goes to bench/out/<name>.txt, beside its plot <name>.png.
+BENCHMARKS := eventstore_append relay_publish consumer_projection audit_replay \
+	projection_latency revocation_delay memory
+
+bench: infra  ## run every benchmark (about 10 minutes); tables and plots in bench/out/
+	@mkdir -p bench/out
+	@set -o pipefail; for b in $(BENCHMARKS); do \
+		echo "== $$b"; \
+		$(UV) run --frozen python bench/$$b.py 2>&1 | tee bench/out/$$b.txt || exit 1; \
+	done
 
 lint:  ## ruff and mypy
 	@$(UV) run --frozen ruff check .

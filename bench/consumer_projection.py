@@ -107,9 +107,9 @@ async def main(events: int, patience: float) -> None:
         consumer, projected = await consume_and_project(service, source, events, patience)
     print()
     print(rate_table([raw, consumer, projected]))
-    print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.3f}")
+    print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.2g}")
     print(f"consumer + projection / raw consume rate: "
-          f"{projected.per_second / raw.per_second:.3f}")
+          f"{projected.per_second / raw.per_second:.2g}")
     rate_plot("consumer_projection",
               f"records consuming CitizenRegistered ({events:,} events)",
               [raw, consumer, projected])

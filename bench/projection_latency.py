@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from common import (
     ServiceSpec,
     free_port,
@@ -100,8 +99,7 @@ async def kafka_round_trips(bootstrap: str, topic: str, rate: float, count: int)
     """Produce (acks=all) -> consume latencies of `count` messages sent at `rate`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                                 linger_ms=2)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="latest",
-                                group_id=f"bench-{uuid.uuid4().hex[:8]}", fetch_max_wait_ms=100)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=100)
     await producer.start()
     await consumer.start()
     due: dict[int, float] = {}
@@ -114,8 +112,10 @@ async def kafka_round_trips(bootstrap: str, topic: str, rate: float, count: int)
             latencies.extend(now - due.pop(int(r.value)) for rs in batch.values() for r in rs)
 
     try:
-        while not consumer.assignment():  # the group has joined: nothing sent is missed
-            await consumer.getmany(timeout_ms=200)
+        # The topic is fresh: read it from its start, so nothing sent can be missed.
+        tps = [TopicPartition(topic, p) for p in range(3)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
 
         async def send(i: int, at: float) -> None:
             due[i] = at
