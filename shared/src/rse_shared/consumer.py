@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
@@ -95,7 +96,15 @@ class IdempotentConsumer:
             log.info("message %s", outcome.status,
                      extra={"topic": record.topic, "partition": record.partition,
                             "offset": record.offset, "reason": outcome.reason})
-            await message.ack()
+            try:
+                await message.ack()
+            except KafkaError as lost:
+                # The effect is stored with its tracking record; the message will come again
+                # (after a rebalance or a broker restart) and be recognised as a duplicate.
+                log.warning("offset commit failed", extra={
+                    "topic": record.topic, "partition": record.partition,
+                    "offset": record.offset, "error": type(lost).__name__})
+                return
             self._measure_lag(message, record)
         finally:
             otel_context.detach(token)
