@@ -208,11 +208,11 @@ class LedgerApplication(ConsumerApplication):
 
 @contextlib.asynccontextmanager
 async def consuming(bootstrap: str, app: ConsumerApplication, topics: list[str],
-                    ) -> AsyncIterator[IdempotentConsumer]:
-    """`app` fed from `topics` by an idempotent consumer in a group of its own."""
+                    group_id: str | None = None) -> AsyncIterator[IdempotentConsumer]:
+    """`app` fed from `topics` by an idempotent consumer (in a group of its own by default)."""
     broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
-    consumer = IdempotentConsumer(broker, app, topics=topics,
-                                  group_id=f"faults-{uuid.uuid4().hex[:8]}", retry_backoff=0.1)
+    consumer = IdempotentConsumer(broker, app, topics=topics, retry_backoff=0.1,
+                                  group_id=group_id or f"faults-{uuid.uuid4().hex[:8]}")
     await broker.start()
     try:
         yield consumer
