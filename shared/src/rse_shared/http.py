@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +21,15 @@ from rse_shared.auth import AuthError, Forbidden
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+
+# A store that does not answer (down, restarting, no connection free in time, a lock not
+# granted in time): the request may well succeed if sent again a little later.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError,  # eventsourcing's, after its own retries
+    psycopg.OperationalError, psycopg.InterfaceError,  # direct connections, pool timeouts
+    ConnectionFailure,  # pymongo: no server, network error or timeout
+)
+RETRY_AFTER_SECONDS = 2
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
@@ -32,7 +43,12 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResp
 
 
 def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]) -> None:
-    """Map domain errors (and the framework's) to problem+json; unknown errors stay 500."""
+    """Map domain errors (and the framework's) to problem+json; unknown errors stay 500.
+
+    A store that is not answering is 503 with Retry-After, not 500: an event-store write is
+    one transaction, so the command is in whole or not at all, and sending it again is safe
+    (a repeat that had in fact been committed conflicts instead of writing twice).
+    """
 
     async def validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -48,6 +64,8 @@ def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for error_class in UNAVAILABLE:
+        app.add_exception_handler(error_class, unavailable)
     mapped: dict[type[Exception], int] = {AuthError: 401, Forbidden: 403, NulCharacter: 422,
                                           **errors}
     for error_class, status in mapped.items():
@@ -63,6 +81,15 @@ def _mapped(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespons
         return problem(status, _title(status), str(exc))
 
     return handler
+
+
+async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After: a database is away; nothing was half-done, the client may retry."""
+    log.warning("a store is unavailable: %s", type(exc).__name__)
+    response = problem(503, "Service Unavailable",
+                       "a store this service needs is not answering; retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _title(status: int) -> str:

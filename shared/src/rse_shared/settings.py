@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     postgres_password: SecretStr = SecretStr(DEV_PASSWORD)
     postgres_db: str = ""
     postgres_pool_size: int = 5
+    # Seconds a command waits for a pooled connection before an attempt fails; eventsourcing
+    # makes 10 attempts, so a database that is away gets a 503 after about 10x this.
+    postgres_connect_timeout: int = 1
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     mongo_url: str = "mongodb://127.0.0.1:27018/"
@@ -74,6 +77,7 @@ class ServiceSettings(BaseSettings):
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_PRE_PING": "y",
         }
