@@ -22,7 +22,15 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from common import Rate, infra_settings, rate_plot, rate_table, raw_consume, scratch
+from common import (
+    Rate,
+    infra_settings,
+    own_group,
+    rate_plot,
+    rate_table,
+    raw_consume,
+    scratch,
+)
 
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
@@ -102,7 +110,8 @@ async def main(events: int, patience: float) -> None:
         raw.seconds = time.perf_counter() - started
         database = fresh.database()
         service = bootstrap(Settings(environment="test", postgres_db=database,
-                                     mongo_db=database),
+                                     mongo_db=database,
+                                     service_name=own_group("records", database)),
                             topic=own, consumes=[source])
         consumer, projected = await consume_and_project(service, source, events, patience)
     print()
