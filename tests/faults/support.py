@@ -151,13 +151,14 @@ async def topic_documents(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     await consumer.start()
     try:
         known = None
-        for _ in range(50):
+        for _ in range(10):
             await consumer._client.force_metadata_update()
             known = consumer.partitions_for_topic(topic)
             if known:
                 break
             await asyncio.sleep(0.2)
-        assert known, f"no topic {topic}"
+        if not known:
+            raise LookupError(f"no topic {topic}")
         partitions = [TopicPartition(topic, p) for p in sorted(known)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -103,12 +103,15 @@ async def kafka_figures(bootstrap: str, groups: list[str]) -> tuple[dict[str, in
                                  for tp, meta in committed.items())
         dlq: dict[str, int] = {}
         for group in groups:
-            partitions = [TopicPartition(t, p) for t in topics
-                          if t.startswith(f"{group}.") and t.endswith(".dlq")
-                          for p in (consumer.partitions_for_topic(t) or {0})]
-            if partitions:
-                ends = await consumer.end_offsets(partitions)
-                dlq[group] = sum(ends.values())
+            letters = [t for t in topics if t.startswith(f"{group}.") and t.endswith(".dlq")]
+            if not letters:
+                continue
+            # Every partition of each dead-letter topic (the consumer may not know them yet).
+            partitions = [TopicPartition(d["topic"], p["partition"])
+                          for d in await admin.describe_topics(letters)
+                          for p in d["partitions"]]
+            ends = await consumer.end_offsets(partitions)
+            dlq[group] = sum(ends.values())
         return lag, dlq
     finally:
         await consumer.stop()

@@ -1,0 +1,123 @@
+"""A poison message: one that can never be applied.
+
+Invariant: it is tried N times (RSE_CONSUMER_MAX_ATTEMPTS) and then dead-lettered to
+`<group>.<topic>.dlq` with its error, the messages after it on the same partition are
+still applied, and the operator sees the dead letters in `make status`.
+Here the records service runs as operators run it (`rse-records serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from rse_records.application import RecordsApplication
+from rse_shared.consumer import dlq_topic
+from rse_shared.contracts import MedicationRenewalDecided
+from rse_shared.contracts.requests import RenewedItem
+from rse_shared.eventstore import in_thread
+from rse_shared.relay import ensure_topics
+from rse_shared.testing import REPO, a_registration, eventually, publish
+
+from .conftest import FaultServers
+from .support import ServiceProcess, topic_documents
+from .test_redelivery_and_order import produce_to
+
+pytestmark = pytest.mark.integration
+
+ATTEMPTS = 3
+
+
+def renewal_approved(citizen: uuid.UUID, medication_id: str = "m-1",
+                     ) -> MedicationRenewalDecided:
+    return MedicationRenewalDecided(
+        event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), producer="requests",
+        citizen_id=citizen, source_position=1, request_id=uuid.uuid4(), decision="approved",
+        items=(RenewedItem(medication_id=medication_id, name="Metformina", dosage="500 mg",
+                           packs=2),),
+        valid_until=None, reason=None, practitioner_id="P-poison")
+
+
+async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing(
+        servers: FaultServers, tmp_path: Path) -> None:
+    settings = servers.settings().model_copy(update={"postgres_db": "rse_records",
+                                                     "mongo_db": "rse_records"})
+    bootstrap = settings.kafka_bootstrap
+    records = ServiceProcess("records", {**servers.service_env(),
+                                         "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS)}, tmp_path)
+    # The topics exist before records subscribes, as their producers' relays create them.
+    await ensure_topics(bootstrap, ["identity.events", "consent.events", "requests.events"])
+    await records.start()
+    try:
+        citizen = uuid.uuid4()
+        await publish(bootstrap, "identity.events", a_registration(citizen))
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
+
+        async def opened() -> Any:
+            return await mongo[settings.mongo_db].records.find_one({"_id": str(citizen)})
+        await eventually(opened)
+        await mongo.close()
+
+        app = RecordsApplication(env=settings.eventstore_env())
+        try:
+            medication = await in_thread(app.add_medication, citizen, "Metformina", "500 mg",
+                                         "P-poison")
+            # On one partition: a renewal for a citizen without a record (it fails every
+            # time), bytes that are not JSON, then a good renewal for the registered citizen.
+            partition = 0
+            poison = renewal_approved(uuid.uuid4(), medication)
+            await produce_to(bootstrap, "requests.events", partition, poison)
+            await produce_raw(bootstrap, "requests.events", partition, b"\xff not json")
+            await produce_to(bootstrap, "requests.events", partition,
+                             renewal_approved(citizen, medication))
+
+            def prescribed() -> bool:
+                return len(app.record(citizen).prescriptions) == 1
+            await eventually(lambda: in_thread(prescribed), timeout=60)
+        finally:
+            app.close()
+
+        letters = await eventually(lambda: dead_letters(bootstrap, 2), timeout=30)
+    finally:
+        records.stop()
+
+    by_error = {letter["attempts"]: letter for letter in letters}
+    assert set(by_error) == {ATTEMPTS, 1}
+    failing, unreadable = by_error[ATTEMPTS], by_error[1]
+    assert json.loads(failing["value"])["event_id"] == str(poison.event_id)
+    assert "no health record" in failing["error"]
+    assert failing["partition"] == partition and failing["topic"] == "requests.events"
+    assert unreadable["error"].startswith("not JSON")
+
+    status = await asyncio.to_thread(
+        subprocess.run, ["make", "-s", "status"], cwd=REPO, env=servers.service_env(),
+        capture_output=True, text=True, timeout=120)
+    row = next(line.split() for line in status.stdout.splitlines()
+               if line.startswith("records "))
+    assert row[-1] == "2", status.stdout  # the DLQ column
+
+
+async def dead_letters(bootstrap: str, count: int) -> list[dict[str, Any]] | None:
+    try:
+        found = await topic_documents(bootstrap, dlq_topic("records", "requests.events"))
+    except LookupError:
+        return None  # no dead letter yet
+    return found if len(found) >= count else None
+
+
+async def produce_raw(bootstrap: str, topic: str, partition: int, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, partition=partition)
+    finally:
+        await producer.stop()
