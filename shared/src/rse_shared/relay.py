@@ -155,16 +155,19 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log for ever (until `stop`), as the single active relay."""
         stop = stop or asyncio.Event()
-        async with advisory_lock(self.conninfo, self.name):
+        async with advisory_lock(self.conninfo, self.name) as lease:
             await self.start()
             try:
-                while not stop.is_set():
-                    done = await self.publish_pending()
-                    await self.checkpoint_if_due()
-                    if done.notifications < self.batch_size:
-                        await pause(stop, self.poll_interval)
+                await lease.guard(self._follow(stop))
             finally:
                 await self.stop()
+
+    async def _follow(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            done = await self.publish_pending()
+            await self.checkpoint_if_due()
+            if done.notifications < self.batch_size:
+                await pause(stop, self.poll_interval)
 
     async def publish_pending(self) -> Published:
         """Publish one batch of notifications after the recorded position."""
