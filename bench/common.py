@@ -120,9 +120,9 @@ def build(spec: ServiceSpec) -> Any:
     bootstrap = importlib.import_module(f"rse_{spec.service}.bootstrap").bootstrap
     overrides: dict[str, Any] = {"jwks_url": spec.jwks_url} if spec.jwks_url else {}
     if spec.consumes:
-        # A consumer group of its own (the group is named after the service): another
-        # platform on the same broker joining "records" would stall this one's partitions.
-        overrides["service_name"] = own_group(spec.service, spec.database)
+        # A consumer group of its own: another copy of the service on the same broker
+        # joining "records" would stall this one's partitions.
+        overrides["consumer_group"] = spec.database
     settings = config.Settings(environment="test", postgres_db=spec.database,
                                mongo_db=spec.database, http_port=spec.port, **overrides)
     if spec.service == "identity":
@@ -135,10 +135,6 @@ def build(spec: ServiceSpec) -> Any:
     verifier = (TokenVerifier(jwks_from_json(json.dumps(spec.jwks)), issuer=settings.jwt_issuer,
                               audience=settings.jwt_audience) if spec.jwks else None)
     return bootstrap(settings, topic=spec.topic, consumes=spec.consumes, verifier=verifier)
-
-
-def own_group(service: str, database: str) -> str:
-    return f"{service}-{database}"
 
 
 def serve(spec_json: str) -> None:

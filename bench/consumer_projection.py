@@ -25,7 +25,6 @@ from aiokafka import AIOKafkaProducer
 from common import (
     Rate,
     infra_settings,
-    own_group,
     rate_plot,
     rate_table,
     raw_consume,
@@ -111,7 +110,7 @@ async def main(events: int, patience: float) -> None:
         database = fresh.database()
         service = bootstrap(Settings(environment="test", postgres_db=database,
                                      mongo_db=database,
-                                     service_name=own_group("records", database)),
+                                     consumer_group=database),
                             topic=own, consumes=[source])
         consumer, projected = await consume_and_project(service, source, events, patience)
     print()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,19 +69,32 @@ def servers_of(infra: ServiceSettings) -> dict[str, Any]:
                                      "mongo_url"})
 
 
-@pytest.fixture(scope="session")
-async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
-    """One platform for the whole run: each test works with citizens of its own."""
-    run = f"e2e{uuid.uuid4().hex[:8]}"
+def e2e_clients(platform: Platform) -> dict[str, httpx.AsyncClient]:
+    """One in-process client per service (an unhandled error is raised in the test)."""
+    return {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=service.api),
+                                    base_url=f"http://{name}")
+            for name, service in platform.services.items()}
+
+
+@asynccontextmanager
+async def build_platform(
+    infra: ServiceSettings, label: str = "e2e",
+    clients: Callable[[Platform], dict[str, httpx.AsyncClient]] = e2e_clients,
+    **overrides: Any,
+) -> AsyncIterator[Platform]:
+    """The five services wired through Kafka on databases, topics and consumer groups of
+    their own (`<label><run>...`), started; stopped and dropped afterwards."""
+    run = f"{label}{uuid.uuid4().hex[:8]}"
     names = ["identity", "consent", "records", "requests", "benefits"]
     topics = {n: f"{run}.{n}.events" for n in names}
     await ensure_topics(infra.kafka_bootstrap, list(topics.values()))
     drop = _databases(infra, [f"{run}_{n}" for n in names])
     common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05,
-                              "checkpoint_interval": 0.5, **servers_of(infra)}
+                              "checkpoint_interval": 0.5, **servers_of(infra), **overrides}
 
-    def settings(cls: type[ServiceSettings], name: str, **extra: Any) -> Any:
-        return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}", **common, **extra)
+    def settings(cls: type[ServiceSettings], name: str) -> Any:
+        return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}",
+                   consumer_group=f"{run}.{name}", **common)
 
     identity = identity_bootstrap(settings(IdentitySettings, "identity"),
                                   topic=topics["identity"], hasher=FAST_HASHER)
@@ -108,16 +122,25 @@ async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
                                        consumes=[topics["identity"]], verifier=verifier()),
     }
     platform = Platform(services, topics)
-    for name, service in services.items():
-        await service.workers.start()
-        platform.clients[name] = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service.api), base_url=f"http://{name}")
-    yield platform
-    for name, service in services.items():
-        await platform.clients[name].aclose()
-        await service.close()
-    mongo: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
-    for name in names:
-        await mongo.drop_database(f"{run}_{name}")
-    await mongo.close()
-    drop()
+    try:
+        for service in services.values():
+            await service.workers.start()
+        platform.clients = clients(platform)
+        yield platform
+    finally:
+        for client in platform.clients.values():
+            await client.aclose()
+        for service in services.values():
+            await service.close()
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
+        for name in names:
+            await mongo.drop_database(f"{run}_{name}")
+        await mongo.close()
+        drop()
+
+
+@pytest.fixture(scope="session")
+async def platform(infra: ServiceSettings) -> AsyncIterator[Platform]:
+    """One platform for the whole run: each test works with citizens of its own."""
+    async with build_platform(infra) as built:
+        yield built

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,10 @@ from rse_shared.telemetry import TraceRequests
 
 log = logging.getLogger(__name__)
 
+# A failed worker is restarted after FIRST_RETRY seconds, doubling up to LAST_RETRY while it
+# keeps failing; one that ran for HEALTHY_RUN seconds before failing starts over.
+FIRST_RETRY, LAST_RETRY, HEALTHY_RUN = 0.5, 5.0, 30.0
+
 
 
 def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[str, Check]:
@@ -68,8 +73,8 @@ def single_active(conninfo: str, lock_name: str, worker: Worker) -> Worker:
     """Run `worker` only while holding an advisory lock: one active replica, others standby."""
 
     async def run(stop: asyncio.Event) -> None:
-        async with advisory_lock(conninfo, lock_name):
-            await worker(stop)
+        async with advisory_lock(conninfo, lock_name) as lease:
+            await lease.guard(worker(stop))
 
     return run
 
@@ -104,17 +109,20 @@ class Workers:
 
     async def _keep_running(self, name: str, worker: Worker) -> None:
         """Restart a worker that failed (broker or database away), with a back-off."""
-        delay = 0.5
+        delay = FIRST_RETRY
         while not self.stop.is_set():
+            started = time.monotonic()
             try:
                 await worker(self.stop)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if time.monotonic() - started > HEALTHY_RUN:
+                    delay = FIRST_RETRY  # it had been working: a new failure, not the same one
                 log.exception("worker %s failed; restarting in %.1fs", name, delay)
                 await pause(self.stop, delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, LAST_RETRY)
 
     async def close(self) -> None:
         self.stop.set()
@@ -207,7 +215,9 @@ def assemble(
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
                                                     serverSelectionTimeoutMS=5000)
     db = mongo[settings.mongo_db]
-    relay = OutboxRelay(app, translate, topic=topic or f"{name}.events",
+    prefix = settings.topic_prefix
+    consumes = [prefix + t for t in consumes]
+    relay = OutboxRelay(app, translate, topic=prefix + (topic or f"{name}.events"),
                         bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
                         poll_interval=settings.relay_poll_interval, producer=name,
                         audit_key=load_or_create_key(settings.audit_key_file),
@@ -222,7 +232,7 @@ def assemble(
         if not isinstance(app, ConsumerApplication):
             raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
         loops["consumer"] = consumer_worker(settings.kafka_bootstrap, app, topics=list(consumes),
-                                            group_id=name,
+                                            group_id=settings.consumer_group,
                                             max_attempts=settings.consumer_max_attempts)
     loops.update(extra_workers or {})
     # Jobs over the read models (e.g. lapsing what expired) run in one replica only.

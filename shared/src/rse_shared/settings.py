@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
     audit_key_file: Path | None = None
     checkpoint_interval: float = 30.0
     consumer_max_attempts: int = 3
+    # The Kafka consumer group (default: the service name). The replicas of one deployment
+    # share it; another copy of the service on the same broker needs a group of its own.
+    consumer_group: str = ""
+    # Put before every event topic's name, produced and consumed (e.g. "staging."), so that
+    # several deployments can share one Kafka cluster.
+    topic_prefix: str = ""
     max_body_bytes: int = 1_000_000
 
     @model_validator(mode="after")
@@ -56,6 +62,8 @@ class ServiceSettings(BaseSettings):
             self.postgres_db = f"rse_{self.service_name}"
         if not self.mongo_db:
             self.mongo_db = f"rse_{self.service_name}"
+        if not self.consumer_group:
+            self.consumer_group = self.service_name
         return self
 
     @model_validator(mode="after")

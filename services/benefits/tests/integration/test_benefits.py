@@ -54,7 +54,8 @@ async def benefits(infra: ServiceSettings, fresh_database: str, fresh_mongo: str
                    topics: dict[str, str], mint: TokenMint,
                    clock: Clock) -> AsyncIterator[Service]:
     settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                        relay_poll_interval=0.05, expiry_check_interval=0.1)
+                        consumer_group=fresh_database, relay_poll_interval=0.05,
+                        expiry_check_interval=0.1)
     service = bootstrap(settings, topic=topics["benefits"], consumes=[topics["identity"]],
                         verifier=mint.verifier(), clock=clock)
     async with running(service):

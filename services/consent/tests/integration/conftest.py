@@ -57,7 +57,8 @@ async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
 @pytest.fixture
 def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> Settings:
     return Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                    relay_poll_interval=0.05, expiry_check_interval=0.1)
+                    consumer_group=fresh_database, relay_poll_interval=0.05,
+                    expiry_check_interval=0.1)
 
 
 @pytest.fixture

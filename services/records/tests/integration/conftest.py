@@ -45,7 +45,7 @@ async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
 @pytest.fixture
 def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> Settings:
     return Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                    relay_poll_interval=0.05)
+                    consumer_group=fresh_database, relay_poll_interval=0.05)
 
 
 @pytest.fixture

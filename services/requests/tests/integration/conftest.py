@@ -71,7 +71,8 @@ async def requests_service(infra: ServiceSettings, fresh_database: str, fresh_mo
                            clock: Clock) -> AsyncIterator[Service]:
     """Requests with its relay, projectors, consumer and TMRG job running."""
     settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                        relay_poll_interval=0.05, tmrg_check_interval=0.1)
+                        consumer_group=fresh_database, relay_poll_interval=0.05,
+                        tmrg_check_interval=0.1)
     service = bootstrap(settings, topic=topics["requests"], consumes=[topics["identity"],
                         topics["records"], topics["benefits"]], verifier=mint.verifier(),
                         clock=clock)
