@@ -73,6 +73,12 @@ class FaultServers:
                 "RSE_MONGO_URL": settings.mongo_url}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_the_faults` (the auditor's) run last."""
+    last = [item for item in items if item.get_closest_marker("after_the_faults")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[FaultServers]:
     """The suite's own servers, fresh for the run (RSE_FAULTS_DIR / RSE_FAULTS_PORT_OFFSET

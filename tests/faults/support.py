@@ -33,6 +33,11 @@ from rse_shared.relay import Translator
 from rse_shared.settings import ServiceSettings
 from tests.e2e.flows import nif_for
 
+# The services run as processes by the suite publish and consume under these prefixes, so
+# that each test's topics are its own (the auditor's test verifies them after the faults).
+KILLED_PREFIX = "killed."
+POISON_PREFIX = "poison."
+
 
 def free_port() -> int:
     with socket.socket() as sock:

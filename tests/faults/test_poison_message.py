@@ -29,12 +29,13 @@ from rse_shared.relay import ensure_topics
 from rse_shared.testing import REPO, a_registration, eventually, publish
 
 from .conftest import FaultServers
-from .support import ServiceProcess, topic_documents
+from .support import POISON_PREFIX, ServiceProcess, topic_documents
 from .test_redelivery_and_order import produce_to
 
 pytestmark = pytest.mark.integration
 
 ATTEMPTS = 3
+IDENTITY, REQUESTS = f"{POISON_PREFIX}identity.events", f"{POISON_PREFIX}requests.events"
 
 
 def renewal_approved(citizen: uuid.UUID, medication_id: str = "m-1",
@@ -52,14 +53,15 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
     settings = servers.settings().model_copy(update={"postgres_db": "rse_records",
                                                      "mongo_db": "rse_records"})
     bootstrap = settings.kafka_bootstrap
-    records = ServiceProcess("records", {**servers.service_env(),
-                                         "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS)}, tmp_path)
+    records = ServiceProcess("records", {
+        **servers.service_env(), "RSE_TOPIC_PREFIX": POISON_PREFIX,
+        "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS)}, tmp_path)
     # The topics exist before records subscribes, as their producers' relays create them.
-    await ensure_topics(bootstrap, ["identity.events", "consent.events", "requests.events"])
+    await ensure_topics(bootstrap, [IDENTITY, f"{POISON_PREFIX}consent.events", REQUESTS])
     await records.start()
     try:
         citizen = uuid.uuid4()
-        await publish(bootstrap, "identity.events", a_registration(citizen))
+        await publish(bootstrap, IDENTITY, a_registration(citizen))
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
 
         async def opened() -> Any:
@@ -75,9 +77,9 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
             # time), bytes that are not JSON, then a good renewal for the registered citizen.
             partition = 0
             poison = renewal_approved(uuid.uuid4(), medication)
-            await produce_to(bootstrap, "requests.events", partition, poison)
-            await produce_raw(bootstrap, "requests.events", partition, b"\xff not json")
-            await produce_to(bootstrap, "requests.events", partition,
+            await produce_to(bootstrap, REQUESTS, partition, poison)
+            await produce_raw(bootstrap, REQUESTS, partition, b"\xff not json")
+            await produce_to(bootstrap, REQUESTS, partition,
                              renewal_approved(citizen, medication))
 
             def prescribed() -> bool:
@@ -95,7 +97,7 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
     failing, unreadable = by_error[ATTEMPTS], by_error[1]
     assert json.loads(failing["value"])["event_id"] == str(poison.event_id)
     assert "no health record" in failing["error"]
-    assert failing["partition"] == partition and failing["topic"] == "requests.events"
+    assert failing["partition"] == partition and failing["topic"] == REQUESTS
     assert unreadable["error"].startswith("not JSON")
 
     status = await asyncio.to_thread(
@@ -108,7 +110,7 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
 
 async def dead_letters(bootstrap: str, count: int) -> list[dict[str, Any]] | None:
     try:
-        found = await topic_documents(bootstrap, dlq_topic("records", "requests.events"))
+        found = await topic_documents(bootstrap, dlq_topic("records", REQUESTS))
     except LookupError:
         return None  # no dead letter yet
     return found if len(found) >= count else None

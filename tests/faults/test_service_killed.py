@@ -24,6 +24,7 @@ from rse_shared.testing import eventually
 
 from .conftest import FaultServers
 from .support import (
+    KILLED_PREFIX,
     Outcomes,
     ServiceProcess,
     registration,
@@ -45,7 +46,9 @@ async def test_everything_committed_is_published_once_the_service_is_back(
     # so every kill below lands between a commit and its publish.
     identity = ServiceProcess("identity", {
         **servers.service_env(), "RSE_POSTGRES_DB": fresh_database, "RSE_MONGO_DB": fresh_mongo,
-        "RSE_RELAY_POLL_INTERVAL": "1.0", "RSE_CHECKPOINT_INTERVAL": "1.0"}, tmp_path)
+        "RSE_RELAY_POLL_INTERVAL": "1.0", "RSE_CHECKPOINT_INTERVAL": "1.0",
+        "RSE_TOPIC_PREFIX": KILLED_PREFIX}, tmp_path)
+    topic = f"{KILLED_PREFIX}identity.events"
     outcomes = Outcomes()
     backlog_at_kill: list[int] = []
 
@@ -96,7 +99,7 @@ async def test_everything_committed_is_published_once_the_service_is_back(
         stored = stored_integration_events(app, to_integration_event)
     finally:
         app.close()
-    published = await topic_documents(settings.kafka_bootstrap, "identity.events")
+    published = await topic_documents(settings.kafka_bootstrap, topic)
 
     # Everything committed is published...
     stored_ids = {str(e.event_id) for e in stored}
@@ -116,7 +119,7 @@ async def test_everything_committed_is_published_once_the_service_is_back(
     assert set(outcomes.accepted) <= registered
     assert all(uuid.UUID(c) for c in registered)
     # The chains still verify, re-publications and all.
-    _, findings = await verify(settings.kafka_bootstrap, ["identity.events"])
+    _, findings = await verify(settings.kafka_bootstrap, [topic])
     assert findings == []
     print(f"accepted {len(outcomes.accepted)}, unanswered {outcomes.unanswered}, "
           f"backlog at each kill {backlog_at_kill}, restarts {restarts}, "
