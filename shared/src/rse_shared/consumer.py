@@ -10,8 +10,10 @@ to `<group>.<topic>.dlq` with the error, and its partition keeps flowing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,8 +71,18 @@ class IdempotentConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         fetch_max_wait_ms: int = 100,
+        commit_interval: float = 0.1,
     ) -> None:
         self.broker = broker
+        # Offsets of applied messages are committed at most every `commit_interval` seconds
+        # (and that long after the last one): a message redelivered for want of a commit is
+        # recognised by its tracking record, so committing each one would only cost time.
+        self.commit_interval = commit_interval
+        self.applied: dict[TopicPartition, int] = {}
+        self.last_commit = 0.0
+        self.committing = asyncio.Lock()
+        self.flusher: asyncio.Task[None] | None = None
+        self.kafka: Any = None
         self.app = app
         self.topics = topics
         self.group_id = group_id
@@ -96,18 +108,35 @@ class IdempotentConsumer:
             log.info("message %s", outcome.status,
                      extra={"topic": record.topic, "partition": record.partition,
                             "offset": record.offset, "reason": outcome.reason})
-            try:
-                await message.ack()
-            except KafkaError as lost:
-                # The effect is stored with its tracking record; the message will come again
-                # (after a rebalance or a broker restart) and be recognised as a duplicate.
-                log.warning("offset commit failed", extra={
-                    "topic": record.topic, "partition": record.partition,
-                    "offset": record.offset, "error": type(lost).__name__})
-                return
+            self.applied[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            self.kafka = message.consumer
+            if time.monotonic() - self.last_commit >= self.commit_interval:
+                await self.commit_applied()
+            elif self.flusher is None or self.flusher.done():
+                self.flusher = asyncio.create_task(self._commit_soon())
             self._measure_lag(message, record)
         finally:
             otel_context.detach(token)
+
+    async def _commit_soon(self) -> None:
+        await asyncio.sleep(self.commit_interval)
+        await self.commit_applied()
+
+    async def commit_applied(self) -> None:
+        """Commit the offsets after the messages applied so far (never past one in hand)."""
+        async with self.committing:
+            offsets, self.applied = self.applied, {}
+            if not offsets or self.kafka is None:
+                return
+            try:
+                await self.kafka.commit(offsets)
+            except KafkaError as lost:
+                # The effects are stored with their tracking records; the messages will come
+                # again (after a rebalance or a broker restart) and be recognised.
+                log.warning("offset commit failed", extra={
+                    "offsets": {f"{tp.topic}:{tp.partition}": o for tp, o in offsets.items()},
+                    "error": type(lost).__name__})
+            self.last_commit = time.monotonic()
 
     @staticmethod
     def _measure_lag(message: KafkaMessage, record: ConsumerRecord[Any, Any]) -> None:
@@ -204,12 +233,14 @@ def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[st
     async def run(stop: asyncio.Event) -> None:
         # FastStream logs through our logger, so its lines are JSON like everything else.
         broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
-        IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
-                           max_attempts=max_attempts)
+        consumer = IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
+                                      max_attempts=max_attempts)
         await broker.start()
         try:
             await stop.wait()
         finally:
+            with contextlib.suppress(Exception):  # what is not committed comes again
+                await consumer.commit_applied()
             await broker.stop()
 
     return run

@@ -100,3 +100,29 @@ async def test_an_unknown_event_type_is_ignored(
     async def counted() -> bool:
         return await asyncio.to_thread(tally.count, citizen_id) == 1
     await eventually(counted)
+
+
+async def test_offsets_are_committed_soon_after_the_last_message_even_when_quiet(
+    consuming: IdempotentConsumer, tally: RegistrationTally, fresh_topic: str
+) -> None:
+    """Commits are batched (at most every commit_interval), and the last one is not left out."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    citizen = uuid.uuid4()
+    events = [a_registration(citizen, position=p) for p in (1, 2, 3, 4, 5)]
+    await produce(BOOTSTRAP, fresh_topic, *(json.dumps(e.to_wire()).encode() for e in events),
+                  key=str(citizen).encode())
+
+    async def all_seen() -> bool:
+        return await asyncio.to_thread(tally.count, citizen) == 5
+    await eventually(all_seen)
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        async def all_committed() -> bool:  # the five messages share one partition
+            offsets = await admin.list_consumer_group_offsets(consuming.group_id)
+            return sum(meta.offset for meta in offsets.values() if meta.offset > 0) == 5
+        await eventually(all_committed, timeout=5)
+    finally:
+        await admin.close()
