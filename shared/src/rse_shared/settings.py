@@ -87,7 +87,7 @@ class ServiceSettings(BaseSettings):
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_PRE_PING": "n",
         }
 
     def postgres_conninfo(self) -> str:
