@@ -29,7 +29,9 @@ class FaultServers:
 
     def __init__(self, directory: Path, base: int) -> None:
         self.directory = directory
-        self.ports = {"postgres": 55442 + base, "kafka": 19192 + base,
+        # Below the ephemeral range (32768-60999): a client's outgoing port cannot take one
+        # of these while a server is restarted.
+        self.ports = {"postgres": 25442 + base, "kafka": 19192 + base,
                       "controller": 19193 + base, "ferretdb": 27028 + base}
 
     @property
@@ -88,7 +90,11 @@ def servers() -> Iterator[FaultServers]:
     if directory.exists():
         fault.run("infra", "down")
         shutil.rmtree(directory)
-    fault.run("infra", "up")
+    try:
+        fault.run("infra", "up")
+    except RuntimeError:
+        fault.run("infra", "down")  # leave nothing half-started behind
+        raise
     yield fault
     fault.run("infra", "down")
     shutil.rmtree(directory, ignore_errors=True)
