@@ -47,7 +47,7 @@ test-unit: install  ## only the tests that need no server
 BENCHMARKS := eventstore_append relay_publish consumer_projection audit_replay \
 	projection_latency revocation_delay memory
 
-bench: infra  ## run every benchmark (about 10 minutes); tables and plots in bench/out/
+bench: infra  ## run every benchmark (about 6 minutes); tables and plots in bench/out/
 	@mkdir -p bench/out
 	@set -o pipefail; for b in $(BENCHMARKS); do \
 		echo "== $$b"; \
