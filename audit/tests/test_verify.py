@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from rse_audit.cli import main
 from rse_audit.verify import verify
 from rse_shared.chain import (
     CHECKPOINTS_TOPIC,
@@ -128,3 +130,64 @@ async def test_a_forged_checkpoint_fails(
     await producer.stop()
     _, findings = await verify(infra.kafka_bootstrap, [copy])
     assert [f.broken.kind for f in findings] == ["checkpoint"]
+
+
+async def publish_forgery(bootstrap: str, copy: str, shortened: list[Doc],
+                          producer: str = "consent") -> None:
+    """What someone able to write to Kafka could do: a key of their own, and a checkpoint
+    signed with it over a shortened copy of the log."""
+    forger = Ed25519PrivateKey.generate()
+    keydoc = public_key_document(producer, forger.public_key())
+    forged = signed_checkpoint(forger, producer="consent", topic=copy, partition=0,
+                               head=Head(shortened[-1]["chain_hash"], len(shortened)))
+    producer_ = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer_.start()
+    await producer_.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
+    await producer_.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(forged).encode())
+    await producer_.stop()
+
+
+async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    topic, docs, key = original
+    pinned = [public_key_document("consent", key.public_key())]
+    copy = await create_topic(infra.kafka_bootstrap, "copy")
+    shortened = docs[:5]
+    await produce(infra.kafka_bootstrap, copy, shortened)
+    await publish_forgery(infra.kafka_bootstrap, copy, shortened)
+    # Trusting whatever is on audit.keys, the forgery passes: that is why keys are pinned.
+    _, trusting = await verify(infra.kafka_bootstrap, [copy])
+    assert trusting == []
+    _, findings = await verify(infra.kafka_bootstrap, [copy], pinned=pinned)
+    assert [f.broken.kind for f in findings] == ["checkpoint"]
+    # The genuine log passes with the pinned key.
+    summary, genuine = await verify(infra.kafka_bootstrap, [topic], pinned=pinned)
+    assert genuine == [] and summary.checkpoints == 1
+
+
+async def test_a_checkpoint_signed_with_another_producers_key_fails(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    topic, _, key = original
+    pinned = [public_key_document("records", key.public_key())]  # records' key, not consent's
+    _, findings = await verify(infra.kafka_bootstrap, [topic], pinned=pinned)
+    assert [f.broken.kind for f in findings] == ["checkpoint"]
+    assert "records's key" in findings[0].broken.detail
+
+
+def test_keys_are_exported_then_pinned_from_the_command_line(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    topic, _, key = original
+    keys = tmp_path / "keys.json"
+    bootstrap = ["--bootstrap", infra.kafka_bootstrap]
+    assert main([*bootstrap, "keys", "--out", str(keys)]) == 0
+    exported = json.loads(keys.read_text())
+    assert public_key_document("consent", key.public_key()) in exported
+    assert main([*bootstrap, "verify", "--topic", topic, "--keys", str(keys)]) == 0
+    assert "OK" in capsys.readouterr().out
+    keys.write_text(json.dumps([public_key_document("consent",
+                                                    Ed25519PrivateKey.generate().public_key())]))
+    assert main([*bootstrap, "verify", "--topic", topic, "--keys", str(keys)]) == 1

@@ -18,7 +18,7 @@ from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
 from rse_audit.replay import replay
 from rse_audit.report import write_report
-from rse_audit.verify import verify
+from rse_audit.verify import load_keys, published_keys, verify
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 
@@ -33,7 +33,8 @@ async def run_verify(args: argparse.Namespace) -> int:
     bootstrap = bootstrap_of(args)
     topics = args.topic or await event_topics(bootstrap)
     mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
-    summary, findings = await verify(bootstrap, topics, mapping)
+    pinned = load_keys(args.keys) if args.keys else None
+    summary, findings = await verify(bootstrap, topics, mapping, pinned)
     print(f"verified {summary.records} records in {summary.partitions} partitions of "
           f"{len(topics)} topics against {summary.checkpoints} signed checkpoints "
           f"({summary.duplicates} re-published copies skipped)")
@@ -42,6 +43,19 @@ async def run_verify(args: argparse.Namespace) -> int:
     if not findings:
         print("OK: every chain is unbroken and every checkpoint authentic")
     return 1 if findings else 0
+
+
+async def run_keys(args: argparse.Namespace) -> int:
+    """Write the verification keys on audit.keys to a file, to pin them for `verify --keys`."""
+    keys = await published_keys(bootstrap_of(args))
+    text = json.dumps(keys, indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {len(keys)} keys to {args.out}; check them against each service's "
+              f"operators before you trust them")
+    else:
+        print(text, end="")
+    return 0
 
 
 async def run_replay(args: argparse.Namespace) -> int:
@@ -102,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="a topic to verify (default: every service's <service>.events)")
     check.add_argument("--checkpoints-of", action="append", metavar="COPY=ORIGINAL",
                        help="verify the topic COPY against the checkpoints of ORIGINAL")
+    check.add_argument("--keys", type=Path, metavar="FILE",
+                       help="trust only these verification keys (from `rse-audit keys`)")
+    pin = commands.add_parser("keys", help="the producers' verification keys, to pin")
+    pin.add_argument("--out", type=Path, help="write them to this file (default: stdout)")
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
     rebuild.add_argument("--topic", action="append",
                          help="a topic to replay (default: every service's <service>.events)")
@@ -121,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "verify":
         return asyncio.run(run_verify(args))
+    if args.command == "keys":
+        return asyncio.run(run_keys(args))
     if args.command == "replay":
         return asyncio.run(run_replay(args))
     if args.command == "compare":

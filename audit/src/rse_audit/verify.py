@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rse_audit.kafka_log import read_partitions, read_topic
@@ -37,10 +39,37 @@ class Summary:
     checkpoints: int = 0
 
 
-async def verification_keys(bootstrap: str) -> dict[str, str]:
-    return {r.document["key_id"]: r.document["public_key"]
+KeyDocument = dict[str, str]
+"""A producer's verification key: {"producer", "key_id", "public_key"} (as on audit.keys)."""
+
+
+async def published_keys(bootstrap: str) -> list[KeyDocument]:
+    """The keys the relays published on audit.keys (anyone who may write there could add one:
+    pin the keys with `rse-audit keys` once, then `verify --keys`)."""
+    return [{k: str(r.document[k]) for k in ("producer", "key_id", "public_key")}
             async for r in read_topic(bootstrap, KEYS_TOPIC)
-            if r.document and "key_id" in r.document}
+            if r.document and {"producer", "key_id", "public_key"} <= r.document.keys()]
+
+
+def load_keys(path: Path) -> list[KeyDocument]:
+    """Pinned keys from a JSON file written by `rse-audit keys --out`."""
+    documents = json.loads(path.read_text())
+    if not isinstance(documents, list) or not all(
+            isinstance(d, dict) and {"producer", "key_id", "public_key"} <= d.keys()
+            for d in documents):
+        raise ValueError(f"{path}: expected a list of {{producer, key_id, public_key}}")
+    return [{k: str(d[k]) for k in ("producer", "key_id", "public_key")} for d in documents]
+
+
+def foreign_signature(checkpoints: list[dict[str, Any]], producers: dict[str, str],
+                      last_offset: int) -> Break | None:
+    """A checkpoint signed with a key that belongs to another producer."""
+    for checkpoint in checkpoints:
+        owner = producers.get(str(checkpoint.get("key_id")))
+        if owner is not None and owner != checkpoint.get("producer"):
+            return Break(last_offset, "checkpoint",
+                         f"checkpoint of {checkpoint.get('producer')} signed with {owner}'s key")
+    return None
 
 
 async def checkpoints_by_partition(bootstrap: str) -> dict[tuple[str, int], list[dict[str, Any]]]:
@@ -53,9 +82,13 @@ async def checkpoints_by_partition(bootstrap: str) -> dict[tuple[str, int], list
 
 
 async def verify(bootstrap: str, topics: list[str],
-                 checkpoints_of: dict[str, str] | None = None) -> tuple[Summary, list[Finding]]:
-    """Verify `topics`; `checkpoints_of` maps a copied topic to the one its checkpoints name."""
-    keys = await verification_keys(bootstrap)
+                 checkpoints_of: dict[str, str] | None = None,
+                 pinned: list[KeyDocument] | None = None) -> tuple[Summary, list[Finding]]:
+    """Verify `topics`; `checkpoints_of` maps a copied topic to the one its checkpoints name;
+    `pinned` keys, if given, are the only ones trusted (else those on audit.keys)."""
+    documents = pinned if pinned is not None else await published_keys(bootstrap)
+    keys = {d["key_id"]: d["public_key"] for d in documents}
+    producers = {d["key_id"]: d["producer"] for d in documents}
     checkpoints = await checkpoints_by_partition(bootstrap)
     summary, findings = Summary(), []
     for topic in topics:
@@ -70,7 +103,8 @@ async def verify(bootstrap: str, topics: list[str],
                 signed = checkpoints.get(((checkpoints_of or {}).get(topic, topic), partition), [])
                 summary.checkpoints += len(signed)
                 last = records[-1].offset if records else 0
-                broken = check_checkpoints(result, signed, keys, last_offset=last)
+                broken = (foreign_signature(signed, producers, last)
+                          or check_checkpoints(result, signed, keys, last_offset=last))
             if broken is not None:
                 findings.append(Finding(topic, partition, broken))
     return summary, findings
