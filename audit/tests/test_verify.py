@@ -59,6 +59,13 @@ async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519Priva
     topic, docs = await create_topic(bootstrap, "orig"), a_chain()
     key = Ed25519PrivateKey.generate()
     await produce(bootstrap, topic, docs)
+    await sign_and_publish(bootstrap, key, topic, docs)
+    return topic, docs, key
+
+
+async def sign_and_publish(bootstrap: str, key: Ed25519PrivateKey, topic: str,
+                           docs: list[Doc]) -> None:
+    """Publish the key (as consent's) and a checkpoint it signs over `docs`' head."""
     keydoc = public_key_document("consent", key.public_key())
     checkpoint = signed_checkpoint(key, producer="consent", topic=topic, partition=0,
                                    head=Head(docs[-1]["chain_hash"], len(docs)))
@@ -67,7 +74,6 @@ async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519Priva
     await producer.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
     await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(checkpoint).encode())
     await producer.stop()
-    return topic, docs, key
 
 
 def edit(docs: list[Doc]) -> list[Doc]:
@@ -132,21 +138,6 @@ async def test_a_forged_checkpoint_fails(
     assert [f.broken.kind for f in findings] == ["checkpoint"]
 
 
-async def publish_forgery(bootstrap: str, copy: str, shortened: list[Doc],
-                          producer: str = "consent") -> None:
-    """What someone able to write to Kafka could do: a key of their own, and a checkpoint
-    signed with it over a shortened copy of the log."""
-    forger = Ed25519PrivateKey.generate()
-    keydoc = public_key_document(producer, forger.public_key())
-    forged = signed_checkpoint(forger, producer="consent", topic=copy, partition=0,
-                               head=Head(shortened[-1]["chain_hash"], len(shortened)))
-    producer_ = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer_.start()
-    await producer_.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
-    await producer_.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(forged).encode())
-    await producer_.stop()
-
-
 async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later(
     infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
@@ -155,7 +146,10 @@ async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later
     copy = await create_topic(infra.kafka_bootstrap, "copy")
     shortened = docs[:5]
     await produce(infra.kafka_bootstrap, copy, shortened)
-    await publish_forgery(infra.kafka_bootstrap, copy, shortened)
+    # What someone able to write to Kafka could do: publish a key of their own and a
+    # checkpoint it signs over a shortened copy of the log.
+    await sign_and_publish(infra.kafka_bootstrap, Ed25519PrivateKey.generate(), copy,
+                           shortened)
     # Trusting whatever is on audit.keys, the forgery passes: that is why keys are pinned.
     _, trusting = await verify(infra.kafka_bootstrap, [copy])
     assert trusting == []
