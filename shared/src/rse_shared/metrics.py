@@ -22,6 +22,9 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"])
 DLQ_MESSAGES = Counter(
     "rse_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic"])
+PROJECTION_FAILURES = Counter(
+    "rse_projection_failures_total", "Events a projection could not apply and set aside",
+    ["projection"])
 PROJECTION_LAG = Gauge(
     "rse_projection_lag", "Notifications not yet applied to a projection", ["projection"])
 

@@ -3,6 +3,11 @@
 Every write is an idempotent upsert guarded by the source position (the notification
 id), so re-applying an event changes nothing; the checkpoint is stored after the data
 it covers, so it never runs ahead. A projection can be dropped and rebuilt from the log.
+
+An event the projection still fails to apply after a few attempts, while MongoDB answers,
+is set aside in `projection_failures` (with its error; `make status` counts them) so that
+one bad event does not stall the read model for everyone; a rebuild tries them again.
+When MongoDB does not answer, nothing is set aside: the runner stops and is restarted.
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.loops import pause
-from rse_shared.metrics import PROJECTION_LAG
+from rse_shared.metrics import PROJECTION_FAILURES, PROJECTION_LAG
 from rse_shared.telemetry import context_from_traceparent, tracer
 
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "projection_checkpoints"
+FAILURES = "projection_failures"
 POSITION = "_position"
 
 
@@ -71,7 +77,11 @@ class ProjectionRunner:
         batch_size: int = 500,
         poll_interval: float = 0.1,
         progress: Callable[[int, int], None] | None = None,
+        max_attempts: int = 3,
+        retry_backoff: float = 0.1,
     ) -> None:
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
         self.app = app
         self.projection = projection
         self.db = db
@@ -103,7 +113,7 @@ class ProjectionRunner:
                     f"{self.projection.name} apply",
                     context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)),
                 ):
-                    await self.projection.apply(event, notification.id, self.db)
+                    await self._apply(event, notification.id)
             if not notifications:
                 await self._measure_lag(position)
                 return total
@@ -112,6 +122,41 @@ class ProjectionRunner:
             total += len(notifications)
             if self.progress:
                 self.progress(total, position)
+
+    async def _apply(self, event: Any, position: int) -> None:
+        """Apply one event, retrying; set it aside if it keeps failing while MongoDB answers."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self.projection.apply(event, position, self.db)
+                return
+            except Exception as failure:
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.retry_backoff * attempt)
+                    continue
+                if not await self._store_answers():
+                    raise  # the store, not the event: stop here and resume from the checkpoint
+                await self._set_aside(event, position, failure)
+
+    async def _store_answers(self) -> bool:
+        try:
+            await self.db.command("ping")
+            await self.db[CHECKPOINTS].find_one({"_id": self.projection.name})
+        except PyMongoError:
+            return False
+        return True
+
+    async def _set_aside(self, event: Any, position: int, failure: Exception) -> None:
+        error = f"{type(failure).__name__}: {failure}"[:1000]
+        log.error("projection %s set aside event %d", self.projection.name, position,
+                  extra={"event_type": type(event).__qualname__, "error": error})
+        PROJECTION_FAILURES.labels(self.projection.name).inc()
+        await self.db[FAILURES].replace_one(
+            {"_id": f"{self.projection.name}:{position}"},
+            {"projection": self.projection.name, "position": position,
+             "event_type": type(event).__qualname__,
+             "originator_id": str(getattr(event, "originator_id", "")),
+             "error": error, "attempts": self.max_attempts},
+            upsert=True)
 
     async def _measure_lag(self, position: int) -> None:
         last = await in_thread(self.app.recorder.max_notification_id) or 0
@@ -130,6 +175,7 @@ class ProjectionRunner:
         for name in self.projection.collections:
             await self.db.drop_collection(name)
         await self.db[CHECKPOINTS].delete_one({"_id": self.projection.name})
+        await self.db[FAILURES].delete_many({"projection": self.projection.name})
         await self.ensure_indexes()
         return await self.run_once()
 

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
 from pymongo import AsyncMongoClient
 
-from rse_shared.projection import CHECKPOINTS
+from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
 
 SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004,
@@ -35,6 +35,7 @@ class ServiceStatus:
     events: int | None = None
     relay_backlog: int | None = None
     projection_lag: dict[str, int] = field(default_factory=dict)
+    projection_failures: int | None = None
     consumer_lag: int | None = None
     dlq: int = 0
 
@@ -72,16 +73,20 @@ async def event_store(settings: ServiceSettings, name: str) -> tuple[int | None,
     return last, last - relayed
 
 
-async def projection_lag(settings: ServiceSettings, last: int | None) -> dict[str, int]:
+async def projection_lag(settings: ServiceSettings, last: int | None,
+                         ) -> tuple[dict[str, int], int | None]:
+    """(lag per projection, events set aside by the projections)."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url,
                                                      serverSelectionTimeoutMS=3000)
     try:
-        docs = await client[settings.mongo_db][CHECKPOINTS].find().to_list()
+        db = client[settings.mongo_db]
+        docs = await db[CHECKPOINTS].find().to_list()
+        failures = await db[FAILURES].count_documents({})
     except Exception:  # noqa: BLE001 - shown as an empty cell, the health column says why
-        return {}
+        return {}, None
     finally:
         await client.close()
-    return {str(d["_id"]): (last or 0) - int(d["position"]) for d in docs}
+    return {str(d["_id"]): (last or 0) - int(d["position"]) for d in docs}, failures
 
 
 async def kafka_figures(bootstrap: str, groups: list[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -126,7 +131,7 @@ async def collect(base: ServiceSettings) -> list[ServiceStatus]:
                                            "mongo_db": f"rse_{name}"})
         row = ServiceStatus(name, health=await health(base.http_host, port))
         row.events, row.relay_backlog = await event_store(settings, name)
-        row.projection_lag = await projection_lag(settings, row.events)
+        row.projection_lag, row.projection_failures = await projection_lag(settings, row.events)
         row.consumer_lag = lag.get(name)
         row.dlq = dlq.get(name, 0)
         rows.append(row)
@@ -138,12 +143,12 @@ def render(rows: list[ServiceStatus]) -> str:
         return "-" if value is None else str(value)
 
     header = ("SERVICE", "HEALTH", "EVENTS", "RELAY BACKLOG", "PROJECTION LAG",
-              "CONSUMER LAG", "DLQ")
+              "SET ASIDE", "CONSUMER LAG", "DLQ")
     lines = [header]
     for r in rows:
         projections = ", ".join(f"{k}={v}" for k, v in sorted(r.projection_lag.items())) or "-"
         lines.append((r.name, r.health, cell(r.events), cell(r.relay_backlog), projections,
-                      cell(r.consumer_lag), str(r.dlq)))
+                      cell(r.projection_failures), cell(r.consumer_lag), str(r.dlq)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
                      for line in lines)
