@@ -4,6 +4,7 @@ store's sake."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -43,9 +44,8 @@ class Notes:
 
 @pytest.fixture
 def notebook(settings: ServiceSettings) -> Iterator[Notebook]:
-    app = Notebook(env=settings.eventstore_env())
-    yield app
-    app.close()
+    with closing(Notebook(env=settings.eventstore_env())) as app:
+        yield app
 
 
 @pytest.fixture
