@@ -14,10 +14,10 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import singledispatchmethod
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import jwt
@@ -45,6 +45,7 @@ from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
 
 T = TypeVar("T")
+D = TypeVar("D", date, datetime)
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -168,6 +169,20 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         await asyncio.sleep(every)
+
+
+class ManualClock(Generic[D]):
+    """A service's clock the test sets by hand (`clock.now = ...`, `clock.advance(...)`)."""
+
+    def __init__(self, now: D) -> None:
+        self.now: D = now
+
+    def __call__(self) -> D:
+        return self.now
+
+    def advance(self, by: timedelta) -> D:
+        self.now = self.now + by
+        return self.now
 
 
 class Tally(Aggregate):

@@ -18,6 +18,7 @@ from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
+    ManualClock,
     TokenMint,
     a_registration,
     asgi_client,
@@ -31,17 +32,12 @@ from rse_shared.testing import (
 pytestmark = pytest.mark.integration
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.today = date(2026, 11, 27)
-
-    def __call__(self) -> date:
-        return self.today
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(date(2026, 11, 27))
 
 
 @pytest.fixture
@@ -140,7 +136,7 @@ async def test_a_granted_exemption_expires_when_its_time_comes(
     granted = await request(client, mint, citizen, category="economic_insufficiency",
                             household_monthly_income_per_person="400.00")
     assert granted.json()["status"] == "granted"
-    clock.today = date.fromisoformat(granted.json()["valid_until"]) + timedelta(days=1)
+    clock.now = date.fromisoformat(granted.json()["valid_until"]) + timedelta(days=1)
 
     async def expired() -> list[Any] | None:
         events = [parse_event(d) for d in documents(

@@ -9,20 +9,14 @@ from rse_benefits.application import BenefitsApplication, ExemptionNotFound
 from rse_benefits.domain.beneficiary import AlreadyOpen, NotABeneficiary
 from rse_benefits.domain.exemption import Exemption, ExemptionNotPending
 from rse_shared.contracts import CitizenDeregistered, CitizenRegistered
-from rse_shared.testing import a_registration
+from rse_shared.testing import ManualClock, a_registration
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.today = date(2026, 11, 27)
-
-    def __call__(self) -> date:
-        return self.today
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(date(2026, 11, 27))
 
 
 @pytest.fixture
@@ -93,7 +87,7 @@ def test_a_granted_exemption_lapses_after_its_last_day_and_can_be_renewed(
     citizen = a_citizen(app)
     granted = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"))
     assert not app.expire_if_due(granted.id)
-    clock.today = granted.valid_until + timedelta(days=1)  # type: ignore[operator]
+    clock.now = granted.valid_until + timedelta(days=1)  # type: ignore[operator]
     assert app.expire_if_due(granted.id)
     assert app.exemption(granted.id).status == "expired"
     renewed = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"),

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from rse_shared.contracts import IntegrationEvent, RecordAccessed, parse_event
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
+    ManualClock,
     TokenMint,
     asgi_client,
     documents,
@@ -29,24 +30,12 @@ from rse_shared.testing import (
 
 from ..builders import an_access
 
-
-class Clock:
-    """The service's clock, moved by the test (tokens keep the real time)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, by: timedelta) -> datetime:
-        self.now += by
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime.now(UTC))  # starts at the real time, as tokens keep it
 
 
 @pytest.fixture

@@ -10,23 +10,19 @@ from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.consent import ConsentNotActive, Grantee, InvalidConsent
 from rse_shared.contracts import CATEGORIES, RecordAccessed
+from rse_shared.testing import ManualClock
 
 from ..builders import an_access
 
 DAY = timedelta(days=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -7,21 +7,17 @@ from argon2 import PasswordHasher
 from rse_identity.application import CitizenAlreadyRegistered, IdentityApplication, UsernameTaken
 from rse_identity.domain.account import LoginRefused, LoginThrottled
 from rse_identity.domain.citizen import Citizen
+from rse_shared.testing import ManualClock
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
 
 
 @pytest.fixture

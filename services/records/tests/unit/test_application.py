@@ -31,23 +31,18 @@ from rse_shared.contracts import (
     RecordAccessed,
     RenewedItem,
 )
-from rse_shared.testing import a_registration
+from rse_shared.testing import ManualClock, a_registration
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DOCTOR = Reader("P-1", "USF Tejo")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def app() -> RecordsApplication:
-    return RecordsApplication(clock=Clock())
+    return RecordsApplication(clock=Clock(NOW))
 
 
 _offsets = iter(range(1, 10_000_000))

@@ -30,6 +30,7 @@ from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
+    ManualClock,
     TokenMint,
     a_registration,
     asgi_client,
@@ -44,19 +45,12 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DOCTOR = ("P-100", "USF Arco")
 
 
-class Clock:
-    """The service's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -23,20 +23,13 @@ from rse_shared.contracts import (
     PrescriptionIssued,
     PrescriptionItem,
 )
-from rse_shared.testing import a_registration
+from rse_shared.testing import ManualClock, a_registration
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DOCTOR = ("P-100", "USF Arco")
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock  # the service's clock, set by the test
 
 
 class World:
@@ -117,7 +110,7 @@ class World:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
