@@ -8,13 +8,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 # keeps failing; one that ran for HEALTHY_RUN seconds before failing starts over.
 FIRST_RETRY, LAST_RETRY, HEALTHY_RUN = 0.5, 5.0, 30.0
 
+
+
+def read_models(request: Request) -> AsyncDatabase[Any]:
+    """The service's MongoDB database (set on the app by `create_api`), as a dependency."""
+    db: AsyncDatabase[Any] = request.app.state.mongo_db
+    return db
+
+
+ReadModels = Annotated[AsyncDatabase[Any], Depends(read_models)]
 
 
 def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[str, Check]:

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.application import ConsentApplication
 from rse_consent.domain.consent import Consent, Grantee, Status, Validity
@@ -27,6 +26,7 @@ from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.eventstore import in_thread
 from rse_shared.fhir import ConsentFacts, collection, consent_resource
+from rse_shared.service import ReadModels
 
 CategoryOrAll = Literal["health_summary", "vaccinations", "prescriptions", "care_plan",
                         "referrals", "all"]
@@ -125,11 +125,6 @@ def get_app(request: Request) -> ConsentApplication:
     return app
 
 
-def get_db(request: Request) -> AsyncDatabase[Any]:
-    db: AsyncDatabase[Any] = request.app.state.mongo_db
-    return db
-
-
 async def the_citizen(citizen_id: uuid.UUID, principal: CurrentPrincipal) -> uuid.UUID:
     """The path's citizen, if the caller is that citizen."""
     if not principal.is_citizen(citizen_id):
@@ -145,7 +140,6 @@ async def the_citizen_or_auditor(citizen_id: uuid.UUID, principal: CurrentPrinci
 
 
 App = Annotated[ConsentApplication, Depends(get_app)]
-Db = Annotated[AsyncDatabase[Any], Depends(get_db)]
 OwnCitizen = Annotated[uuid.UUID, Depends(the_citizen)]
 VisibleCitizen = Annotated[uuid.UUID, Depends(the_citizen_or_auditor)]
 
@@ -198,7 +192,7 @@ async def grant_consent(body: ConsentRequest, citizen_id: OwnCitizen, app: App) 
 
 @consents.get("", response_model=list[ConsentView])
 async def list_consents(
-    citizen_id: VisibleCitizen, app: App, db: Db,
+    citizen_id: VisibleCitizen, app: App, db: ReadModels,
     as_of: Annotated[AwareDatetime | None, Query(
         description="the list as it stood at this instant (default: now)")] = None,
     state: Annotated[Status | None, Query(
@@ -213,7 +207,7 @@ async def list_consents(
 @consents.get("/fhir", response_class=JSONResponse,
               responses={200: {"content": {FHIR_JSON: {}},
                                "description": "a FHIR R4 Bundle of Consent resources"}})
-async def export_fhir(citizen_id: VisibleCitizen, app: App, db: Db) -> JSONResponse:
+async def export_fhir(citizen_id: VisibleCitizen, app: App, db: ReadModels) -> JSONResponse:
     """The citizen's consents as a FHIR R4 Bundle of Consent resources."""
     now = app.clock()
     resources = [consent_resource(facts_of(doc), now)
@@ -223,7 +217,7 @@ async def export_fhir(citizen_id: VisibleCitizen, app: App, db: Db) -> JSONRespo
 
 @consents.get("/{consent_id}", response_model=ConsentView)
 async def get_consent(consent_id: uuid.UUID, citizen_id: VisibleCitizen, app: App,
-                      db: Db) -> ConsentView:
+                      db: ReadModels) -> ConsentView:
     """One of the citizen's consents, as it stands now."""
     doc = await find_consent(db, str(citizen_id), str(consent_id))
     view = view_of_doc(doc, app.clock()) if doc else None
@@ -245,7 +239,7 @@ async def revoke_consent(consent_id: uuid.UUID, citizen_id: OwnCitizen, app: App
 
 @history.get("", response_model=list[AccessView])
 async def access_history(
-    citizen_id: VisibleCitizen, db: Db, limit: Limit = 100, offset: Offset = 0,
+    citizen_id: VisibleCitizen, db: ReadModels, limit: Limit = 100, offset: Offset = 0,
 ) -> list[AccessView]:
     """Every access to the citizen's record, denials and emergencies included, newest first."""
     docs = await accesses_of(db, str(citizen_id), limit=limit, offset=offset)
@@ -260,7 +254,7 @@ def _fields(doc: dict[str, Any], model: type[BaseModel], *instants: str) -> dict
 
 
 @alerts.get("/alert-settings", response_model=AlertSettings)
-async def alert_settings(citizen_id: OwnCitizen, db: Db) -> AlertSettings:
+async def alert_settings(citizen_id: OwnCitizen, db: ReadModels) -> AlertSettings:
     """Whether the citizen opted in to access alerts."""
     return AlertSettings(access_alerts=await access_alerts_enabled(db, str(citizen_id)))
 
@@ -273,8 +267,8 @@ async def choose_alerts(body: AlertSettings, citizen_id: OwnCitizen, app: App) -
 
 
 @alerts.get("/alerts", response_model=list[AlertView])
-async def alert_inbox(citizen_id: OwnCitizen, db: Db, unread: bool = False, limit: Limit = 100,
-                      offset: Offset = 0) -> list[AlertView]:
+async def alert_inbox(citizen_id: OwnCitizen, db: ReadModels, unread: bool = False,
+                      limit: Limit = 100, offset: Offset = 0) -> list[AlertView]:
     """The citizen's access alerts, most recent access first (only unread ones if asked)."""
     docs = await alerts_of(db, str(citizen_id), unread_only=unread, limit=limit, offset=offset)
     return [AlertView(alert_id=d["_id"], **_fields(d, AlertView, "accessed_at", "read_at"))

@@ -25,6 +25,7 @@ from rse_shared.contracts import Category
 from rse_shared.contracts.consent import Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.eventstore import in_thread
+from rse_shared.service import ReadModels
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -228,13 +229,7 @@ def get_app(request: Request) -> RecordsApplication:
     return app
 
 
-def get_db(request: Request) -> AsyncDatabase[Any]:
-    db: AsyncDatabase[Any] = request.app.state.mongo_db
-    return db
-
-
 App = Annotated[RecordsApplication, Depends(get_app)]
-Db = Annotated[AsyncDatabase[Any], Depends(get_db)]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
 CitizenOrProfessional = Annotated[Principal, Depends(require_roles("citizen", "professional"))]
 Citizen = Annotated[Principal, Depends(require_roles("citizen"))]
@@ -284,7 +279,7 @@ def with_id(doc: dict[str, Any], id_field: str) -> dict[str, Any]:
 
 
 @records.get("", response_model=RecordView)
-async def whole_record(citizen_id: uuid.UUID, db: Db, principal: Citizen) -> RecordView:
+async def whole_record(citizen_id: uuid.UUID, db: ReadModels, principal: Citizen) -> RecordView:
     """The citizen's whole record, prescription codes included (the citizen only)."""
     check_self(principal, citizen_id)
     doc = await visible_record(db, citizen_id)
@@ -300,7 +295,7 @@ async def whole_record(citizen_id: uuid.UUID, db: Db, principal: Citizen) -> Rec
 
 
 @records.get("/health-summary", response_model=HealthSummaryView, responses={403: {}, 404: {}})
-async def health_summary(citizen_id: uuid.UUID, app: App, db: Db,
+async def health_summary(citizen_id: uuid.UUID, app: App, db: ReadModels,
                          principal: CitizenOrProfessional, reason: Reason) -> HealthSummaryView:
     """Allergies, chronic conditions and chronic medications (the citizen, or by consent)."""
     await authorise(app, principal, citizen_id, "health_summary", reason)
@@ -310,7 +305,7 @@ async def health_summary(citizen_id: uuid.UUID, app: App, db: Db,
 
 @records.get("/vaccinations", response_model=list[VaccinationView],
              responses={403: {}, 404: {}})
-async def vaccinations(citizen_id: uuid.UUID, app: App, db: Db,
+async def vaccinations(citizen_id: uuid.UUID, app: App, db: ReadModels,
                        principal: CitizenOrProfessional, reason: Reason) -> list[VaccinationView]:
     """The vaccination bulletin, oldest dose first (the citizen, or by consent)."""
     await authorise(app, principal, citizen_id, "vaccinations", reason)
@@ -320,7 +315,7 @@ async def vaccinations(citizen_id: uuid.UUID, app: App, db: Db,
 
 
 @records.get("/care-plan", response_model=CarePlanView, responses={403: {}, 404: {}})
-async def care_plan(citizen_id: uuid.UUID, app: App, db: Db,
+async def care_plan(citizen_id: uuid.UUID, app: App, db: ReadModels,
                     principal: CitizenOrProfessional, reason: Reason) -> CarePlanView:
     """The individual care plan (the citizen, or by consent)."""
     await authorise(app, principal, citizen_id, "care_plan", reason)
@@ -332,7 +327,7 @@ async def care_plan(citizen_id: uuid.UUID, app: App, db: Db,
 
 @records.get("/prescriptions", response_model=list[PrescriptionView],
              responses={403: {}, 404: {}})
-async def prescriptions(citizen_id: uuid.UUID, app: App, db: Db,
+async def prescriptions(citizen_id: uuid.UUID, app: App, db: ReadModels,
                         principal: CitizenOrProfessional,
                         reason: Reason) -> list[PrescriptionView]:
     """E-prescriptions, newest first, without codes (the citizen, or by consent)."""
@@ -343,7 +338,7 @@ async def prescriptions(citizen_id: uuid.UUID, app: App, db: Db,
 
 
 @records.get("/accesses", response_model=list[AccessView])
-async def accesses(citizen_id: uuid.UUID, db: Db, principal: CitizenOrAuditor,
+async def accesses(citizen_id: uuid.UUID, db: ReadModels, principal: CitizenOrAuditor,
                    limit: Limit = 100) -> list[AccessView]:
     """Who read (or was refused) the record, newest first (the citizen, or an auditor)."""
     if principal.role == "citizen":
@@ -353,7 +348,7 @@ async def accesses(citizen_id: uuid.UUID, db: Db, principal: CitizenOrAuditor,
 
 
 @professionals.get("/patients", response_model=list[AuthorisedPatient])
-async def my_patients(app: App, db: Db, principal: Professional,
+async def my_patients(app: App, db: ReadModels, principal: Professional,
                       limit: Limit = 100) -> list[AuthorisedPatient]:
     """Citizens whose consent in force covers the caller, and the categories it covers."""
     reader = reader_of(principal)

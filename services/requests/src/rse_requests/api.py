@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_requests import projections as q
 from rse_requests.application import RenewalNotFound, RequestsApplication
@@ -20,6 +19,7 @@ from rse_requests.domain.slot import Slot
 from rse_shared.auth import CurrentPrincipal, Forbidden, Principal, require_roles
 from rse_shared.contracts import Priority
 from rse_shared.eventstore import in_thread
+from rse_shared.service import ReadModels
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -252,18 +252,12 @@ def get_app(request: Request) -> RequestsApplication:
     return app
 
 
-def get_db(request: Request) -> AsyncDatabase[Any]:
-    db: AsyncDatabase[Any] = request.app.state.mongo_db
-    return db
-
-
 def get_fee(request: Request) -> Decimal:
     fee: Decimal = request.app.state.consultation_fee
     return fee
 
 
 App = Annotated[RequestsApplication, Depends(get_app)]
-Db = Annotated[AsyncDatabase[Any], Depends(get_db)]
 Fee = Annotated[Decimal, Depends(get_fee)]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
 
@@ -363,7 +357,7 @@ def referral_outcome(referral: Referral, today: date) -> ReferralView:
 
 
 @citizens.get("/slots", response_model=list[FreeSlot])
-async def bookable_slots(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: Db,
+async def bookable_slots(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: ReadModels,
                          amount: Fee) -> list[FreeSlot]:
     """Free slots of the citizen's family doctor within the booking window."""
     patient = await q.patient_of(db, str(citizen_id))
@@ -379,7 +373,7 @@ async def bookable_slots(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: Db,
 
 @citizens.post("/appointments", status_code=status.HTTP_201_CREATED,
                response_model=AppointmentView)
-async def book(citizen_id: uuid.UUID, body: Booking, _: OwnCitizen, app: App, db: Db,
+async def book(citizen_id: uuid.UUID, body: Booking, _: OwnCitizen, app: App, db: ReadModels,
                amount: Fee) -> AppointmentView:
     """Book a free slot with the citizen's family doctor (409 if someone was faster)."""
     slot = await in_thread(app.book, citizen_id, body.slot_id)
@@ -388,7 +382,7 @@ async def book(citizen_id: uuid.UUID, body: Booking, _: OwnCitizen, app: App, db
 
 
 @citizens.get("/appointments", response_model=Appointments)
-async def appointments(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: Db,
+async def appointments(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: ReadModels,
                        amount: Fee) -> Appointments:
     """The citizen's upcoming and past appointments, with the user fee."""
     now = app.clock()
@@ -401,7 +395,7 @@ async def appointments(citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: Db,
 
 @citizens.post("/appointments/{appointment_id}/cancellation", response_model=AppointmentView)
 async def cancel(citizen_id: uuid.UUID, appointment_id: uuid.UUID, body: Cancellation,
-                 _: OwnCitizen, app: App, db: Db, amount: Fee) -> AppointmentView:
+                 _: OwnCitizen, app: App, db: ReadModels, amount: Fee) -> AppointmentView:
     """Cancel an upcoming appointment; the slot is free again."""
     slot = await in_thread(app.cancel_appointment, citizen_id, appointment_id, body.reason)
     exempt = bool(await q.exempt_citizens(db, [str(citizen_id)], app.today()))
@@ -421,14 +415,14 @@ async def request_renewal(citizen_id: uuid.UUID, body: RenewalAsk, _: OwnCitizen
 
 
 @citizens.get("/renewals", response_model=list[RenewalView])
-async def renewals(citizen_id: uuid.UUID, _: OwnCitizen, db: Db) -> list[RenewalView]:
+async def renewals(citizen_id: uuid.UUID, _: OwnCitizen, db: ReadModels) -> list[RenewalView]:
     """The citizen's renewal requests, newest first, with their status."""
     return [renewal_view(d) for d in await q.renewals_of(db, str(citizen_id))]
 
 
 @citizens.get("/renewals/{request_id}", response_model=RenewalView)
 async def renewal(citizen_id: uuid.UUID, request_id: uuid.UUID, _: OwnCitizen,
-                  db: Db) -> RenewalView:
+                  db: ReadModels) -> RenewalView:
     """One renewal request, followed up to its prescription."""
     doc = await q.renewal_of(db, str(citizen_id), str(request_id))
     if doc is None:
@@ -438,7 +432,7 @@ async def renewal(citizen_id: uuid.UUID, request_id: uuid.UUID, _: OwnCitizen,
 
 @citizens.get("/referrals", response_model=list[ReferralView])
 async def citizen_referrals(citizen_id: uuid.UUID, _: OwnCitizen, app: App,
-                            db: Db) -> list[ReferralView]:
+                            db: ReadModels) -> list[ReferralView]:
     """The citizen's referrals: status, deadline, days left, TMRG breach."""
     today = app.today()
     return [referral_view(d, today) for d in await q.referrals_of(db, str(citizen_id))]
@@ -459,7 +453,7 @@ async def open_slot(practitioner_id: str, body: SlotOpening, caller: OwnPractiti
 
 
 @practitioners.get("/agenda", response_model=list[AgendaSlot])
-async def agenda(practitioner_id: str, _: OwnPractitioner, app: App, db: Db, amount: Fee,
+async def agenda(practitioner_id: str, _: OwnPractitioner, app: App, db: ReadModels, amount: Fee,
                  start: Annotated[date | None, Query(alias="from")] = None,
                  days: Annotated[int, Query(ge=1, le=366)] = 7) -> list[AgendaSlot]:
     """The caller's slots from a day (default today) for some days, with their bookings."""
@@ -481,7 +475,7 @@ async def cancel_booking(practitioner_id: str, slot_id: uuid.UUID, body: Cancell
 
 @practitioners.get("/renewals", response_model=list[RenewalView])
 async def addressed_renewals(
-    practitioner_id: str, _: OwnPractitioner, db: Db,
+    practitioner_id: str, _: OwnPractitioner, db: ReadModels,
     state: Annotated[Literal["pending", "approved", "rejected", "prescribed", "cancelled"],
                      Query(alias="status")] = "pending",
 ) -> list[RenewalView]:
@@ -504,7 +498,7 @@ async def decide_renewal(practitioner_id: str, request_id: uuid.UUID, body: Rene
 
 @practitioners.get("/referrals", response_model=list[ReferralView])
 async def registered_referrals(practitioner_id: str, _: OwnPractitioner, app: App,
-                               db: Db) -> list[ReferralView]:
+                               db: ReadModels) -> list[ReferralView]:
     """Referrals the caller registered, soonest deadline first."""
     today = app.today()
     return [referral_view(d, today) for d in await q.referrals_by(db, practitioner_id)]
