@@ -30,7 +30,6 @@ from rse_shared.testing import REPO, a_registration, eventually, publish
 
 from .conftest import FaultServers
 from .support import POISON_PREFIX, ServiceProcess, topic_documents
-from .test_redelivery_and_order import produce_to
 
 pytestmark = pytest.mark.integration
 
@@ -77,10 +76,10 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
             # time), bytes that are not JSON, then a good renewal for the registered citizen.
             partition = 0
             poison = renewal_approved(uuid.uuid4(), medication)
-            await produce_to(bootstrap, REQUESTS, partition, poison)
+            await publish(bootstrap, REQUESTS, poison, partition=partition)
             await produce_raw(bootstrap, REQUESTS, partition, b"\xff not json")
-            await produce_to(bootstrap, REQUESTS, partition,
-                             renewal_approved(citizen, medication))
+            await publish(bootstrap, REQUESTS, renewal_approved(citizen, medication),
+                          partition=partition)
 
             def prescribed() -> bool:
                 return len(app.record(citizen).prescriptions) == 1

@@ -8,7 +8,6 @@ Here the consumer is the records service, fed identity's and consent's events.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,31 +15,24 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
-from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
+from rse_shared.contracts import ConsentGranted, ConsentRevoked
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import TokenMint, a_registration, asgi_client, eventually, running
+from rse_shared.testing import (
+    TokenMint,
+    a_registration,
+    asgi_client,
+    eventually,
+    publish,
+    running,
+)
 from tests.e2e.conftest import servers_of
 
 pytestmark = pytest.mark.integration
-
-
-async def produce_to(bootstrap: str, topic: str, partition: int, *events: IntegrationEvent,
-                     ) -> None:
-    """Produce onto one chosen partition, whatever the key would pick."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(topic, json.dumps(event.to_wire()).encode(),
-                                         key=str(event.citizen_id).encode(), partition=partition)
-    finally:
-        await producer.stop()
 
 
 @pytest.fixture
@@ -70,7 +62,7 @@ async def test_a_duplicate_changes_neither_state_nor_projection(
     bootstrap_ = service.settings.kafka_bootstrap
     citizen = uuid.uuid4()
     registered = a_registration(citizen)
-    await produce_to(bootstrap_, topics["identity"], 0, registered)
+    await publish(bootstrap_, topics["identity"], registered, partition=0)
     shown = await record_shown(service, citizen)
     version = await in_thread(lambda: service.app.record(citizen).version)
     events_before = await in_thread(service.app.recorder.max_notification_id)
@@ -78,8 +70,8 @@ async def test_a_duplicate_changes_neither_state_nor_projection(
     # Again on the same partition (a redelivery), and on another (a re-publication);
     # then a marker on each partition, whose effect shows the duplicates were consumed.
     markers = [a_registration() for _ in range(2)]
-    await produce_to(bootstrap_, topics["identity"], 0, registered, markers[0])
-    await produce_to(bootstrap_, topics["identity"], 1, registered, markers[1])
+    await publish(bootstrap_, topics["identity"], registered, markers[0], partition=0)
+    await publish(bootstrap_, topics["identity"], registered, markers[1], partition=1)
     for marker in markers:
         await record_shown(service, marker.citizen_id)
 
@@ -97,7 +89,7 @@ async def test_an_older_event_arriving_after_a_newer_one_does_not_move_state_bac
     service, topics = records
     bootstrap_ = service.settings.kafka_bootstrap
     citizen = uuid.uuid4()
-    await produce_to(bootstrap_, topics["identity"], 0, a_registration(citizen))
+    await publish(bootstrap_, topics["identity"], a_registration(citizen), partition=0)
     await record_shown(service, citizen)
     consent = uuid.uuid4()
     now = datetime.now(UTC)
@@ -118,7 +110,7 @@ async def test_an_older_event_arriving_after_a_newer_one_does_not_move_state_bac
             return answer.status_code
 
         # The revocation is delivered first (partition 2), the grant after it (partition 0).
-        await produce_to(bootstrap_, topics["consent"], 2, revoked)
+        await publish(bootstrap_, topics["consent"], revoked, partition=2)
 
         def revocation_applied() -> bool:
             register = service.app.consent_register(citizen)
@@ -127,15 +119,15 @@ async def test_an_older_event_arriving_after_a_newer_one_does_not_move_state_bac
         version = await in_thread(lambda: service.app.consent_register(citizen).version)
 
         marker = a_registration()
-        await produce_to(bootstrap_, topics["consent"], 0, granted)
-        await produce_to(bootstrap_, topics["identity"], 0, marker)
+        await publish(bootstrap_, topics["consent"], granted, partition=0)
+        await publish(bootstrap_, topics["identity"], marker, partition=0)
         await record_shown(service, marker.citizen_id)
         # Make sure the grant was consumed: a later grant of the same citizen on the same
         # partition is applied, so everything before it on that partition was handled.
         later = granted.model_copy(update={"event_id": uuid.uuid4(), "source_position": 3,
                                            "consent_id": uuid.uuid4(),
                                            "grantee_id": "P-later"})
-        await produce_to(bootstrap_, topics["consent"], 0, later)
+        await publish(bootstrap_, topics["consent"], later, partition=0)
 
         def later_applied() -> bool:
             register = service.app.consent_register(citizen)

@@ -112,14 +112,17 @@ def new_topic(infra: ServiceSettings) -> Callable[[str], Awaitable[str]]:
     return lambda label: create_topic(infra.kafka_bootstrap, label)
 
 
-async def publish(bootstrap: str, topic: str, *events: IntegrationEvent) -> None:
-    """Produce integration events as a producer's relay would (acks=all, keyed by citizen)."""
+async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
+                  partition: int | None = None) -> None:
+    """Produce integration events as a producer's relay would (acks=all, keyed by citizen),
+    onto `partition` if given, whatever the key would pick."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         for event in events:
             await producer.send_and_wait(topic, json.dumps(event.to_wire()).encode(),
-                                         key=str(event.citizen_id).encode())
+                                         key=str(event.citizen_id).encode(),
+                                         partition=partition)
     finally:
         await producer.stop()
 

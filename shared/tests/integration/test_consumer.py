@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from rse_shared.consumer import IdempotentConsumer, dlq_topic
@@ -106,8 +107,6 @@ async def test_offsets_are_committed_soon_after_the_last_message_even_when_quiet
     consuming: IdempotentConsumer, tally: RegistrationTally, fresh_topic: str
 ) -> None:
     """Commits are batched (at most every commit_interval), and the last one is not left out."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
     citizen = uuid.uuid4()
     events = [a_registration(citizen, position=p) for p in (1, 2, 3, 4, 5)]
     await produce(BOOTSTRAP, fresh_topic, *(json.dumps(e.to_wire()).encode() for e in events),
