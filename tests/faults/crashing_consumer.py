@@ -16,8 +16,9 @@ import sys
 from typing import Any
 
 from rse_shared.settings import ServiceSettings
+from rse_shared.testing import feeding
 
-from .support import LedgerApplication, consuming
+from .support import LedgerApplication
 
 
 class DiesAfterWriting(LedgerApplication):
@@ -30,7 +31,7 @@ class DiesAfterWriting(LedgerApplication):
 
 async def main(bootstrap: str, topic: str, group: str) -> None:
     app = DiesAfterWriting(env=ServiceSettings().eventstore_env())
-    async with consuming(bootstrap, app, [topic], group_id=group):
+    async with feeding(bootstrap, app, [topic], group_id=group):
         await asyncio.sleep(60)  # the first message ends the process
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
 import os
 import signal
 import socket
@@ -13,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,7 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from faststream.kafka import KafkaBroker
 
-from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import ServiceApplication, natural_id
 from rse_shared.inbox import ConsumerApplication
@@ -210,17 +206,3 @@ class LedgerApplication(ConsumerApplication):
         except AggregateNotFoundError:
             return None
         return ledger
-
-
-@contextlib.asynccontextmanager
-async def consuming(bootstrap: str, app: ConsumerApplication, topics: list[str],
-                    group_id: str | None = None) -> AsyncIterator[IdempotentConsumer]:
-    """`app` fed from `topics` by an idempotent consumer (in a group of its own by default)."""
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
-    consumer = IdempotentConsumer(broker, app, topics=topics, retry_backoff=0.1,
-                                  group_id=group_id or f"faults-{uuid.uuid4().hex[:8]}")
-    await broker.start()
-    try:
-        yield consumer
-    finally:
-        await broker.stop()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rse_identity.integration import to_integration_event
-from rse_shared.testing import eventually
+from rse_shared.testing import eventually, feeding
 from tests.e2e.conftest import Platform
 from tests.e2e.flows import register_citizen
 
@@ -24,7 +24,6 @@ from .conftest import FaultServers
 from .support import (
     LedgerApplication,
     Outcomes,
-    consuming,
     registration,
     relay_backlog,
     steady_load,
@@ -65,7 +64,7 @@ async def test_broker_restart_under_load_keeps_exactly_once_in_citizen_order(
         await asyncio.sleep(3)
         done.set()
 
-    async with consuming(settings.kafka_bootstrap, ledger, [platform.topics["identity"]]):
+    async with feeding(settings.kafka_bootstrap, ledger, [platform.topics["identity"]]):
         await asyncio.gather(steady_load(command, rate=10, until=done), broker_fault())
         # Commands need only the event store: none is refused for the broker's absence
         # (two overlapping changes of one citizen may meet, and the later gets 409).

@@ -17,10 +17,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from rse_shared.metrics import MESSAGES_CONSUMED
-from rse_shared.testing import REPO, a_registration, eventually, publish
+from rse_shared.testing import REPO, a_registration, eventually, feeding, publish
 
 from .conftest import FaultServers
-from .support import LedgerApplication, consuming
+from .support import LedgerApplication
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ async def test_redelivery_after_a_crash_between_write_and_commit_changes_nothing
 
         duplicates = MESSAGES_CONSUMED.labels(fresh_topic, "duplicate")
         before = duplicates._value.get()
-        async with consuming(settings.kafka_bootstrap, ledger, [fresh_topic], group_id=group):
+        async with feeding(settings.kafka_bootstrap, ledger, [fresh_topic], group_id=group):
 
             async def all_applied() -> bool:
                 current = ledger.ledger(citizen)

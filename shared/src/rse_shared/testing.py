@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import time
@@ -249,17 +250,27 @@ def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
     app.close()
 
 
+@contextlib.asynccontextmanager
+async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *,
+                  group_id: str | None = None) -> AsyncIterator[IdempotentConsumer]:
+    """`app` fed from `topics` by an idempotent consumer (in a group of its own by default)."""
+    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+    consumer = IdempotentConsumer(broker, app, topics=topics, max_attempts=3,
+                                  retry_backoff=0.05,
+                                  group_id=group_id or f"g-{uuid.uuid4().hex[:8]}")
+    await broker.start()
+    try:
+        yield consumer
+    finally:
+        await broker.stop()
+
+
 @pytest.fixture
 async def consuming(infra: ServiceSettings, tally: RegistrationTally,
                     fresh_topic: str) -> AsyncIterator[IdempotentConsumer]:
     """The tally fed from `fresh_topic` by an idempotent consumer in its own group."""
-    broker = KafkaBroker(infra.kafka_bootstrap)
-    consumer = IdempotentConsumer(broker, tally, topics=[fresh_topic],
-                                  group_id=f"g-{uuid.uuid4().hex[:8]}", max_attempts=3,
-                                  retry_backoff=0.05)
-    await broker.start()
-    yield consumer
-    await broker.stop()
+    async with feeding(infra.kafka_bootstrap, tally, [fresh_topic]) as consumer:
+        yield consumer
 
 
 class TokenMint:
