@@ -1,0 +1,19 @@
+"""The one clock of the platform: aware UTC instants, injectable for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+Clock = Callable[[], datetime]
+"""Returns the current instant, timezone-aware, in UTC."""
+
+
+def utcnow() -> datetime:
+    """The current instant in UTC (the default clock of every service)."""
+    return datetime.now(UTC)
+
+
+def today(clock: Clock = utcnow) -> date:
+    """The current date in UTC: what 'today' means for dates stored by the platform."""
+    return clock().astimezone(UTC).date()

@@ -1,0 +1,109 @@
+"""The platform's Kafka topology, written once: every topic, who writes it, who reads it.
+
+Everything that names a topic reads this module: the services' bootstraps (what the relay
+publishes to, what the consumers subscribe to), the AsyncAPI document, `rse-status`, the
+audit tools and the broker's access rules. Names here carry no deployment prefix; a
+deployment that shares a cluster puts `Settings.topic_prefix` before each of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVICES: tuple[str, ...] = ("identity", "consent", "records", "requests", "benefits")
+"""The services that publish events; each is also a Kafka principal and a consumer group."""
+
+EVENT_PARTITIONS = 3
+"""Partitions of an events topic: citizens are spread over them, keyed by citizen id."""
+
+AUDIT_PARTITIONS = 1
+
+CHECKPOINTS_TOPIC = "audit.checkpoints"
+"""Signed chain heads, one stream for every relay (rse_shared.chain)."""
+
+KEYS_TOPIC = "audit.keys"
+"""The relays' Ed25519 verification keys."""
+
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "identity": (),
+    "consent": ("records.events",),
+    "records": ("identity.events", "consent.events", "requests.events"),
+    "requests": ("identity.events", "records.events", "benefits.events"),
+    "benefits": ("identity.events",),
+}
+"""The topics each service consumes, in its consumer group (by default the service's name)."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic: its name, the principals that write it, the groups that read it."""
+
+    name: str
+    writers: tuple[str, ...]
+    readers: tuple[str, ...]
+    partitions: int
+
+    @property
+    def owner(self) -> str | None:
+        """The one service that publishes it, if only one does."""
+        return self.writers[0] if len(self.writers) == 1 else None
+
+    def dlq(self, group: str) -> str:
+        """Where consumer group `group` puts the messages of this topic it could not apply."""
+        return dlq_topic(group, self.name)
+
+
+def events_topic(service: str) -> str:
+    """The topic a service publishes its integration events to."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}")
+    return f"{service}.events"
+
+
+def dlq_topic(group: str, topic: str) -> str:
+    """The dead-letter topic of consumer group `group` for `topic`."""
+    return f"{group}.{topic}.dlq"
+
+
+def consumed_by(service: str) -> tuple[str, ...]:
+    """The topics `service` consumes."""
+    return CONSUMES[service]
+
+
+def consumers_of(topic: str) -> tuple[str, ...]:
+    """The services that consume `topic`, sorted."""
+    return tuple(sorted(s for s, topics in CONSUMES.items() if topic in topics))
+
+
+def owner_of(topic: str) -> str | None:
+    """The service that publishes an events topic (None for any other topic)."""
+    service, dot, rest = topic.partition(".")
+    return service if dot and rest == "events" and service in SERVICES else None
+
+
+def event_topics() -> tuple[Topic, ...]:
+    """Every `<service>.events` topic."""
+    return tuple(Topic(events_topic(s), (s,), consumers_of(events_topic(s)), EVENT_PARTITIONS)
+                 for s in SERVICES)
+
+
+def audit_topics() -> tuple[Topic, ...]:
+    """The relays' checkpoints and keys: every service writes them, auditors read them."""
+    return tuple(Topic(name, SERVICES, (), AUDIT_PARTITIONS)
+                 for name in (CHECKPOINTS_TOPIC, KEYS_TOPIC))
+
+
+def dead_letter_topics() -> tuple[Topic, ...]:
+    """One per (consumer group, consumed topic), written by that group's service."""
+    return tuple(Topic(dlq_topic(s, t), (s,), (), EVENT_PARTITIONS)
+                 for s in SERVICES for t in CONSUMES[s])
+
+
+def all_topics() -> tuple[Topic, ...]:
+    """Every topic of the platform."""
+    return event_topics() + audit_topics() + dead_letter_topics()
+
+
+def consumer_pairs() -> list[tuple[str, str]]:
+    """Every (consumer group, consumed topic) pair, sorted."""
+    return sorted((s, t) for s, topics in CONSUMES.items() for t in topics)
