@@ -1,0 +1,64 @@
+"""Typed read models: MongoDB documents read and written as pydantic models.
+
+One convention for time in every read model: an instant is a BSON datetime in UTC (the
+clients are `tz_aware`), a calendar date is an ISO-8601 string `YYYY-MM-DD` (BSON has no
+date type; the strings sort and compare as the dates do). `Day` and `Instant` fields keep
+to it on the way in and out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("an instant must carry its time zone")
+    return value.astimezone(UTC)
+
+
+Day = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+"""A calendar date, stored as `YYYY-MM-DD`."""
+
+Instant = Annotated[datetime, AfterValidator(_utc)]
+"""An aware instant, stored as a BSON datetime in UTC."""
+
+
+def stored(value: Any) -> Any:
+    """A value as a read model stores it (dates as ISO strings), for `$set` and queries."""
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [stored(v) for v in value]
+    if isinstance(value, dict):
+        return {k: stored(v) for k, v in value.items()}
+    return value
+
+
+class Document(BaseModel):
+    """A read-model document; `id` is MongoDB's `_id`, other fields as the model names them."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    id: str = Field(alias="_id")
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | None) -> Self | None:
+        """The typed document, or None where there is none."""
+        return None if raw is None else cls.model_validate(raw)
+
+    @classmethod
+    def all(cls, raws: list[Mapping[str, Any]]) -> list[Self]:
+        """Typed documents from a query's results."""
+        return [cls.model_validate(raw) for raw in raws]
+
+    def to_mongo(self) -> dict[str, Any]:
+        """The document as stored, `_id` included."""
+        document: dict[str, Any] = stored(self.model_dump(by_alias=True))
+        return document
