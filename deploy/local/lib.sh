@@ -6,11 +6,11 @@ DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$DEPLOY_DIR/../.." && pwd)"
 LOCAL_DIR="${RSE_LOCAL_DIR:-$REPO_ROOT/.local}"
 mkdir -p "$LOCAL_DIR"
-LOCAL_DIR="$(cd "$LOCAL_DIR" && pwd)"
+LOCAL_DIR="$(cd "$LOCAL_DIR" && pwd -P)"  # physical: pid checks compare real paths
 LOCK_DIR="$LOCAL_DIR/locks"
 BIN_DIR="${RSE_BIN_DIR:-$LOCAL_DIR/bin}"   # tools built once can be shared by several instances
 mkdir -p "$BIN_DIR"
-BIN_DIR="$(cd "$BIN_DIR" && pwd)"
+BIN_DIR="$(cd "$BIN_DIR" && pwd -P)"
 
 # --- endpoints (all loopback only) --------------------------------------------------------------
 # A second, independent instance (e.g. the fault-injection tests' own servers) sets RSE_LOCAL_DIR
