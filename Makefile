@@ -54,6 +54,11 @@ bench: infra  ## run every benchmark (about 6 minutes); tables and plots in benc
 		$(UV) run --frozen python bench/$$b.py 2>&1 | tee bench/out/$$b.txt || exit 1; \
 	done
 
-lint:  ## ruff and mypy
+lint: install  ## ruff (lint and format check) and mypy --strict on every package
 	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services/*/src audit/src
+
+format: install  ## format the tree with ruff (and apply ruff's safe fixes)
+	@$(UV) run --frozen ruff check --fix-only --quiet .
+	@$(UV) run --frozen ruff format .
