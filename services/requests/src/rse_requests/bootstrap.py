@@ -38,8 +38,8 @@ from rse_requests.domain.slot import (
     SlotInThePast,
     SlotNotBookable,
 )
-from rse_requests.published import to_integration_event
 from rse_requests.projections import PROJECTIONS, breach_due
+from rse_requests.published import to_integration_event
 from rse_shared.auth import TokenVerifier
 from rse_shared.clock import Clock, utcnow
 from rse_shared.service import Service, assemble, periodic
