@@ -238,7 +238,7 @@ def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
     from rse_consent.config import Settings as ConsentSettings
     from rse_records.config import Settings as RecordsSettings
-    from rse_requests.bootstrap import CONSUMES as REQUESTS_CONSUMES
+    from rse_shared.topics import consumed_by
 
     def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
         return tuple(settings.model_fields[f].default for f in fields)
@@ -247,7 +247,7 @@ def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
         "benefits": tuple(inspect.signature(benefits_bootstrap).parameters["consumes"].default),
         "consent": defaults(ConsentSettings, "records_topic"),
         "records": defaults(RecordsSettings, "identity_topic", "consent_topic", "requests_topic"),
-        "requests": tuple(REQUESTS_CONSUMES),
+        "requests": consumed_by("requests"),
     }
     assert {g: sorted(t) for g, t in actual.items()} == {
         g: sorted(t) for g, t in CONSUMERS.items()}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from rse_requests.domain.referral import Referral
 from rse_requests.domain.renewal import RenewalRequest
 from rse_requests.domain.rules import DEFAULT_TMRG_DAYS
 from rse_requests.domain.slot import CancelledBy, ConcurrentBooking, Slot, SlotAlreadyOpen
+from rse_shared.clock import Clock, today, utcnow
 from rse_shared.contracts import (
     CitizenDeregistered,
     CitizenRegistered,
@@ -48,10 +49,6 @@ class ReferralNotFound(LookupError):
     """No such referral."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class RequestsApplication(ConsumerApplication):
     """Appointments with the family doctor, chronic medication renewals and SIGA referrals."""
 
@@ -60,7 +57,7 @@ class RequestsApplication(ConsumerApplication):
     def __init__(self, env: dict[str, str] | None = None, *, booking_horizon_days: int = 60,
                  tmrg_days: Mapping[Priority, int] = DEFAULT_TMRG_DAYS,
                  max_validity_days: int = 365,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Clock = utcnow) -> None:
         super().__init__(env)
         self.booking_horizon_days = booking_horizon_days
         self.tmrg_days = dict(tmrg_days)
@@ -68,7 +65,8 @@ class RequestsApplication(ConsumerApplication):
         self.clock = clock
 
     def today(self) -> date:
-        return self.clock().date()
+        """Today in UTC, by the application's clock."""
+        return today(self.clock)
 
     # --- appointments -------------------------------------------------------------------
 
@@ -201,10 +199,7 @@ class RequestsApplication(ConsumerApplication):
         if not referral.is_breach_due(self.today()):
             return False
         referral.flag_breach(self.today())
-        try:
-            self.save(referral)
-        except IntegrityError:
-            return False  # changed meanwhile (scheduled, cancelled): the next pass looks again
+        self.save(referral)
         return True
 
     # --- lookups ------------------------------------------------------------------------
@@ -252,12 +247,15 @@ class RequestsApplication(ConsumerApplication):
         """Other events change nothing here."""
 
     @handle.register(CitizenRegistered)
-    def _(self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_citizen_registered_open_the_patient(
+            self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         processing_event.collect_events(self._patient_or_new(event.citizen_id))
 
     @handle.register(FamilyDoctorAssigned)
-    def _(self, event: FamilyDoctorAssigned,
-          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_family_doctor_assigned_hand_over_pending_renewals(
+            self, event: FamilyDoctorAssigned, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         """The new family doctor takes over the citizen's pending renewal requests."""
         patient = self._patient_or_new(event.citizen_id)
         patient.assign_family_doctor(event.practitioner_id, event.health_unit)
@@ -267,8 +265,9 @@ class RequestsApplication(ConsumerApplication):
         processing_event.collect_events(patient, *renewals)
 
     @handle.register(CitizenDeregistered)
-    def _(self, event: CitizenDeregistered,
-          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_citizen_deregistered_cancel_what_is_open(
+            self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         """Future appointments, pending renewals and open referrals are cancelled."""
         patient = self._patient_or_new(event.citizen_id)
         patient.deregister()
@@ -302,15 +301,17 @@ class RequestsApplication(ConsumerApplication):
         return referrals
 
     @handle.register(HealthSummaryUpdated)
-    def _(self, event: HealthSummaryUpdated,
-          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_health_summary_updated_keep_chronic_medications(
+            self, event: HealthSummaryUpdated, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         patient.update_medications([m.model_dump() for m in event.chronic_medications])
         processing_event.collect_events(patient)
 
     @handle.register(PrescriptionIssued)
-    def _(self, event: PrescriptionIssued,
-          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_prescription_issued_record_it_on_the_renewal(
+            self, event: PrescriptionIssued, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         """The e-prescription records issued for an approved renewal."""
         if event.renewal_request_id is None:
             return
@@ -326,7 +327,9 @@ class RequestsApplication(ConsumerApplication):
         processing_event.collect_events(renewal)
 
     @handle.register(ExemptionDecided)
-    def _(self, event: ExemptionDecided, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_exemption_decided_grant_or_end_the_exemption(
+            self, event: ExemptionDecided, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         if event.decision == "granted":
             patient.grant_exemption(event.exemption_id, event.category, event.valid_from,
@@ -336,7 +339,9 @@ class RequestsApplication(ConsumerApplication):
         processing_event.collect_events(patient)
 
     @handle.register(ExemptionExpired)
-    def _(self, event: ExemptionExpired, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_exemption_expired_end_the_exemption(
+            self, event: ExemptionExpired, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         patient.end_exemption(event.exemption_id)
         processing_event.collect_events(patient)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,7 +13,6 @@ from rse_requests.application import (
     RenewalNotFound,
     RequestsApplication,
     SlotNotFound,
-    utcnow,
 )
 from rse_requests.config import Settings
 from rse_requests.domain.patient import (
@@ -41,13 +38,13 @@ from rse_requests.domain.slot import (
     SlotInThePast,
     SlotNotBookable,
 )
-from rse_requests.integration import to_integration_event
 from rse_requests.projections import PROJECTIONS, breach_due
+from rse_requests.published import to_integration_event
 from rse_shared.auth import TokenVerifier
-from rse_shared.eventstore import in_thread
+from rse_shared.clock import Clock, utcnow
 from rse_shared.service import Service, assemble, periodic
-
-CONSUMES = ("identity.events", "records.events", "benefits.events")
+from rse_shared.sweep import sweep
+from rse_shared.topics import consumed_by, events_topic
 
 ERRORS: dict[type[Exception], int] = {
     UnknownPatient: 409,
@@ -76,14 +73,13 @@ ERRORS: dict[type[Exception], int] = {
 
 async def flag_breaches(app: RequestsApplication, db: AsyncDatabase[Any]) -> None:
     """Flag referrals still unscheduled after their deadline (ReferralStatusChanged)."""
-    for referral_id in await breach_due(db, app.today()):
-        await in_thread(app.flag_breach_if_due, uuid.UUID(referral_id))
+    await sweep(breach_due(db, app.today()), app.flag_breach_if_due, what="referral")
 
 
 def bootstrap(settings: Settings, *, topic: str | None = None,
-              consumes: Sequence[str] = CONSUMES,
+              consumes: Sequence[str] | None = None,
               verifier: TokenVerifier | None = None,
-              clock: Callable[[], datetime] = utcnow) -> Service:
+              clock: Clock = utcnow) -> Service:
     """Build requests from settings; nothing connects until it is used or started."""
     app = RequestsApplication(env=settings.eventstore_env(),
                               booking_horizon_days=settings.booking_horizon_days,
@@ -91,9 +87,10 @@ def bootstrap(settings: Settings, *, topic: str | None = None,
                               max_validity_days=settings.prescription_max_validity_days,
                               clock=clock)
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic,
-        projections=PROJECTIONS, consumes=consumes,
-        routers=[api.citizens, api.practitioners, api.referrals], errors=ERRORS,
+        settings, app, translate=to_integration_event, topic=topic or events_topic("requests"),
+        projections=PROJECTIONS,
+        consumes=consumed_by("requests") if consumes is None else consumes,
+        routers=api.ROUTERS, errors=ERRORS,
         state={"consultation_fee": settings.consultation_fee}, verifier=verifier,
         scheduled={"tmrg": periodic(settings.tmrg_check_interval,
                                     lambda db: flag_breaches(app, db))},

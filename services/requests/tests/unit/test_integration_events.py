@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from rse_requests.application import RequestsApplication
-from rse_requests.integration import to_integration_event
+from rse_requests.published import to_integration_event
 from rse_shared.contracts import (
     AppointmentBooked,
     AppointmentCancelled,

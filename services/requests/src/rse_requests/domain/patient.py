@@ -48,7 +48,10 @@ class Patient(Aggregate):
     def create_id(citizen_id: uuid.UUID) -> uuid.UUID:
         return natural_id("patient", str(citizen_id))
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        citizen_id: uuid.UUID
+
+    @event(Opened)
     def __init__(self, citizen_id: uuid.UUID) -> None:
         self.citizen_id = citizen_id
         self.family_doctor: tuple[str, str] | None = None
@@ -96,8 +99,13 @@ class Patient(Aggregate):
                                          practitioner_id=practitioner_id,
                                          health_unit=health_unit)
 
+    class FamilyDoctorAssigned(Aggregate.Event):
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str
+
     # Events the read models use repeat the citizen id: the aggregate id is a hash of it.
-    @event("FamilyDoctorAssigned")
+    @event(FamilyDoctorAssigned)
     def _family_doctor_assigned(self, citizen_id: uuid.UUID, practitioner_id: str,
                                 health_unit: str) -> None:
         self.family_doctor = (practitioner_id, health_unit)
@@ -107,7 +115,11 @@ class Patient(Aggregate):
         if medications != current:
             self._medications_updated(citizen_id=self.citizen_id, medications=medications)
 
-    @event("MedicationsUpdated")
+    class MedicationsUpdated(Aggregate.Event):
+        citizen_id: uuid.UUID
+        medications: list[dict[str, str]]
+
+    @event(MedicationsUpdated)
     def _medications_updated(self, citizen_id: uuid.UUID,
                              medications: list[dict[str, str]]) -> None:
         self.medications = {m["medication_id"]: {"name": m["name"], "dosage": m["dosage"]}
@@ -126,7 +138,11 @@ class Patient(Aggregate):
         if others != self.exemptions:
             self._exemptions_changed(citizen_id=self.citizen_id, exemptions=others)
 
-    @event("ExemptionsChanged")
+    class ExemptionsChanged(Aggregate.Event):
+        citizen_id: uuid.UUID
+        exemptions: list[dict[str, Any]]
+
+    @event(ExemptionsChanged)
     def _exemptions_changed(self, citizen_id: uuid.UUID,
                             exemptions: list[dict[str, Any]]) -> None:
         self.exemptions = exemptions
@@ -135,11 +151,18 @@ class Patient(Aggregate):
         if not self.deregistered:
             self._deregistered(citizen_id=self.citizen_id)
 
-    @event("Deregistered")
+    class Deregistered(Aggregate.Event):
+        citizen_id: uuid.UUID
+
+    @event(Deregistered)
     def _deregistered(self, citizen_id: uuid.UUID) -> None:
         self.deregistered = True
 
-    @event("AppointmentAdded")
+    class AppointmentAdded(Aggregate.Event):
+        appointment_id: uuid.UUID
+        slot_id: uuid.UUID
+
+    @event(AppointmentAdded)
     def add_appointment(self, appointment_id: uuid.UUID, slot_id: uuid.UUID) -> None:
         self.appointments[str(appointment_id)] = slot_id
 
@@ -153,11 +176,18 @@ class Patient(Aggregate):
         if str(appointment_id) in self.appointments:
             self._appointment_closed(appointment_id=appointment_id)
 
-    @event("AppointmentClosed")
+    class AppointmentClosed(Aggregate.Event):
+        appointment_id: uuid.UUID
+
+    @event(AppointmentClosed)
     def _appointment_closed(self, appointment_id: uuid.UUID) -> None:
         self.appointments.pop(str(appointment_id), None)
 
-    @event("RenewalOpened")
+    class RenewalOpened(Aggregate.Event):
+        request_id: uuid.UUID
+        medication_ids: list[str]
+
+    @event(RenewalOpened)
     def open_renewal(self, request_id: uuid.UUID, medication_ids: list[str]) -> None:
         self.pending_renewals[str(request_id)] = list(medication_ids)
 
@@ -165,11 +195,17 @@ class Patient(Aggregate):
         if str(request_id) in self.pending_renewals:
             self._renewal_closed(request_id=request_id)
 
-    @event("RenewalClosed")
+    class RenewalClosed(Aggregate.Event):
+        request_id: uuid.UUID
+
+    @event(RenewalClosed)
     def _renewal_closed(self, request_id: uuid.UUID) -> None:
         self.pending_renewals.pop(str(request_id), None)
 
-    @event("ReferralOpened")
+    class ReferralOpened(Aggregate.Event):
+        referral_id: uuid.UUID
+
+    @event(ReferralOpened)
     def open_referral(self, referral_id: uuid.UUID) -> None:
         self.open_referrals.add(str(referral_id))
 
@@ -177,6 +213,9 @@ class Patient(Aggregate):
         if str(referral_id) in self.open_referrals:
             self._referral_closed(referral_id=referral_id)
 
-    @event("ReferralClosed")
+    class ReferralClosed(Aggregate.Event):
+        referral_id: uuid.UUID
+
+    @event(ReferralClosed)
     def _referral_closed(self, referral_id: uuid.UUID) -> None:
         self.open_referrals.discard(str(referral_id))

@@ -38,7 +38,17 @@ class Referral(Aggregate):
                    deadline=tmrg_deadline(priority, today, tmrg_days),
                    practitioner_id=practitioner_id, health_unit=health_unit)
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        citizen_id: uuid.UUID
+        specialty: str
+        hospital: str
+        priority: Priority
+        registered_on: date
+        deadline: date
+        practitioner_id: str
+        health_unit: str
+
+    @event(Registered)
     def __init__(self, citizen_id: uuid.UUID, specialty: str, hospital: str, priority: Priority,
                  registered_on: date, deadline: date, practitioner_id: str,
                  health_unit: str) -> None:
@@ -89,7 +99,13 @@ class Referral(Aggregate):
         self._status_changed(citizen_id=self.citizen_id, status=status,
                              scheduled_for=scheduled_for, reason=reason)
 
-    @event("StatusChanged")
+    class StatusChanged(Aggregate.Event):
+        citizen_id: uuid.UUID
+        status: NewStatus
+        scheduled_for: date | None
+        reason: str | None
+
+    @event(StatusChanged)
     def _status_changed(self, citizen_id: uuid.UUID, status: NewStatus,
                         scheduled_for: date | None, reason: str | None) -> None:
         self.status = status

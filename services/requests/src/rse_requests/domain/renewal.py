@@ -31,7 +31,13 @@ class InvalidRenewalDecision(ValueError):
 class RenewalRequest(Aggregate):
     """One request: pending -> approved -> prescribed, or rejected, or cancelled."""
 
-    @event("Requested")
+    class Requested(Aggregate.Created):
+        citizen_id: uuid.UUID
+        medications: list[dict[str, str]]
+        practitioner_id: str
+        health_unit: str
+
+    @event(Requested)
     def __init__(self, citizen_id: uuid.UUID, medications: list[dict[str, str]],
                  practitioner_id: str, health_unit: str) -> None:
         self.citizen_id = citizen_id
@@ -58,7 +64,12 @@ class RenewalRequest(Aggregate):
             self._reassigned(citizen_id=self.citizen_id, practitioner_id=practitioner_id,
                              health_unit=health_unit)
 
-    @event("Reassigned")
+    class Reassigned(Aggregate.Event):
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str
+
+    @event(Reassigned)
     def _reassigned(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str) -> None:
         self.practitioner_id = practitioner_id
         self.health_unit = health_unit
@@ -87,7 +98,15 @@ class RenewalRequest(Aggregate):
         self._decided(citizen_id=self.citizen_id, decision="rejected", items=[],
                       valid_until=None, reason=reason, practitioner_id=practitioner_id)
 
-    @event("Decided")
+    class Decided(Aggregate.Event):
+        citizen_id: uuid.UUID
+        decision: Literal['approved', 'rejected']
+        items: list[dict[str, Any]]
+        valid_until: date | None
+        reason: str | None
+        practitioner_id: str
+
+    @event(Decided)
     def _decided(self, citizen_id: uuid.UUID, decision: Literal["approved", "rejected"],
                  items: list[dict[str, Any]], valid_until: date | None, reason: str | None,
                  practitioner_id: str) -> None:
@@ -102,7 +121,12 @@ class RenewalRequest(Aggregate):
         self._prescribed(citizen_id=self.citizen_id, prescription_id=prescription_id,
                          prescription_number=prescription_number)
 
-    @event("Prescribed")
+    class Prescribed(Aggregate.Event):
+        citizen_id: uuid.UUID
+        prescription_id: uuid.UUID
+        prescription_number: str
+
+    @event(Prescribed)
     def _prescribed(self, citizen_id: uuid.UUID, prescription_id: uuid.UUID,
                     prescription_number: str) -> None:
         self.status = "prescribed"
@@ -112,7 +136,11 @@ class RenewalRequest(Aggregate):
         self.check_pending()
         self._cancelled(citizen_id=self.citizen_id, reason=reason)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        citizen_id: uuid.UUID
+        reason: str
+
+    @event(Cancelled)
     def _cancelled(self, citizen_id: uuid.UUID, reason: str) -> None:
         self.status = "cancelled"
         self.reason = reason

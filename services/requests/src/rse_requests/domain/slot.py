@@ -55,7 +55,13 @@ class Slot(Aggregate):
         return cls(practitioner_id=practitioner_id, health_unit=health_unit,
                    starts_at=starts_at.astimezone(UTC), duration_minutes=duration_minutes)
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        practitioner_id: str
+        health_unit: str
+        starts_at: datetime
+        duration_minutes: int
+
+    @event(Opened)
     def __init__(self, practitioner_id: str, health_unit: str, starts_at: datetime,
                  duration_minutes: int) -> None:
         self.practitioner_id = practitioner_id
@@ -76,8 +82,16 @@ class Slot(Aggregate):
                      practitioner_id=self.practitioner_id, health_unit=self.health_unit,
                      starts_at=self.starts_at, duration_minutes=self.duration_minutes)
 
+    class Booked(Aggregate.Event):
+        appointment_id: uuid.UUID
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str
+        starts_at: datetime
+        duration_minutes: int
+
     # Booked repeats the slot's details so the event stands on its own for the relay.
-    @event("Booked")
+    @event(Booked)
     def _booked(self, appointment_id: uuid.UUID, citizen_id: uuid.UUID, practitioner_id: str,
                 health_unit: str, starts_at: datetime, duration_minutes: int) -> None:
         self.appointment_id = appointment_id
@@ -95,7 +109,13 @@ class Slot(Aggregate):
         self._cancelled(appointment_id=appointment_id, citizen_id=self.citizen_id,
                         cancelled_by=cancelled_by, reason=reason)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        appointment_id: uuid.UUID
+        citizen_id: uuid.UUID
+        cancelled_by: CancelledBy
+        reason: str
+
+    @event(Cancelled)
     def _cancelled(self, appointment_id: uuid.UUID, citizen_id: uuid.UUID,
                    cancelled_by: CancelledBy, reason: str) -> None:
         self.appointment_id = None
