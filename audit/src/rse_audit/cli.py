@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from rse_audit.compare import compare, compare_decisions
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
+from rse_audit.permits import permits_without_consent
 from rse_audit.replay import replay
 from rse_audit.report import write_report
 from rse_audit.verify import KeyDocument, load_keys, published_keys, verify
@@ -92,7 +93,8 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            differences = [*await compare(db, mongo[args.consent_db]),
+            differences = [*permits_without_consent(db),
+                           *await compare(db, mongo[args.consent_db]),
                            *await compare_decisions(db, mongo[args.requests_db],
                                                     mongo[args.benefits_db])]
     finally:
