@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -185,3 +186,82 @@ def test_keys_are_exported_then_pinned_from_the_command_line(
     keys.write_text(json.dumps([public_key_document("consent",
                                                     Ed25519PrivateKey.generate().public_key())]))
     assert main([*bootstrap, "verify", "--topic", topic, "--keys", str(keys)]) == 1
+
+
+async def produce_at(bootstrap: str, topic: str, docs: list[Doc], timestamp_ms: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for doc in docs:
+            await producer.send_and_wait(topic, json.dumps(doc).encode(), partition=0,
+                                         timestamp_ms=timestamp_ms)
+    finally:
+        await producer.stop()
+
+
+async def test_a_chain_no_checkpoint_vouches_for_fails(infra: ServiceSettings) -> None:
+    # The attacker rewrites a whole partition and keeps its checkpoints off audit.checkpoints.
+    topic = await create_topic(infra.kafka_bootstrap, "unsigned")
+    await produce(infra.kafka_bootstrap, topic, a_chain(4))
+    _, findings = await verify(infra.kafka_bootstrap, [topic])
+    assert [(f.partition, f.broken.offset, f.broken.kind) for f in findings] == [
+        (0, 0, "unchecked")]
+
+
+async def test_records_left_unsigned_past_twice_the_interval_fail_at_the_first_of_them(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    # The attacker appends to a genuine chain and starves the checkpoints from then on.
+    topic, docs, _ = original
+    extra = a_chain_after(docs[-1]["chain_hash"], 3)
+    hour_ago = int((time.time() - 3600) * 1000)
+    await produce_at(infra.kafka_bootstrap, topic, extra, hour_ago)
+    _, findings = await verify(infra.kafka_bootstrap, [topic], checkpoint_interval=30)
+    assert [(f.broken.offset, f.broken.kind) for f in findings] == [(len(docs), "unchecked")]
+    assert "3 records past the last signed checkpoint" in findings[0].broken.detail
+
+
+async def test_records_stamped_in_the_future_do_not_buy_time(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    topic, docs, _ = original
+    # The broker itself refuses stamps more than an hour ahead; within that hour, none helps.
+    soon = int((time.time() + 50 * 60) * 1000)
+    await produce_at(infra.kafka_bootstrap, topic, a_chain_after(docs[-1]["chain_hash"], 2),
+                     soon)
+    _, findings = await verify(infra.kafka_bootstrap, [topic], checkpoint_interval=30)
+    assert [f.broken.kind for f in findings] == ["unchecked"]
+
+
+async def test_records_newer_than_the_next_checkpoint_is_due_pass(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+) -> None:
+    topic, docs, _ = original
+    await produce(infra.kafka_bootstrap, topic, a_chain_after(docs[-1]["chain_hash"], 2))
+    _, findings = await verify(infra.kafka_bootstrap, [topic], checkpoint_interval=30)
+    assert findings == []
+
+
+def test_production_verification_refuses_unpinned_keys(
+    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    topic, _, _ = original
+    bootstrap = ["--bootstrap", infra.kafka_bootstrap]
+    assert main([*bootstrap, "verify", "--topic", topic]) == 0
+    assert "UNPINNED" in capsys.readouterr().out
+    monkeypatch.setenv("RSE_ENVIRONMENT", "production")
+    monkeypatch.setenv("RSE_POSTGRES_PASSWORD", "not the development one")
+    assert main([*bootstrap, "verify", "--topic", topic]) == 2
+    assert "must be pinned" in capsys.readouterr().err
+    assert main([*bootstrap, "verify", "--topic", topic, "--unpinned"]) == 0
+
+
+def a_chain_after(prev: str, n: int) -> list[Doc]:
+    docs = []
+    for i in range(n):
+        doc = link({"event_id": str(uuid.uuid4()), "event_type": "ConsentGranted",
+                    "citizen_id": str(uuid.uuid4()), "n": 100 + i}, prev)
+        prev = doc["chain_hash"]
+        docs.append(doc)
+    return docs

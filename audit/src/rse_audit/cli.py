@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -16,9 +17,10 @@ from pymongo import AsyncMongoClient
 from rse_audit.compare import compare, compare_decisions
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
+from rse_audit.permits import permits_without_consent
 from rse_audit.replay import replay
 from rse_audit.report import write_report
-from rse_audit.verify import load_keys, published_keys, verify
+from rse_audit.verify import KeyDocument, load_keys, published_keys, verify
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 
@@ -33,8 +35,21 @@ async def run_verify(args: argparse.Namespace) -> int:
     bootstrap = bootstrap_of(args)
     topics = args.topic or await event_topics(bootstrap)
     mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
-    pinned = load_keys(args.keys) if args.keys else None
-    summary, findings = await verify(bootstrap, topics, mapping, pinned)
+    settings = ServiceSettings()
+    if args.keys:
+        pinned: list[KeyDocument] | None = load_keys(args.keys)
+    elif settings.environment == "production" and not args.unpinned:
+        print("REFUSED: in production the checkpoints' keys must be pinned (--keys FILE, "
+              "written once by `rse-audit keys` and checked with each service's operators); "
+              "--unpinned trusts whatever audit.keys holds", file=sys.stderr)
+        return 2
+    else:
+        pinned = None
+        print("UNPINNED: trusting the verification keys published on audit.keys; anyone "
+              "allowed to write there could add one (pin them: `rse-audit keys`, then "
+              "`verify --keys FILE`)")
+    interval = args.checkpoint_interval or settings.checkpoint_interval
+    summary, findings = await verify(bootstrap, topics, mapping, pinned, interval)
     print(f"verified {summary.records} records in {summary.partitions} partitions of "
           f"{len(topics)} topics against {summary.checkpoints} signed checkpoints "
           f"({summary.duplicates} re-published copies skipped)")
@@ -78,7 +93,8 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            differences = [*await compare(db, mongo[args.consent_db]),
+            differences = [*permits_without_consent(db),
+                           *await compare(db, mongo[args.consent_db]),
                            *await compare_decisions(db, mongo[args.requests_db],
                                                     mongo[args.benefits_db])]
     finally:
@@ -118,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="verify the topic COPY against the checkpoints of ORIGINAL")
     check.add_argument("--keys", type=Path, metavar="FILE",
                        help="trust only these verification keys (from `rse-audit keys`)")
+    check.add_argument("--unpinned", action="store_true",
+                       help="in production, trust the keys on audit.keys (refused otherwise)")
+    check.add_argument("--checkpoint-interval", type=float, metavar="SECONDS",
+                       help="the relays' checkpoint interval (default: RSE_CHECKPOINT_INTERVAL"
+                            " or 30); records unsigned for twice as long fail")
     pin = commands.add_parser("keys", help="the producers' verification keys, to pin")
     pin.add_argument("--out", type=Path, help="write them to this file (default: stdout)")
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")

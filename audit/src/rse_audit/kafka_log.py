@@ -19,6 +19,8 @@ class Record:
     partition: int
     offset: int
     document: dict[str, Any] | None
+    timestamp_ms: int = 0
+    """When the broker (or the producer) stamped the message, in ms since the epoch."""
 
 
 SERVICES = ("identity", "consent", "records", "requests", "benefits")
@@ -71,7 +73,8 @@ async def _read_one(consumer: AIOKafkaConsumer, topic: str,
         for message in batch.get(tp, []):
             if message.offset >= end:
                 return
-            yield Record(topic, partition, message.offset, _decode(message.value))
+            yield Record(topic, partition, message.offset, _decode(message.value),
+                         message.timestamp)
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rse_audit.kafka_log import read_partitions, read_topic
+from rse_audit.kafka_log import Record, read_partitions, read_topic
 from rse_shared.chain import (
     CHECKPOINTS_TOPIC,
     KEYS_TOPIC,
     Break,
+    Verified,
     check_checkpoints,
     verify_partition,
 )
@@ -81,11 +83,40 @@ async def checkpoints_by_partition(bootstrap: str) -> dict[tuple[str, int], list
     return found
 
 
+def unchecked(records: list[Record], result: Verified, signed: list[dict[str, Any]],
+              interval: float, now: float) -> Break | None:
+    """A chain no signed checkpoint vouches for, or one that grew past its last checkpoint
+    longer ago than twice the relays' checkpoint interval: without this, whoever can
+    write to Kafka could starve the checkpoints and rewrite everything after the last one.
+    """
+    if not result.hashes:
+        return None
+    if not signed:
+        return Break(records[0].offset, "unchecked",
+                     f"{result.chained} records and no signed checkpoint")
+    covered = max(int(c.get("count", 0)) for c in signed)
+    if covered >= len(result.hashes):
+        return None
+    first = result.hashes[covered]
+    record = next(r for r in records if r.document and r.document.get("chain_hash") == first)
+    age = now - record.timestamp_ms / 1000
+    if age < -interval:  # a producer's clock cannot buy unsigned records time
+        return Break(record.offset, "unchecked",
+                     "records past the last signed checkpoint are stamped in the future")
+    if age > 2 * interval:
+        return Break(record.offset, "unchecked",
+                     f"{len(result.hashes) - covered} records past the last signed checkpoint, "
+                     f"the first {age:.0f}s old (checkpoints are due every {interval:g}s)")
+    return None
+
+
 async def verify(bootstrap: str, topics: list[str],
                  checkpoints_of: dict[str, str] | None = None,
-                 pinned: list[KeyDocument] | None = None) -> tuple[Summary, list[Finding]]:
+                 pinned: list[KeyDocument] | None = None,
+                 checkpoint_interval: float = 30.0) -> tuple[Summary, list[Finding]]:
     """Verify `topics`; `checkpoints_of` maps a copied topic to the one its checkpoints name;
-    `pinned` keys, if given, are the only ones trusted (else those on audit.keys)."""
+    `pinned` keys, if given, are the only ones trusted (else those on audit.keys); every
+    chain must be vouched for by checkpoints no staler than twice `checkpoint_interval`."""
     documents = pinned if pinned is not None else await published_keys(bootstrap)
     keys = {d["key_id"]: d["public_key"] for d in documents}
     producers = {d["key_id"]: d["producer"] for d in documents}
@@ -104,7 +135,9 @@ async def verify(bootstrap: str, topics: list[str],
                 summary.checkpoints += len(signed)
                 last = records[-1].offset if records else 0
                 broken = (foreign_signature(signed, producers, last)
-                          or check_checkpoints(result, signed, keys, last_offset=last))
+                          or check_checkpoints(result, signed, keys, last_offset=last)
+                          or unchecked(records, result, signed, checkpoint_interval,
+                                       time.time()))
             if broken is not None:
                 findings.append(Finding(topic, partition, broken))
     return summary, findings

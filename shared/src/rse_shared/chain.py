@@ -102,7 +102,7 @@ def checkpoint_is_authentic(document: dict[str, Any], public_keys: dict[str, str
     return True
 
 
-BreakKind = Literal["edited", "deleted", "reordered", "inserted", "checkpoint"]
+BreakKind = Literal["edited", "deleted", "reordered", "inserted", "checkpoint", "unchecked"]
 
 
 @dataclass(frozen=True)
