@@ -24,7 +24,7 @@ from common import Rate, rate_plot, rate_table, scratch
 
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
-from rse_identity.integration import to_integration_event
+from rse_identity.published import to_integration_event
 from rse_shared.progress import Progress
 from rse_shared.relay import OutboxRelay
 from rse_shared.testing import read_topic

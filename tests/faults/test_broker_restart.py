@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rse_identity.integration import to_integration_event
+from rse_identity.published import to_integration_event
 from rse_shared.testing import eventually, feeding
 from tests.e2e.conftest import Platform
 from tests.e2e.flows import register_citizen

@@ -23,7 +23,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from rse_identity.domain.account import Account
-from rse_identity.domain.citizen import Citizen, NifClaim
+from rse_identity.domain.citizen import Citizen
+from rse_identity.domain.nif_claim import NifClaim
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.testing import documents, eventually, read_topic

@@ -18,7 +18,7 @@ import pytest
 
 from rse_audit.verify import verify
 from rse_identity.application import IdentityApplication
-from rse_identity.integration import to_integration_event
+from rse_identity.published import to_integration_event
 from rse_shared.contracts import CitizenRegistered
 from rse_shared.testing import eventually
 

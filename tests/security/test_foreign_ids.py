@@ -15,7 +15,7 @@ import pytest
 from rse_benefits.domain.beneficiary import Beneficiary
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_identity.domain.account import Account
-from rse_identity.domain.citizen import NifClaim
+from rse_identity.domain.nif_claim import NifClaim
 from rse_requests.domain.patient import Patient
 from rse_shared.testing import eventually
 

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, Self
 
-from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
 
 from rse_benefits.application import BenefitsApplication
-from rse_benefits.domain.exemption import Exemption
-from rse_benefits.projections import exemptions_of, pending_exemptions
-from rse_shared.auth import CurrentPrincipal, Forbidden, Principal, require_roles
+from rse_benefits.domain.exemption import Exemption, InvalidDecision
+from rse_benefits.projections import ExemptionDocument, exemptions_of, pending_exemptions
+from rse_shared.api import Strict, citizen_or, get_app
+from rse_shared.auth import Forbidden, Principal, require_roles
+from rse_shared.clock import today
 from rse_shared.contracts import ExemptionCategory
 from rse_shared.eventstore import in_thread
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from rse_shared.service import ReadModels
 
 
 class Evidence(Strict):
@@ -30,6 +29,8 @@ class Evidence(Strict):
 
 
 class ExemptionRequest(Strict):
+    """A request for an exemption in one category, with its evidence."""
+
     category: ExemptionCategory
     evidence: Annotated[list[Evidence], Field(max_length=20)] = []
     household_monthly_income_per_person: Annotated[
@@ -37,12 +38,16 @@ class ExemptionRequest(Strict):
 
 
 class RenewalRequest(Strict):
+    """A request to renew an exemption, with fresh evidence."""
+
     evidence: Annotated[list[Evidence], Field(max_length=20)] = []
     household_monthly_income_per_person: Annotated[
         Decimal | None, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)] = None
 
 
 class OfficerDecision(Strict):
+    """A benefits officer's grant (with its last valid day) or denial."""
+
     decision: Literal["granted", "denied"]
     valid_until: date | None = None
     reason: Annotated[str, Field(min_length=1, max_length=500)]
@@ -57,7 +62,18 @@ class ExemptionOutcome(BaseModel):
     valid_until: date | None
 
 
+class DecisionView(BaseModel):
+    """How a request was decided: by a rule or an officer, why, and when."""
+
+    decision: Literal["granted", "denied"]
+    basis: Literal["rule", "officer"]
+    reason: str
+    decided_at: datetime
+
+
 class ExemptionView(BaseModel):
+    """An exemption request as the book holds it."""
+
     exemption_id: str
     citizen_id: str
     category: str
@@ -65,8 +81,14 @@ class ExemptionView(BaseModel):
     requested_on: date
     valid_from: date | None = None
     valid_until: date | None = None
-    decision: dict[str, Any] | None = None
+    decision: DecisionView | None = None
     renews: str | None = None
+
+    @classmethod
+    def of(cls, document: ExemptionDocument) -> Self:
+        """The view of a document of the exemption book."""
+        return cls.model_validate({**document.model_dump(include=set(cls.model_fields)),
+                                   "exemption_id": document.id})
 
 
 class BenefitsView(BaseModel):
@@ -77,26 +99,14 @@ class BenefitsView(BaseModel):
     benefits: list[str]
 
 
-def get_app(request: Request) -> BenefitsApplication:
-    app: BenefitsApplication = request.app.state.app
-    return app
-
-
 App = Annotated[BenefitsApplication, Depends(get_app)]
 Officer = Annotated[Principal, Depends(require_roles("benefits_officer"))]
+TheCitizen = Annotated[Principal, Depends(citizen_or(detail="only the citizen may do this"))]
+CitizenOrOfficer = Annotated[Principal, Depends(citizen_or(
+    "benefits_officer", detail="a citizen may only see their own benefits"))]
 
 citizens = APIRouter(prefix="/citizens/{citizen_id}", tags=["citizens"])
 officers = APIRouter(prefix="/exemptions", tags=["officers"])
-
-
-def check_self(principal: Principal, citizen_id: uuid.UUID) -> None:
-    if not principal.is_citizen(citizen_id):
-        raise Forbidden("only the citizen may do this")
-
-
-def check_self_or_officer(principal: Principal, citizen_id: uuid.UUID) -> None:
-    if not (principal.role == "benefits_officer" or principal.is_citizen(citizen_id)):
-        raise Forbidden("a citizen may only see their own benefits")
 
 
 def outcome(exemption: Exemption) -> ExemptionOutcome:
@@ -104,16 +114,10 @@ def outcome(exemption: Exemption) -> ExemptionOutcome:
                             status=exemption.status, valid_until=exemption.valid_until)
 
 
-def view(doc: dict[str, Any]) -> ExemptionView:
-    return ExemptionView(exemption_id=doc["_id"], **{
-        k: v for k, v in doc.items() if k in ExemptionView.model_fields})
-
-
 @citizens.post("/exemptions", status_code=status.HTTP_201_CREATED, response_model=ExemptionOutcome)
 async def request_exemption(citizen_id: uuid.UUID, body: ExemptionRequest, app: App,
-                            principal: CurrentPrincipal) -> ExemptionOutcome:
+                            _: TheCitizen) -> ExemptionOutcome:
     """Ask for an exemption from user fees; rules decide at once where the data allows."""
-    check_self(principal, citizen_id)
     exemption = await in_thread(
         app.request_exemption, citizen_id, body.category,
         [e.model_dump() for e in body.evidence], body.household_monthly_income_per_person)
@@ -123,9 +127,8 @@ async def request_exemption(citizen_id: uuid.UUID, body: ExemptionRequest, app: 
 @citizens.post("/exemptions/{exemption_id}/renewal", status_code=status.HTTP_201_CREATED,
                response_model=ExemptionOutcome)
 async def renew_exemption(citizen_id: uuid.UUID, exemption_id: uuid.UUID, body: RenewalRequest,
-                          app: App, principal: CurrentPrincipal) -> ExemptionOutcome:
+                          app: App, _: TheCitizen) -> ExemptionOutcome:
     """Ask to renew a granted or lapsed exemption."""
-    check_self(principal, citizen_id)
     previous = await in_thread(app.exemption, exemption_id)
     if previous.citizen_id != citizen_id:
         raise Forbidden("not your exemption")
@@ -137,22 +140,19 @@ async def renew_exemption(citizen_id: uuid.UUID, exemption_id: uuid.UUID, body: 
 
 
 @citizens.get("/exemptions", response_model=list[ExemptionView])
-async def list_exemptions(citizen_id: uuid.UUID, request: Request,
-                          principal: CurrentPrincipal) -> list[ExemptionView]:
+async def list_exemptions(citizen_id: uuid.UUID, db: ReadModels,
+                          _: CitizenOrOfficer) -> list[ExemptionView]:
     """Every exemption request of the citizen, newest first."""
-    check_self_or_officer(principal, citizen_id)
-    return [view(d) for d in await exemptions_of(request.app.state.mongo_db, str(citizen_id))]
+    return [ExemptionView.of(d) for d in await exemptions_of(db, str(citizen_id))]
 
 
 @citizens.get("/benefits", response_model=BenefitsView)
-async def benefits(citizen_id: uuid.UUID, request: Request, app: App,
-                   principal: CurrentPrincipal) -> BenefitsView:
+async def benefits(citizen_id: uuid.UUID, db: ReadModels, app: App,
+                   _: CitizenOrOfficer) -> BenefitsView:
     """Whether the citizen is exempt from user fees today, and the SNS benefits they hold."""
-    check_self_or_officer(principal, citizen_id)
-    docs = await exemptions_of(request.app.state.mongo_db, str(citizen_id))
-    today = app.clock().isoformat()
-    active = [view(d) for d in docs if d["status"] == "granted"
-              and (d.get("valid_from") or today) <= today <= (d.get("valid_until") or today)]
+    on = today(app.clock)
+    active = [ExemptionView.of(d) for d in await exemptions_of(db, str(citizen_id))
+              if d.is_active_on(on)]
     return BenefitsView(exempt_from_user_fees=bool(active), exemptions=active,
                         benefits=held_benefits({e.category for e in active}))
 
@@ -166,9 +166,9 @@ def held_benefits(categories: set[str]) -> list[str]:
 
 
 @officers.get("/pending", response_model=list[ExemptionView])
-async def pending(request: Request, _: Officer) -> list[ExemptionView]:
+async def pending(db: ReadModels, _: Officer) -> list[ExemptionView]:
     """The officers' queue: requests no rule could decide, oldest first."""
-    return [view(d) for d in await pending_exemptions(request.app.state.mongo_db)]
+    return [ExemptionView.of(d) for d in await pending_exemptions(db)]
 
 
 @officers.post("/{exemption_id}/decision", response_model=ExemptionOutcome)
@@ -180,7 +180,3 @@ async def decide(exemption_id: uuid.UUID, body: OfficerDecision, app: App,
     exemption = await in_thread(app.decide_exemption, exemption_id, body.decision,
                                 body.valid_until, body.reason, officer.subject)
     return outcome(exemption)
-
-
-class InvalidDecision(ValueError):
-    """An officer's decision that breaks a rule."""

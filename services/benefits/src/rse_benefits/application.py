@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import singledispatchmethod
@@ -14,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from rse_benefits.domain.beneficiary import Beneficiary, NotABeneficiary
 from rse_benefits.domain.exemption import Exemption, ExemptionNotGranted
 from rse_benefits.domain.rules import RuleContext, decide_by_rule
+from rse_shared.clock import Clock, today, utcnow
 from rse_shared.contracts import CitizenDeregistered, CitizenRegistered, ExemptionCategory
 from rse_shared.inbox import ConsumerApplication
 
@@ -28,7 +28,7 @@ class BenefitsApplication(ConsumerApplication):
     name = "benefits"
 
     def __init__(self, env: dict[str, str] | None = None, *, ias: Decimal = Decimal("522.50"),
-                 validity_days: int = 365, clock: Callable[[], date] = date.today) -> None:
+                 validity_days: int = 365, clock: Clock = utcnow) -> None:
         super().__init__(env)
         self.ias = ias
         self.validity_days = validity_days
@@ -44,10 +44,11 @@ class BenefitsApplication(ConsumerApplication):
         beneficiary.check_may_request(category, renews)
         if renews is not None:
             self._check_renewable(citizen_id, category, renews)
-        today = self.clock()
-        exemption = Exemption(citizen_id, category, evidence, income_per_person, today, renews)
+        requested_on = today(self.clock)
+        exemption = Exemption(citizen_id, category, evidence, income_per_person, requested_on,
+                              renews)
         outcome = decide_by_rule(category, RuleContext(
-            date_of_birth=beneficiary.date_of_birth, today=today, ias=self.ias,
+            date_of_birth=beneficiary.date_of_birth, today=requested_on, ias=self.ias,
             validity_days=self.validity_days, income_per_person=income_per_person))
         if outcome is not None:
             exemption.decide(outcome.decision, "rule", outcome.valid_from, outcome.valid_until,
@@ -61,8 +62,8 @@ class BenefitsApplication(ConsumerApplication):
                          valid_until: date | None, reason: str, officer: str) -> Exemption:
         """A benefits officer's decision on a pending request."""
         exemption = self.exemption(exemption_id)
-        today = self.clock()
-        exemption.decide(decision, "officer", today if decision == "granted" else None,
+        decided_on = today(self.clock)
+        exemption.decide(decision, "officer", decided_on if decision == "granted" else None,
                          valid_until if decision == "granted" else None, reason, officer)
         beneficiary = self._beneficiary(exemption.citizen_id)
         if decision == "denied":
@@ -74,7 +75,7 @@ class BenefitsApplication(ConsumerApplication):
         """Lapse a granted exemption whose validity ended; False if it is not due."""
         exemption = self.exemption(exemption_id)
         try:
-            exemption.expire(self.clock())
+            exemption.expire(today(self.clock))
         except ExemptionNotGranted:
             return False
         beneficiary = self._beneficiary(exemption.citizen_id)
@@ -83,6 +84,7 @@ class BenefitsApplication(ConsumerApplication):
         return True
 
     def exemption(self, exemption_id: uuid.UUID) -> Exemption:
+        """The exemption, or ExemptionNotFound."""
         try:
             exemption: object = self.repository.get(exemption_id)
         except AggregateNotFoundError:
@@ -111,14 +113,18 @@ class BenefitsApplication(ConsumerApplication):
         """Other events change nothing here."""
 
     @handle.register(CitizenRegistered)
-    def _(self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_citizen_registered_open_beneficiary(
+        self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         try:
             self.repository.get(Beneficiary.create_id(event.citizen_id))
         except AggregateNotFoundError:
             processing_event.collect_events(Beneficiary(event.citizen_id, event.date_of_birth))
 
     @handle.register(CitizenDeregistered)
-    def _(self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def when_citizen_deregistered_cancel_pending_exemptions(
+        self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
         try:
             beneficiary = self._beneficiary(event.citizen_id)
         except NotABeneficiary:

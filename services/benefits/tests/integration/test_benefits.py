@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +37,7 @@ Clock = ManualClock  # the service's clock, set by the test
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(date(2026, 11, 27))
+    return Clock(datetime(2026, 11, 27, 12, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -136,7 +136,8 @@ async def test_a_granted_exemption_expires_when_its_time_comes(
     granted = await request(client, mint, citizen, category="economic_insufficiency",
                             household_monthly_income_per_person="400.00")
     assert granted.json()["status"] == "granted"
-    clock.now = date.fromisoformat(granted.json()["valid_until"]) + timedelta(days=1)
+    last_day = date.fromisoformat(granted.json()["valid_until"])
+    clock.now = datetime.combine(last_day + timedelta(days=1), time(12), UTC)
 
     async def expired() -> list[Any] | None:
         events = [parse_event(d) for d in documents(

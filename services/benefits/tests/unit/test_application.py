@@ -1,5 +1,5 @@
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ Clock = ManualClock  # the service's clock, set by the test
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(date(2026, 11, 27))
+    return Clock(datetime(2026, 11, 27, 12, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -87,7 +87,8 @@ def test_a_granted_exemption_lapses_after_its_last_day_and_can_be_renewed(
     citizen = a_citizen(app)
     granted = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"))
     assert not app.expire_if_due(granted.id)
-    clock.now = granted.valid_until + timedelta(days=1)  # type: ignore[operator]
+    clock.now = datetime.combine(granted.valid_until + timedelta(days=1),  # type: ignore[operator]
+                                 time(12), UTC)
     assert app.expire_if_due(granted.id)
     assert app.exemption(granted.id).status == "expired"
     renewed = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"),
@@ -105,6 +106,15 @@ def test_an_unknown_or_deregistered_citizen_cannot_request(app: BenefitsApplicat
     assert app.exemption(pending.id).status == "cancelled"
     with pytest.raises(NotABeneficiary):
         app.request_exemption(citizen, "firefighter", [])
+
+
+def test_today_is_the_date_in_utc_whatever_the_clocks_zone(app: BenefitsApplication,
+                                                          clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 27, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    exemption = app.request_exemption(a_citizen(app), "pregnancy", [])
+    requested = next(iter(app.events.get(exemption.id)))
+    assert isinstance(requested, Exemption.Requested)
+    assert requested.requested_on == date(2026, 11, 28)
 
 
 def test_renewing_someone_elses_exemption_is_refused(app: BenefitsApplication) -> None:

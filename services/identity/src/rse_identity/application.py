@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pyotp
@@ -14,8 +13,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, TotpNotStarted
-from rse_identity.domain.citizen import Citizen, DeregistrationReason, NifClaim
+from rse_identity.domain.citizen import Citizen, DeregistrationReason
+from rse_identity.domain.nif_claim import NifClaim
 from rse_shared.auth import Role
+from rse_shared.clock import Clock, utcnow
 from rse_shared.eventstore import ServiceApplication
 
 
@@ -35,6 +36,10 @@ class AccountNotFound(Exception):
     """No account with that username."""
 
 
+class CitizenNotVisible(LookupError):
+    """Not (yet) in the citizen directory."""
+
+
 class IdentityApplication(ServiceApplication):
     """Citizens, staff accounts and authentication."""
 
@@ -43,7 +48,7 @@ class IdentityApplication(ServiceApplication):
     def __init__(self, env: dict[str, str] | None = None, *,
                  hasher: PasswordHasher | None = None,
                  login_policy: LoginPolicy | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock = utcnow) -> None:
         super().__init__(env)
         self.hasher = hasher or PasswordHasher()
         self.login_policy = login_policy or LoginPolicy()

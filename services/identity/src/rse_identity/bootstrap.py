@@ -10,18 +10,20 @@ from rse_identity.application import (
     AccountNotFound,
     CitizenAlreadyRegistered,
     CitizenNotFound,
+    CitizenNotVisible,
     IdentityApplication,
     UsernameTaken,
 )
 from rse_identity.config import Settings
 from rse_identity.domain.account import AccountClosed, LoginRefused, TotpNotStarted
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
-from rse_identity.integration import TOPIC, to_integration_event
 from rse_identity.projections import CitizenDirectory
+from rse_identity.published import to_integration_event
 from rse_identity.tokens import TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.keys import load_or_create_key
 from rse_shared.service import Service, assemble
+from rse_shared.topics import events_topic
 
 ERRORS: dict[type[Exception], int] = {
     CitizenAlreadyRegistered: 409,
@@ -30,14 +32,14 @@ ERRORS: dict[type[Exception], int] = {
     TotpNotStarted: 409,
     CitizenNotFound: 404,
     AccountNotFound: 404,
-    api.CitizenNotVisible: 404,
+    CitizenNotVisible: 404,
     InvalidCitizenData: 422,
     LoginRefused: 401,
     AccountClosed: 401,
 }
 
 
-def bootstrap(settings: Settings, *, topic: str = TOPIC, **app_kwargs: Any) -> Service:
+def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any) -> Service:
     """Build identity from settings; nothing connects until it is used or started."""
     app = IdentityApplication(env=settings.eventstore_env(), **app_kwargs)
     issuer = TokenIssuer(load_or_create_key(settings.signing_key_file),
@@ -47,7 +49,8 @@ def bootstrap(settings: Settings, *, topic: str = TOPIC, **app_kwargs: Any) -> S
     verifier = TokenVerifier(jwks_from_json(json.dumps(issuer.jwks())),
                              issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic,
+        settings, app, translate=to_integration_event,
+        topic=topic or events_topic("identity"),
         projections=[CitizenDirectory()],
         routers=[api.citizens, api.staff, api.auth], errors=ERRORS,
         state={"token_issuer": issuer}, verifier=verifier,

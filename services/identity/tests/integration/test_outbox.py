@@ -13,7 +13,7 @@ import pytest
 
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
-from rse_identity.integration import to_integration_event
+from rse_identity.published import to_integration_event
 from rse_shared.chain import CHECKPOINTS_TOPIC, KEYS_TOPIC, check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id

@@ -22,10 +22,44 @@ class ExemptionNotGranted(Exception):
     """Only a granted exemption can lapse or be renewed."""
 
 
+class InvalidDecision(ValueError):
+    """An officer's decision that breaks a rule."""
+
+
 class Exemption(Aggregate):
     """One request for an exemption, from the request to its decision and lapse."""
 
-    @event("Requested")
+    # The events are declared, not left to `@event("...")`, so that mypy sees them
+    # (the projection and the translator name them); their fields are the methods' arguments.
+    class Requested(Aggregate.Created):
+        citizen_id: uuid.UUID
+        category: ExemptionCategory
+        evidence: list[dict[str, Any]]
+        income_per_person: Decimal | None
+        requested_on: date
+        renews: uuid.UUID | None
+
+    # Decided and Expired repeat the citizen and category so each event stands on its own
+    # (the relay and an auditor replaying the store need no other event to read them).
+    class Decided(Aggregate.Event):
+        citizen_id: uuid.UUID
+        category: ExemptionCategory
+        decision: Literal["granted", "denied"]
+        basis: Literal["rule", "officer"]
+        valid_from: date | None
+        valid_until: date | None
+        reason: str
+        decided_by: str | None
+
+    class Expired(Aggregate.Event):
+        citizen_id: uuid.UUID
+        category: ExemptionCategory
+        expired_on: date
+
+    class Cancelled(Aggregate.Event):
+        reason: str
+
+    @event(Requested)
     def __init__(self, citizen_id: uuid.UUID, category: ExemptionCategory,
                  evidence: list[dict[str, Any]], income_per_person: Decimal | None,
                  requested_on: date, renews: uuid.UUID | None) -> None:
@@ -47,9 +81,7 @@ class Exemption(Aggregate):
                       basis=basis, valid_from=valid_from, valid_until=valid_until,
                       reason=reason, decided_by=decided_by)
 
-    # Decided and Expired repeat the citizen and category so each event stands on its own
-    # (the relay and an auditor replaying the store need no other event to read them).
-    @event("Decided")
+    @event(Decided)
     def _decided(self, citizen_id: uuid.UUID, category: ExemptionCategory,
                  decision: Literal["granted", "denied"], basis: Literal["rule", "officer"],
                  valid_from: date | None, valid_until: date | None, reason: str,
@@ -66,7 +98,7 @@ class Exemption(Aggregate):
             raise ExemptionNotGranted("exemption is not due to expire")
         self._expired(citizen_id=self.citizen_id, category=self.category, expired_on=today)
 
-    @event("Expired")
+    @event(Expired)
     def _expired(self, citizen_id: uuid.UUID, category: ExemptionCategory,
                  expired_on: date) -> None:
         self.status = "expired"
@@ -75,6 +107,6 @@ class Exemption(Aggregate):
         self.check_pending()
         self._cancelled(reason=reason)
 
-    @event("Cancelled")
+    @event(Cancelled)
     def _cancelled(self, reason: str) -> None:
         self.status = "cancelled"

@@ -1,1 +1,1 @@
-"""Identity's aggregates: citizens, their NIF claims, and login accounts."""
+"""Identity's aggregates, one module each: citizen, nif_claim, account."""

@@ -1,0 +1,26 @@
+"""Staff accounts: professionals, benefits officers, auditors and operators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from rse_identity.api.dependencies import App, Operator
+from rse_identity.api.schemas import Provisioned, StaffProvisioning
+from rse_identity.domain.citizen import InvalidCitizenData
+from rse_shared.auth import Role
+from rse_shared.eventstore import in_thread
+
+staff = APIRouter(prefix="/staff", tags=["staff"])
+
+
+@staff.post("", status_code=status.HTTP_201_CREATED, response_model=Provisioned)
+async def provision_staff(body: StaffProvisioning, app: App, _: Operator) -> Provisioned:
+    """Create a professional, benefits officer, auditor or operator account (operators)."""
+    if body.role == "professional" and not (body.practitioner_id and body.health_unit):
+        raise InvalidCitizenData("a professional needs a practitioner id and a health unit")
+    role: Role = body.role
+    account_id = await in_thread(app.provision_staff, username=body.username,
+                                 password=body.password, role=role,
+                                 practitioner_id=body.practitioner_id,
+                                 health_unit=body.health_unit)
+    return Provisioned(account_id=account_id)
