@@ -18,7 +18,7 @@ from rse_records.domain.health_record import (
     RecordNotFound,
 )
 from rse_records.domain.record_access import RecordAccess
-from rse_records.integration import to_integration_event
+from rse_records.published import to_integration_event
 from rse_shared.contracts import (
     CitizenDeregistered,
     ConsentExpired,
