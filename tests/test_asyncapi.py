@@ -237,8 +237,8 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
 def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
     from rse_consent.config import Settings as ConsentSettings
-    from rse_shared.topics import consumed_by
     from rse_requests.bootstrap import CONSUMES as REQUESTS_CONSUMES
+    from rse_shared.topics import consumed_by
 
     def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
         return tuple(settings.model_fields[f].default for f in fields)

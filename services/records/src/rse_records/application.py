@@ -26,6 +26,7 @@ from rse_records.domain.health_record import (
     prescription_id_for,
 )
 from rse_records.domain.record_access import RecordAccess
+from rse_shared.clock import Clock, today, utcnow
 from rse_shared.contracts import (
     Category,
     CitizenDeregistered,
@@ -35,7 +36,6 @@ from rse_shared.contracts import (
     ConsentRevoked,
     MedicationRenewalDecided,
 )
-from rse_shared.clock import Clock, today, utcnow
 from rse_shared.inbox import ConsumerApplication
 
 
