@@ -237,7 +237,6 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
 def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
     from rse_consent.config import Settings as ConsentSettings
-    from rse_records.config import Settings as RecordsSettings
     from rse_shared.topics import consumed_by
 
     def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
@@ -246,7 +245,7 @@ def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     actual = {
         "benefits": tuple(inspect.signature(benefits_bootstrap).parameters["consumes"].default),
         "consent": defaults(ConsentSettings, "records_topic"),
-        "records": defaults(RecordsSettings, "identity_topic", "consent_topic", "requests_topic"),
+        "records": consumed_by("records"),
         "requests": consumed_by("requests"),
     }
     assert {g: sorted(t) for g, t in actual.items()} == {

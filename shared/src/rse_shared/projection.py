@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -42,6 +43,16 @@ class Projection(Protocol):
     collections: tuple[str, ...]
 
     async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None: ...
+
+
+def handled_by(projection: Projection, topic: str) -> bool:
+    """Whether the projection applies events of this notification topic.
+
+    A projection may name the event classes it applies in `handles`; the runner then
+    decodes no other notification (the log of one application holds every aggregate's).
+    """
+    handles: tuple[type[Any], ...] = getattr(projection, "handles", ())
+    return not handles or issubclass(resolve_topic(topic), handles)
 
 
 async def guarded_upsert(
@@ -108,6 +119,8 @@ class ProjectionRunner:
                 start=position, limit=self.batch_size, inclusive_of_start=False,
             )
             for notification in notifications:
+                if not handled_by(self.projection, notification.topic):
+                    continue
                 event = self.app.mapper.to_domain_event(notification)
                 with tracer().start_as_current_span(
                     f"{self.projection.name} apply",

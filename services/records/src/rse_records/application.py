@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import singledispatchmethod
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
-from rse_records.domain.access import AccessDecision, authorised_categories, decide
+from rse_records.domain.access_decision import AccessDecision, authorised_categories, decide
 from rse_records.domain.consent_register import ConsentRegister
 from rse_records.domain.health_record import (
     HealthRecord,
@@ -26,6 +26,7 @@ from rse_records.domain.health_record import (
     prescription_id_for,
 )
 from rse_records.domain.record_access import RecordAccess
+from rse_shared.clock import Clock, today, utcnow
 from rse_shared.contracts import (
     Category,
     CitizenDeregistered,
@@ -68,13 +69,13 @@ class RecordsApplication(ConsumerApplication):
 
     name = "records"
 
-    def __init__(self, env: dict[str, str] | None = None, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utcnow) -> None:
         super().__init__(env)
         self.clock = clock
 
     def today(self) -> date:
-        return self.clock().date()
+        """Today in UTC, by the application's clock."""
+        return today(self.clock)
 
     # --- opening and closing (identity's events, or direct calls)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
 from rse_records import api
 from rse_records.application import RecordsApplication
@@ -17,15 +16,17 @@ from rse_records.domain.health_record import (
     RecordNotFound,
     UnknownMedication,
 )
-from rse_records.integration import TOPIC, to_integration_event
-from rse_records.projections import AccessLog, ConsentDirectory, HealthRecordBook
+from rse_records.projections import AccessLog, ConsentDirectory, HealthRecordBook, NotVisible
+from rse_records.published import to_integration_event
 from rse_shared.auth import TokenVerifier
+from rse_shared.clock import Clock, utcnow
 from rse_shared.service import Service, assemble
+from rse_shared.topics import consumed_by, events_topic
 
 ERRORS: dict[type[Exception], int] = {
     RecordNotFound: 404,
     UnknownMedication: 404,
-    api.NotVisible: 404,
+    NotVisible: 404,
     RecordAlreadyOpen: 409,
     RecordClosed: 409,
     DuplicateVaccination: 409,
@@ -34,20 +35,19 @@ ERRORS: dict[type[Exception], int] = {
 }
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+def bootstrap(settings: Settings, *, topic: str | None = None,
+              consumes: Sequence[str] | None = None, verifier: TokenVerifier | None = None,
+              clock: Clock = utcnow) -> Service:
+    """Build records from settings; nothing connects until it is used or started.
 
-
-def bootstrap(settings: Settings, *, topic: str = TOPIC, consumes: Sequence[str] | None = None,
-              verifier: TokenVerifier | None = None,
-              clock: Callable[[], datetime] = utc_now) -> Service:
-    """Build records from settings; nothing connects until it is used or started."""
+    identity opens and closes records, consent says who reads, and requests' approved
+    renewals become e-prescriptions: the topology's `consumed_by("records")`.
+    """
     app = RecordsApplication(env=settings.eventstore_env(), clock=clock)
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic,
+        settings, app, translate=to_integration_event, topic=topic or events_topic("records"),
         projections=[HealthRecordBook(), ConsentDirectory(), AccessLog()],
-        consumes=consumes if consumes is not None
-        else (settings.identity_topic, settings.consent_topic, settings.requests_topic),
+        consumes=consumed_by("records") if consumes is None else consumes,
         routers=[api.records, api.entries, api.professionals], errors=ERRORS,
         verifier=verifier,
     )

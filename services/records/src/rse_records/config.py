@@ -10,8 +10,3 @@ class Settings(ServiceSettings):
 
     service_name: str = "records"
     http_port: int = 8003
-    # The topics records consumes: identity opens and closes records, consent says who reads,
-    # requests' approved renewals become e-prescriptions.
-    identity_topic: str = "identity.events"
-    consent_topic: str = "consent.events"
-    requests_topic: str = "requests.events"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from functools import singledispatchmethod
 from typing import Any
 
@@ -12,14 +10,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rse_records.domain.consent_register import ConsentRegister, as_utc
 from rse_records.domain.health_record import HealthRecord
 from rse_records.domain.record_access import RecordAccess
+from rse_records.read_models import (
+    CODES,
+    AccessDocument,
+    ConsentDocument,
+    PrescriptionDocument,
+    RecordDocument,
+    VaccinationDocument,
+    grantee_key,
+    grantee_keys,
+)
 from rse_shared.projection import guarded_upsert
-
-# Clinical content never leaves records' API for a professional with the codes in it.
-CODES = "codes"
+from rse_shared.readmodel import stored
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
+class NotVisible(LookupError):
+    """Not (yet) in the read model."""
+
+
+async def _set(db: AsyncDatabase[Any], collection: str, key: str, position: int,
+               fields: dict[str, Any]) -> None:
+    """Upsert `fields` (stored by the one time convention) unless `position` was applied."""
+    await guarded_upsert(db[collection], {"_id": key}, position, {"$set": stored(fields)})
 
 
 class HealthRecordBook:
@@ -27,6 +39,9 @@ class HealthRecordBook:
 
     name = "health_records"
     collections: tuple[str, ...] = ("records", "vaccinations", "prescriptions")
+    handles = (HealthRecord.Opened, HealthRecord.HealthSummaryUpdated,
+               HealthRecord.VaccinationRecorded, HealthRecord.CarePlanUpdated,
+               HealthRecord.PrescriptionIssued, HealthRecord.Closed)
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.vaccinations.create_index("citizen_id")
@@ -38,66 +53,72 @@ class HealthRecordBook:
         """Events that do not change the records."""
 
     @apply.register(HealthRecord.Opened)
-    async def _(self, event: HealthRecord.Opened, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.records, {"_id": str(event.citizen_id)}, position, {"$set": {
+    async def when_record_opened_add_an_empty_record(
+        self, event: HealthRecord.Opened, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "records", str(event.citizen_id), position, {
             "record_id": str(event.originator_id), "status": "open",
             "sns_number": event.sns_number, "full_name": event.full_name,
-            "date_of_birth": event.date_of_birth.isoformat(), "opened_at": event.timestamp,
+            "date_of_birth": event.date_of_birth, "opened_at": event.timestamp,
             "health_summary": {"allergies": [], "chronic_conditions": [],
                                "chronic_medications": [], "updated_by": None,
                                "updated_at": None},
             "care_plan": None,
-        }})
+        })
 
     @apply.register(HealthRecord.HealthSummaryUpdated)
-    async def _(self, event: HealthRecord.HealthSummaryUpdated, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.records, {"_id": str(event.citizen_id)}, position, {"$set": {
+    async def when_summary_updated_replace_the_summary(
+        self, event: HealthRecord.HealthSummaryUpdated, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "records", str(event.citizen_id), position, {
             "health_summary": {"allergies": event.allergies,
                                "chronic_conditions": event.chronic_conditions,
                                "chronic_medications": event.chronic_medications,
                                "updated_by": event.updated_by, "updated_at": event.timestamp},
-        }})
+        })
 
     @apply.register(HealthRecord.VaccinationRecorded)
-    async def _(self, event: HealthRecord.VaccinationRecorded, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        key = {"_id": str(event.vaccination_id)}
-        await guarded_upsert(db.vaccinations, key, position, {"$set": {
+    async def when_vaccination_recorded_add_the_dose(
+        self, event: HealthRecord.VaccinationRecorded, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "vaccinations", str(event.vaccination_id), position, {
             "citizen_id": str(event.citizen_id), "vaccine": event.vaccine,
-            "dose_number": event.dose_number,
-            "administered_on": event.administered_on.isoformat(), "lot": event.lot,
-            "health_unit": event.health_unit, "recorded_by": event.recorded_by,
-        }})
+            "dose_number": event.dose_number, "administered_on": event.administered_on,
+            "lot": event.lot, "health_unit": event.health_unit,
+            "recorded_by": event.recorded_by,
+        })
 
     @apply.register(HealthRecord.CarePlanUpdated)
-    async def _(self, event: HealthRecord.CarePlanUpdated, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.records, {"_id": str(event.citizen_id)}, position, {"$set": {
+    async def when_care_plan_updated_replace_the_plan(
+        self, event: HealthRecord.CarePlanUpdated, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "records", str(event.citizen_id), position, {
             "care_plan": {"goals": event.goals, "interventions": event.interventions,
                           "responsible_professional": event.responsible_professional,
-                          "next_review": _iso(event.next_review),
+                          "next_review": event.next_review,
                           "updated_by": event.updated_by, "updated_at": event.timestamp},
-        }})
+        })
 
     @apply.register(HealthRecord.PrescriptionIssued)
-    async def _(self, event: HealthRecord.PrescriptionIssued, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        key = {"_id": str(event.prescription_id)}
-        await guarded_upsert(db.prescriptions, key, position, {"$set": {
+    async def when_prescription_issued_add_it_with_its_codes(
+        self, event: HealthRecord.PrescriptionIssued, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        renewal = event.renewal_request_id
+        await _set(db, "prescriptions", str(event.prescription_id), position, {
             "citizen_id": str(event.citizen_id),
             "prescription_number": event.prescription_number, "items": event.items,
-            "valid_until": event.valid_until.isoformat(), "prescriber": event.prescriber,
+            "valid_until": event.valid_until, "prescriber": event.prescriber,
             "issued_at": event.timestamp,
-            "renewal_request_id": str(event.renewal_request_id)
-            if event.renewal_request_id else None,
+            "renewal_request_id": str(renewal) if renewal else None,
             CODES: {"access_code": event.access_code, "choice_code": event.choice_code},
-        }})
+        })
 
     @apply.register(HealthRecord.Closed)
-    async def _(self, event: HealthRecord.Closed, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.records, {"_id": str(event.citizen_id)}, position,
-                             {"$set": {"status": "closed", "closed_reason": event.reason}})
+    async def when_record_closed_mark_it_closed(
+        self, event: HealthRecord.Closed, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "records", str(event.citizen_id), position,
+                   {"status": "closed", "closed_reason": event.reason})
 
 
 class ConsentDirectory:
@@ -105,6 +126,7 @@ class ConsentDirectory:
 
     name = "consent_directory"
     collections: tuple[str, ...] = ("consents",)
+    handles = (ConsentRegister.Granted, ConsentRegister.Revoked, ConsentRegister.Expired)
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.consents.create_index("grantee")
@@ -115,28 +137,31 @@ class ConsentDirectory:
         """Events that do not change the directory."""
 
     @apply.register(ConsentRegister.Granted)
-    async def _(self, event: ConsentRegister.Granted, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.consent_id)}, position, {"$set": {
+    async def when_consent_granted_list_its_grantee(
+        self, event: ConsentRegister.Granted, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "consents", str(event.consent_id), position, {
             "citizen_id": str(event.citizen_id),
             "grantee": grantee_key(event.grantee_kind, event.grantee_id),
             "categories": list(event.categories), "purpose": event.purpose,
             "valid_from": as_utc(event.valid_from),
             "valid_until": as_utc(event.valid_until) if event.valid_until else None,
-        }})
+        })
 
     # Endings are flags of their own, so a grant applied after its revocation keeps them.
     @apply.register(ConsentRegister.Revoked)
-    async def _(self, event: ConsentRegister.Revoked, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.consent_id)}, position,
-                             {"$set": {"citizen_id": str(event.citizen_id), "revoked": True}})
+    async def when_consent_revoked_flag_it_revoked(
+        self, event: ConsentRegister.Revoked, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "consents", str(event.consent_id), position,
+                   {"citizen_id": str(event.citizen_id), "revoked": True})
 
     @apply.register(ConsentRegister.Expired)
-    async def _(self, event: ConsentRegister.Expired, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.consent_id)}, position,
-                             {"$set": {"citizen_id": str(event.citizen_id), "expired": True}})
+    async def when_consent_expired_flag_it_expired(
+        self, event: ConsentRegister.Expired, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "consents", str(event.consent_id), position,
+                   {"citizen_id": str(event.citizen_id), "expired": True})
 
 
 class AccessLog:
@@ -144,6 +169,7 @@ class AccessLog:
 
     name = "access_log"
     collections: tuple[str, ...] = ("accesses",)
+    handles = (RecordAccess.Recorded,)
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.accesses.create_index("citizen_id")
@@ -153,72 +179,58 @@ class AccessLog:
         """Events that are not accesses."""
 
     @apply.register(RecordAccess.Recorded)
-    async def _(self, event: RecordAccess.Recorded, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.accesses, {"_id": str(event.originator_id)}, position, {"$set": {
+    async def when_access_recorded_log_it(
+        self, event: RecordAccess.Recorded, position: int, db: AsyncDatabase[Any],
+    ) -> None:
+        await _set(db, "accesses", str(event.originator_id), position, {
             "citizen_id": str(event.citizen_id), "practitioner_id": event.practitioner_id,
             "health_unit": event.health_unit, "categories": list(event.categories),
             "purpose": event.purpose, "emergency_reason": event.emergency_reason,
             "decision": event.decision,
             "consent_id": str(event.consent_id) if event.consent_id else None,
             "accessed_at": event.accessed_at,
-        }})
+        })
 
 
-def grantee_key(kind: str, grantee_id: str | None) -> str:
-    """One indexable key per grantee: `professional:P-1`, `health_unit:USF A`, `all_sns:`."""
-    return f"{kind}:{grantee_id or ''}"
+# --- queries: typed documents, never raw dicts
 
 
-def grantee_keys(practitioner_id: str, health_unit: str | None) -> list[str]:
-    keys = [grantee_key("professional", practitioner_id), grantee_key("all_sns", None)]
-    return keys + ([grantee_key("health_unit", health_unit)] if health_unit else [])
+async def find_record(db: AsyncDatabase[Any], citizen_id: str) -> RecordDocument | None:
+    return RecordDocument.of(await db.records.find_one({"_id": citizen_id}))
 
 
-# --- queries
-
-
-async def find_record(db: AsyncDatabase[Any], citizen_id: str) -> dict[str, Any] | None:
-    doc: dict[str, Any] | None = await db.records.find_one({"_id": citizen_id})
-    return doc
-
-
-async def vaccinations_of(db: AsyncDatabase[Any], citizen_id: str) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db.vaccinations.find(
-        {"citizen_id": citizen_id}).sort("administered_on", 1).to_list()
-    return docs
+async def vaccinations_of(db: AsyncDatabase[Any], citizen_id: str) -> list[VaccinationDocument]:
+    """The citizen's vaccination bulletin, oldest dose first."""
+    return VaccinationDocument.all(await db.vaccinations.find(
+        {"citizen_id": citizen_id}).sort("administered_on", 1).to_list())
 
 
 async def prescriptions_of(db: AsyncDatabase[Any], citizen_id: str, *,
-                           with_codes: bool) -> list[dict[str, Any]]:
+                           with_codes: bool) -> list[PrescriptionDocument]:
     """The citizen's prescriptions, newest first; the codes only when asked for (the citizen)."""
     fields = None if with_codes else {CODES: 0}
-    docs: list[dict[str, Any]] = await db.prescriptions.find(
-        {"citizen_id": citizen_id}, fields).sort("issued_at", -1).to_list()
-    return docs
+    return PrescriptionDocument.all(await db.prescriptions.find(
+        {"citizen_id": citizen_id}, fields).sort("issued_at", -1).to_list())
 
 
 async def candidate_patients(db: AsyncDatabase[Any], practitioner_id: str,
                              health_unit: str | None, limit: int) -> list[str]:
     """Citizens with a consent naming this professional (to be confirmed by the register)."""
-    docs = await db.consents.find(
+    consents = ConsentDocument.all(await db.consents.find(
         {"grantee": {"$in": grantee_keys(practitioner_id, health_unit)},
-         "revoked": {"$ne": True}, "expired": {"$ne": True}},
-        {"citizen_id": 1}).sort("citizen_id", 1).to_list()
-    return _distinct([str(d["citizen_id"]) for d in docs])[:limit]
+         "revoked": {"$ne": True}, "expired": {"$ne": True}}).sort("citizen_id", 1).to_list())
+    return list(dict.fromkeys(c.citizen_id for c in consents))[:limit]
 
 
-def _distinct(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+async def records_of(db: AsyncDatabase[Any],
+                     citizen_ids: list[str]) -> dict[str, RecordDocument]:
+    """The records of these citizens, by citizen id (those records knows of)."""
+    found = RecordDocument.all(await db.records.find({"_id": {"$in": citizen_ids}}).to_list())
+    return {record.id: record for record in found}
 
 
-async def records_of(db: AsyncDatabase[Any], citizen_ids: list[str]) -> dict[str, dict[str, Any]]:
-    docs = await db.records.find({"_id": {"$in": citizen_ids}},
-                                 {"full_name": 1, "sns_number": 1}).to_list()
-    return {str(d["_id"]): d for d in docs}
-
-
-async def accesses_of(db: AsyncDatabase[Any], citizen_id: str, limit: int) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = await db.accesses.find(
-        {"citizen_id": citizen_id}).sort("accessed_at", -1).limit(limit).to_list()
-    return docs
+async def accesses_of(db: AsyncDatabase[Any], citizen_id: str,
+                      limit: int) -> list[AccessDocument]:
+    """The accesses to the citizen's record, newest first."""
+    return AccessDocument.all(await db.accesses.find(
+        {"citizen_id": citizen_id}).sort("accessed_at", -1).limit(limit).to_list())

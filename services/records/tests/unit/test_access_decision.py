@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rse_records.domain.access import AccessDecision, authorised_categories, decide
+from rse_records.domain.access_decision import AccessDecision, authorised_categories, decide
 from rse_records.domain.consent_register import ConsentRegister
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from rse_records.domain.health_record import (
     RecordNotFound,
 )
 from rse_records.domain.record_access import RecordAccess
-from rse_records.integration import to_integration_event
+from rse_records.published import to_integration_event
 from rse_shared.contracts import (
     CitizenDeregistered,
     ConsentExpired,
@@ -235,7 +235,7 @@ def test_every_kind_of_entry_is_published(app: RecordsApplication) -> None:
 
 
 def test_the_views_a_professional_gets_have_no_place_for_codes() -> None:
-    from rse_records.api import PrescriptionCreated, PrescriptionView
+    from rse_records.api.schemas import PrescriptionCreated, PrescriptionView
 
     for view in (PrescriptionView, PrescriptionCreated):
         assert not [name for name in view.model_fields if "code" in name]

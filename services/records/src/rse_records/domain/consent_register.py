@@ -51,11 +51,35 @@ class ConsentTerms:
 class ConsentRegister(Aggregate):
     """One per citizen: every consent granted and whether it was revoked or expired."""
 
+    # Each event names its citizen, so it stands alone in a projection or an audit replay.
+    class Opened(Aggregate.Created):
+        citizen_id: uuid.UUID
+
+    class Granted(Aggregate.Event):
+        citizen_id: uuid.UUID
+        consent_id: uuid.UUID
+        grantee_kind: GranteeKind
+        grantee_id: str | None
+        categories: list[Category]
+        purpose: str
+        valid_from: datetime
+        valid_until: datetime | None
+
+    class Revoked(Aggregate.Event):
+        citizen_id: uuid.UUID
+        consent_id: uuid.UUID
+        revoked_at: datetime
+
+    class Expired(Aggregate.Event):
+        citizen_id: uuid.UUID
+        consent_id: uuid.UUID
+        expired_at: datetime
+
     @staticmethod
     def create_id(citizen_id: uuid.UUID) -> uuid.UUID:
         return natural_id("consent-register", str(citizen_id))
 
-    @event("Opened")
+    @event(Opened)
     def __init__(self, citizen_id: uuid.UUID) -> None:
         self.citizen_id = citizen_id
         self.grants: dict[uuid.UUID, ConsentTerms] = {}
@@ -73,8 +97,7 @@ class ConsentRegister(Aggregate):
                       categories=list(categories), purpose=purpose, valid_from=valid_from,
                       valid_until=valid_until)
 
-    # Each event names its citizen, so it stands alone in a projection or an audit replay.
-    @event("Granted")
+    @event(Granted)
     def _granted(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, grantee_kind: GranteeKind,
                  grantee_id: str | None, categories: list[Category], purpose: str,
                  valid_from: datetime, valid_until: datetime | None) -> None:
@@ -87,7 +110,7 @@ class ConsentRegister(Aggregate):
     def revoke(self, consent_id: uuid.UUID, revoked_at: datetime) -> None:
         self._revoked(citizen_id=self.citizen_id, consent_id=consent_id, revoked_at=revoked_at)
 
-    @event("Revoked")
+    @event(Revoked)
     def _revoked(self, citizen_id: uuid.UUID, consent_id: uuid.UUID,
                  revoked_at: datetime) -> None:
         self.ended.setdefault(consent_id, "revoked")
@@ -95,7 +118,7 @@ class ConsentRegister(Aggregate):
     def expire(self, consent_id: uuid.UUID, expired_at: datetime) -> None:
         self._expired(citizen_id=self.citizen_id, consent_id=consent_id, expired_at=expired_at)
 
-    @event("Expired")
+    @event(Expired)
     def _expired(self, citizen_id: uuid.UUID, consent_id: uuid.UUID,
                  expired_at: datetime) -> None:
         self.ended.setdefault(consent_id, "expired")

@@ -93,11 +93,59 @@ def prescription_id_for(renewal_request_id: uuid.UUID) -> uuid.UUID:
 class HealthRecord(Aggregate):
     """One per citizen, opened when identity registers them."""
 
+    # Each event names its citizen, so it stands alone in a projection or an audit replay.
+    class Opened(Aggregate.Created):
+        citizen_id: uuid.UUID
+        sns_number: str
+        full_name: str
+        date_of_birth: date
+
+    class HealthSummaryUpdated(Aggregate.Event):
+        citizen_id: uuid.UUID
+        allergies: list[str]
+        chronic_conditions: list[str]
+        chronic_medications: list[dict[str, str]]
+        updated_by: str
+
+    class VaccinationRecorded(Aggregate.Event):
+        citizen_id: uuid.UUID
+        vaccination_id: uuid.UUID
+        vaccine: str
+        dose_number: int
+        administered_on: date
+        lot: str
+        health_unit: str
+        recorded_by: str
+
+    class CarePlanUpdated(Aggregate.Event):
+        citizen_id: uuid.UUID
+        goals: list[str]
+        interventions: list[str]
+        responsible_professional: str
+        next_review: date | None
+        updated_by: str
+
+    class PrescriptionIssued(Aggregate.Event):
+        citizen_id: uuid.UUID
+        prescription_id: uuid.UUID
+        prescription_number: str
+        items: list[dict[str, Any]]
+        valid_until: date
+        prescriber: str
+        access_code: str
+        choice_code: str
+        renewal_request_id: uuid.UUID | None
+
+    class Closed(Aggregate.Event):
+        citizen_id: uuid.UUID
+        reason: ClosingReason
+        effective_date: date
+
     @staticmethod
     def create_id(citizen_id: uuid.UUID) -> uuid.UUID:
         return natural_id("health-record", str(citizen_id))
 
-    @event("Opened")
+    @event(Opened)
     def __init__(self, citizen_id: uuid.UUID, sns_number: str, full_name: str,
                  date_of_birth: date) -> None:
         self.citizen_id = citizen_id
@@ -157,7 +205,7 @@ class HealthRecord(Aggregate):
                               chronic_medications=[asdict(m) for m in medications],
                               updated_by=by)
 
-    @event("HealthSummaryUpdated")
+    @event(HealthSummaryUpdated)
     def _summary_updated(self, citizen_id: uuid.UUID, allergies: list[str],
                          chronic_conditions: list[str],
                          chronic_medications: list[dict[str, str]], updated_by: str) -> None:
@@ -182,7 +230,7 @@ class HealthRecord(Aggregate):
             dose_number=dose_number, administered_on=administered_on, lot=lot,
             health_unit=health_unit, recorded_by=recorded_by)
 
-    @event("VaccinationRecorded")
+    @event(VaccinationRecorded)
     def _vaccination_recorded(self, citizen_id: uuid.UUID, vaccination_id: uuid.UUID,
                               vaccine: str, dose_number: int, administered_on: date, lot: str,
                               health_unit: str, recorded_by: str) -> None:
@@ -203,7 +251,7 @@ class HealthRecord(Aggregate):
             responsible_professional=responsible_professional, next_review=next_review,
             updated_by=updated_by)
 
-    @event("CarePlanUpdated")
+    @event(CarePlanUpdated)
     def _care_plan_updated(self, citizen_id: uuid.UUID, goals: list[str],
                            interventions: list[str], responsible_professional: str,
                            next_review: date | None, updated_by: str) -> None:
@@ -239,7 +287,7 @@ class HealthRecord(Aggregate):
             if line.medication_id is not None:
                 self.check_knows_medication(line.medication_id)
 
-    @event("PrescriptionIssued")
+    @event(PrescriptionIssued)
     def _prescription_issued(self, citizen_id: uuid.UUID, prescription_id: uuid.UUID,
                              prescription_number: str, items: list[dict[str, Any]],
                              valid_until: date, prescriber: str, access_code: str,
@@ -253,7 +301,7 @@ class HealthRecord(Aggregate):
             self._closed(citizen_id=self.citizen_id, reason=reason,
                          effective_date=effective_date)
 
-    @event("Closed")
+    @event(Closed)
     def _closed(self, citizen_id: uuid.UUID, reason: ClosingReason,
                 effective_date: date) -> None:
         self.closed = reason

@@ -14,7 +14,18 @@ from rse_shared.contracts.records import Decision
 class RecordAccess(Aggregate):
     """An access of its own (random id), so concurrent reads never conflict with each other."""
 
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str | None
+        categories: list[Category]
+        purpose: str | None
+        emergency_reason: str | None
+        decision: Decision
+        consent_id: uuid.UUID | None
+        accessed_at: datetime
+
+    @event(Recorded)
     def __init__(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str | None,
                  categories: list[Category], purpose: str | None, emergency_reason: str | None,
                  decision: Decision, consent_id: uuid.UUID | None,

@@ -1,0 +1,75 @@
+"""What records publishes: its domain events translated into integration events.
+
+Prescription codes never appear here: PrescriptionIssued carries the number, not the codes.
+Consent registers and record closings stay inside records (no translation).
+"""
+
+from __future__ import annotations
+
+from rse_records.domain.health_record import HealthRecord
+from rse_records.domain.record_access import RecordAccess
+from rse_shared.contracts import (
+    CarePlanUpdated,
+    ChronicMedication,
+    HealthRecordOpened,
+    HealthSummaryUpdated,
+    IntegrationEvent,
+    PrescriptionIssued,
+    PrescriptionItem,
+    RecordAccessed,
+    VaccinationRecorded,
+)
+from rse_shared.published import Envelope, Publisher
+
+to_integration_event = Publisher("records")
+
+
+@to_integration_event.translates(HealthRecord.Opened)
+def health_record_opened(event: HealthRecord.Opened, envelope: Envelope) -> IntegrationEvent:
+    return HealthRecordOpened(**envelope, record_id=event.originator_id)
+
+
+@to_integration_event.translates(HealthRecord.HealthSummaryUpdated)
+def health_summary_updated(event: HealthRecord.HealthSummaryUpdated,
+                           envelope: Envelope) -> IntegrationEvent:
+    return HealthSummaryUpdated(
+        **envelope, allergies=tuple(event.allergies),
+        chronic_conditions=tuple(event.chronic_conditions),
+        chronic_medications=tuple(ChronicMedication(**m) for m in event.chronic_medications),
+        updated_by=event.updated_by)
+
+
+@to_integration_event.translates(HealthRecord.VaccinationRecorded)
+def vaccination_recorded(event: HealthRecord.VaccinationRecorded,
+                         envelope: Envelope) -> IntegrationEvent:
+    return VaccinationRecorded(
+        **envelope, vaccine=event.vaccine, dose_number=event.dose_number,
+        administered_on=event.administered_on, lot=event.lot, health_unit=event.health_unit,
+        recorded_by=event.recorded_by)
+
+
+@to_integration_event.translates(HealthRecord.CarePlanUpdated)
+def care_plan_updated(event: HealthRecord.CarePlanUpdated, envelope: Envelope) -> IntegrationEvent:
+    return CarePlanUpdated(
+        **envelope, goals=tuple(event.goals), interventions=tuple(event.interventions),
+        responsible_professional=event.responsible_professional, next_review=event.next_review)
+
+
+@to_integration_event.translates(HealthRecord.PrescriptionIssued)
+def prescription_issued(event: HealthRecord.PrescriptionIssued,
+                        envelope: Envelope) -> IntegrationEvent:
+    return PrescriptionIssued(
+        **envelope, prescription_id=event.prescription_id,
+        prescription_number=event.prescription_number,
+        items=tuple(PrescriptionItem(**item) for item in event.items),
+        valid_until=event.valid_until, prescriber=event.prescriber,
+        renewal_request_id=event.renewal_request_id)
+
+
+@to_integration_event.translates(RecordAccess.Recorded)
+def record_accessed(event: RecordAccess.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return RecordAccessed(
+        **envelope, access_id=event.originator_id, practitioner_id=event.practitioner_id,
+        role="professional", health_unit=event.health_unit, categories=tuple(event.categories),
+        purpose=event.purpose, emergency_reason=event.emergency_reason,
+        decision=event.decision, consent_id=event.consent_id, accessed_at=event.accessed_at)

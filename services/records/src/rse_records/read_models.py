@@ -1,0 +1,139 @@
+"""The documents of records' read models, typed: what the projections write and queries return.
+
+Instants are BSON datetimes in UTC, calendar dates `YYYY-MM-DD` strings (rse_shared.readmodel).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from rse_shared.contracts.consent import Category
+from rse_shared.contracts.records import Decision
+from rse_shared.readmodel import Day, Document, Instant
+
+# Clinical content never leaves records' API for a professional with the codes in it.
+CODES = "codes"
+
+
+class Part(BaseModel):
+    """A part nested in a document."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ChronicMedication(Part):
+    medication_id: str
+    name: str
+    dosage: str
+
+
+class HealthSummary(Part):
+    """Allergies, chronic conditions and chronic medications; who changed them last."""
+
+    allergies: list[str] = []
+    chronic_conditions: list[str] = []
+    chronic_medications: list[ChronicMedication] = []
+    updated_by: str | None = None
+    updated_at: Instant | None = None
+
+
+class CarePlan(Part):
+    goals: list[str]
+    interventions: list[str]
+    responsible_professional: str
+    next_review: Day | None
+    updated_by: str
+    updated_at: Instant
+
+
+class RecordDocument(Document):
+    """One citizen's record (`_id`: the citizen id) with its summary and care plan."""
+
+    record_id: str
+    status: Literal["open", "closed"]
+    sns_number: str
+    full_name: str
+    date_of_birth: Day
+    opened_at: Instant
+    health_summary: HealthSummary = HealthSummary()
+    care_plan: CarePlan | None = None
+    closed_reason: str | None = None
+
+
+class VaccinationDocument(Document):
+    """One dose on a citizen's bulletin (`_id`: the vaccination id)."""
+
+    citizen_id: str
+    vaccine: str
+    dose_number: int
+    administered_on: Day
+    lot: str
+    health_unit: str
+    recorded_by: str
+
+
+class PrescribedItem(Part):
+    medication_id: str
+    name: str
+    dosage: str
+    packs: int
+
+
+class PrescriptionCodes(Part):
+    """The codes the citizen gives at the pharmacy."""
+
+    access_code: str
+    choice_code: str
+
+
+class PrescriptionDocument(Document):
+    """One e-prescription (`_id`: its id); `codes` is None where the query left them out."""
+
+    citizen_id: str
+    prescription_number: str
+    items: list[PrescribedItem]
+    valid_until: Day
+    prescriber: str
+    issued_at: Instant
+    renewal_request_id: str | None = None
+    codes: PrescriptionCodes | None = None
+
+
+class ConsentDocument(Document):
+    """A consent records holds (`_id`: the consent id); an ending may arrive before its grant."""
+
+    citizen_id: str
+    grantee: str | None = None
+    categories: list[Category] = []
+    purpose: str | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
+    revoked: bool = False
+    expired: bool = False
+
+
+class AccessDocument(Document):
+    """One professional read of a record (`_id`: the access id): metadata, never content."""
+
+    citizen_id: str
+    practitioner_id: str
+    health_unit: str | None
+    categories: list[Category]
+    purpose: str | None
+    emergency_reason: str | None
+    decision: Decision
+    consent_id: str | None
+    accessed_at: Instant
+
+
+def grantee_key(kind: str, grantee_id: str | None) -> str:
+    """One indexable key per grantee: `professional:P-1`, `health_unit:USF A`, `all_sns:`."""
+    return f"{kind}:{grantee_id or ''}"
+
+
+def grantee_keys(practitioner_id: str, health_unit: str | None) -> list[str]:
+    """Every grantee key that names this professional."""
+    keys = [grantee_key("professional", practitioner_id), grantee_key("all_sns", None)]
+    return keys + ([grantee_key("health_unit", health_unit)] if health_unit else [])
