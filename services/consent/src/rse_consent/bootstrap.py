@@ -20,7 +20,7 @@ from rse_consent.application import (
 )
 from rse_consent.config import Settings
 from rse_consent.domain.consent import ConsentNotActive, InvalidConsent
-from rse_consent.integration import to_integration_event
+from rse_consent.published import to_integration_event
 from rse_consent.projections import AccessHistory, AlertInbox, ConsentBook, due_to_expire
 from rse_shared.auth import TokenVerifier
 from rse_shared.eventstore import in_thread
