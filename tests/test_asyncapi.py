@@ -236,16 +236,16 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
 
 def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
-    from rse_consent.config import Settings as ConsentSettings
     from rse_records.config import Settings as RecordsSettings
     from rse_requests.bootstrap import CONSUMES as REQUESTS_CONSUMES
+    from rse_shared.topics import consumed_by
 
     def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
         return tuple(settings.model_fields[f].default for f in fields)
 
     actual = {
         "benefits": tuple(inspect.signature(benefits_bootstrap).parameters["consumes"].default),
-        "consent": defaults(ConsentSettings, "records_topic"),
+        "consent": consumed_by("consent"),  # consent's bootstrap subscribes to what it lists
         "records": defaults(RecordsSettings, "identity_topic", "consent_topic", "requests_topic"),
         "requests": tuple(REQUESTS_CONSUMES),
     }
