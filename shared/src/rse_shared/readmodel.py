@@ -71,14 +71,15 @@ def exact(value: datetime) -> dict[str, datetime | int]:
     return {"at": at.replace(microsecond=millis), "us": at.microsecond - millis}
 
 
-def _from_exact(value: Any) -> Any:
-    if isinstance(value, Mapping):
+def from_exact(value: Any) -> Any:
+    """The instant an `ExactInstant` stored; any other value as it is."""
+    if isinstance(value, Mapping) and set(value) == {"at", "us"}:
         at: datetime = value["at"]
         return at.replace(microsecond=at.microsecond // 1000 * 1000 + int(value["us"]))
     return value
 
 
-ExactInstant = Annotated[datetime, BeforeValidator(_from_exact), AfterValidator(_utc),
+ExactInstant = Annotated[datetime, BeforeValidator(from_exact), AfterValidator(_utc),
                          PlainSerializer(exact, return_type=dict)]
 """An instant kept to the microsecond, stored as `{"at": <BSON datetime>, "us": 0-999}`.
 

@@ -1,4 +1,8 @@
-"""Consent's read models in MongoDB, fed from its own log: consents, accesses, alerts."""
+"""Consent's read models in MongoDB, fed from its own log: consents, accesses, alerts.
+
+Every instant here is an ExactInstant: consent answers for a citizen's history as of any
+microsecond, and an auditor compares it with what the topics say, to the microsecond.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from rse_consent.domain.consent import Consent, Grantee, Validity
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.projection import guarded_upsert
-from rse_shared.readmodel import Document, ExactInstant, Instant, exact, stored
+from rse_shared.readmodel import Document, ExactInstant, exact
 
 Ending = Literal["granted", "revoked", "expired"]
+NEWEST_GRANT = [("granted_at.at", -1), ("granted_at.us", -1)]
+NEWEST_ACCESS = [("accessed_at.at", -1), ("accessed_at.us", -1)]
 
 
 def fields(document: Document) -> dict[str, Any]:
@@ -61,7 +67,7 @@ class AccessEntry(Document):
     emergency_reason: str | None
     decision: Decision
     consent_id: str | None
-    accessed_at: Instant
+    accessed_at: ExactInstant
 
 
 class AlertEntry(Document):
@@ -73,17 +79,17 @@ class AlertEntry(Document):
     health_unit: str | None
     categories: tuple[Category, ...]
     decision: Decision
-    accessed_at: Instant
-    raised_at: Instant
+    accessed_at: ExactInstant
+    raised_at: ExactInstant
     read: bool = False
-    read_at: Instant | None = None
+    read_at: ExactInstant | None = None
 
 
 class AlertChoice(Document):
     """A citizen's choice of access alerts (its `id` is the citizen's)."""
 
     access_alerts: bool
-    changed_at: Instant
+    changed_at: ExactInstant
 
 
 class ConsentBook:
@@ -132,7 +138,7 @@ class AccessHistory:
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.accesses.create_index("citizen_id")
-        await db.accesses.create_index("accessed_at")
+        await db.accesses.create_index("accessed_at.at")
 
     @singledispatchmethod
     async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None:
@@ -178,7 +184,7 @@ class AlertInbox:
     async def when_alert_read_mark_it(self, event: AccessAlert.Read, position: int,
                                       db: AsyncDatabase[Any]) -> None:
         await guarded_upsert(db.alerts, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"read": True, "read_at": stored(event.read_at)}})
+                             {"$set": {"read": True, "read_at": exact(event.read_at)}})
 
     @apply.register(AlertPreferences.OptedIn)
     async def when_opted_in_turn_alerts_on(self, event: AlertPreferences.OptedIn, position: int,
@@ -201,7 +207,7 @@ async def choose(db: AsyncDatabase[Any], position: int, choice: AlertChoice) -> 
 async def consents_of(db: AsyncDatabase[Any], citizen_id: str) -> list[ConsentEntry]:
     """Every consent of the citizen, newest grant first."""
     return ConsentEntry.all(await db.consents.find({"citizen_id": citizen_id}).sort(
-        [("granted_at.at", -1), ("granted_at.us", -1)]).to_list())
+        NEWEST_GRANT).to_list())
 
 
 async def find_consent(db: AsyncDatabase[Any], citizen_id: str,
@@ -217,7 +223,7 @@ async def due_to_expire(db: AsyncDatabase[Any], now: datetime) -> list[str]:
     The millisecond may find a consent due a little early: the aggregate decides.
     """
     docs = await db.consents.find(
-        {"state": "granted", "valid_until.at": {"$lte": stored(now)}}, {"_id": 1}).to_list()
+        {"state": "granted", "valid_until.at": {"$lte": now}}, {"_id": 1}).to_list()
     return [str(d["_id"]) for d in docs]
 
 
@@ -225,7 +231,7 @@ async def accesses_of(db: AsyncDatabase[Any], citizen_id: str, *, limit: int,
                       offset: int) -> list[AccessEntry]:
     """The citizen's access history, most recent first."""
     return AccessEntry.all(await db.accesses.find({"citizen_id": citizen_id}).sort(
-        "accessed_at", -1).skip(offset).limit(limit).to_list())
+        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
 
 
 async def alerts_of(db: AsyncDatabase[Any], citizen_id: str, *, unread_only: bool, limit: int,
@@ -235,7 +241,7 @@ async def alerts_of(db: AsyncDatabase[Any], citizen_id: str, *, unread_only: boo
     if unread_only:
         query["read"] = False
     return AlertEntry.all(await db.alerts.find(query).sort(
-        "accessed_at", -1).skip(offset).limit(limit).to_list())
+        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
 
 
 async def access_alerts_enabled(db: AsyncDatabase[Any], citizen_id: str) -> bool:
