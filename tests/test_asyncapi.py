@@ -236,7 +236,6 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
 
 def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
     from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
-    from rse_consent.config import Settings as ConsentSettings
     from rse_shared.topics import consumed_by
 
     def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
@@ -244,7 +243,7 @@ def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
 
     actual = {
         "benefits": tuple(inspect.signature(benefits_bootstrap).parameters["consumes"].default),
-        "consent": defaults(ConsentSettings, "records_topic"),
+        "consent": consumed_by("consent"),
         "records": consumed_by("records"),
         "requests": consumed_by("requests"),
     }

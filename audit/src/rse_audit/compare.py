@@ -16,6 +16,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from rse_shared.clock import as_utc
+from rse_shared.readmodel import from_exact
+
 CONSENT_FIELDS = ("citizen_id", "grantee_kind", "grantee_id", "categories", "purpose",
                   "valid_from", "valid_until", "revoked_at", "expired_at")
 ACCESS_FIELDS = ("citizen_id", "practitioner_id", "health_unit", "categories", "purpose",
@@ -37,6 +40,9 @@ class Difference:
 
 
 def _normal(value: Any) -> Any:
+    value = from_exact(value)  # the consent service keeps its instants to the microsecond
+    if isinstance(value, datetime):
+        return as_utc(value)  # a BSON datetime is UTC, with or without the client's tz_aware
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))

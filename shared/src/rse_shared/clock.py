@@ -17,3 +17,11 @@ def utcnow() -> datetime:
 def today(clock: Clock = utcnow) -> date:
     """The current date in UTC: what 'today' means for dates stored by the platform."""
     return clock().astimezone(UTC).date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a time without a zone is taken to be UTC already.
+
+    Raises OverflowError for a time that UTC cannot express (beyond year 9999 once converted).
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

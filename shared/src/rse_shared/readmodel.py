@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 
 def _utc(value: datetime) -> datetime:
@@ -62,3 +62,28 @@ class Document(BaseModel):
         """The document as stored, `_id` included."""
         document: dict[str, Any] = stored(self.model_dump(by_alias=True))
         return document
+
+
+def exact(value: datetime) -> dict[str, datetime | int]:
+    """An instant as an `ExactInstant` stores it: the BSON datetime, then the microseconds."""
+    at = _utc(value)
+    millis = at.microsecond // 1000 * 1000
+    return {"at": at.replace(microsecond=millis), "us": at.microsecond - millis}
+
+
+def from_exact(value: Any) -> Any:
+    """The instant an `ExactInstant` stored; any other value as it is."""
+    if isinstance(value, Mapping) and set(value) == {"at", "us"}:
+        at: datetime = value["at"]
+        return at.replace(microsecond=at.microsecond // 1000 * 1000 + int(value["us"]))
+    return value
+
+
+ExactInstant = Annotated[datetime, BeforeValidator(from_exact), AfterValidator(_utc),
+                         PlainSerializer(exact, return_type=dict)]
+"""An instant kept to the microsecond, stored as `{"at": <BSON datetime>, "us": 0-999}`.
+
+BSON datetimes hold milliseconds. Where a read model must answer for any instant exactly
+(a consent as it stood a microsecond before its revocation), the microseconds stay beside
+it; queries and sorts use `<field>.at`.
+"""

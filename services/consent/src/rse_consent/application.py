@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, TypeVar
 
@@ -15,16 +15,11 @@ from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert, alert_due
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee
-from rse_consent.domain.instants import as_utc
+from rse_shared.clock import Clock, as_utc, utcnow
 from rse_shared.contracts import RecordAccessed
 from rse_shared.inbox import ConsumerApplication
 
-Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ConsentNotFound(LookupError):

@@ -10,6 +10,4 @@ class Settings(ServiceSettings):
 
     service_name: str = "consent"
     http_port: int = 8002
-    # records reports every access to a record there (RecordAccessed).
-    records_topic: str = "records.events"
     expiry_check_interval: float = 30.0

@@ -1,27 +1,95 @@
-"""Consent's read models in MongoDB, fed from its own log: consents, accesses, alerts."""
+"""Consent's read models in MongoDB, fed from its own log: consents, accesses, alerts.
+
+Every instant here is an ExactInstant: consent answers for a citizen's history as of any
+microsecond, and an auditor compares it with what the topics say, to the microsecond.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.alert_preferences import AlertPreferences
-from rse_consent.domain.consent import Consent, Validity
+from rse_consent.domain.consent import Consent, Grantee, Validity
+from rse_shared.contracts.consent import Category, GranteeKind, Purpose
+from rse_shared.contracts.records import Decision
 from rse_shared.projection import guarded_upsert
+from rse_shared.readmodel import Document, ExactInstant, exact
+
+Ending = Literal["granted", "revoked", "expired"]
+NEWEST_GRANT = [("granted_at.at", -1), ("granted_at.us", -1)]
+NEWEST_ACCESS = [("accessed_at.at", -1), ("accessed_at.us", -1)]
 
 
-def stamp(at: datetime | None) -> str | None:
-    """UTC, fixed width, microseconds kept: such strings sort as the instants they name."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
+def fields(document: Document) -> dict[str, Any]:
+    """A document's stored fields but its `_id`, for the `$set` of an upsert keyed by it."""
+    return {k: v for k, v in document.to_mongo().items() if k != "_id"}
 
 
-def instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+class ConsentEntry(Document):
+    """A consent in the book, its validity kept to the microsecond to answer for any instant."""
+
+    citizen_id: str
+    grantee_kind: GranteeKind
+    grantee_id: str | None
+    categories: tuple[Category, ...]
+    purpose: Purpose
+    granted_at: ExactInstant
+    valid_from: ExactInstant
+    valid_until: ExactInstant | None
+    revoked_at: ExactInstant | None = None
+    expired_at: ExactInstant | None = None
+    state: Ending = "granted"
+
+    @property
+    def grantee(self) -> Grantee:
+        return Grantee(self.grantee_kind, self.grantee_id)
+
+    @property
+    def validity(self) -> Validity:
+        return Validity(self.granted_at, self.valid_from, self.valid_until,
+                        self.revoked_at, self.expired_at)
+
+
+class AccessEntry(Document):
+    """One access to a citizen's record (its `id` is records' access id): metadata only."""
+
+    citizen_id: str
+    practitioner_id: str
+    health_unit: str | None
+    categories: tuple[Category, ...]
+    purpose: str | None
+    emergency_reason: str | None
+    decision: Decision
+    consent_id: str | None
+    accessed_at: ExactInstant
+
+
+class AlertEntry(Document):
+    """One alert in a citizen's inbox."""
+
+    citizen_id: str
+    access_id: str
+    practitioner_id: str
+    health_unit: str | None
+    categories: tuple[Category, ...]
+    decision: Decision
+    accessed_at: ExactInstant
+    raised_at: ExactInstant
+    read: bool = False
+    read_at: ExactInstant | None = None
+
+
+class AlertChoice(Document):
+    """A citizen's choice of access alerts (its `id` is the citizen's)."""
+
+    access_alerts: bool
+    changed_at: ExactInstant
 
 
 class ConsentBook:
@@ -32,31 +100,34 @@ class ConsentBook:
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.consents.create_index("citizen_id")
-        await db.consents.create_index("valid_until")
+        await db.consents.create_index("valid_until.at")
 
     @singledispatchmethod
     async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None:
         """Events of other aggregates do not change the book."""
 
     @apply.register(Consent.Granted)
-    async def _(self, event: Consent.Granted, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position, {"$set": {
-            "citizen_id": str(event.citizen_id), "grantee_kind": event.grantee_kind,
-            "grantee_id": event.grantee_id, "categories": list(event.categories),
-            "purpose": event.purpose, "granted_at": stamp(event.granted_at),
-            "valid_from": stamp(event.valid_from), "valid_until": stamp(event.valid_until),
-            "revoked_at": None, "expired_at": None, "state": "granted",
-        }})
+    async def when_consent_granted_enter_it(self, event: Consent.Granted, position: int,
+                                            db: AsyncDatabase[Any]) -> None:
+        entry = ConsentEntry(
+            id=str(event.originator_id), citizen_id=str(event.citizen_id),
+            grantee_kind=event.grantee_kind, grantee_id=event.grantee_id,
+            categories=tuple(event.categories), purpose=event.purpose,
+            granted_at=event.granted_at, valid_from=event.valid_from,
+            valid_until=event.valid_until)
+        await guarded_upsert(db.consents, {"_id": entry.id}, position, {"$set": fields(entry)})
 
     @apply.register(Consent.Revoked)
-    async def _(self, event: Consent.Revoked, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"revoked_at": stamp(event.revoked_at), "state": "revoked"}})
+    async def when_consent_revoked_end_it(self, event: Consent.Revoked, position: int,
+                                          db: AsyncDatabase[Any]) -> None:
+        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position, {
+            "$set": {"revoked_at": exact(event.revoked_at), "state": "revoked"}})
 
     @apply.register(Consent.Expired)
-    async def _(self, event: Consent.Expired, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"expired_at": stamp(event.expired_at), "state": "expired"}})
+    async def when_consent_expired_end_it(self, event: Consent.Expired, position: int,
+                                          db: AsyncDatabase[Any]) -> None:
+        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position, {
+            "$set": {"expired_at": exact(event.expired_at), "state": "expired"}})
 
 
 class AccessHistory:
@@ -67,22 +138,23 @@ class AccessHistory:
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.accesses.create_index("citizen_id")
-        await db.accesses.create_index("accessed_at")
+        await db.accesses.create_index("accessed_at.at")
 
     @singledispatchmethod
     async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None:
         """Events of other aggregates do not change the history."""
 
     @apply.register(Access.Recorded)
-    async def _(self, event: Access.Recorded, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.accesses, {"_id": str(event.access_id)}, position, {"$set": {
-            "citizen_id": str(event.citizen_id), "practitioner_id": event.practitioner_id,
-            "health_unit": event.health_unit, "categories": list(event.categories),
-            "purpose": event.purpose, "emergency_reason": event.emergency_reason,
-            "decision": event.decision,
-            "consent_id": str(event.consent_id) if event.consent_id else None,
-            "accessed_at": stamp(event.accessed_at),
-        }})
+    async def when_access_recorded_add_it(self, event: Access.Recorded, position: int,
+                                          db: AsyncDatabase[Any]) -> None:
+        entry = AccessEntry(
+            id=str(event.access_id), citizen_id=str(event.citizen_id),
+            practitioner_id=event.practitioner_id, health_unit=event.health_unit,
+            categories=tuple(event.categories), purpose=event.purpose,
+            emergency_reason=event.emergency_reason, decision=event.decision,
+            consent_id=str(event.consent_id) if event.consent_id else None,
+            accessed_at=event.accessed_at)
+        await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
 
 
 class AlertInbox:
@@ -99,84 +171,80 @@ class AlertInbox:
         """Events of other aggregates do not change the inbox."""
 
     @apply.register(AccessAlert.Raised)
-    async def _(self, event: AccessAlert.Raised, position: int, db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.alerts, {"_id": str(event.originator_id)}, position, {"$set": {
-            "citizen_id": str(event.citizen_id), "access_id": str(event.access_id),
-            "practitioner_id": event.practitioner_id, "health_unit": event.health_unit,
-            "categories": list(event.categories), "decision": event.decision,
-            "accessed_at": stamp(event.accessed_at), "raised_at": stamp(event.timestamp),
-            "read": False, "read_at": None,
-        }})
+    async def when_alert_raised_deliver_it(self, event: AccessAlert.Raised, position: int,
+                                           db: AsyncDatabase[Any]) -> None:
+        entry = AlertEntry(
+            id=str(event.originator_id), citizen_id=str(event.citizen_id),
+            access_id=str(event.access_id), practitioner_id=event.practitioner_id,
+            health_unit=event.health_unit, categories=tuple(event.categories),
+            decision=event.decision, accessed_at=event.accessed_at, raised_at=event.timestamp)
+        await guarded_upsert(db.alerts, {"_id": entry.id}, position, {"$set": fields(entry)})
 
     @apply.register(AccessAlert.Read)
-    async def _(self, event: AccessAlert.Read, position: int, db: AsyncDatabase[Any]) -> None:
+    async def when_alert_read_mark_it(self, event: AccessAlert.Read, position: int,
+                                      db: AsyncDatabase[Any]) -> None:
         await guarded_upsert(db.alerts, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"read": True, "read_at": stamp(event.read_at)}})
+                             {"$set": {"read": True, "read_at": exact(event.read_at)}})
 
     @apply.register(AlertPreferences.OptedIn)
-    async def _(self, event: AlertPreferences.OptedIn, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await _choose(db, event, position, enabled=True)
+    async def when_opted_in_turn_alerts_on(self, event: AlertPreferences.OptedIn, position: int,
+                                           db: AsyncDatabase[Any]) -> None:
+        await choose(db, position, AlertChoice(id=str(event.citizen_id), access_alerts=True,
+                                               changed_at=event.at))
 
     @apply.register(AlertPreferences.OptedOut)
-    async def _(self, event: AlertPreferences.OptedOut, position: int,
-                db: AsyncDatabase[Any]) -> None:
-        await _choose(db, event, position, enabled=False)
+    async def when_opted_out_turn_alerts_off(self, event: AlertPreferences.OptedOut,
+                                             position: int, db: AsyncDatabase[Any]) -> None:
+        await choose(db, position, AlertChoice(id=str(event.citizen_id), access_alerts=False,
+                                               changed_at=event.at))
 
 
-async def _choose(db: AsyncDatabase[Any], event: Any, position: int, enabled: bool) -> None:
-    await guarded_upsert(db.alert_preferences, {"_id": str(event.citizen_id)}, position,
-                         {"$set": {"access_alerts": enabled, "changed_at": stamp(event.at)}})
+async def choose(db: AsyncDatabase[Any], position: int, choice: AlertChoice) -> None:
+    await guarded_upsert(db.alert_preferences, {"_id": choice.id}, position,
+                         {"$set": fields(choice)})
 
 
-def validity_of(doc: dict[str, Any]) -> Validity:
-    """A consent document's validity, to answer for any instant."""
-    granted_at, valid_from = instant(doc["granted_at"]), instant(doc["valid_from"])
-    assert granted_at is not None and valid_from is not None
-    return Validity(granted_at, valid_from, instant(doc["valid_until"]),
-                    instant(doc["revoked_at"]), instant(doc["expired_at"]))
-
-
-async def consents_of(db: AsyncDatabase[Any], citizen_id: str) -> list[dict[str, Any]]:
+async def consents_of(db: AsyncDatabase[Any], citizen_id: str) -> list[ConsentEntry]:
     """Every consent of the citizen, newest grant first."""
-    docs: list[dict[str, Any]] = await db.consents.find(
-        {"citizen_id": citizen_id}).sort("granted_at", -1).to_list()
-    return docs
+    return ConsentEntry.all(await db.consents.find({"citizen_id": citizen_id}).sort(
+        NEWEST_GRANT).to_list())
 
 
 async def find_consent(db: AsyncDatabase[Any], citizen_id: str,
-                       consent_id: str) -> dict[str, Any] | None:
-    doc: dict[str, Any] | None = await db.consents.find_one(
-        {"_id": consent_id, "citizen_id": citizen_id})
-    return doc
+                       consent_id: str) -> ConsentEntry | None:
+    """The citizen's consent in the book; another citizen's is as missing as an unknown one."""
+    return ConsentEntry.of(await db.consents.find_one({"_id": consent_id,
+                                                       "citizen_id": citizen_id}))
 
 
 async def due_to_expire(db: AsyncDatabase[Any], now: datetime) -> list[str]:
-    """Consents neither revoked nor lapsed whose end date is now or past (open-ended never)."""
+    """Consents neither revoked nor lapsed whose end date is now or past (open-ended never).
+
+    The millisecond may find a consent due a little early: the aggregate decides.
+    """
     docs = await db.consents.find(
-        {"state": "granted", "valid_until": {"$lte": stamp(now)}}, {"_id": 1}).to_list()
+        {"state": "granted", "valid_until.at": {"$lte": now}}, {"_id": 1}).to_list()
     return [str(d["_id"]) for d in docs]
 
 
 async def accesses_of(db: AsyncDatabase[Any], citizen_id: str, *, limit: int,
-                      offset: int) -> list[dict[str, Any]]:
+                      offset: int) -> list[AccessEntry]:
     """The citizen's access history, most recent first."""
-    docs: list[dict[str, Any]] = await db.accesses.find({"citizen_id": citizen_id}).sort(
-        "accessed_at", -1).skip(offset).limit(limit).to_list()
-    return docs
+    return AccessEntry.all(await db.accesses.find({"citizen_id": citizen_id}).sort(
+        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
 
 
 async def alerts_of(db: AsyncDatabase[Any], citizen_id: str, *, unread_only: bool, limit: int,
-                    offset: int) -> list[dict[str, Any]]:
+                    offset: int) -> list[AlertEntry]:
     """The citizen's alert inbox, most recent access first."""
     query: dict[str, Any] = {"citizen_id": citizen_id}
     if unread_only:
         query["read"] = False
-    docs: list[dict[str, Any]] = await db.alerts.find(query).sort(
-        "accessed_at", -1).skip(offset).limit(limit).to_list()
-    return docs
+    return AlertEntry.all(await db.alerts.find(query).sort(
+        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
 
 
 async def access_alerts_enabled(db: AsyncDatabase[Any], citizen_id: str) -> bool:
-    doc = await db.alert_preferences.find_one({"_id": citizen_id})
-    return bool(doc and doc["access_alerts"])
+    """Whether the citizen opted in to an alert for every access."""
+    choice = AlertChoice.of(await db.alert_preferences.find_one({"_id": citizen_id}))
+    return choice is not None and choice.access_alerts

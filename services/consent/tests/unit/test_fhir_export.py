@@ -1,28 +1,29 @@
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent as FhirConsent
 
-from rse_consent.api import facts_of
+from rse_consent.api.schemas import facts_of
 from rse_consent.domain.consent import Consent, Grantee
-from rse_consent.projections import stamp
+from rse_consent.projections import ConsentEntry
 from rse_shared.fhir import collection, consent_resource
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-def as_document(consent: Consent) -> dict[str, Any]:
-    """The consent as the consent book stores it."""
-    return {"_id": str(consent.id), "citizen_id": str(consent.citizen_id),
-            "grantee_kind": consent.grantee.kind, "grantee_id": consent.grantee.id,
-            "categories": list(consent.categories), "purpose": consent.purpose,
-            "granted_at": stamp(consent.granted_at), "valid_from": stamp(consent.valid_from),
-            "valid_until": stamp(consent.valid_until), "revoked_at": stamp(consent.revoked_at),
-            "expired_at": stamp(consent.expired_at)}
+def as_document(consent: Consent) -> ConsentEntry:
+    """The consent as the consent book stores it, read back."""
+    entry = ConsentEntry(
+        id=str(consent.id), citizen_id=str(consent.citizen_id),
+        grantee_kind=consent.grantee.kind, grantee_id=consent.grantee.id,
+        categories=consent.categories, purpose=consent.purpose,
+        granted_at=consent.granted_at, valid_from=consent.valid_from,
+        valid_until=consent.valid_until, revoked_at=consent.revoked_at,
+        expired_at=consent.expired_at)
+    return ConsentEntry.model_validate(entry.to_mongo())
 
 
 def exported(consent: Consent, now: datetime = NOW) -> FhirConsent:

@@ -5,7 +5,7 @@ from eventsourcing.persistence import Tracking
 
 from rse_consent.application import ConsentApplication
 from rse_consent.domain.consent import Consent, Grantee
-from rse_consent.integration import to_integration_event
+from rse_consent.published import to_integration_event
 from rse_shared.contracts import (
     CATEGORIES,
     AccessAlertRaised,

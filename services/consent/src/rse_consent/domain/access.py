@@ -15,11 +15,25 @@ from rse_shared.eventstore import natural_id
 class Access(Aggregate):
     """The metadata of one access (never the content read), one per records' access id."""
 
+    class Recorded(Aggregate.Created):
+        """Records reported this access (read, refused or in an emergency)."""
+
+        access_id: uuid.UUID
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str | None
+        categories: tuple[Category, ...]
+        purpose: str | None
+        emergency_reason: str | None
+        decision: Decision
+        consent_id: uuid.UUID | None
+        accessed_at: datetime
+
     @staticmethod
     def create_id(access_id: uuid.UUID) -> uuid.UUID:
         return natural_id("access", str(access_id))
 
-    @event("Recorded")
+    @event(Recorded)
     def __init__(self, access_id: uuid.UUID, citizen_id: uuid.UUID, practitioner_id: str,
                  health_unit: str | None, categories: tuple[Category, ...], purpose: str | None,
                  emergency_reason: str | None, decision: Decision, consent_id: uuid.UUID | None,

@@ -20,11 +20,30 @@ def alert_due(opted_in: bool, decision: Decision) -> bool:
 class AccessAlert(Aggregate):
     """One alert in a citizen's inbox, at most one per access."""
 
+    class Raised(Aggregate.Created):
+        """An access the citizen is to be told of."""
+
+        citizen_id: uuid.UUID
+        access_id: uuid.UUID
+        practitioner_id: str
+        health_unit: str | None
+        categories: tuple[Category, ...]
+        decision: Decision
+        accessed_at: datetime
+        causation_id: uuid.UUID | None
+        correlation_id: uuid.UUID | None
+
+    class Read(Aggregate.Event):
+        """The citizen read the alert."""
+
+        citizen_id: uuid.UUID
+        read_at: datetime
+
     @staticmethod
     def create_id(access_id: uuid.UUID) -> uuid.UUID:
         return natural_id("access-alert", str(access_id))
 
-    @event("Raised")
+    @event(Raised)
     def __init__(self, citizen_id: uuid.UUID, access_id: uuid.UUID, practitioner_id: str,
                  health_unit: str | None, categories: tuple[Category, ...], decision: Decision,
                  accessed_at: datetime, causation_id: uuid.UUID | None,
@@ -37,6 +56,6 @@ class AccessAlert(Aggregate):
         if self.read_at is None:
             self._read(citizen_id=self.citizen_id, read_at=now)
 
-    @event("Read")
+    @event(Read)
     def _read(self, citizen_id: uuid.UUID, read_at: datetime) -> None:
         self.read_at = read_at

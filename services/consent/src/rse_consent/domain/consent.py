@@ -10,7 +10,7 @@ from typing import Literal
 
 from eventsourcing.domain import Aggregate, event
 
-from rse_consent.domain.instants import InstantOutOfRange, as_utc
+from rse_shared.clock import as_utc
 from rse_shared.contracts.consent import CATEGORIES, Category, GranteeKind, Purpose
 
 ALL = "all"
@@ -23,6 +23,10 @@ class InvalidConsent(ValueError):
 
 class ConsentNotActive(Exception):
     """The consent was already revoked, or has lapsed, or is not due to lapse."""
+
+
+class ConsentNotVisible(LookupError):
+    """Not (yet) in the consent book, or not this citizen's."""
 
 
 def expand_categories(requested: Iterable[str]) -> tuple[Category, ...]:
@@ -87,8 +91,8 @@ def in_utc(moment: datetime) -> datetime:
         raise InvalidConsent("validity dates need a time zone")
     try:
         return as_utc(moment)
-    except InstantOutOfRange as out_of_range:
-        raise InvalidConsent(str(out_of_range)) from None
+    except OverflowError:
+        raise InvalidConsent(f"{moment.isoformat()} is out of range") from None
 
 
 def check_window(valid_from: datetime, valid_until: datetime | None, now: datetime) -> None:
@@ -103,7 +107,33 @@ def check_window(valid_from: datetime, valid_until: datetime | None, now: dateti
 class Consent(Aggregate):
     """One authorisation of a citizen to one grantee, from its grant to its revocation or lapse."""
 
-    @event("Granted")
+    class Granted(Aggregate.Created):
+        """The citizen authorised the grantee, for these categories and this window."""
+
+        citizen_id: uuid.UUID
+        grantee_kind: GranteeKind
+        grantee_id: str | None
+        categories: tuple[Category, ...]
+        purpose: Purpose
+        valid_from: datetime
+        valid_until: datetime | None
+        granted_at: datetime
+
+    # Revoked and Expired repeat the citizen so each event stands on its own (for the relay,
+    # the projections and an auditor replaying the store).
+    class Revoked(Aggregate.Event):
+        """The citizen withdrew the consent from this instant on."""
+
+        citizen_id: uuid.UUID
+        revoked_at: datetime
+
+    class Expired(Aggregate.Event):
+        """The consent lapsed at its end date."""
+
+        citizen_id: uuid.UUID
+        expired_at: datetime
+
+    @event(Granted)
     def __init__(self, citizen_id: uuid.UUID, grantee_kind: GranteeKind, grantee_id: str | None,
                  categories: tuple[Category, ...], purpose: Purpose, valid_from: datetime,
                  valid_until: datetime | None, granted_at: datetime) -> None:
@@ -142,9 +172,7 @@ class Consent(Aggregate):
         self.check_not_ended(now)
         self._revoked(citizen_id=self.citizen_id, revoked_at=as_utc(now))
 
-    # Revoked and Expired repeat the citizen so each event stands on its own (for the relay,
-    # the projections and an auditor replaying the store).
-    @event("Revoked")
+    @event(Revoked)
     def _revoked(self, citizen_id: uuid.UUID, revoked_at: datetime) -> None:
         self.revoked_at = revoked_at
 
@@ -159,6 +187,6 @@ class Consent(Aggregate):
         # It lapsed at its end date, not when a worker noticed: history stays exact.
         self._expired(citizen_id=self.citizen_id, expired_at=self.valid_until)
 
-    @event("Expired")
+    @event(Expired)
     def _expired(self, citizen_id: uuid.UUID, expired_at: datetime) -> None:
         self.expired_at = expired_at
