@@ -122,6 +122,11 @@ _published_heads: dict[tuple[str, str, int], str] = {}
 """The chain head of every partition `publish` wrote to, as a relay keeps it."""
 
 
+def published_head(bootstrap: str, topic: str, partition: int) -> str:
+    """The chain head `publish` left on a partition (GENESIS before the first)."""
+    return _published_heads.get((bootstrap, topic, partition), GENESIS)
+
+
 async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
                   partition: int | None = None, chained: bool = True) -> None:
     """Produce integration events as a producer's relay would (acks=all, keyed by citizen,
