@@ -69,6 +69,7 @@ def published_by(producer: str) -> frozenset[str]:
     return frozenset(c.event_type for c in registered_contracts() if c.__module__ == module)
 
 
+@cache
 def known_event_types() -> frozenset[str]:
     return frozenset(c.event_type for c in registered_contracts())
 
