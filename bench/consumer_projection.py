@@ -33,9 +33,10 @@ from common import (
 
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
+from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.progress import Progress
 from rse_shared.service import Service
-from rse_shared.testing import a_registration, running
+from rse_shared.testing import a_registration, create_topic, running
 
 PARTITIONS = 3
 
@@ -45,11 +46,15 @@ async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
-        pending = []
+        pending, heads = [], [GENESIS] * PARTITIONS
         for _ in range(events):
             event = a_registration()
-            pending.append(await producer.send(topic, json.dumps(event.to_wire()).encode(),
-                                               key=str(event.citizen_id).encode()))
+            key = str(event.citizen_id).encode()
+            partition = partition_for(key, PARTITIONS)
+            document = link(event.to_wire(), heads[partition])  # chained, as a relay does
+            heads[partition] = document["chain_hash"]
+            pending.append(await producer.send(topic, json.dumps(document).encode(),
+                                               key=key, partition=partition))
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -100,7 +105,8 @@ async def consume_and_project(service: Service, topic: str, events: int,
 async def main(events: int, patience: float) -> None:
     infra = infra_settings()
     async with scratch() as fresh:
-        source = await fresh.topic("identity")
+        source = await create_topic(infra.kafka_bootstrap, "identity")  # owned by identity
+        fresh.topics.append(source)
         own = await fresh.topic("records")
         await produce(infra.kafka_bootstrap, source, events)
         raw = Rate("raw aiokafka consume", 0, 0.0)

@@ -1,65 +1,60 @@
 """The idempotent consumer: Kafka messages applied with exactly-once effect.
 
-Each message becomes one call of a ProcessApplication's policy. Its new events are
-saved together with an eventsourcing Tracking record (`<topic>:<partition>`, offset + 1)
-in one transaction, so a redelivered message is recognised and changes nothing. The
-offset is committed only afterwards. A message that still fails after N attempts goes
-to `<group>.<topic>.dlq` with the error, and its partition keeps flowing.
+Messages come in batches (up to `max_batch`, as many as one fetch returned). Each is
+judged first (rse_shared.trust: only the topic owner's events, only as its partition's
+chain goes on); the accepted ones are applied by the ConsumerApplication in ONE
+transaction with one Tracking record per partition (`<topic>:<partition>`, last offset
++ 1), the inbox rows and the chain heads, so a redelivered message is recognised and
+changes nothing. Offsets are committed only afterwards. A batch that fails is tried
+again message by message; a message that still fails after N attempts goes to
+`<group>.<topic>.dlq` with the error, and so does a refused one, with its reason; the
+partition keeps flowing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka.structs import TopicPartition
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from opentelemetry import context as otel_context
-from pydantic import ValidationError
 
-from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, parse_event
-from rse_shared.eventstore import in_thread
+from rse_shared.consumer_store import ConsumerState
+from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.eventstore import current_traceparent, in_thread
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.intake import Intake, Outcome, PoisonMessage, Record, Taken, load, parse, take_in
 from rse_shared.loops import Worker
-from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED
+from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED, REFUSED_MESSAGES
 from rse_shared.telemetry import extract_trace_context, tracer
+from rse_shared.trust import expected_owners
 
 log = logging.getLogger(__name__)
+
+__all__ = ["IdempotentConsumer", "Outcome", "PoisonMessage", "consumer_worker", "decode",
+           "dlq_topic", "tracking_for"]
 
 
 def dlq_topic(group_id: str, topic: str) -> str:
     return f"{group_id}.{topic}.dlq"
 
 
-def tracking_for(record: ConsumerRecord[Any, Any]) -> Tracking:
+def tracking_for(record: Record) -> Tracking:
     """The Tracking record of a Kafka message (offsets start at 0, notification ids at 1)."""
     return Tracking(application_name=f"{record.topic}:{record.partition}",
                     notification_id=record.offset + 1)
 
 
-class PoisonMessage(Exception):
-    """A message that can never be applied (unparseable or invalid); not retried."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one message: applied, duplicate, ignored or dead-lettered."""
-
-    status: str
-    reason: str = ""
-
-
 class IdempotentConsumer:
-    """Feeds a ProcessApplication from Kafka topics with exactly-once effect."""
+    """Feeds a ConsumerApplication from Kafka topics with exactly-once effect, in batches."""
 
     def __init__(
         self,
@@ -68,10 +63,13 @@ class IdempotentConsumer:
         *,
         topics: list[str],
         group_id: str,
+        owners: Mapping[str, str] | None = None,
+        topic_prefix: str = "",
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         fetch_max_wait_ms: int = 100,
         commit_interval: float = 0.1,
+        max_batch: int = 300,
     ) -> None:
         self.broker = broker
         # Offsets of applied messages are committed at most every `commit_interval` seconds
@@ -85,6 +83,7 @@ class IdempotentConsumer:
         self.kafka: Any = None
         self.app = app
         self.topics = topics
+        self.owners = expected_owners(topics, prefix=topic_prefix, owners=owners)
         self.group_id = group_id
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -93,30 +92,36 @@ class IdempotentConsumer:
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
-            # A short fetch wait keeps reactions (a revoked consent) prompt on quiet topics.
+            # A short fetch wait keeps reactions (a revoked consent) prompt on quiet topics;
+            # a batch is whatever one fetch brought, so a lone message is not held back.
             fetch_max_wait_ms=fetch_max_wait_ms,
+            batch=True,
+            max_records=max_batch,
+            batch_timeout_ms=fetch_max_wait_ms,
         )
-        self.subscriber(self.on_message)
+        self.subscriber(self.on_batch)
 
-    async def on_message(self, message: KafkaMessage) -> None:
-        record: ConsumerRecord[Any, Any] = message.raw_message
-        token = otel_context.attach(extract_trace_context(record.headers))
-        try:
-            with tracer().start_as_current_span(f"{record.topic} process"):
-                outcome = await self.handle(record)
+    async def on_batch(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records: list[Record] = list(raw) if isinstance(raw, tuple) else [raw]
+        if not records:
+            return
+        self.kafka = message.consumer
+        outcomes = await self.handle_batch(records)
+        for record, outcome in zip(records, outcomes, strict=True):
             MESSAGES_CONSUMED.labels(record.topic, outcome.status).inc()
-            log.info("message %s", outcome.status,
-                     extra={"topic": record.topic, "partition": record.partition,
-                            "offset": record.offset, "reason": outcome.reason})
+            if outcome.status == "refused":
+                REFUSED_MESSAGES.labels(record.topic, outcome.reason).inc()
+            if outcome.status != "applied":
+                log.info("message %s", outcome.status,
+                         extra={"topic": record.topic, "partition": record.partition,
+                                "offset": record.offset, "reason": outcome.reason})
             self.applied[TopicPartition(record.topic, record.partition)] = record.offset + 1
-            self.kafka = message.consumer
-            if time.monotonic() - self.last_commit >= self.commit_interval:
-                await self.commit_applied()
-            elif self.flusher is None or self.flusher.done():
-                self.flusher = asyncio.create_task(self._commit_soon())
-            self._measure_lag(message, record)
-        finally:
-            otel_context.detach(token)
+        if time.monotonic() - self.last_commit >= self.commit_interval:
+            await self.commit_applied()
+        elif self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._commit_soon())
+        self._measure_lag(message.consumer, records[-1])
 
     async def _commit_soon(self) -> None:
         await asyncio.sleep(self.commit_interval)
@@ -139,8 +144,8 @@ class IdempotentConsumer:
             self.last_commit = time.monotonic()
 
     @staticmethod
-    def _measure_lag(message: KafkaMessage, record: ConsumerRecord[Any, Any]) -> None:
-        highwater = getattr(message.consumer, "highwater", None)
+    def _measure_lag(kafka: Any, record: Record) -> None:
+        highwater = getattr(kafka, "highwater", None)
         if highwater is None:
             return
         end = highwater(TopicPartition(record.topic, record.partition))
@@ -148,46 +153,85 @@ class IdempotentConsumer:
             CONSUMER_LAG.labels(record.topic, str(record.partition)).set(
                 max(end - record.offset - 1, 0))
 
-    async def handle(self, record: ConsumerRecord[Any, Any]) -> Outcome:
-        """Apply one record, retrying transient failures; dead-letter what cannot be applied."""
+    async def handle_batch(self, records: Sequence[Record]) -> list[Outcome]:
+        """Apply a batch in one transaction; if that fails, each message on its own."""
+        if len(records) == 1:
+            return [await self.handle(records[0])]
+        intake = await self._take_in(records)
+        dead = set()
+        for taken in intake.taken:
+            if taken.dead_letter is not None:
+                await self.dead_letter(taken.record, taken.dead_letter, attempts=1)
+                dead.add(id(taken.record))
         try:
-            event = decode(record.value)
-        except UnknownEventType as unknown:
-            return Outcome("ignored", f"unknown event type {unknown}")
-        except PoisonMessage as poison:
-            await self.dead_letter(record, str(poison), attempts=1)
-            return Outcome("dead-lettered", str(poison))
-        tracking = tracking_for(record)
+            await in_thread(self.app.apply, intake.events, intake.state, intake.traceparents)
+        except Exception as failure:  # noqa: BLE001 - the per-message path retries or dead-letters
+            log.warning("batch failed; applying its messages one by one",
+                        extra={"error": f"{type(failure).__name__}: {failure}",
+                               "messages": len(records)})
+            return [await self.handle(r, dead_lettered=id(r) in dead) for r in records]
+        return [t.outcome for t in intake.taken]
+
+    async def handle(self, record: Record, *, dead_lettered: bool = False) -> Outcome:
+        """Apply one record, retrying transient failures; dead-letter what cannot be applied."""
+        [taken] = (intake := await self._take_in([record])).taken
+        if taken.dead_letter is not None and not dead_lettered:
+            await self.dead_letter(record, taken.dead_letter, attempts=1)
+        if taken.event is None:
+            if intake.state.trackings:  # refused or ignored, and not to be judged again
+                await in_thread(self.app.apply, [], intake.state)
+            return taken.outcome
+        return await self._apply_with_retries(taken, intake.state)
+
+    async def _apply_with_retries(self, taken: Taken, state: ConsumerState) -> Outcome:
+        assert taken.event is not None
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                applied = await in_thread(self.apply, event, tracking)
-                return Outcome("applied" if applied else "duplicate")
+                await in_thread(self.app.apply, [taken.event], state, [taken.traceparent])
+                return Outcome("applied")
             except IntegrityError as conflict:
-                if await in_thread(self.already_applied, tracking):
+                if all([await in_thread(self.app.has_tracking, t) for t in state.trackings]):
                     return Outcome("duplicate")  # a concurrent delivery recorded it first
                 error = f"conflict: {conflict}"  # another writer won the aggregate: retry
-                await asyncio.sleep(self.retry_backoff * attempt)
             except Exception as failure:  # noqa: BLE001 - any failure is retried, then dead-lettered
                 error = f"{type(failure).__name__}: {failure}"
                 log.warning("attempt %d failed", attempt, extra={"error": error})
-                await asyncio.sleep(self.retry_backoff * attempt)
-        await self.dead_letter(record, error, attempts=self.max_attempts)
+            await asyncio.sleep(self.retry_backoff * attempt)
+        await self.dead_letter(taken.record, error, attempts=self.max_attempts)
+        # The owner's link all the same: its partition's chain and tracking go on past it.
+        await in_thread(self.app.apply, [], state)
         return Outcome("dead-lettered", error)
 
+    async def _take_in(self, records: Sequence[Record]) -> Intake:
+        intake = await take_in(records, self.app.recorder, group_id=self.group_id,
+                               owners=self.owners, is_oldest=self._is_oldest)
+        for taken in intake.taken:
+            with tracer().start_as_current_span(
+                    f"{taken.record.topic} process",
+                    context=extract_trace_context(taken.record.headers)):
+                taken.traceparent = current_traceparent()
+        return intake
+
+    async def _is_oldest(self, record: Record) -> bool:
+        """True if `record` is the oldest its partition still holds."""
+        if self.kafka is None:
+            return False
+        tp = TopicPartition(record.topic, record.partition)
+        start: dict[TopicPartition, int] = await self.kafka.beginning_offsets([tp])
+        return bool(start.get(tp) == record.offset)
+
     def already_applied(self, tracking: Tracking) -> bool:
-        return self.app.recorder.has_tracking_id(tracking.application_name,
-                                                 tracking.notification_id)
+        return self.app.has_tracking(tracking)
 
     def apply(self, event: IntegrationEvent, tracking: Tracking) -> bool:
-        """Process the event unless its tracking id was already recorded."""
+        """Process the event unless its tracking id was already recorded (no chain check)."""
         if self.already_applied(tracking):
             return False
-        self.app.process_event(event, tracking)  # type: ignore[arg-type]
+        self.app.apply([event], ConsumerState(trackings=[tracking]))
         return True
 
-    async def dead_letter(self, record: ConsumerRecord[Any, Any], error: str,
-                          attempts: int) -> None:
+    async def dead_letter(self, record: Record, error: str, attempts: int) -> None:
         entry = {
             "group_id": self.group_id,
             "topic": record.topic,
@@ -210,16 +254,7 @@ class IdempotentConsumer:
 
 def decode(value: bytes | None) -> IntegrationEvent:
     """Parse a Kafka value into its contract; PoisonMessage if it can never be applied."""
-    try:
-        document = json.loads(value or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError) as bad:
-        raise PoisonMessage(f"not JSON: {bad}") from None
-    if not isinstance(document, dict):
-        raise PoisonMessage("not a JSON object")
-    try:
-        return parse_event(document)
-    except (ValidationError, ValueError, TypeError) as invalid:
-        raise PoisonMessage(f"invalid {document.get('event_type')}: {invalid}") from None
+    return parse(load(value))
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -227,14 +262,16 @@ def _text(raw: bytes | None) -> str | None:
 
 
 def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[str],
-                    group_id: str, max_attempts: int = 3) -> Worker:
+                    group_id: str, max_attempts: int = 3, topic_prefix: str = "",
+                    owners: Mapping[str, str] | None = None) -> Worker:
     """A background worker feeding `app` from `topics` until stopped."""
 
     async def run(stop: asyncio.Event) -> None:
         # FastStream logs through our logger, so its lines are JSON like everything else.
         broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
         consumer = IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
-                                      max_attempts=max_attempts)
+                                      max_attempts=max_attempts, topic_prefix=topic_prefix,
+                                      owners=owners)
         await broker.start()
         try:
             await stop.wait()

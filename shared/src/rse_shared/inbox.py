@@ -3,58 +3,150 @@
 Kafka offsets alone do not make a consumer idempotent: a relay that crashed after the
 broker's ack and before recording its position publishes the same event again, at a new
 offset. So besides the offset's Tracking record, each (producer, citizen) pair has an
-inbox holding the last source position applied; per-citizen order is kept by the topic
-key, so an event at or below that position is a re-publication and changes nothing.
+inbox row holding the last source position applied; per-citizen order is kept by the
+topic key, so an event at or below that position is a re-publication and changes nothing.
+
+`apply` takes many events at once: their new events, the tracking records, the inbox
+rows and the chain heads are stored in one transaction (rse_shared.consumer_store), and
+an aggregate touched by two of them is read once and kept for the rest of the batch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.application import ProcessingEvent, Repository
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.popo import POPOFactory
 from eventsourcing.system import ProcessApplication
+from eventsourcing.utils import get_topic, strtobool
 
+from rse_shared.consumer_store import (
+    ConsumerRecorder,
+    ConsumerState,
+    InboxKey,
+    POPOConsumerRecorder,
+    PostgresConsumerRecorder,
+)
 from rse_shared.contracts.envelope import IntegrationEvent
-from rse_shared.eventstore import ServiceApplication, natural_id
+from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
+
+Aggregates = dict[uuid.UUID, MutableOrImmutableAggregate[uuid.UUID]]
 
 
-class Inbox(Aggregate):
-    """The last source position applied from one producer for one citizen."""
+class UncollectedChanges(RuntimeError):
+    """A handler changed an aggregate it did not collect: the batch cannot keep it."""
 
-    @staticmethod
-    def create_id(producer: str, citizen_id: uuid.UUID) -> uuid.UUID:
-        return natural_id("inbox", f"{producer}:{citizen_id}")
 
-    @event("Opened")
-    def __init__(self, producer: str, citizen_id: uuid.UUID) -> None:
-        self.position = 0
+class BatchRepository(Repository[uuid.UUID]):
+    """A repository that, inside `keeping`, hands out the batch's own copy of an aggregate.
 
-    @event("Advanced")
-    def advance(self, position: int) -> None:
-        self.position = position
+    The copy is per thread: the API's threads keep reading what is committed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batch = threading.local()
+
+    @contextlib.contextmanager
+    def keeping(self, aggregates: Aggregates) -> Iterator[None]:
+        self._batch.aggregates = aggregates
+        try:
+            yield
+        finally:
+            self._batch.aggregates = None
+
+    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None,
+            **kwargs: Any) -> Any:
+        kept: Aggregates | None = getattr(self._batch, "aggregates", None)
+        if version is None and kept is not None and aggregate_id in kept:
+            return kept[aggregate_id]
+        return super().get(aggregate_id, version=version, **kwargs)
 
 
 class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
     """Base of a service's consuming application: subclasses implement `handle`."""
 
+    env: ClassVar[dict[str, str]] = {
+        "PROCESS_RECORDER_TOPIC": get_topic(PostgresConsumerRecorder)}
+    recorder: ConsumerRecorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        if isinstance(self.factory, POPOFactory):
+            return POPOConsumerRecorder()
+        return super().construct_recorder()
+
+    def construct_repository(self) -> BatchRepository:
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return BatchRepository(
+            event_store=self.events, snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """One event on its own (eventsourcing's `process_event`), deduplicated by the inbox."""
         if not isinstance(domain_event, IntegrationEvent):
             return
-        inbox = self._inbox(domain_event)
-        if inbox.position >= domain_event.source_position:
+        state = ConsumerState()
+        positions = self._inbox_positions([domain_event])
+        self._apply_new(domain_event, processing_event, state, positions)
+        processing_event.collect_events(consumer_state=state)
+
+    def apply(self, events: Sequence[IntegrationEvent], state: ConsumerState,
+              traceparents: Sequence[str | None] = ()) -> None:
+        """Apply `events` in order and store their effects with `state`, in one transaction.
+
+        `traceparents[i]`, if given, is the trace the effects of `events[i]` continue.
+        """
+        traces = list(traceparents) or [None] * len(events)
+        # The caller may retry with the same state: what one attempt applied stays out of it.
+        state = replace(state, inbox=dict(state.inbox))
+        with self.processing_lock:
+            batch = ProcessingEvent[uuid.UUID]()
+            positions = self._inbox_positions(events)
+            assert isinstance(self.repository, BatchRepository)
+            with self.repository.keeping(batch.aggregates):
+                for event, traceparent in zip(events, traces, strict=True):
+                    first = len(batch.events)
+                    self._apply_new(event, batch, state, positions)
+                    self._check_all_collected(batch.aggregates)
+                    for new in batch.events[first:] if traceparent else ():
+                        object.__setattr__(new, TRACE_ATTRIBUTE, traceparent)
+            batch.collect_events(consumer_state=state)
+            recordings = self._record(batch)
+            self._take_snapshots(batch)
+            self._notify(recordings)
+
+    def _apply_new(self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID],
+                   state: ConsumerState, positions: dict[InboxKey, int]) -> None:
+        key = (event.producer, event.citizen_id)
+        if positions.get(key, 0) >= event.source_position:
             return  # already applied: a re-published copy
-        self.handle(domain_event, processing_event)
-        inbox.advance(domain_event.source_position)
-        processing_event.collect_events(inbox)
+        self.handle(event, processing_event)
+        positions[key] = state.inbox[key] = event.source_position
+
+    def _inbox_positions(self, events: Sequence[IntegrationEvent]) -> dict[InboxKey, int]:
+        return self.recorder.inbox_positions((e.producer, e.citizen_id) for e in events)
+
+    @staticmethod
+    def _check_all_collected(aggregates: Aggregates) -> None:
+        for aggregate in aggregates.values():
+            if getattr(aggregate, "pending_events", None):
+                raise UncollectedChanges(f"{type(aggregate).__name__} has uncollected events")
 
     def handle(self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Turn one integration event into new domain events (collected on the processing event)."""
 
-    def _inbox(self, event: IntegrationEvent) -> Inbox:
-        try:
-            inbox: Inbox = self.repository.get(Inbox.create_id(event.producer, event.citizen_id))
-        except AggregateNotFoundError:
-            inbox = Inbox(event.producer, event.citizen_id)
-        return inbox
+    def has_tracking(self, tracking: Tracking) -> bool:
+        return self.recorder.has_tracking_id(tracking.application_name,
+                                             tracking.notification_id)

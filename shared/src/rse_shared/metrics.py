@@ -22,6 +22,10 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"])
 DLQ_MESSAGES = Counter(
     "rse_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic"])
+REFUSED_MESSAGES = Counter(
+    "rse_messages_refused_total",
+    "Messages refused as not the topic owner's (forged, out of chain, implausible position)",
+    ["topic", "reason"])
 PROJECTION_FAILURES = Counter(
     "rse_projection_failures_total", "Events a projection could not apply and set aside",
     ["projection"])

@@ -242,7 +242,8 @@ def assemble(
             raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
         loops["consumer"] = consumer_worker(settings.kafka_bootstrap, app, topics=list(consumes),
                                             group_id=settings.consumer_group,
-                                            max_attempts=settings.consumer_max_attempts)
+                                            max_attempts=settings.consumer_max_attempts,
+                                            topic_prefix=prefix)
     loops.update(extra_workers or {})
     # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
     for job_name, job in (scheduled or {}).items():

@@ -37,6 +37,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pymongo import AsyncMongoClient
 
 from rse_shared.auth import Role, TokenVerifier, jwks_from_json
+from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
@@ -44,6 +45,7 @@ from rse_shared.inbox import ConsumerApplication
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
+from rse_shared.topics import SERVICES, events_topic
 
 T = TypeVar("T")
 D = TypeVar("D", date, datetime)
@@ -90,8 +92,11 @@ async def fresh_mongo(infra: ServiceSettings) -> AsyncIterator[str]:
 
 
 async def create_topic(bootstrap: str, label: str = "t") -> str:
-    """Create a new, uniquely named topic (3 partitions)."""
+    """Create a new, uniquely named topic (3 partitions); a service's label names its owner
+    the way the topology does (`t.<id>.<service>.events`)."""
     name = unique(label).replace("_", ".")
+    if label in SERVICES:
+        name = f"{unique('t').replace('_', '.')}.{events_topic(label)}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -113,17 +118,34 @@ def new_topic(infra: ServiceSettings) -> Callable[[str], Awaitable[str]]:
     return lambda label: create_topic(infra.kafka_bootstrap, label)
 
 
+_published_heads: dict[tuple[str, str, int], str] = {}
+"""The chain head of every partition `publish` wrote to, as a relay keeps it."""
+
+
+def published_head(bootstrap: str, topic: str, partition: int) -> str:
+    """The chain head `publish` left on a partition (GENESIS before the first)."""
+    return _published_heads.get((bootstrap, topic, partition), GENESIS)
+
+
 async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
-                  partition: int | None = None) -> None:
-    """Produce integration events as a producer's relay would (acks=all, keyed by citizen),
-    onto `partition` if given, whatever the key would pick."""
+                  partition: int | None = None, chained: bool = True) -> None:
+    """Produce integration events as a producer's relay would (acks=all, keyed by citizen,
+    linked into the partition's hash chain unless not `chained`), onto `partition` if
+    given, whatever the key would pick."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
+        partitions = len(await producer.partitions_for(topic))
         for event in events:
-            await producer.send_and_wait(topic, json.dumps(event.to_wire()).encode(),
-                                         key=str(event.citizen_id).encode(),
-                                         partition=partition)
+            key = str(event.citizen_id).encode()
+            where = partition_for(key, partitions) if partition is None else partition
+            document = event.to_wire()
+            if chained:
+                head = (bootstrap, topic, where)
+                document = link(document, _published_heads.get(head, GENESIS))
+                _published_heads[head] = document["chain_hash"]
+            await producer.send_and_wait(topic, json.dumps(document).encode(), key=key,
+                                         partition=where)
     finally:
         await producer.stop()
 
@@ -252,11 +274,13 @@ def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
 
 @contextlib.asynccontextmanager
 async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *,
-                  group_id: str | None = None) -> AsyncIterator[IdempotentConsumer]:
-    """`app` fed from `topics` by an idempotent consumer (in a group of its own by default)."""
+                  group_id: str | None = None, owners: dict[str, str] | None = None,
+                  ) -> AsyncIterator[IdempotentConsumer]:
+    """`app` fed from `topics` by an idempotent consumer (in a group of its own by default);
+    `owners` names the producer of each topic whose name does not."""
     broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
     consumer = IdempotentConsumer(broker, app, topics=topics, max_attempts=3,
-                                  retry_backoff=0.05,
+                                  retry_backoff=0.05, owners=owners,
                                   group_id=group_id or f"g-{uuid.uuid4().hex[:8]}")
     await broker.start()
     try:
@@ -268,8 +292,10 @@ async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *
 @pytest.fixture
 async def consuming(infra: ServiceSettings, tally: RegistrationTally,
                     fresh_topic: str) -> AsyncIterator[IdempotentConsumer]:
-    """The tally fed from `fresh_topic` by an idempotent consumer in its own group."""
-    async with feeding(infra.kafka_bootstrap, tally, [fresh_topic]) as consumer:
+    """The tally fed from `fresh_topic` (identity's, as it counts registrations) by an
+    idempotent consumer in its own group."""
+    async with feeding(infra.kafka_bootstrap, tally, [fresh_topic],
+                       owners={fresh_topic: "identity"}) as consumer:
         yield consumer
 
 

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from rse_shared.chain import GENESIS, link
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import inject_trace_headers, tracer
@@ -26,7 +27,8 @@ async def test_the_consumer_span_joins_the_trace_of_the_published_message(
     await producer.start()
     try:
         with tracer().start_as_current_span("command") as command:
-            await producer.send_and_wait(fresh_topic, json.dumps(event.to_wire()).encode(),
+            wire = json.dumps(link(event.to_wire(), GENESIS)).encode()
+            await producer.send_and_wait(fresh_topic, wire,
                                          key=str(event.citizen_id).encode(),
                                          headers=inject_trace_headers())
     finally:
