@@ -15,7 +15,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -26,18 +25,17 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import context as otel_context
 from pydantic import ValidationError
 
+from rse_shared.clock import utcnow
+from rse_shared.contracts.audit import DeadLetterEntry
 from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, parse_event
 from rse_shared.eventstore import in_thread
 from rse_shared.inbox import ConsumerApplication
 from rse_shared.loops import Worker
 from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED
 from rse_shared.telemetry import extract_trace_context, tracer
+from rse_shared.topics import dlq_topic
 
 log = logging.getLogger(__name__)
-
-
-def dlq_topic(group_id: str, topic: str) -> str:
-    return f"{group_id}.{topic}.dlq"
 
 
 def tracking_for(record: ConsumerRecord[Any, Any]) -> Tracking:
@@ -188,20 +186,13 @@ class IdempotentConsumer:
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], error: str,
                           attempts: int) -> None:
-        entry = {
-            "group_id": self.group_id,
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": _text(record.key),
-            "value": _text(record.value),
-            "error": error,
-            "attempts": attempts,
-            "failed_at": datetime.now(UTC).isoformat(),
-        }
+        entry = DeadLetterEntry(group_id=self.group_id, topic=record.topic,
+                                partition=record.partition, offset=record.offset,
+                                key=_text(record.key), value=_text(record.value), error=error,
+                                attempts=attempts, failed_at=utcnow())
         DLQ_MESSAGES.labels(record.topic).inc()
         await self.broker.publish(
-            entry,
+            entry.model_dump(mode="json"),
             topic=dlq_topic(self.group_id, record.topic),
             key=record.key,
             headers={"x-error": error[:500], "x-original-topic": record.topic},
