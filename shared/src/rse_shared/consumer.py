@@ -181,7 +181,7 @@ class IdempotentConsumer:
         """Process the event unless its tracking id was already recorded."""
         if self.already_applied(tracking):
             return False
-        self.app.process_event(event, tracking)  # type: ignore[arg-type]
+        self.app.receive(event, tracking)
         return True
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], error: str,

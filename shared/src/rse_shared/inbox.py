@@ -10,10 +10,11 @@ key, so an event at or below that position is a re-publication and changes nothi
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, DomainEventProtocol, event
+from eventsourcing.persistence import Tracking
 from eventsourcing.system import ProcessApplication
 
 from rse_shared.contracts.envelope import IntegrationEvent
@@ -48,6 +49,12 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         self.handle(domain_event, processing_event)
         inbox.advance(domain_event.source_position)
         processing_event.collect_events(inbox)
+
+    def receive(self, event: IntegrationEvent, tracking: Tracking) -> None:
+        """Apply one integration event; its new events and `tracking` are saved together."""
+        # eventsourcing types what it processes as its own domain events; an integration
+        # event carries what `policy` reads, so it is handed over as one.
+        self.process_event(cast(DomainEventProtocol[uuid.UUID], event), tracking)
 
     def handle(self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Turn one integration event into new domain events (collected on the processing event)."""

@@ -98,7 +98,7 @@ async def _group_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, gro
     if not committed:
         return None
     ends = await consumer.end_offsets(list(committed))
-    return sum(max(ends[tp] - meta.offset, 0) for tp, meta in committed.items())
+    return sum(max(int(ends[tp]) - int(meta.offset), 0) for tp, meta in committed.items())
 
 
 async def _letters(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
