@@ -1,1 +1,1 @@
-pytest_plugins = ["rse_shared.testing"]
+pytest_plugins = ["rse_shared.testing.fixtures"]

@@ -9,7 +9,6 @@ RSE_ASYNCAPI_SCHEMA may point elsewhere.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import subprocess
@@ -28,19 +27,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
 
 from rse_shared import asyncapi
-from rse_shared.asyncapi import CONSUMERS, channel_id, contracts, message_id, producer_of
-from rse_shared.chain import (
-    CHECKPOINTS_TOPIC,
-    GENESIS,
-    KEYS_TOPIC,
-    Head,
-    link,
-    public_key_document,
-    signed_checkpoint,
-)
-from rse_shared.consumer import IdempotentConsumer, dlq_topic
+from rse_shared import topics as topology
+from rse_shared.asyncapi import channel_id, contracts, message_id, producer_of
+from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
+from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import IntegrationEvent, parse_event
 from rse_shared.telemetry import inject_trace_headers
+from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, dlq_topic, events_topic
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL_SCHEMA = (REPO / ".local" / "asyncapi" / "node_modules" / "@asyncapi" / "specs" / "schemas"
@@ -199,8 +192,8 @@ def test_the_official_asyncapi_schema_accepts_the_document(document: dict[str, A
 
 
 def _event_channels(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["address"]: c for c in document["channels"].values()
-            if c["address"].endswith(".events")}
+    names = {t.name for t in topology.event_topics()}
+    return {c["address"]: c for c in document["channels"].values() if c["address"] in names}
 
 
 def test_every_registered_contract_is_on_its_producer_s_topic(document: dict[str, Any]) -> None:
@@ -208,7 +201,7 @@ def test_every_registered_contract_is_on_its_producer_s_topic(document: dict[str
     assert len(registered) >= 20
     channels = _event_channels(document)
     for cls in registered:
-        topic = f"{producer_of(cls)}.events"
+        topic = events_topic(producer_of(cls))
         assert message_id(cls) in channels[topic]["messages"], (cls.__name__, topic)
         message = document["components"]["messages"][message_id(cls)]
         assert message["name"] == cls.event_type
@@ -226,29 +219,24 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
         assert len(senders) == 1, topic
         groups = sorted(o["bindings"]["kafka"]["groupId"]["const"] for o in operations
                         if o["channel"]["$ref"] == ref and o["action"] == "receive")
-        assert groups == sorted(g for g, ts in CONSUMERS.items() if topic in ts), topic
+        assert groups == list(topology.consumers_of(topic)), topic
     for address in (CHECKPOINTS_TOPIC, KEYS_TOPIC):
         assert document["channels"][channel_id(address)]["address"] == address
     dlq = document["channels"]["deadLetters"]
     assert dlq["address"] == dlq_topic("{group}", "{topic}")
-    assert dlq["parameters"]["group"]["enum"] == sorted(CONSUMERS)
+    assert dlq["parameters"]["group"]["enum"] == sorted({g for g, _ in topology.consumer_pairs()})
+    assert dlq["parameters"]["topic"]["enum"] == sorted({t for _, t in topology.consumer_pairs()})
 
 
-def test_the_consumer_list_matches_what_the_services_subscribe_to() -> None:
-    from rse_benefits.bootstrap import bootstrap as benefits_bootstrap
-    from rse_shared.topics import consumed_by
-
-    def defaults(settings: type[BaseModel], *fields: str) -> tuple[str, ...]:
-        return tuple(settings.model_fields[f].default for f in fields)
-
-    actual = {
-        "benefits": tuple(inspect.signature(benefits_bootstrap).parameters["consumes"].default),
-        "consent": consumed_by("consent"),
-        "records": consumed_by("records"),
-        "requests": consumed_by("requests"),
-    }
-    assert {g: sorted(t) for g, t in actual.items()} == {
-        g: sorted(t) for g, t in CONSUMERS.items()}
+def test_the_event_channels_are_the_topology_s_events_topics(document: dict[str, Any]) -> None:
+    addresses = {c["address"] for c in document["channels"].values()}
+    assert addresses == {t.name for t in topology.event_topics() + topology.audit_topics()} | {
+        dlq_topic("{group}", "{topic}")}
+    channels = _event_channels(document)
+    for topic in channels:
+        producers = {producer_of(cls) for cls in contracts()
+                     if message_id(cls) in channels[topic]["messages"]}
+        assert producers == {topology.owner_of(topic)}, topic
 
 
 # --- the schemas accept what is really sent ----------------------------------------------
@@ -297,7 +285,7 @@ def test_each_topic_s_payload_schema_accepts_a_real_event(
         full: bool) -> None:
     wire = published(example(cls, full))
     assert parse_event(wire).to_wire() == wire  # a real event, as consumers read it
-    channel = document["channels"][channel_id(f"{producer_of(cls)}.events")]
+    channel = document["channels"][channel_id(events_topic(producer_of(cls)))]
     message_ref = channel["messages"][message_id(cls)]["$ref"]
     assert validate(f"{message_ref[1:]}/payload", wire) == []
 
@@ -328,11 +316,11 @@ def test_each_header_schema_accepts_the_relay_s_headers(
 
 def test_checkpoints_and_keys_match_their_schemas(validate: Validate) -> None:
     key = Ed25519PrivateKey.generate()
-    checkpoint = signed_checkpoint(key, producer="records", topic="records.events",
+    checkpoint = signed_checkpoint(key, producer="records", topic=events_topic("records"),
                                    partition=2, head=Head("ab" * 32, 5))
     assert validate("/components/messages/Checkpoint/payload", checkpoint) == []
     assert validate("/components/messages/Checkpoint/bindings/kafka/key",
-                    "records.events:2") == []
+                    f"{events_topic('records')}:2") == []
     verification = public_key_document("records", key.public_key())
     assert validate("/components/messages/VerificationKey/payload", verification) == []
     assert validate("/components/messages/VerificationKey/bindings/kafka/key",
@@ -353,7 +341,7 @@ async def test_a_dead_letter_matches_its_channel_and_schema(
     broker = _Broker()
     consumer.broker, consumer.group_id = broker, "records"
     citizen = "8d3e6f1a-2b4c-4d5e-9f60-718293a4b5c6"
-    record = types.SimpleNamespace(topic="identity.events", partition=1, offset=41,
+    record = types.SimpleNamespace(topic=events_topic("identity"), partition=1, offset=41,
                                    key=citizen.encode(), value=b"{not json")
     await consumer.dead_letter(record, "not JSON: Expecting property name", attempts=1)
     [sent] = broker.sent

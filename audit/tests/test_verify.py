@@ -15,18 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rse_audit.cli import main
 from rse_audit.verify import verify
-from rse_shared.chain import (
-    CHECKPOINTS_TOPIC,
-    GENESIS,
-    KEYS_TOPIC,
-    Head,
-    link,
-    public_key_document,
-    signed_checkpoint,
-)
+from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
 from rse_shared.relay import ensure_topics
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic
+from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
 
 pytestmark = pytest.mark.integration
 Doc = dict[str, Any]
@@ -56,7 +49,7 @@ async def produce(bootstrap: str, topic: str, docs: list[Doc], partition: int = 
 async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519PrivateKey]:
     """A chained log on partition 0 of a fresh topic, with a signed checkpoint of its head."""
     bootstrap = infra.kafka_bootstrap
-    await ensure_topics(bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1)
+    await ensure_topics(bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC])
     topic, docs = await create_topic(bootstrap, "orig"), a_chain()
     key = Ed25519PrivateKey.generate()
     await produce(bootstrap, topic, docs)

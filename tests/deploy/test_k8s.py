@@ -374,10 +374,9 @@ def consumed_topics(service: str) -> list[str]:
 
 def test_readme_names_every_topic_and_database() -> None:
     readme = (K8S / "README.md").read_text()
-    consumer = importlib.import_module("rse_shared.consumer")
-    chain = importlib.import_module("rse_shared.chain")
-    topics = {f"{s}.events" for s in SERVICES} | {chain.CHECKPOINTS_TOPIC, chain.KEYS_TOPIC}
-    topics |= {consumer.dlq_topic(s, t) for s in SERVICES for t in consumed_topics(s)}
+    topology = importlib.import_module("rse_shared.topics")
+    topics = {f"{s}.events" for s in SERVICES} | {topology.CHECKPOINTS_TOPIC, topology.KEYS_TOPIC}
+    topics |= {topology.dlq_topic(s, t) for s in SERVICES for t in consumed_topics(s)}
     assert "records.identity.events.dlq" in topics  # the derivation found the consumers
     missing = [t for t in sorted(topics) if f"`{t}`" not in readme]
     assert not missing, f"deploy/k8s/README.md does not list these topics: {missing}"

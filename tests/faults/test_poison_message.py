@@ -21,12 +21,12 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from rse_records.application import RecordsApplication
-from rse_shared.consumer import dlq_topic
 from rse_shared.contracts import MedicationRenewalDecided
 from rse_shared.contracts.requests import RenewedItem
 from rse_shared.eventstore import in_thread
 from rse_shared.relay import ensure_topics
 from rse_shared.testing import REPO, a_registration, eventually, publish
+from rse_shared.topics import dlq_topic
 
 from .conftest import FaultServers
 from .support import POISON_PREFIX, ServiceProcess, topic_documents

@@ -121,15 +121,11 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rse-audit", description=__doc__)
-    parser.add_argument("--bootstrap", help="Kafka bootstrap (default: RSE_KAFKA_BOOTSTRAP)")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB,
-                        help=f"the replayed history (default: {DEFAULT_DB})")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _add_kafka_commands(commands: Any) -> None:
+    """verify, keys and replay: the commands that read the topics."""
+    every = "every service's <service>.events"
     check = commands.add_parser("verify", help="check every hash chain and signed checkpoint")
-    check.add_argument("--topic", action="append",
-                       help="a topic to verify (default: every service's <service>.events)")
+    check.add_argument("--topic", action="append", help=f"a topic to verify (default: {every})")
     check.add_argument("--checkpoints-of", action="append", metavar="COPY=ORIGINAL",
                        help="verify the topic COPY against the checkpoints of ORIGINAL")
     check.add_argument("--keys", type=Path, metavar="FILE",
@@ -142,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     pin = commands.add_parser("keys", help="the producers' verification keys, to pin")
     pin.add_argument("--out", type=Path, help="write them to this file (default: stdout)")
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
-    rebuild.add_argument("--topic", action="append",
-                         help="a topic to replay (default: every service's <service>.events)")
+    rebuild.add_argument("--topic", action="append", help=f"a topic to replay (default: {every})")
+
+
+def _add_history_commands(commands: Any) -> None:
+    """compare, as-of and report: the commands that read the replayed history."""
     against = commands.add_parser("compare", help="the replay against the live projections")
     against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
     for service in ("consent", "requests", "benefits"):
@@ -157,6 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--since")
     report.add_argument("--until")
     report.add_argument("--out", type=Path, default=Path(".local/audit/report"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rse-audit", description=__doc__)
+    parser.add_argument("--bootstrap", help="Kafka bootstrap (default: RSE_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB,
+                        help=f"the replayed history (default: {DEFAULT_DB})")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_kafka_commands(commands)
+    _add_history_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "verify":
         return asyncio.run(run_verify(args))

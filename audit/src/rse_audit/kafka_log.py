@@ -10,6 +10,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from rse_shared import topics as topology
+
 
 @dataclass(frozen=True)
 class Record:
@@ -23,9 +25,6 @@ class Record:
     """When the broker (or the producer) stamped the message, in ms since the epoch."""
 
 
-SERVICES = ("identity", "consent", "records", "requests", "benefits")
-
-
 async def event_topics(bootstrap: str) -> list[str]:
     """The services' integration-event topics (`<service>.events`) that exist."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -34,7 +33,7 @@ async def event_topics(bootstrap: str) -> list[str]:
         existing = set(await admin.list_topics())
     finally:
         await admin.close()
-    return [f"{s}.events" for s in SERVICES if f"{s}.events" in existing]
+    return [t.name for t in topology.event_topics() if t.name in existing]
 
 
 async def read_partitions(bootstrap: str, topic: str) -> AsyncIterator[tuple[int, list[Record]]]:

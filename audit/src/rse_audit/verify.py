@@ -10,14 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rse_audit.kafka_log import Record, read_partitions, read_topic
-from rse_shared.chain import (
-    CHECKPOINTS_TOPIC,
-    KEYS_TOPIC,
-    Break,
-    Verified,
-    check_checkpoints,
-    verify_partition,
-)
+from rse_shared.chain import Break, Verified, check_checkpoints, verify_partition
+from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
 
 
 @dataclass(frozen=True)

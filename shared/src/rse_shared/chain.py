@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from aiokafka.partitioner import murmur2
@@ -23,9 +23,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from rse_shared.clock import utcnow
+from rse_shared.contracts.audit import Checkpoint, VerificationKey
+
 GENESIS = "0" * 64
-CHECKPOINTS_TOPIC = "audit.checkpoints"
-KEYS_TOPIC = "audit.keys"
 
 
 def canonical(document: dict[str, Any], omit: str) -> bytes:
@@ -71,22 +72,24 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def public_key_document(producer: str, public: Ed25519PublicKey) -> dict[str, str]:
+def public_key_document(producer: str, public: Ed25519PublicKey) -> dict[str, Any]:
+    """The VerificationKey of `public`, as published on `audit.keys`."""
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return {"producer": producer, "key_id": key_id(public),
-            "public_key": base64.b64encode(raw).decode()}
+    document = VerificationKey(producer=producer, key_id=key_id(public),
+                               public_key=base64.b64encode(raw).decode())
+    return document.model_dump(mode="json")
 
 
 def signed_checkpoint(key: Ed25519PrivateKey, *, producer: str, topic: str, partition: int,
                       head: Head, at: datetime | None = None) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "producer": producer, "topic": topic, "partition": partition, "head": head.hash,
-        "count": head.count, "at": (at or datetime.now(UTC)).isoformat(),
-        "key_id": key_id(key.public_key()),
-    }
-    signature = key.sign(canonical(document, omit="signature"))
-    document["signature"] = base64.b64encode(signature).decode()
-    return document
+    """The Checkpoint of `head`, signed by `key`, as published on `audit.checkpoints`."""
+    unsigned = Checkpoint(producer=producer, topic=topic, partition=partition, head=head.hash,
+                          count=head.count, at=at or utcnow(), key_id=key_id(key.public_key()),
+                          signature="")
+    # The signature covers the JSON form, which is what a verifier reads back.
+    signature = key.sign(canonical(unsigned.model_dump(mode="json"), omit="signature"))
+    signed = unsigned.model_copy(update={"signature": base64.b64encode(signature).decode()})
+    return signed.model_dump(mode="json")
 
 
 def checkpoint_is_authentic(document: dict[str, Any], public_keys: dict[str, str]) -> bool:

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -27,7 +26,9 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
+from rse_shared.clock import utcnow
 from rse_shared.consumer_store import ConsumerState
+from rse_shared.contracts.audit import DeadLetterEntry
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import current_traceparent, in_thread
 from rse_shared.inbox import ConsumerApplication
@@ -35,16 +36,13 @@ from rse_shared.intake import Intake, Outcome, PoisonMessage, Record, Taken, loa
 from rse_shared.loops import Worker
 from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED, REFUSED_MESSAGES
 from rse_shared.telemetry import extract_trace_context, tracer
+from rse_shared.topics import dlq_topic
 from rse_shared.trust import expected_owners
 
 log = logging.getLogger(__name__)
 
 __all__ = ["IdempotentConsumer", "Outcome", "PoisonMessage", "consumer_worker", "decode",
            "dlq_topic", "tracking_for"]
-
-
-def dlq_topic(group_id: str, topic: str) -> str:
-    return f"{group_id}.{topic}.dlq"
 
 
 def tracking_for(record: Record) -> Tracking:
@@ -232,20 +230,13 @@ class IdempotentConsumer:
         return True
 
     async def dead_letter(self, record: Record, error: str, attempts: int) -> None:
-        entry = {
-            "group_id": self.group_id,
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": _text(record.key),
-            "value": _text(record.value),
-            "error": error,
-            "attempts": attempts,
-            "failed_at": datetime.now(UTC).isoformat(),
-        }
+        entry = DeadLetterEntry(group_id=self.group_id, topic=record.topic,
+                                partition=record.partition, offset=record.offset,
+                                key=_text(record.key), value=_text(record.value), error=error,
+                                attempts=attempts, failed_at=utcnow())
         DLQ_MESSAGES.labels(record.topic).inc()
         await self.broker.publish(
-            entry,
+            entry.model_dump(mode="json"),
             topic=dlq_topic(self.group_id, record.topic),
             key=record.key,
             headers={"x-error": error[:500], "x-original-topic": record.topic},

@@ -144,6 +144,10 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
             if getattr(aggregate, "pending_events", None):
                 raise UncollectedChanges(f"{type(aggregate).__name__} has uncollected events")
 
+    def receive(self, event: IntegrationEvent, tracking: Tracking) -> None:
+        """Apply one integration event; its new events and `tracking` are saved together."""
+        self.apply([event], ConsumerState(trackings=[tracking]))
+
     def handle(self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Turn one integration event into new domain events (collected on the processing event)."""
 

@@ -28,8 +28,6 @@ from opentelemetry.trace import SpanKind
 from psycopg.types.json import Jsonb
 
 from rse_shared.chain import (
-    CHECKPOINTS_TOPIC,
-    KEYS_TOPIC,
     Head,
     heads_from_json,
     heads_to_json,
@@ -44,6 +42,7 @@ from rse_shared.locks import advisory_lock
 from rse_shared.loops import pause
 from rse_shared.metrics import EVENTS_RELAYED, RELAY_POSITION
 from rse_shared.telemetry import context_from_traceparent, inject_trace_headers, tracer
+from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, partitions_of
 
 log = logging.getLogger(__name__)
 
@@ -246,18 +245,18 @@ class OutboxRelay:
     async def _publish_verification_key(self) -> None:
         assert self.producer is not None
         document = public_key_document(self.producer_name, self.audit_key.public_key())
-        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1)
+        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC])
         await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
                                           key=document["key_id"].encode())
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3) -> None:
-    """Create the topics if they do not exist yet (partitions spread citizens, keyed by id)."""
+async def ensure_topics(bootstrap: str, topics: Sequence[str]) -> None:
+    """Create the topics if they do not exist yet, with the partitions the topology gives."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1)
+        missing = [NewTopic(t, num_partitions=partitions_of(t), replication_factor=1)
                    for t in topics if t not in existing]
         if missing:
             # Another replica may create them meanwhile.

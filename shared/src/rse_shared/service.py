@@ -36,6 +36,7 @@ from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import TraceRequests
+from rse_shared.topics import events_topic
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,42 @@ class Service:
         self.app.close()
 
 
+def _relay(settings: ServiceSettings, app: Application[Any], translate: Translator,
+           topic: str | None) -> OutboxRelay:
+    """The outbox relay to the service's own events topic (from the topology by default)."""
+    name = settings.service_name
+    return OutboxRelay(app, translate,
+                       topic=settings.topic_prefix + (topic or events_topic(name)),
+                       bootstrap=settings.kafka_bootstrap, conninfo=settings.postgres_conninfo(),
+                       poll_interval=settings.relay_poll_interval, producer=name,
+                       audit_key=load_or_create_key(settings.audit_key_file),
+                       checkpoint_interval=settings.checkpoint_interval)
+
+
+def _loops(settings: ServiceSettings, app: Application[Any], relay: OutboxRelay,
+           projectors: Mapping[str, ProjectionRunner], consumes: Sequence[str],
+           db: AsyncDatabase[Any], extra_workers: Mapping[str, Worker],
+           scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]]) -> Workers:
+    """Relay, projectors (one replica each), consumer, extra workers and scheduled jobs."""
+    name, conninfo = settings.service_name, settings.postgres_conninfo()
+    loops: dict[str, Worker] = {"relay": relay.run}
+    for projection_name, runner in projectors.items():
+        loops[f"projector:{projection_name}"] = single_active(
+            conninfo, f"projector:{name}:{projection_name}", runner.run)
+    if consumes:
+        if not isinstance(app, ConsumerApplication):
+            raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
+        loops["consumer"] = consumer_worker(
+            settings.kafka_bootstrap, app, topics=[settings.topic_prefix + t for t in consumes],
+            group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts,
+            topic_prefix=settings.topic_prefix)
+    loops.update(extra_workers)
+    # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
+    for job_name, job in scheduled.items():
+        loops[job_name] = single_active(conninfo, f"{job_name}:{name}", job(db))
+    return Workers(loops)
+
+
 def assemble(
     settings: ServiceSettings,
     app: Application[Any],
@@ -219,40 +256,18 @@ def assemble(
     `extra_workers` run in every replica; `scheduled` jobs get the read-model database
     and run in one replica at a time.
     """
-    name = settings.service_name
-    conninfo = settings.postgres_conninfo()
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
                                                     serverSelectionTimeoutMS=5000)
     db = mongo[settings.mongo_db]
-    prefix = settings.topic_prefix
-    consumes = [prefix + t for t in consumes]
-    relay = OutboxRelay(app, translate, topic=prefix + (topic or f"{name}.events"),
-                        bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
-                        poll_interval=settings.relay_poll_interval, producer=name,
-                        audit_key=load_or_create_key(settings.audit_key_file),
-                        checkpoint_interval=settings.checkpoint_interval)
+    relay = _relay(settings, app, translate, topic)
     projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
                   for p in projections}
-    loops: dict[str, Worker] = {"relay": relay.run}
-    for projection_name, runner in projectors.items():
-        loops[f"projector:{projection_name}"] = single_active(
-            conninfo, f"projector:{name}:{projection_name}", runner.run)
-    if consumes:
-        if not isinstance(app, ConsumerApplication):
-            raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
-        loops["consumer"] = consumer_worker(settings.kafka_bootstrap, app, topics=list(consumes),
-                                            group_id=settings.consumer_group,
-                                            max_attempts=settings.consumer_max_attempts,
-                                            topic_prefix=prefix)
-    loops.update(extra_workers or {})
-    # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
-    for job_name, job in (scheduled or {}).items():
-        loops[job_name] = single_active(conninfo, f"{job_name}:{name}", job(db))
-    workers = Workers(loops)
+    workers = _loops(settings, app, relay, projectors, consumes, db, extra_workers or {},
+                     scheduled or {})
     verifier = verifier or TokenVerifier(http_jwks_loader(settings.jwks_url),
                                          issuer=settings.jwt_issuer,
                                          audience=settings.jwt_audience)
-    api = create_api(title=f"RSE {name}", settings=settings, routers=routers,
+    api = create_api(title=f"RSE {settings.service_name}", settings=settings, routers=routers,
                      errors={IntegrityError: 409, **(errors or {})},
                      checks=readiness_checks(settings, db), workers=workers,
                      state={"app": app, "token_verifier": verifier, "mongo_db": db,

@@ -21,9 +21,10 @@ from pymongo import AsyncMongoClient
 
 from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
+from rse_shared.topics import SERVICES, consumer_pairs, dlq_topic
 
-SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004,
-            "benefits": 8005}
+PORTS = dict(zip(SERVICES, range(8001, 8001 + len(SERVICES)), strict=True))
+"""Each service's HTTP port on a local deployment, in the topology's order (8001 ...)."""
 
 
 @dataclass
@@ -89,34 +90,47 @@ async def projection_lag(settings: ServiceSettings, last: int | None,
     return {str(d["_id"]): (last or 0) - int(d["position"]) for d in docs}, failures
 
 
-async def kafka_figures(bootstrap: str, groups: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """(consumer lag per group, DLQ message count per group)."""
+async def _group_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
+                     consumed: set[str]) -> int | None:
+    """Messages of the group's consumed topics that it has not committed yet."""
+    committed = {tp: meta for tp, meta in
+                 (await admin.list_consumer_group_offsets(group)).items() if tp.topic in consumed}
+    if not committed:
+        return None
+    ends = await consumer.end_offsets(list(committed))
+    return sum(max(int(ends[tp]) - int(meta.offset), 0) for tp, meta in committed.items())
+
+
+async def _letters(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
+                   letters: list[str]) -> int:
+    """Messages on the dead-letter topics, over every partition (the consumer may not know
+    them yet)."""
+    partitions = [TopicPartition(d["topic"], p["partition"])
+                  for d in await admin.describe_topics(letters) for p in d["partitions"]]
+    ends = await consumer.end_offsets(partitions)
+    return sum(ends.values())
+
+
+async def kafka_figures(bootstrap: str, prefix: str = "",
+                        ) -> tuple[dict[str, int], dict[str, int]]:
+    """(consumer lag per group, DLQ message count per group), for the topology's consumers."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await consumer.start()
     try:
-        topics = await admin.list_topics()
+        existing = set(await admin.list_topics())
         lag: dict[str, int] = {}
-        for group in groups:
-            with contextlib.suppress(Exception):
-                committed = await admin.list_consumer_group_offsets(group)
-                if not committed:
-                    continue
-                ends = await consumer.end_offsets(list(committed))
-                lag[group] = sum(max(ends[tp] - meta.offset, 0)
-                                 for tp, meta in committed.items())
         dlq: dict[str, int] = {}
-        for group in groups:
-            letters = [t for t in topics if t.startswith(f"{group}.") and t.endswith(".dlq")]
-            if not letters:
-                continue
-            # Every partition of each dead-letter topic (the consumer may not know them yet).
-            partitions = [TopicPartition(d["topic"], p["partition"])
-                          for d in await admin.describe_topics(letters)
-                          for p in d["partitions"]]
-            ends = await consumer.end_offsets(partitions)
-            dlq[group] = sum(ends.values())
+        for group in sorted({g for g, _ in consumer_pairs()}):
+            consumed = {prefix + t for g, t in consumer_pairs() if g == group}
+            with contextlib.suppress(Exception):
+                group_lag = await _group_lag(admin, consumer, group, consumed)
+                if group_lag is not None:
+                    lag[group] = group_lag
+            letters = sorted({dlq_topic(group, t) for t in consumed} & existing)
+            if letters:
+                dlq[group] = await _letters(admin, consumer, letters)
         return lag, dlq
     finally:
         await consumer.stop()
@@ -125,8 +139,8 @@ async def kafka_figures(bootstrap: str, groups: list[str]) -> tuple[dict[str, in
 
 async def collect(base: ServiceSettings) -> list[ServiceStatus]:
     rows = []
-    lag, dlq = await kafka_figures(base.kafka_bootstrap, list(SERVICES))
-    for name, port in SERVICES.items():
+    lag, dlq = await kafka_figures(base.kafka_bootstrap, base.topic_prefix)
+    for name, port in PORTS.items():
         settings = base.model_copy(update={"postgres_db": f"rse_{name}",
                                            "mongo_db": f"rse_{name}"})
         row = ServiceStatus(name, health=await health(base.http_host, port))

@@ -24,12 +24,25 @@ CHECKPOINTS_TOPIC = "audit.checkpoints"
 KEYS_TOPIC = "audit.keys"
 """The relays' Ed25519 verification keys."""
 
+
+def events_topic(service: str) -> str:
+    """The topic a service publishes its integration events to."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}")
+    return f"{service}.events"
+
+
+def dlq_topic(group: str, topic: str) -> str:
+    """The dead-letter topic of consumer group `group` for `topic`."""
+    return f"{group}.{topic}.dlq"
+
+
 CONSUMES: dict[str, tuple[str, ...]] = {
     "identity": (),
-    "consent": ("records.events",),
-    "records": ("identity.events", "consent.events", "requests.events"),
-    "requests": ("identity.events", "records.events", "benefits.events"),
-    "benefits": ("identity.events",),
+    "consent": (events_topic("records"),),
+    "records": (events_topic("identity"), events_topic("consent"), events_topic("requests")),
+    "requests": (events_topic("identity"), events_topic("records"), events_topic("benefits")),
+    "benefits": (events_topic("identity"),),
 }
 """The topics each service consumes, in its consumer group (by default the service's name)."""
 
@@ -51,18 +64,6 @@ class Topic:
     def dlq(self, group: str) -> str:
         """Where consumer group `group` puts the messages of this topic it could not apply."""
         return dlq_topic(group, self.name)
-
-
-def events_topic(service: str) -> str:
-    """The topic a service publishes its integration events to."""
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}")
-    return f"{service}.events"
-
-
-def dlq_topic(group: str, topic: str) -> str:
-    """The dead-letter topic of consumer group `group` for `topic`."""
-    return f"{group}.{topic}.dlq"
 
 
 def consumed_by(service: str) -> tuple[str, ...]:
@@ -107,3 +108,11 @@ def all_topics() -> tuple[Topic, ...]:
 def consumer_pairs() -> list[tuple[str, str]]:
     """Every (consumer group, consumed topic) pair, sorted."""
     return sorted((s, t) for s, topics in CONSUMES.items() for t in topics)
+
+
+def partitions_of(topic: str) -> int:
+    """Partitions of a topology topic, also under a deployment prefix; an events topic's else."""
+    for known in all_topics():
+        if topic == known.name or topic.endswith("." + known.name):
+            return known.partitions
+    return EVENT_PARTITIONS

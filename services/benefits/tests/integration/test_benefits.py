@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
+    Kit,
     ManualClock,
     TokenMint,
     a_registration,
@@ -26,7 +27,6 @@ from rse_shared.testing import (
     eventually,
     publish,
     read_topic,
-    running,
 )
 
 pytestmark = pytest.mark.integration
@@ -41,20 +41,20 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
-    return {"identity": await new_topic("identity"), "benefits": await new_topic("benefits")}
+async def topics(kit: Kit) -> dict[str, str]:
+    return await kit.topics("benefits")
 
 
 @pytest.fixture
-async def benefits(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
-                   topics: dict[str, str], mint: TokenMint,
+def settings(kit: Kit) -> Settings:
+    return kit.settings(Settings, expiry_check_interval=0.1)
+
+
+@pytest.fixture
+async def benefits(kit: Kit, settings: Settings, topics: dict[str, str],
                    clock: Clock) -> AsyncIterator[Service]:
-    settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                        consumer_group=fresh_database, relay_poll_interval=0.05,
-                        expiry_check_interval=0.1)
-    service = bootstrap(settings, topic=topics["benefits"], consumes=[topics["identity"]],
-                        verifier=mint.verifier(), clock=clock)
-    async with running(service):
+    async with kit.serve(bootstrap, settings, topics, verifier=kit.mint.verifier(),
+                         clock=clock) as service:
         yield service
 
 

@@ -3,13 +3,12 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from eventsourcing.persistence import Tracking
 
 from rse_benefits.application import BenefitsApplication, ExemptionNotFound
 from rse_benefits.domain.beneficiary import AlreadyOpen, NotABeneficiary
 from rse_benefits.domain.exemption import Exemption, ExemptionNotPending
 from rse_shared.contracts import CitizenDeregistered, CitizenRegistered
-from rse_shared.testing import ManualClock, a_registration
+from rse_shared.testing import ManualClock, a_registration, feed
 
 Clock = ManualClock  # the service's clock, set by the test
 
@@ -22,13 +21,6 @@ def clock() -> Clock:
 @pytest.fixture
 def app(clock: Clock) -> BenefitsApplication:
     return BenefitsApplication(clock=clock)
-
-
-_offsets = iter(range(1, 1_000_000))
-
-
-def feed(app: BenefitsApplication, event: object) -> None:
-    app.process_event(event, Tracking("identity.events:0", next(_offsets)))  # type: ignore[arg-type]
 
 
 def a_citizen(app: BenefitsApplication, born: date = date(1980, 5, 17)) -> uuid.UUID:

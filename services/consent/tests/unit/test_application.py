@@ -3,14 +3,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import Tracking
 
 from rse_consent.application import AlertNotFound, ConsentApplication, ConsentNotFound
 from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.consent import ConsentNotActive, Grantee, InvalidConsent
-from rse_shared.contracts import CATEGORIES, RecordAccessed
-from rse_shared.testing import ManualClock
+from rse_shared.contracts import CATEGORIES
+from rse_shared.testing import ManualClock, feed
 
 from ..builders import an_access
 
@@ -28,13 +27,6 @@ def clock() -> Clock:
 @pytest.fixture
 def app(clock: Clock) -> ConsentApplication:
     return ConsentApplication(clock=clock)
-
-
-_offsets = iter(range(1, 1_000_000))
-
-
-def feed(app: ConsentApplication, event: RecordAccessed) -> None:
-    app.process_event(event, Tracking("records.events:0", next(_offsets)))  # type: ignore[arg-type]
 
 
 def recorded(app: ConsentApplication, kind: type, citizen_id: uuid.UUID) -> list[Any]:

@@ -11,22 +11,21 @@ from argon2 import PasswordHasher
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_shared.service import Service
-from rse_shared.settings import ServiceSettings
-from rse_shared.testing import asgi_client, running
+from rse_shared.testing import Kit, asgi_client
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture
-def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> Settings:
-    return Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                    relay_poll_interval=0.05)
+def settings(kit: Kit) -> Settings:
+    return kit.settings(Settings)
 
 
 @pytest.fixture
-async def identity(settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
+async def identity(kit: Kit, settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
     """Identity with its relay and projector running."""
-    async with running(bootstrap(settings, topic=fresh_topic, hasher=FAST_HASHER)) as service:
+    async with kit.serve(bootstrap, settings, {"identity": fresh_topic},
+                         hasher=FAST_HASHER) as service:
         yield service
 
 

@@ -14,12 +14,13 @@ import pytest
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.published import to_integration_event
-from rse_shared.chain import CHECKPOINTS_TOPIC, KEYS_TOPIC, check_checkpoints, verify_partition
+from rse_shared.chain import check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
 from rse_shared.relay import OutboxRelay
 from rse_shared.service import Service
 from rse_shared.testing import RegistrationTally, documents, eventually, read_topic
+from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
 
 from .conftest import FAST_HASHER
 

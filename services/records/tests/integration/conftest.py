@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,41 +18,26 @@ from rse_shared.contracts import (
     ConsentGranted,
     ConsentRevoked,
     IntegrationEvent,
-    parse_event,
 )
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
-from rse_shared.settings import ServiceSettings
-from rse_shared.testing import (
-    TokenMint,
-    a_registration,
-    asgi_client,
-    documents,
-    eventually,
-    publish,
-    read_topic,
-    running,
-)
+from rse_shared.testing import Kit, Upstream, a_registration, asgi_client, eventually
 
 
 @pytest.fixture
-async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
-    return {name: await new_topic(name) for name in ("identity", "consent", "records")}
+async def topics(kit: Kit) -> dict[str, str]:
+    return await kit.topics("records")
 
 
 @pytest.fixture
-def settings(infra: ServiceSettings, fresh_database: str, fresh_mongo: str) -> Settings:
-    return Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                    consumer_group=fresh_database, relay_poll_interval=0.05)
+def settings(kit: Kit) -> Settings:
+    return kit.settings(Settings)
 
 
 @pytest.fixture
-async def records(settings: Settings, topics: dict[str, str],
-                  mint: TokenMint) -> AsyncIterator[Service]:
+async def records(kit: Kit, settings: Settings, topics: dict[str, str]) -> AsyncIterator[Service]:
     """Records with its relay, projectors and consumer running."""
-    service = bootstrap(settings, topic=topics["records"], consumes=[topics["identity"],
-                        topics["consent"]], verifier=mint.verifier())
-    async with running(service):
+    async with kit.serve(bootstrap, settings, topics, verifier=kit.mint.verifier()) as service:
         yield service
 
 
@@ -67,16 +50,15 @@ async def client(records: Service) -> AsyncIterator[httpx.AsyncClient]:
 class World:
     """What identity and consent would say, produced onto their topics; and what records said."""
 
-    def __init__(self, infra: ServiceSettings, topics: dict[str, str], records: Service) -> None:
-        self.bootstrap = infra.kafka_bootstrap
-        self.topics = topics
+    def __init__(self, upstream: Upstream, records: Service) -> None:
+        self.upstream = upstream
+        self.topics = upstream.topics
         self.records = records
-        self.positions: dict[uuid.UUID, int] = defaultdict(int)
 
     async def registered(self, event: CitizenRegistered | None = None) -> uuid.UUID:
         """A citizen identity registered, once records shows their record."""
         event = event or a_registration()
-        await publish(self.bootstrap, self.topics["identity"], event)
+        await self.upstream.publish("identity", event)
 
         async def projected() -> bool:
             return await self.records.db.records.find_one({"_id": str(event.citizen_id)}) \
@@ -85,11 +67,7 @@ class World:
         return event.citizen_id
 
     def _envelope(self, citizen_id: uuid.UUID) -> dict[str, Any]:
-        # Each citizen's consent events carry rising positions, as the consent relay's would.
-        self.positions[citizen_id] += 1
-        return {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC),
-                "producer": "consent", "citizen_id": citizen_id,
-                "source_position": self.positions[citizen_id]}
+        return self.upstream.envelope("consent", citizen_id)
 
     async def grant(self, citizen_id: uuid.UUID, categories: tuple[str, ...],
                     kind: str = "professional", grantee_id: str | None = "P-1",
@@ -116,7 +94,7 @@ class World:
         await self._known(citizen_id, lambda r: consent_id in r.ended)
 
     async def _tell(self, event: IntegrationEvent) -> None:
-        await publish(self.bootstrap, self.topics["consent"], event)
+        await self.upstream.publish("consent", event)
 
     async def _known(self, citizen_id: uuid.UUID, condition: Callable[[Any], bool]) -> None:
         async def consumed() -> bool:
@@ -127,24 +105,15 @@ class World:
     async def published(self, event_type: type[IntegrationEvent],
                         count: int) -> list[Any]:
         """The events of a type records published, once there are `count` of them."""
-        async def probe() -> list[Any] | None:
-            found = await self._read(event_type)
-            return found if len(found) >= count else None
-        await eventually(probe)
-        await asyncio.sleep(0.5)  # anything beyond `count` would have been relayed by now
-        return await self._read(event_type)
-
-    async def _read(self, event_type: type[IntegrationEvent]) -> list[Any]:
-        records = await read_topic(self.bootstrap, self.topics["records"], timeout=2)
-        return [e for e in map(parse_event, documents(records)) if isinstance(e, event_type)]
+        return await self.upstream.published("records", event_type, count)
 
     def record_version(self, citizen_id: uuid.UUID) -> int:
         return int(self.records.app.record(citizen_id).version)
 
 
 @pytest.fixture
-def world(infra: ServiceSettings, topics: dict[str, str], records: Service) -> World:
-    return World(infra, topics, records)
+def world(kit: Kit, topics: dict[str, str], records: Service) -> World:
+    return World(kit.upstream(topics), records)
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

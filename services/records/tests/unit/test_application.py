@@ -31,7 +31,7 @@ from rse_shared.contracts import (
     RecordAccessed,
     RenewedItem,
 )
-from rse_shared.testing import ManualClock, a_registration
+from rse_shared.testing import ManualClock, a_registration, feed
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DOCTOR = Reader("P-1", "USF Tejo")
@@ -43,13 +43,6 @@ Clock = ManualClock  # the service's clock, set by the test
 @pytest.fixture
 def app() -> RecordsApplication:
     return RecordsApplication(clock=Clock(NOW))
-
-
-_offsets = iter(range(1, 10_000_000))
-
-
-def feed(app: RecordsApplication, event: IntegrationEvent) -> None:
-    app.process_event(event, Tracking("a.topic:0", next(_offsets)))  # type: ignore[arg-type]
 
 
 def envelope(citizen_id: uuid.UUID, position: int, producer: str = "consent") -> dict[str, Any]:

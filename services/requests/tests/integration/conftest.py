@@ -4,8 +4,7 @@ topics, with a clock the tests move."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,21 +23,17 @@ from rse_shared.contracts import (
     IntegrationEvent,
     PrescriptionIssued,
     PrescriptionItem,
-    parse_event,
 )
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
-from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
+    Kit,
     ManualClock,
     TokenMint,
+    Upstream,
     a_registration,
     asgi_client,
-    documents,
     eventually,
-    publish,
-    read_topic,
-    running,
 )
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -54,23 +49,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
-    return {name: await new_topic(name)
-            for name in ("identity", "records", "benefits", "requests")}
+async def topics(kit: Kit) -> dict[str, str]:
+    return await kit.topics("requests")
 
 
 @pytest.fixture
-async def requests_service(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
-                           topics: dict[str, str], mint: TokenMint,
+def settings(kit: Kit) -> Settings:
+    return kit.settings(Settings, tmrg_check_interval=0.1)
+
+
+@pytest.fixture
+async def requests_service(kit: Kit, settings: Settings, topics: dict[str, str],
                            clock: Clock) -> AsyncIterator[Service]:
     """Requests with its relay, projectors, consumer and TMRG job running."""
-    settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                        consumer_group=fresh_database, relay_poll_interval=0.05,
-                        tmrg_check_interval=0.1)
-    service = bootstrap(settings, topic=topics["requests"], consumes=[topics["identity"],
-                        topics["records"], topics["benefits"]], verifier=mint.verifier(),
-                        clock=clock)
-    async with running(service):
+    async with kit.serve(bootstrap, settings, topics, verifier=kit.mint.verifier(),
+                         clock=clock) as service:
         yield service
 
 
@@ -81,25 +74,21 @@ async def client(requests_service: Service) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def world(infra: ServiceSettings, topics: dict[str, str], requests_service: Service) -> World:
-    return World(infra.kafka_bootstrap, topics, requests_service)
+def world(kit: Kit, topics: dict[str, str], requests_service: Service) -> World:
+    return World(kit.upstream(topics), requests_service)
 
 
 class World:
     """What identity, records and benefits would publish, produced onto their topics."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], service: Service) -> None:
-        self.bootstrap = bootstrap
-        self.topics = topics
+    def __init__(self, upstream: Upstream, service: Service) -> None:
+        self.upstream = upstream
+        self.topics = upstream.topics
+        self.positions = upstream.positions
         self.service = service
-        self.positions: dict[tuple[str, uuid.UUID], int] = defaultdict(int)
 
     def _envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
-        # Each producer's events about one citizen carry rising positions, as its relay's would.
-        self.positions[producer, citizen_id] += 1
-        return {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC),
-                "producer": producer, "citizen_id": citizen_id,
-                "source_position": self.positions[producer, citizen_id]}
+        return self.upstream.envelope(producer, citizen_id)
 
     async def citizens(self, count: int, doctor: tuple[str, str] = DOCTOR,
                        medications: tuple[str, ...] = ()) -> list[uuid.UUID]:
@@ -109,10 +98,10 @@ class World:
         for citizen_id in ids:
             self.positions["identity", citizen_id] = 1
             identity += [a_registration(citizen_id), self.assignment(citizen_id, *doctor)]
-        await publish(self.bootstrap, self.topics["identity"], *identity)
+        await self.upstream.publish("identity", *identity)
         if medications:
-            await publish(self.bootstrap, self.topics["records"],
-                          *(self.summary(c, *medications) for c in ids))
+            await self.upstream.publish("records",
+                                        *(self.summary(c, *medications) for c in ids))
         for citizen_id in ids:
             await self.known(citizen_id, lambda p: (
                 p.family_doctor == doctor and set(medications) <= set(p.medications)))
@@ -136,12 +125,12 @@ class World:
 
     async def reassign(self, citizen_id: uuid.UUID, practitioner_id: str,
                        health_unit: str) -> None:
-        await publish(self.bootstrap, self.topics["identity"],
-                      self.assignment(citizen_id, practitioner_id, health_unit))
+        await self.upstream.publish("identity",
+                                    self.assignment(citizen_id, practitioner_id, health_unit))
         await self.known(citizen_id, lambda p: p.family_doctor == (practitioner_id, health_unit))
 
     async def deregister(self, citizen_id: uuid.UUID) -> None:
-        await publish(self.bootstrap, self.topics["identity"], CitizenDeregistered(
+        await self.upstream.publish("identity", CitizenDeregistered(
             **self._envelope("identity", citizen_id), reason="emigration",
             effective_date=date(2026, 12, 1)))
         await self.known(citizen_id, lambda p: p.deregistered)
@@ -153,11 +142,11 @@ class World:
             prescriber=DOCTOR[0], renewal_request_id=request_id,
             items=(PrescriptionItem(medication_id="M1", name="drug M1", dosage="1/day",
                                     packs=2),))
-        await publish(self.bootstrap, self.topics["records"], issued)
+        await self.upstream.publish("records", issued)
         return issued
 
     async def exempt(self, citizen_id: uuid.UUID) -> None:
-        await publish(self.bootstrap, self.topics["benefits"], ExemptionDecided(
+        await self.upstream.publish("benefits", ExemptionDecided(
             **self._envelope("benefits", citizen_id), exemption_id=uuid.uuid4(),
             category="economic_insufficiency", decision="granted", basis="rule",
             valid_from=NOW.date() - timedelta(days=1),
@@ -182,13 +171,7 @@ class World:
     async def published(self, event_type: type[IntegrationEvent],
                         count: int = 1) -> list[Any]:
         """The events of one type requests published on its topic, once there are `count`."""
-
-        async def enough() -> list[Any] | None:
-            records = await read_topic(self.bootstrap, self.topics["requests"], timeout=2)
-            found = [e for e in map(parse_event, documents(records))
-                     if isinstance(e, event_type)]
-            return found if len(found) >= count else None
-        return await eventually(enough, timeout=30)
+        return await self.upstream.published("requests", event_type, count, settle=0)
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import Tracking
 
 from rse_requests.application import RequestsApplication
 from rse_shared.contracts import (
@@ -23,7 +20,7 @@ from rse_shared.contracts import (
     PrescriptionIssued,
     PrescriptionItem,
 )
-from rse_shared.testing import ManualClock, a_registration
+from rse_shared.testing import Envelopes, ManualClock, a_registration, feed
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DOCTOR = ("P-100", "USF Arco")
@@ -37,19 +34,14 @@ class World:
 
     def __init__(self, app: RequestsApplication) -> None:
         self.app = app
-        self.offsets = itertools.count(1)
-        self.positions: dict[tuple[str, uuid.UUID], int] = defaultdict(int)
+        self.envelopes = Envelopes()
+        self.positions = self.envelopes.positions
 
     def feed(self, event: IntegrationEvent) -> None:
-        tracking = Tracking(f"{event.producer}.events:0", next(self.offsets))
-        self.app.process_event(event, tracking)  # type: ignore[arg-type]
+        feed(self.app, event)
 
     def envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
-        # Each producer's events about one citizen carry rising source positions.
-        self.positions[producer, citizen_id] += 1
-        return {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC),
-                "producer": producer, "citizen_id": citizen_id,
-                "source_position": self.positions[producer, citizen_id]}
+        return self.envelopes.envelope(producer, citizen_id)
 
     def citizen(self, doctor: tuple[str, str] | None = DOCTOR,
                 medications: tuple[str, ...] = ()) -> uuid.UUID:

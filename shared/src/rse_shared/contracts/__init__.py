@@ -1,8 +1,10 @@
 """Integration events: the only vocabulary that crosses service boundaries.
 
-Importing this package registers every contract, so `parse_event` knows them all.
+Importing this package registers every contract, so `parse_event` knows them all; the
+audit records (checkpoints, keys, dead letters) are contracts too, not events.
 """
 
+from rse_shared.contracts.audit import Checkpoint, DeadLetterEntry, VerificationKey
 from rse_shared.contracts.benefits import (
     ExemptionCategory,
     ExemptionDecided,
@@ -60,12 +62,14 @@ __all__ = [
     "AppointmentCancelled",
     "CarePlanUpdated",
     "Category",
+    "Checkpoint",
     "ChronicMedication",
     "CitizenDeregistered",
     "CitizenRegistered",
     "ConsentExpired",
     "ConsentGranted",
     "ConsentRevoked",
+    "DeadLetterEntry",
     "ExemptionCategory",
     "ExemptionDecided",
     "ExemptionExpired",
@@ -86,6 +90,7 @@ __all__ = [
     "RenewedItem",
     "UnknownEventType",
     "VaccinationRecorded",
+    "VerificationKey",
     "contract",
     "contract_for",
     "envelope_of",

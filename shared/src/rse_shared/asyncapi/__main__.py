@@ -1,0 +1,3 @@
+from rse_shared.asyncapi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""The `<service>.events` channels: each producer's contracts, its relay, its consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rse_shared import topics as topology
+from rse_shared.asyncapi.parts import (
+    CITIZEN_KEY,
+    SCHEMAS,
+    Schemas,
+    Sections,
+    channel,
+    channel_id,
+    contracts,
+    doc_of,
+    kafka_key,
+    message_id,
+    operation,
+    producer_of,
+    ref,
+)
+from rse_shared.chain import GENESIS
+from rse_shared.contracts.envelope import IntegrationEvent
+
+ENVELOPE_FIELDS = {
+    "event_id": "Stable id derived from the stored domain event: a re-publication keeps it, "
+                "so consumers deduplicate on it.",
+    "occurred_at": "When the domain event was stored (ISO 8601, UTC).",
+    "producer": "The publishing service.",
+    "citizen_id": "The citizen the event is about; also the Kafka message key.",
+    "correlation_id": "The request or flow this event belongs to, if known.",
+    "causation_id": "The event that caused this one, if known.",
+    "source_position": "Notification id of the event in the producer's outbox log.",
+    "chain_prev": f"Set by the relay: `chain_hash` of the previous event in the same topic "
+                  f"partition (`{GENESIS[:8]}...`, 64 zeros, for the first).",
+    "chain_hash": "Set by the relay: SHA-256 (hex) over this document's canonical JSON "
+                  "(sorted keys, no spaces) without `chain_hash`, `chain_prev` included.",
+}
+
+TRACEPARENT = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
+def payload(schemas: Schemas, cls: type[IntegrationEvent]) -> None:
+    """The contract's schema, with the envelope described and its name and version fixed."""
+    schema = schemas.add_model(message_id(cls), cls)
+    properties: dict[str, Any] = schema["properties"]
+    for name, description in ENVELOPE_FIELDS.items():
+        properties[name].setdefault("description", description)
+    properties["event_type"] = {"type": "string", "const": cls.event_type,
+                                "description": "The contract's name."}
+    properties["schema_version"] = {"type": "integer", "const": cls.schema_version,
+                                    "description": "The contract's version."}
+    schema["required"] = [*schema.get("required", []), "event_type", "schema_version"]
+
+
+def event_headers(cls: type[IntegrationEvent]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["event_type", "event_id"],
+        "properties": {
+            "event_type": {"type": "string", "const": cls.event_type,
+                           "description": "The payload's `event_type`, to route without "
+                                          "parsing the value."},
+            "event_id": {"type": "string", "format": "uuid",
+                         "description": "The payload's `event_id`."},
+            "traceparent": {"type": "string", "pattern": TRACEPARENT,
+                            "description": "W3C trace context of the command that stored the "
+                                           "event (absent when it was not traced)."},
+            "tracestate": {"type": "string", "description": "W3C trace state, if any."},
+        },
+    }
+
+
+def event_message(cls: type[IntegrationEvent], producer: str) -> dict[str, Any]:
+    summary, description = doc_of(cls)
+    message: dict[str, Any] = {
+        "name": cls.event_type,
+        "title": f"{cls.event_type} v{cls.schema_version}",
+        "summary": summary or f"{cls.event_type}, published by {producer}.",
+        "contentType": "application/json",
+        "headers": event_headers(cls),
+        "payload": ref(SCHEMAS + message_id(cls)),
+        "bindings": kafka_key(CITIZEN_KEY),
+    }
+    if description:
+        message["description"] = description
+    return message
+
+
+def published_messages(sections: Sections) -> dict[str, list[str]]:
+    """Every contract's message, added; the message ids of each producer."""
+    published: dict[str, list[str]] = {}
+    for cls in contracts():
+        producer = producer_of(cls)
+        if topology.owner_of(topology.events_topic(producer)) != producer:
+            raise ValueError(f"{cls.__name__}: {producer} publishes no events topic")
+        payload(sections.schemas, cls)
+        sections.messages[message_id(cls)] = event_message(cls, producer)
+        published.setdefault(producer, []).append(message_id(cls))
+    return published
+
+
+def check_consumed(published: Mapping[str, list[str]]) -> None:
+    """Every topic a service consumes carries contracts."""
+    on_topics = {topology.events_topic(p) for p in published}
+    for group, topic in topology.consumer_pairs():
+        if topic not in on_topics:
+            raise ValueError(f"{group} consumes {topic}, which no contract is on")
+
+
+def add_event_topics(sections: Sections) -> None:
+    """One channel per producer: its relay sends, each consumer group receives."""
+    published = published_messages(sections)
+    check_consumed(published)
+    for producer, ids in sorted(published.items()):
+        topic = topology.events_topic(producer)
+        cid = channel_id(topic)
+        readers = topology.consumers_of(topic)
+        sections.channels[cid] = channel(
+            topic, ids,
+            f"Integration events of {producer} (rse_shared.contracts.{producer}), published "
+            f"by its outbox relay with acks=all, keyed by citizen id, hash-chained per "
+            f"partition. Consumed by: {', '.join(readers) or 'no service'}; verified by "
+            f"`rse-audit verify`.")
+        sections.operations[f"{producer}_send_{cid}"] = operation(
+            "send", cid, ids, f"The {producer} outbox relay publishes its integration events.")
+        for group in readers:
+            sections.operations[f"{group}_receive_{cid}"] = operation(
+                "receive", cid, ids,
+                f"The {group} idempotent consumer applies them (exactly-once effect); what "
+                f"it cannot apply goes to `{topology.dlq_topic(group, topic)}`.",
+                group=group)

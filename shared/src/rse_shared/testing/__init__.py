@@ -1,0 +1,38 @@
+"""Test helpers on the real servers: topics, tokens, clocks, running services, the kit.
+
+The pytest fixtures are in `rse_shared.testing.fixtures`, the plugin the workspace's
+conftest.py loads; nothing here registers fixtures, and production code imports none of it.
+"""
+
+from rse_shared.testing.clocks import ManualClock
+from rse_shared.testing.kafka import create_topic, documents, publish, published_head, read_topic
+from rse_shared.testing.kit import Envelopes, Kit, Upstream, feed
+from rse_shared.testing.names import REPO, unique
+from rse_shared.testing.services import asgi_client, feeding, running
+from rse_shared.testing.tally import RegistrationTally, Tally, a_registration
+from rse_shared.testing.tokens import TokenMint, bearer
+from rse_shared.testing.waiting import eventually
+
+__all__ = [
+    "REPO",
+    "Envelopes",
+    "Kit",
+    "ManualClock",
+    "RegistrationTally",
+    "Tally",
+    "TokenMint",
+    "Upstream",
+    "a_registration",
+    "asgi_client",
+    "bearer",
+    "create_topic",
+    "documents",
+    "eventually",
+    "feed",
+    "feeding",
+    "publish",
+    "published_head",
+    "read_topic",
+    "running",
+    "unique",
+]

@@ -1,0 +1,115 @@
+"""The pytest plugin (`pytest_plugins = ["rse_shared.testing.fixtures"]`): fixtures that
+start (or reuse) the real servers and isolate each test.
+
+Servers start once per run (deploy/local/infra.sh up is idempotent); each test gets its
+own database, MongoDB database, topics and consumer groups instead of a restart.
+Only tests import this module; the helpers it builds on are in the rest of the package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo import AsyncMongoClient
+
+from rse_shared.consumer import IdempotentConsumer
+from rse_shared.settings import ServiceSettings
+from rse_shared.telemetry import setup_tracing
+from rse_shared.testing.kafka import create_topic
+from rse_shared.testing.kit import Kit
+from rse_shared.testing.names import infra_script, unique
+from rse_shared.testing.services import feeding
+from rse_shared.testing.tally import RegistrationTally
+from rse_shared.testing.tokens import TokenMint
+
+
+@pytest.fixture(scope="session")
+def infra() -> ServiceSettings:
+    """The real PostgreSQL, Kafka and FerretDB, started if they are not running."""
+    if os.environ.get("RSE_TEST_INFRA", "local") == "local":
+        subprocess.run(["bash", str(infra_script()), "up"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return ServiceSettings(service_name="test", environment="test")
+
+
+@pytest.fixture
+def fresh_database(infra: ServiceSettings) -> Iterator[str]:
+    """A PostgreSQL database of the test's own, dropped afterwards."""
+    name = unique("rse_t")
+    admin = infra.model_copy(update={"postgres_db": "postgres"}).postgres_conninfo()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def fresh_mongo(infra: ServiceSettings) -> AsyncIterator[str]:
+    """A MongoDB database name of the test's own, dropped afterwards."""
+    name = unique("rse_t")
+    yield name
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongo_url)
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
+async def fresh_topic(infra: ServiceSettings) -> str:
+    """A new Kafka topic (3 partitions) for the test alone."""
+    return await create_topic(infra.kafka_bootstrap)
+
+
+@pytest.fixture
+def new_topic(infra: ServiceSettings) -> Callable[[str], Awaitable[str]]:
+    """Makes further fresh topics: `await new_topic("identity")`."""
+    return lambda label: create_topic(infra.kafka_bootstrap, label)
+
+
+@pytest.fixture
+def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
+    app = RegistrationTally(env=settings.eventstore_env())
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def consuming(infra: ServiceSettings, tally: RegistrationTally,
+                    fresh_topic: str) -> AsyncIterator[IdempotentConsumer]:
+    """The tally fed from `fresh_topic` (identity's, as it counts registrations) by an
+    idempotent consumer in its own group."""
+    async with feeding(infra.kafka_bootstrap, tally, [fresh_topic],
+                       owners={fresh_topic: "identity"}) as consumer:
+        yield consumer
+
+
+@pytest.fixture
+def mint(infra: ServiceSettings) -> TokenMint:
+    """Issues test tokens; pass `mint.verifier()` to a service's bootstrap."""
+    return TokenMint(infra)
+
+
+@pytest.fixture
+def kit(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
+        new_topic: Callable[[str], Awaitable[str]], mint: TokenMint) -> Kit:
+    """A service's test settings, fresh topics and running service (rse_shared.testing.kit)."""
+    return Kit(infra, fresh_database, fresh_mongo, new_topic, mint)
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every span finished in this test run, kept in memory (spans are exported at once)."""
+    exporter = InMemorySpanExporter()
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        pytest.fail("a tracer provider was installed before this fixture")
+    provider = setup_tracing("test")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
