@@ -32,6 +32,7 @@ from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
 from rse_shared.metrics import MeasureRequests, metrics_router
+from rse_shared.notify import SAFETY_POLL, listener_for, waker
 from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
@@ -226,14 +227,19 @@ def assemble(
     db = mongo[settings.mongo_db]
     prefix = settings.topic_prefix
     consumes = [prefix + t for t in consumes]
+    # One LISTEN connection wakes the relay and projectors; they poll only as a safety net.
+    listener = listener_for(app, conninfo)
+    poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
     relay = OutboxRelay(app, translate, topic=prefix + (topic or f"{name}.events"),
                         bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
-                        poll_interval=settings.relay_poll_interval, producer=name,
+                        poll_interval=poll, producer=name, wake=waker(listener),
                         audit_key=load_or_create_key(settings.audit_key_file),
                         checkpoint_interval=settings.checkpoint_interval)
-    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
+    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
                   for p in projections}
     loops: dict[str, Worker] = {"relay": relay.run}
+    if listener is not None:
+        loops["listener"] = listener.run
     for projection_name, runner in projectors.items():
         loops[f"projector:{projection_name}"] = single_active(
             conninfo, f"projector:{name}:{projection_name}", runner.run)
