@@ -51,7 +51,7 @@ bench: infra  ## run every benchmark (about 6 minutes); tables and plots in benc
 	@mkdir -p bench/out
 	@set -o pipefail; for b in $(BENCHMARKS); do \
 		echo "== $$b"; \
-		$(UV) run --frozen python bench/$$b.py 2>&1 | tee bench/out/$$b.txt || exit 1; \
+		$(UV) run --frozen python bench/$$b.py | tee bench/out/$$b.txt || exit 1; \
 	done
 
 lint: install  ## ruff (lint and format check) and mypy --strict on every package

@@ -296,7 +296,7 @@ def save(figure: Any, name: str) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot().close(figure)
-    print(f"plot: {path.relative_to(OUT.parent.parent)}")
+    print(f"plot: {path.relative_to(OUT.parent.parent)}", file=sys.stderr)
     return path
 
 

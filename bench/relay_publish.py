@@ -4,12 +4,14 @@
 
 Commits `--events` citizen registrations to identity's event store on a fresh database
 (the outbox: each event and its notification in one transaction, 500 per transaction so
-the set-up is quick), then times identity's OutboxRelay draining them to a fresh topic:
-read a batch of notifications, map each to its CitizenRegistered contract, link it into
-its partition's hash chain, produce with acks=all (idempotent), wait for every ack, record
-the position. The baseline produces the very messages the relay published (same keys,
-partitions, headers and bytes) to another fresh topic with a bare aiokafka producer of the
-same settings, waiting for the acks in batches of the relay's batch size.
+the set-up is quick), then times identity's OutboxRelay following the log as in
+production (`OutboxRelay.follow`) until it has drained them to a fresh topic: read a batch
+of notifications, map each to its CitizenRegistered contract, link it into its partition's
+hash chain, produce with acks=all (idempotent), and, while the next batches are read and
+sent, wait for each batch's acks and record its position. The baseline produces the very
+messages the relay published (same keys, partitions, headers and bytes) to another fresh
+topic with a bare aiokafka producer of the same settings (`relay.PRODUCER_SETTINGS`),
+batch by batch with the same number of batches awaiting their acks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections import deque
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
@@ -26,7 +29,7 @@ from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
 from rse_identity.published import to_integration_event
 from rse_shared.progress import Progress
-from rse_shared.relay import OutboxRelay
+from rse_shared.relay import PRODUCER_SETTINGS, OutboxRelay
 from rse_shared.testing import read_topic
 
 SEED_BATCH = 500
@@ -44,38 +47,47 @@ def commit(app: IdentityApplication, events: int) -> None:
 
 
 async def drain(relay: OutboxRelay, events: int) -> Rate:
-    """Time the relay publishing everything after its position."""
+    """Time the relay following the log until everything committed is acknowledged."""
     await relay.start()
-    progress = Progress("relay", events)
+    last = relay.app.recorder.max_notification_id() or 0
+    progress = Progress("relay", last)
     rate = Rate("outbox relay", 0, 0.0)
+    stop = asyncio.Event()
     started = time.perf_counter()
+    following = asyncio.create_task(relay.follow(stop))
     try:
-        while (done := await relay.publish_pending()).notifications:
-            rate.count += done.published
-            rate.timeline.append((time.perf_counter() - started, rate.count))
-            progress.update(rate.count)
+        while relay.position < last and not following.done():
+            await asyncio.sleep(0.02)
+            rate.timeline.append((time.perf_counter() - started, relay.position))
+            progress.update(relay.position)
         rate.seconds = time.perf_counter() - started
+        rate.count = events
     finally:
+        stop.set()
+        await following
         progress.close()
         await relay.stop()
     return rate
 
 
-async def raw_produce(bootstrap: str, topic: str, records: list, batch: int) -> Rate:
-    """The same messages, same producer settings, acks awaited per `batch`."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=2, request_timeout_ms=15000)
+async def raw_produce(bootstrap: str, topic: str, records: list, batch: int,
+                      windows: int) -> Rate:
+    """The same messages, same producer settings, batches awaiting acks as the relay's do."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
     await producer.start()
     rate = Rate("raw aiokafka produce", 0, 0.0)
+    pending: deque[list] = deque()
     started = time.perf_counter()
     try:
         for start in range(0, len(records), batch):
-            acks = [await producer.send(topic, value=r.value, key=r.key, partition=r.partition,
-                                        headers=list(r.headers))
-                    for r in records[start:start + batch]]
-            await asyncio.gather(*acks)
-            rate.count += len(acks)
-            rate.timeline.append((time.perf_counter() - started, rate.count))
+            pending.append([await producer.send(topic, value=r.value, key=r.key,
+                                                partition=r.partition, headers=list(r.headers))
+                            for r in records[start:start + batch]])
+            while len(pending) > windows or (pending and start + batch >= len(records)):
+                acks = pending.popleft()
+                await asyncio.gather(*acks)
+                rate.count += len(acks)
+                rate.timeline.append((time.perf_counter() - started, rate.count))
         rate.seconds = time.perf_counter() - started
     finally:
         await producer.stop()
@@ -98,7 +110,7 @@ async def main(events: int) -> None:
         published = await read_topic(settings.kafka_bootstrap, relay_topic, timeout=120,
                                      expect=events)
         raw = await raw_produce(settings.kafka_bootstrap, raw_topic, published,
-                                relay.batch_size)
+                                relay.batch_size, relay.windows)
     print()
     print(rate_table([raw, ours]))
     print(f"relay / raw produce rate: {ours.per_second / raw.per_second:.2f}")

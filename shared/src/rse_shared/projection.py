@@ -25,8 +25,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
-from rse_shared.loops import pause
 from rse_shared.metrics import PROJECTION_FAILURES, PROJECTION_LAG
+from rse_shared.notify import Sleep, Wake
 from rse_shared.telemetry import context_from_traceparent, tracer
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,9 @@ class ProjectionRunner:
         progress: Callable[[int, int], None] | None = None,
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
+        wake: Wake | None = None,
     ) -> None:
+        self.wake = wake or Sleep()
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.app = app
@@ -181,7 +183,7 @@ class ProjectionRunner:
         await self.ensure_indexes()
         while not stop.is_set():
             if not await self.run_once():
-                await pause(stop, self.poll_interval)
+                await self.wake.wait(stop, self.poll_interval)
 
     async def rebuild(self) -> int:
         """Drop the read model and its checkpoint, then replay the whole log into it."""

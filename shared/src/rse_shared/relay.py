@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
-import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -25,13 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from opentelemetry.trace import SpanKind
-from psycopg.types.json import Jsonb
 
 from rse_shared.chain import (
     Head,
-    heads_from_json,
-    heads_to_json,
-    link,
+    canonical,
     partition_for,
     public_key_document,
     signed_checkpoint,
@@ -39,8 +38,9 @@ from rse_shared.chain import (
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.locks import advisory_lock
-from rse_shared.loops import pause
 from rse_shared.metrics import EVENTS_RELAYED, RELAY_POSITION
+from rse_shared.notify import Sleep, Wake
+from rse_shared.relay_position import PositionStore
 from rse_shared.telemetry import context_from_traceparent, inject_trace_headers, tracer
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, partitions_of
 
@@ -49,41 +49,29 @@ log = logging.getLogger(__name__)
 Translator = Callable[[Any, int], IntegrationEvent | None]
 """Maps (domain event, notification id) to an integration event, or None if internal."""
 
-POSITION_DDL = """
-CREATE TABLE IF NOT EXISTS outbox_relay_position (
-    relay_name text PRIMARY KEY,
-    position bigint NOT NULL,
-    chain jsonb NOT NULL DEFAULT '{}'
-);
-ALTER TABLE outbox_relay_position ADD COLUMN IF NOT EXISTS chain jsonb NOT NULL DEFAULT '{}'
-"""
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 2,
+    # A pipelined relay keeps many messages queued: large batches carry them in few requests.
+    "max_batch_size": 256 * 1024,
+    "request_timeout_ms": 15000,
+}
+"""The relay's producer settings (the benchmark's raw baseline uses the same)."""
+
+WINDOWS = 3
+"""Batches sent ahead of the oldest unacknowledged one."""
 
 
-class PositionStore:
-    """The relay's last acknowledged notification id and chain heads, saved together."""
+def encode_linked(document: dict[str, Any], prev: str) -> tuple[str, bytes]:
+    """`document` chained to `prev`: its chain hash and its published bytes, in one pass.
 
-    def __init__(self, conninfo: str, relay_name: str) -> None:
-        self.conninfo = conninfo
-        self.relay_name = relay_name
-
-    async def load(self) -> tuple[int, dict[int, Head]]:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-            await conn.execute(POSITION_DDL)
-            cur = await conn.execute(
-                "SELECT position, chain FROM outbox_relay_position WHERE relay_name = %s",
-                (self.relay_name,),
-            )
-            row = await cur.fetchone()
-            return (int(row[0]), heads_from_json(row[1])) if row else (0, {})
-
-    async def save(self, position: int, heads: dict[int, Head]) -> None:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-            await conn.execute(
-                "INSERT INTO outbox_relay_position (relay_name, position, chain) "
-                "VALUES (%s, %s, %s) ON CONFLICT (relay_name) DO UPDATE "
-                "SET position = EXCLUDED.position, chain = EXCLUDED.chain",
-                (self.relay_name, position, Jsonb(heads_to_json(heads))),
-            )
+    The bytes are the canonical JSON that is hashed with `chain_hash` appended, so a
+    reader that parses them recomputes the same hash (`rse_shared.chain.chain_hash`).
+    """
+    body = canonical({**document, "chain_prev": prev}, omit="chain_hash")
+    own = hashlib.sha256(body).hexdigest()
+    return own, body[:-1] + b',"chain_hash":"' + own.encode() + b'"}'
 
 
 @dataclass
@@ -95,8 +83,35 @@ class Published:
     position: int
 
 
+class Chained(NamedTuple):
+    """One integration event ready to send: where, its key, its bytes, its header fields."""
+
+    partition: int
+    key: bytes
+    value: bytes
+    event_type: str
+    event_id: str
+
+
+@dataclass
+class Window:
+    """One batch handed to the producer: where it ends, the chain heads after it, its acks."""
+
+    notifications: int
+    position: int
+    heads: dict[int, Head]
+    acks: list[asyncio.Future[Any]]
+
+
 class OutboxRelay:
-    """Publishes one application's notification log to its `<service>.events` topic."""
+    """Publishes one application's notification log to its `<service>.events` topic.
+
+    `position` and `heads` are what the broker acknowledged and the store saved; the
+    relay reads and sends ahead of them (`sent_position`, `sent_heads`) by up to
+    `windows` batches, so reading, sending and acknowledging overlap. Chain fields are
+    computed in notification order; after a failure everything from the saved position
+    is sent again, with the saved heads, so the copies are identical.
+    """
 
     def __init__(
         self,
@@ -107,11 +122,13 @@ class OutboxRelay:
         bootstrap: str,
         conninfo: str,
         name: str | None = None,
-        batch_size: int = 200,
+        batch_size: int = 500,
         poll_interval: float = 0.1,
         producer: str | None = None,
         audit_key: Ed25519PrivateKey | None = None,
         checkpoint_interval: float = 30.0,
+        wake: Wake | None = None,
+        windows: int = WINDOWS,
     ) -> None:
         self.app = app
         self.translate = translate
@@ -122,9 +139,15 @@ class OutboxRelay:
         self.conninfo = conninfo
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.wake = wake or Sleep()
+        self.windows = windows
         self.producer: AIOKafkaProducer | None = None
         self.position = 0
         self.heads: dict[int, Head] = {}
+        self.sent_position = 0
+        self.sent_heads: dict[int, Head] = {}
+        self.failure: BaseException | None = None
+        self.attempt = 0
         self.partitions = 1
         self.producer_name = producer or topic.split(".")[0]
         self.audit_key = audit_key or Ed25519PrivateKey.generate()
@@ -133,23 +156,19 @@ class OutboxRelay:
         self.last_checkpoint = 0.0
 
     async def start(self) -> None:
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            request_timeout_ms=15000,
-        )
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **PRODUCER_SETTINGS)
         await self.producer.start()
         await ensure_topics(self.bootstrap, [self.topic])
         self.partitions = len(await self.producer.partitions_for(self.topic))
         self.position, self.heads = await self.positions.load()
+        self._rewind()
         await self._publish_verification_key()
 
     async def stop(self) -> None:
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
+        await self.positions.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log for ever (until `stop`), as the single active relay."""
@@ -157,74 +176,111 @@ class OutboxRelay:
         async with advisory_lock(self.conninfo, self.name) as lease:
             await self.start()
             try:
-                await lease.guard(self._follow(stop))
+                await lease.guard(self.follow(stop))
             finally:
                 await self.stop()
 
-    async def _follow(self, stop: asyncio.Event) -> None:
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Publish until `stop`, the next batch read and sent while earlier acks are due."""
+        pending: deque[Window] = deque()
         while not stop.is_set():
-            done = await self.publish_pending()
+            window = await self._send_next()
+            if window.notifications:
+                pending.append(window)
+            caught_up = window.notifications < self.batch_size
+            while pending and (caught_up or len(pending) > self.windows):
+                await self._acknowledge(pending.popleft())
             await self.checkpoint_if_due()
-            if done.notifications < self.batch_size:
-                await pause(stop, self.poll_interval)
+            if caught_up:
+                await self.wake.wait(stop, self.poll_interval)
+        while pending:
+            await self._acknowledge(pending.popleft())
 
     async def publish_pending(self) -> Published:
-        """Publish one batch of notifications after the recorded position."""
+        """Publish one batch of notifications after the recorded position, acks awaited."""
+        self._rewind()
+        window = await self._send_next()
+        await self._acknowledge(window)
+        return Published(window.notifications, len(window.acks), self.position)
+
+    async def _send_next(self) -> Window:
+        """Read the batch after what was sent and hand it to the producer, in order."""
         notifications: Sequence[Notification] = await in_thread(
             self.app.recorder.select_notifications,
-            start=self.position,
-            limit=self.batch_size,
-            inclusive_of_start=False,
+            start=self.sent_position, limit=self.batch_size, inclusive_of_start=False,
         )
-        if not notifications:
-            return Published(0, 0, self.position)
-        published = await self._publish(notifications)
-        self.position = notifications[-1].id
-        await self.positions.save(self.position, self.heads)
-        EVENTS_RELAYED.labels(self.topic).inc(published)
+        try:
+            acks = [ack for n in notifications if (ack := await self._send_one(n)) is not None]
+        except BaseException:
+            self._rewind()
+            raise
+        if notifications:
+            self.sent_position = notifications[-1].id
+        return Window(len(notifications), self.sent_position, dict(self.sent_heads), acks)
+
+    async def _acknowledge(self, window: Window) -> None:
+        """Wait for the window's acks, then save its position and heads together."""
+        try:
+            await asyncio.gather(*window.acks)
+            await self.positions.save(window.position, window.heads)
+        except BaseException:
+            self._rewind()
+            raise
+        self.position, self.heads = window.position, window.heads
+        EVENTS_RELAYED.labels(self.topic).inc(len(window.acks))
         RELAY_POSITION.labels(self.topic).set(self.position)
-        return Published(len(notifications), published, self.position)
 
-    async def _publish(self, notifications: Sequence[Notification]) -> int:
-        assert self.producer is not None, "relay not started"
-        acks = []
-        for notification in notifications:
-            domain_event = self.app.mapper.to_domain_event(notification)
-            event = self.translate(domain_event, notification.id)
-            if event is None:
-                continue
-            acks.append(await self._send(self._chain(event),
-                                         getattr(domain_event, TRACE_ATTRIBUTE, None)))
-        # Every send must be acknowledged before the position moves past it.
-        await asyncio.gather(*acks)
-        return len(acks)
+    def _rewind(self) -> None:
+        """Send again from the saved position, with the saved chain heads."""
+        self.sent_position, self.sent_heads = self.position, dict(self.heads)
+        self.failure = None
+        self.attempt += 1  # acks of earlier attempts no longer stop this one
 
-    def _chain(self, event: IntegrationEvent) -> tuple[int, bytes, dict[str, Any]]:
-        """(partition, key, document) with the document linked into the partition's chain."""
+    async def _send_one(self, notification: Notification) -> asyncio.Future[Any] | None:
+        if self.failure is not None:
+            raise self.failure  # nothing may be sent after a message that failed
+        domain_event = self.app.mapper.to_domain_event(notification)
+        event = self.translate(domain_event, notification.id)
+        if event is None:
+            return None
+        return await self._send(self._chain(event), getattr(domain_event, TRACE_ATTRIBUTE, None))
+
+    def _chain(self, event: IntegrationEvent) -> Chained:
+        """The event linked into its partition's chain, serialised once."""
         key = str(event.citizen_id).encode()
         partition = partition_for(key, self.partitions)
-        head = self.heads.get(partition, Head())
-        document = link(event.to_wire(), head.hash)
-        self.heads[partition] = Head(document["chain_hash"], head.count + 1)
-        return partition, key, document
+        head = self.sent_heads.get(partition, Head())
+        document = event.to_wire()
+        own, value = encode_linked(document, head.hash)
+        self.sent_heads[partition] = Head(own, head.count + 1)
+        return Chained(partition, key, value, document["event_type"], document["event_id"])
 
-    async def _send(self, chained: tuple[int, bytes, dict[str, Any]],
-                    traceparent: str | None) -> asyncio.Future[Any]:
-        partition, key, document = chained
-        assert self.producer is not None
+    async def _send(self, chained: Chained, traceparent: str | None) -> asyncio.Future[Any]:
+        assert self.producer is not None, "relay not started"
         # The publish span continues the trace of the command that stored the event.
         with tracer().start_as_current_span(
             f"{self.topic} publish", context=context_from_traceparent(traceparent),
             kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "kafka"},
         ):
-            headers = inject_trace_headers([("event_type", document["event_type"].encode()),
-                                            ("event_id", document["event_id"].encode())])
+            headers = inject_trace_headers([("event_type", chained.event_type.encode()),
+                                            ("event_id", chained.event_id.encode())])
             ack: asyncio.Future[Any] = await self.producer.send(
-                self.topic, value=json.dumps(document).encode(), key=key,
-                partition=partition, headers=headers,
+                self.topic, value=chained.value, key=chained.key,
+                partition=chained.partition, headers=headers,
             )
-            return ack
+        ack.add_done_callback(partial(self._on_ack, self.attempt))
+        return ack
+
+    def _on_ack(self, attempt: int, ack: asyncio.Future[Any]) -> None:
+        if attempt != self.attempt or self.failure is not None:
+            return
+        failure = None if ack.cancelled() else ack.exception()
+        if failure is None:
+            return
+        self.failure = failure
+        if self.producer is not None:
+            discard_queued(self.producer, failure)
 
     async def checkpoint_if_due(self, force: bool = False) -> int:
         """Publish signed checkpoints of the chains that grew since the last ones."""
@@ -248,6 +304,21 @@ class OutboxRelay:
         await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC])
         await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
                                           key=document["key_id"].encode())
+
+
+def discard_queued(producer: AIOKafkaProducer, error: BaseException) -> None:
+    """Fail every message still queued in `producer`, so none lands after one that failed.
+
+    A message fails in the accumulator when its partition had no leader for the request
+    timeout; the younger ones of that partition would be sent once a leader is back, and
+    their chain would then skip the failed one. They are all sent again from the saved
+    position instead. aiokafka has no public call for this (`stop` flushes the queue).
+    """
+    accumulator = producer._message_accumulator
+    for batches in accumulator._batches.values():
+        for batch in batches:
+            batch.failure(exception=error)
+    accumulator._batches.clear()
 
 
 async def ensure_topics(bootstrap: str, topics: Sequence[str]) -> None:

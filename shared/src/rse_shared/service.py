@@ -32,6 +32,7 @@ from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
 from rse_shared.metrics import MeasureRequests, metrics_router
+from rse_shared.notify import SAFETY_POLL, Listener, Wake, listener_for, waker
 from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
 from rse_shared.settings import ServiceSettings
@@ -201,13 +202,13 @@ class Service:
 
 
 def _relay(settings: ServiceSettings, app: Application[Any], translate: Translator,
-           topic: str | None) -> OutboxRelay:
+           topic: str | None, *, poll: float, wake: Wake | None) -> OutboxRelay:
     """The outbox relay to the service's own events topic (from the topology by default)."""
     name = settings.service_name
     return OutboxRelay(app, translate,
                        topic=settings.topic_prefix + (topic or events_topic(name)),
                        bootstrap=settings.kafka_bootstrap, conninfo=settings.postgres_conninfo(),
-                       poll_interval=settings.relay_poll_interval, producer=name,
+                       poll_interval=poll, producer=name, wake=wake,
                        audit_key=load_or_create_key(settings.audit_key_file),
                        checkpoint_interval=settings.checkpoint_interval)
 
@@ -215,10 +216,13 @@ def _relay(settings: ServiceSettings, app: Application[Any], translate: Translat
 def _loops(settings: ServiceSettings, app: Application[Any], relay: OutboxRelay,
            projectors: Mapping[str, ProjectionRunner], consumes: Sequence[str],
            db: AsyncDatabase[Any], extra_workers: Mapping[str, Worker],
-           scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]]) -> Workers:
+           scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]],
+           listener: Listener | None) -> Workers:
     """Relay, projectors (one replica each), consumer, extra workers and scheduled jobs."""
     name, conninfo = settings.service_name, settings.postgres_conninfo()
     loops: dict[str, Worker] = {"relay": relay.run}
+    if listener is not None:
+        loops["listener"] = listener.run
     for projection_name, runner in projectors.items():
         loops[f"projector:{projection_name}"] = single_active(
             conninfo, f"projector:{name}:{projection_name}", runner.run)
@@ -259,11 +263,14 @@ def assemble(
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
                                                     serverSelectionTimeoutMS=5000)
     db = mongo[settings.mongo_db]
-    relay = _relay(settings, app, translate, topic)
-    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
+    # One LISTEN connection wakes the relay and projectors; they poll only as a safety net.
+    listener = listener_for(app, settings.postgres_conninfo())
+    poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
+    relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener))
+    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
                   for p in projections}
     workers = _loops(settings, app, relay, projectors, consumes, db, extra_workers or {},
-                     scheduled or {})
+                     scheduled or {}, listener)
     verifier = verifier or TokenVerifier(http_jwks_loader(settings.jwks_url),
                                          issuer=settings.jwt_issuer,
                                          audience=settings.jwt_audience)

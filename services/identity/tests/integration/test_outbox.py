@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
+import psycopg
 import pytest
 
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.published import to_integration_event
-from rse_shared.chain import check_checkpoints, verify_partition
+from rse_shared.chain import Head, check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
+from rse_shared.notify import listener_for
 from rse_shared.relay import OutboxRelay
+from rse_shared.relay_position import PositionStore
 from rse_shared.service import Service
 from rse_shared.testing import RegistrationTally, documents, eventually, read_topic
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
@@ -188,3 +191,73 @@ async def test_published_events_form_unbroken_chains_with_signed_checkpoints(
         assert result.broken is None and result.chained == len(chain)
         mine = [c for c in checkpoints if c["partition"] == partition]
         assert check_checkpoints(result, mine, keys, last_offset=chain[-1][0]) is None
+
+
+async def test_a_following_relay_publishes_a_backlog_in_windows_with_unbroken_chains(
+    idle_identity: Service, fresh_topic: str
+) -> None:
+    for i in range(6):
+        register(idle_identity, sns=f"50000000{i}", nif=NIFS[i])
+    relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
+                        bootstrap=idle_identity.settings.kafka_bootstrap,
+                        conninfo=idle_identity.settings.postgres_conninfo(), batch_size=2,
+                        windows=2)
+    await relay.start()
+    stop = asyncio.Event()
+    following = asyncio.create_task(relay.follow(stop))
+    last = idle_identity.app.recorder.max_notification_id()
+    await eventually(lambda: asyncio.sleep(0, relay.position == last))
+    stop.set()
+    await following
+    await relay.stop()
+    records = await read_topic(idle_identity.settings.kafka_bootstrap, fresh_topic, expect=6)
+    partitions: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for record in records:
+        partitions.setdefault(record.partition, []).append(
+            (record.offset, json.loads(record.value)))
+    for chain in partitions.values():
+        assert verify_partition(sorted(chain)).broken is None
+    restarted = a_relay(idle_identity, fresh_topic)
+    await restarted.start()
+    assert (restarted.position, restarted.heads) == (relay.position, relay.heads)
+    assert (await restarted.publish_pending()).published == 0
+    await restarted.stop()
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_safety_poll(
+    idle_identity: Service, fresh_topic: str
+) -> None:
+    s = idle_identity.settings
+    listener = listener_for(idle_identity.app, s.postgres_conninfo())
+    assert listener is not None
+    relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
+                        bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo(),
+                        poll_interval=60.0, wake=listener.waiter())
+    stop = asyncio.Event()
+    await relay.start()
+    tasks = [asyncio.create_task(listener.run(stop)), asyncio.create_task(relay.follow(stop))]
+    try:
+        await asyncio.sleep(0.5)  # both idle: the relay waits for a notification
+        await asyncio.to_thread(register, idle_identity)
+        records = await read_topic(s.kafka_bootstrap, fresh_topic, expect=1, timeout=10)
+        assert len(records) == 1
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await relay.stop()
+
+
+async def test_the_position_store_reconnects_when_its_connection_is_broken(
+    idle_identity: Service,
+) -> None:
+    conninfo = idle_identity.settings.postgres_conninfo()
+    store = PositionStore(conninfo, "relay:reconnect")
+    assert await store.load() == (0, {})
+    await store.save(1, {0: Head("a" * 64, 1)})
+    assert store.conn is not None
+    pid = store.conn.info.backend_pid
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    await store.save(2, {0: Head("b" * 64, 2)})
+    assert await store.load() == (2, {0: Head("b" * 64, 2)})
+    await store.close()
