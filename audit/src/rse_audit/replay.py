@@ -3,6 +3,8 @@
 The topics are read from offset 0 into a local SQLite file, streaming and in batches, so
 memory stays flat however long the log is. Every write is keyed by the event's natural id
 (consent, access, decision), so re-published copies collapse without a table of seen ids.
+Each consent change on the consent service's topics is also kept where it was read
+(topic, partition, offset), for records' consent register to be looked up against.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rse_audit.kafka_log import read_topic
+from rse_audit.kafka_log import Record, read_topic
+from rse_shared.chain import chain_hash
 from rse_shared.progress import Progress
+from rse_shared.trust import expected_owners
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consents (
@@ -31,7 +35,12 @@ CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
 CREATE INDEX IF NOT EXISTS decisions_citizen ON decisions (citizen_id);
+CREATE TABLE IF NOT EXISTS consent_log (
+    topic TEXT, partition INTEGER, record_offset INTEGER, chain_hash TEXT, document TEXT,
+    PRIMARY KEY (topic, partition, record_offset));
 """
+
+CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
 
 Apply = Callable[[sqlite3.Connection, dict[str, Any]], None]
 
@@ -105,11 +114,14 @@ async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 
     read = 0
     try:
         for topic in topics:
+            consents = owner_of(topic) == "consent"
             async for record in read_topic(bootstrap, topic):
                 read += 1
                 document = record.document
                 if document is not None:
                     apply_once(db, document)
+                    if consents:
+                        log_consent_change(db, record, document)
                 if read % batch == 0:
                     db.commit()
                 if progress:
@@ -118,6 +130,25 @@ async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 
     finally:
         db.close()
     return read
+
+
+def owner_of(topic: str) -> str | None:
+    """The service that owns `topic` by its name (None if the name names none)."""
+    try:
+        return expected_owners([topic])[topic]
+    except ValueError:
+        return None
+
+
+def log_consent_change(db: sqlite3.Connection, record: Record,
+                       document: dict[str, Any]) -> None:
+    """Keep a consent change where it was read; its chain hash only if its content has it."""
+    if document.get("event_type") not in CONSENT_CHANGES:
+        return
+    own = document.get("chain_hash")
+    db.execute("INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)",
+               (record.topic, record.partition, record.offset,
+                own if own == chain_hash(document) else None, json.dumps(document)))
 
 
 def apply_once(db: sqlite3.Connection, document: dict[str, Any]) -> None:
