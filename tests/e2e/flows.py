@@ -84,7 +84,7 @@ async def replay_equals_live(platform: Any, tmp_path: Path) -> None:
     every permit had a published consent and every consent records holds was published."""
     settings = platform.services["consent"].settings
     _, findings = await verify(settings.kafka_bootstrap, list(platform.topics.values()))
-    assert findings == []
+    assert findings == [], findings
 
     named: list[Difference] = []
 

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from pymongo import AsyncMongoClient
 from rse_audit.compare import compare, compare_decisions
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
-from rse_audit.permits import permits_without_consent
+from rse_audit.permits import DELIVERY_GRACE, permits_without_consent
 from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.report import write_report
@@ -103,7 +104,7 @@ async def run_compare(args: argparse.Namespace) -> int:
         with sqlite3.connect(args.db) as db:
             changes = register_changes(conninfo_of(args.records_store))
             differences = [*entries_not_on_consent_events(db, changes),
-                           *permits_without_consent(db),
+                           *permits_without_consent(db, timedelta(seconds=args.grace)),
                            *await compare(db, mongo[args.consent_db]),
                            *await compare_decisions(db, mongo[args.requests_db],
                                                     mongo[args.benefits_db])]
@@ -131,6 +132,23 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_compare(commands: Any) -> None:
+    """The `compare` command and its options."""
+    against = commands.add_parser("compare", help="the replay against the live projections")
+    against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
+    for service in ("consent", "requests", "benefits"):
+        against.add_argument(f"--{service}-db", default=f"rse_{service}",
+                             help=f"the {service} service's MongoDB database")
+    against.add_argument("--grace", type=float, metavar="SECONDS",
+                         default=DELIVERY_GRACE.total_seconds(),
+                         help="how long after a consent's revocation records may still act on "
+                              "it, not yet told (default: %(default)s)")
+    against.add_argument("--records-store", default="rse_records",
+                         help="records' event store, whose consent register is looked up on "
+                              "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
+                              "server, or a libpq connection string (default: rse_records)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rse-audit", description=__doc__)
     parser.add_argument("--bootstrap", help="Kafka bootstrap (default: RSE_KAFKA_BOOTSTRAP)")
@@ -154,15 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
     rebuild.add_argument("--topic", action="append",
                          help="a topic to replay (default: every service's <service>.events)")
-    against = commands.add_parser("compare", help="the replay against the live projections")
-    against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
-    for service in ("consent", "requests", "benefits"):
-        against.add_argument(f"--{service}-db", default=f"rse_{service}",
-                             help=f"the {service} service's MongoDB database")
-    against.add_argument("--records-store", default="rse_records",
-                         help="records' event store, whose consent register is looked up on "
-                              "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
-                              "server, or a libpq connection string (default: rse_records)")
+    add_compare(commands)
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
     ask.add_argument("date", help="ISO date or date-time (UTC)")
