@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from rse_audit.permits import PERMIT_WITHOUT_CONSENT, permits_without_consent
+from rse_audit.permits import (
+    DELIVERY_GRACE,
+    PERMIT_WITHOUT_CONSENT,
+    Consent,
+    permits_without_consent,
+)
 from rse_audit.replay import replay
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent, RecordAccessed
 from rse_shared.settings import ServiceSettings
@@ -82,3 +87,12 @@ async def test_every_permit_no_published_consent_allowed_is_named(
     assert {f.kind for f in found} == {PERMIT_WITHOUT_CONSENT}
     assert {f.key: f.replayed for f in found} == {
         str(event.access_id): reason for reason, event in reads.items()}
+
+
+def test_a_read_just_after_a_revocation_is_delivery_and_later_ones_are_named() -> None:
+    ended = T0 + timedelta(days=2)
+    consent = Consent("ana", "professional", "P-1", frozenset({"vaccinations"}), T0, None,
+                      ended)
+    assert consent.in_force_at(ended + DELIVERY_GRACE - timedelta(seconds=1))
+    assert not consent.in_force_at(ended + DELIVERY_GRACE)
+    assert not consent.in_force_at(ended, grace=timedelta(0))

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from pymongo import AsyncMongoClient
 from rse_audit.compare import compare, compare_decisions
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
-from rse_audit.permits import permits_without_consent
+from rse_audit.permits import DELIVERY_GRACE, permits_without_consent
+from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.report import write_report
 from rse_audit.verify import KeyDocument, load_keys, published_keys, verify
@@ -30,6 +32,13 @@ DEFAULT_DB = Path(".local/audit/history.sqlite")
 def bootstrap_of(args: argparse.Namespace) -> str:
     return str(args.bootstrap or ServiceSettings().kafka_bootstrap)
 
+
+
+def conninfo_of(store: str) -> str:
+    """A libpq connection string: `store` itself, or the database `store` on RSE_POSTGRES_*."""
+    if "=" in store or "://" in store:
+        return store
+    return ServiceSettings(postgres_db=store).postgres_conninfo()
 
 async def run_verify(args: argparse.Namespace) -> int:
     bootstrap = bootstrap_of(args)
@@ -93,7 +102,9 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            differences = [*permits_without_consent(db),
+            changes = register_changes(conninfo_of(args.records_store))
+            differences = [*entries_not_on_consent_events(db, changes),
+                           *permits_without_consent(db, timedelta(seconds=args.grace)),
                            *await compare(db, mongo[args.consent_db]),
                            *await compare_decisions(db, mongo[args.requests_db],
                                                     mongo[args.benefits_db])]
@@ -148,6 +159,14 @@ def _add_history_commands(commands: Any) -> None:
     for service in ("consent", "requests", "benefits"):
         against.add_argument(f"--{service}-db", default=f"rse_{service}",
                              help=f"the {service} service's MongoDB database")
+    against.add_argument("--grace", type=float, metavar="SECONDS",
+                         default=DELIVERY_GRACE.total_seconds(),
+                         help="how long after a consent's revocation records may still act on "
+                              "it, not yet told (default: %(default)s)")
+    against.add_argument("--records-store", default="rse_records",
+                         help="records' event store, whose consent register is looked up on "
+                              "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
+                              "server, or a libpq connection string (default: rse_records)")
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
     ask.add_argument("date", help="ISO date or date-time (UTC)")

@@ -6,6 +6,10 @@ record by adding a consent the consent service never published. Here each `Recor
 permit of the replay is checked against the consents the replay rebuilt from
 `consent.events`: the consent it names must exist, be the citizen's, cover the reading
 professional and every category read, and be in force at the instant of the read.
+
+records learns of a revocation only when it consumes it, so a read may rely on a consent
+for a moment after it ended; up to `DELIVERY_GRACE` after the ending that is delivery,
+not a violation. (A validity end needs no grace: records checks `valid_until` itself.)
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rse_audit.compare import Difference
 
 PERMIT_WITHOUT_CONSENT = "permit without a valid consent"
+DELIVERY_GRACE = timedelta(seconds=30)
+"""How long after a consent ended records may still act on it, not yet told."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,12 @@ class Consent:
             return health_unit is not None and self.grantee_id == health_unit
         return practitioner_id is not None and self.grantee_id == practitioner_id
 
-    def in_force_at(self, instant: datetime) -> bool:
+    def in_force_at(self, instant: datetime, grace: timedelta = DELIVERY_GRACE) -> bool:
         if instant < self.valid_from:
             return False
         if self.valid_until is not None and instant >= self.valid_until:
             return False
-        return self.ended_at is None or instant < self.ended_at
+        return self.ended_at is None or instant < self.ended_at + grace
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -67,7 +73,8 @@ def _consents(history: sqlite3.Connection) -> dict[str, Consent]:
     return consents
 
 
-def why_invalid(access: dict[str, Any], consent: Consent | None) -> str | None:
+def why_invalid(access: dict[str, Any], consent: Consent | None,
+                grace: timedelta = DELIVERY_GRACE) -> str | None:
     """Why the consent a permit names did not allow it (None: it did)."""
     if consent is None:
         return "names a consent consent.events never published"
@@ -78,12 +85,13 @@ def why_invalid(access: dict[str, Any], consent: Consent | None) -> str | None:
     if not set(json.loads(access["categories"])) <= consent.categories:
         return "the consent does not cover every category read"
     accessed_at = _instant(access["accessed_at"])
-    if accessed_at is None or not consent.in_force_at(accessed_at):
+    if accessed_at is None or not consent.in_force_at(accessed_at, grace):
         return "the consent was not in force at the instant of the read"
     return None
 
 
-def permits_without_consent(history: sqlite3.Connection) -> list[Difference]:
+def permits_without_consent(history: sqlite3.Connection,
+                            grace: timedelta = DELIVERY_GRACE) -> list[Difference]:
     """Every replayed permit that no consent published on consent.events allowed."""
     consents = _consents(history)
     cursor = history.execute(
@@ -93,7 +101,7 @@ def permits_without_consent(history: sqlite3.Connection) -> list[Difference]:
     found = []
     for values in cursor:
         access = dict(zip(names, values, strict=True))
-        reason = why_invalid(access, consents.get(access["consent_id"] or ""))
+        reason = why_invalid(access, consents.get(access["consent_id"] or ""), grace)
         if reason is not None:
             found.append(Difference(PERMIT_WITHOUT_CONSENT, access["access_id"],
                                     "consent_id", reason, access["consent_id"]))

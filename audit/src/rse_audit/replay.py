@@ -15,8 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rse_audit.kafka_log import decode_fast, read_batches
+from rse_audit.kafka_log import Record, decode, decode_fast, read_batches
+from rse_shared.chain import chain_hash
 from rse_shared.progress import Progress
+from rse_shared.trust import expected_owners
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consents (
@@ -30,6 +32,9 @@ CREATE TABLE IF NOT EXISTS accesses (
 CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
+CREATE TABLE IF NOT EXISTS consent_log (
+    topic TEXT, partition INTEGER, record_offset INTEGER, chain_hash TEXT, document TEXT,
+    PRIMARY KEY (topic, partition, record_offset));
 """
 
 # Built after the load: maintaining them row by row costs more than building them once.
@@ -55,6 +60,8 @@ REVOKE = Statement("consents", "UPDATE consents SET revoked_at = ? WHERE consent
 EXPIRE = Statement("consents", "UPDATE consents SET expired_at = ? WHERE consent_id = ?")
 ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?)")
 DECIDE = Statement("decisions", "INSERT OR IGNORE INTO decisions VALUES (?,?,?,?,?,?)")
+LOG = Statement("consent_log", "INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)")
+CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
 
 Row = tuple[Statement, tuple[Any, ...]]
 
@@ -133,12 +140,29 @@ class Writer:
             self._write(other)
         self.pending.setdefault(statement, []).append(params)
 
+    def log_consent_change(self, record: Record, document: dict[str, Any]) -> None:
+        """Keep a consent change where it was read; its chain hash only if its content has it."""
+        if document.get("event_type") not in CONSENT_CHANGES:
+            return
+        own = document.get("chain_hash")
+        self.pending.setdefault(LOG, []).append(
+            (record.topic, record.partition, record.offset,
+             own if own == chain_hash(document) else None, json.dumps(document)))
+
     def flush(self) -> None:
         for statement in list(self.pending):
             self._write(statement)
 
     def _write(self, statement: Statement) -> None:
         self.db.executemany(statement.sql, self.pending.pop(statement))
+
+
+def owner_of(topic: str) -> str | None:
+    """The service that owns `topic` by its name (None if the name names none)."""
+    try:
+        return expected_owners([topic])[topic]
+    except ValueError:
+        return None
 
 
 def open_store(path: Path) -> sqlite3.Connection:
@@ -160,10 +184,15 @@ async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 
     read = committed = 0
     try:
         for topic in topics:
-            async for records in read_batches(bootstrap, topic, decode_fast):
+            # Consent changes are kept with their chain hash: decoded exactly, as verify does.
+            consents = owner_of(topic) == "consent"
+            async for records in read_batches(bootstrap, topic,
+                                              decode if consents else decode_fast):
                 for record in records:
                     if record.document is not None:
                         writer.add(record.document)
+                        if consents:
+                            writer.log_consent_change(record, record.document)
                 read += len(records)
                 if read - committed >= batch:
                     writer.flush()

@@ -119,7 +119,8 @@ async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldes
         return Taken(record, Outcome("ignored", f"unknown event type {unknown}"))
     except PoisonMessage as poison:
         return Taken(record, Outcome("dead-lettered", str(poison)), dead_letter=str(poison))
-    return Taken(record, Outcome("applied"), event=event)
+    return Taken(record, Outcome("applied"),
+                 event=event.read_from(record.topic, record.partition, record.offset))
 
 
 def load(value: bytes | None) -> dict[str, Any]:

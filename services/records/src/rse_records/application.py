@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from rse_records.domain.access_decision import AccessDecision, authorised_categories, decide
-from rse_records.domain.consent_register import ConsentRegister
+from rse_records.domain.consent_register import ConsentRegister, ConsentSource
 from rse_records.domain.health_record import (
     HealthRecord,
     Medication,
@@ -34,6 +34,7 @@ from rse_shared.contracts import (
     ConsentExpired,
     ConsentGranted,
     ConsentRevoked,
+    IntegrationEvent,
     MedicationRenewalDecided,
 )
 from rse_shared.inbox import ConsumerApplication
@@ -62,6 +63,15 @@ DEFAULT_VALIDITY_DAYS = 180
 def stated(reason: str | None) -> str | None:
     """A reason with something in it, or None."""
     return reason.strip() if reason and reason.strip() else None
+
+
+def source_of(event: IntegrationEvent) -> ConsentSource | None:
+    """The consent.events record an event was read from, as the register keeps it."""
+    origin = event.origin
+    if origin is None:
+        return None
+    return ConsentSource(topic=origin.topic, partition=origin.partition, offset=origin.offset,
+                         chain_hash=event.chain_hash)
 
 
 class RecordsApplication(ConsumerApplication):
@@ -225,7 +235,7 @@ class RecordsApplication(ConsumerApplication):
         register = self._register_or_new(event.citizen_id)
         register.grant(event.consent_id, event.grantee_kind, event.grantee_id,
                        list(event.categories), event.purpose, event.valid_from,
-                       event.valid_until)
+                       event.valid_until, source_of(event))
         processing_event.collect_events(register)
 
     @handle.register(ConsentRevoked)
@@ -233,7 +243,7 @@ class RecordsApplication(ConsumerApplication):
         self, event: ConsentRevoked, processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         register = self._register_or_new(event.citizen_id)
-        register.revoke(event.consent_id, event.revoked_at)
+        register.revoke(event.consent_id, event.revoked_at, source_of(event))
         processing_event.collect_events(register)
 
     @handle.register(ConsentExpired)
@@ -241,7 +251,7 @@ class RecordsApplication(ConsumerApplication):
         self, event: ConsentExpired, processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         register = self._register_or_new(event.citizen_id)
-        register.expire(event.consent_id, event.expired_at)
+        register.expire(event.consent_id, event.expired_at, source_of(event))
         processing_event.collect_events(register)
 
     @handle.register(MedicationRenewalDecided)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a8e-5b0d-4c1e-9a57-2d5f0e3b7c41")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The Kafka record a consumer read an event from."""
+
+    topic: str
+    partition: int
+    offset: int
 
 
 class IntegrationEvent(BaseModel):
@@ -29,6 +39,24 @@ class IntegrationEvent(BaseModel):
     # Set by the relay: the hash chain over the topic partition (see rse_shared.chain).
     chain_prev: str | None = None
     chain_hash: str | None = None
+    # Where a consumer read the event: never in the document, so never in its chain hash.
+    _origin: Origin | None = PrivateAttr(default=None)
+
+    @property
+    def origin(self) -> Origin | None:
+        """The Kafka record this event was read from (None if it was not read from Kafka)."""
+        return self._origin
+
+    def read_from(self, topic: str, partition: int, offset: int) -> Self:
+        """This event, knowing the Kafka record it was read from."""
+        self._origin = Origin(topic, partition, offset)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        # Two reads of one event are one event, wherever each was read from.
+        if not isinstance(other, IntegrationEvent):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON document published on Kafka (envelope + payload)."""

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypedDict
 
 from eventsourcing.domain import Aggregate, event
 
@@ -14,6 +14,15 @@ from rse_shared.contracts.consent import Category, GranteeKind
 from rse_shared.eventstore import natural_id
 
 Ending = Literal["revoked", "expired"]
+
+
+class ConsentSource(TypedDict):
+    """The consent.events record a register change came from, for an auditor to look up."""
+
+    topic: str
+    partition: int
+    offset: int
+    chain_hash: str | None
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -64,16 +73,20 @@ class ConsentRegister(Aggregate):
         purpose: str
         valid_from: datetime
         valid_until: datetime | None
+        # Where on consent.events the change came from; None in events stored before.
+        source: ConsentSource | None = None
 
     class Revoked(Aggregate.Event):
         citizen_id: uuid.UUID
         consent_id: uuid.UUID
         revoked_at: datetime
+        source: ConsentSource | None = None
 
     class Expired(Aggregate.Event):
         citizen_id: uuid.UUID
         consent_id: uuid.UUID
         expired_at: datetime
+        source: ConsentSource | None = None
 
     @staticmethod
     def create_id(citizen_id: uuid.UUID) -> uuid.UUID:
@@ -91,34 +104,39 @@ class ConsentRegister(Aggregate):
 
     def grant(self, consent_id: uuid.UUID, grantee_kind: GranteeKind, grantee_id: str | None,
               categories: list[Category], purpose: str, valid_from: datetime,
-              valid_until: datetime | None) -> None:
+              valid_until: datetime | None, source: ConsentSource | None = None) -> None:
         self._granted(citizen_id=self.citizen_id, consent_id=consent_id,
                       grantee_kind=grantee_kind, grantee_id=grantee_id,
                       categories=list(categories), purpose=purpose, valid_from=valid_from,
-                      valid_until=valid_until)
+                      valid_until=valid_until, source=source)
 
     @event(Granted)
     def _granted(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, grantee_kind: GranteeKind,
                  grantee_id: str | None, categories: list[Category], purpose: str,
-                 valid_from: datetime, valid_until: datetime | None) -> None:
+                 valid_from: datetime, valid_until: datetime | None,
+                 source: ConsentSource | None = None) -> None:
         self.grants[consent_id] = ConsentTerms(
             consent_id, grantee_kind, grantee_id, frozenset(categories), purpose,
             as_utc(valid_from), as_utc(valid_until) if valid_until else None)
 
     # An ending is kept even for a consent not (yet) granted here, so a grant that arrives
     # after its own revocation can never come into force.
-    def revoke(self, consent_id: uuid.UUID, revoked_at: datetime) -> None:
-        self._revoked(citizen_id=self.citizen_id, consent_id=consent_id, revoked_at=revoked_at)
+    def revoke(self, consent_id: uuid.UUID, revoked_at: datetime,
+               source: ConsentSource | None = None) -> None:
+        self._revoked(citizen_id=self.citizen_id, consent_id=consent_id, revoked_at=revoked_at,
+                      source=source)
 
     @event(Revoked)
-    def _revoked(self, citizen_id: uuid.UUID, consent_id: uuid.UUID,
-                 revoked_at: datetime) -> None:
+    def _revoked(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, revoked_at: datetime,
+                 source: ConsentSource | None = None) -> None:
         self.ended.setdefault(consent_id, "revoked")
 
-    def expire(self, consent_id: uuid.UUID, expired_at: datetime) -> None:
-        self._expired(citizen_id=self.citizen_id, consent_id=consent_id, expired_at=expired_at)
+    def expire(self, consent_id: uuid.UUID, expired_at: datetime,
+               source: ConsentSource | None = None) -> None:
+        self._expired(citizen_id=self.citizen_id, consent_id=consent_id, expired_at=expired_at,
+                      source=source)
 
     @event(Expired)
-    def _expired(self, citizen_id: uuid.UUID, consent_id: uuid.UUID,
-                 expired_at: datetime) -> None:
+    def _expired(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, expired_at: datetime,
+                 source: ConsentSource | None = None) -> None:
         self.ended.setdefault(consent_id, "expired")
