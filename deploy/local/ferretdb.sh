@@ -49,6 +49,13 @@ do_start() {
   "$DEPLOY_DIR/postgres.sh" start 9>&-
   local pid
   pid="$(server_pid "$FERRET_PIDFILE" "$FERRET_MARKER")"
+  if [[ -n "$pid" ]] && ! is_ready; then
+    # Seen under heavy parallel load: the process lives and accepts connections but no
+    # longer answers. A read model is rebuilt from the log, so restarting it loses nothing.
+    log "running (pid $pid) but not answering: restarting it"
+    do_stop
+    pid=""
+  fi
   if [[ -n "$pid" ]]; then
     log "already running (pid $pid)"
     if [[ "$FERRET_BIN" -nt "/proc/$pid" ]]; then
