@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from common import infra_settings, open_loop, percentile
+
+from rse_shared.progress import Progress
 
 
 def kafka_options() -> dict[str, Any]:
@@ -139,6 +141,59 @@ async def watch(watchers: Sequence[Any], every: float, stop: asyncio.Event, drai
         await asyncio.sleep(every)
     for watcher in watchers:
         watcher.give_up()
+
+
+@dataclass
+class Sent:
+    """How an open loop went: commands started, shed (too many in flight), cut off."""
+
+    started: int = 0
+    shed: int = 0
+    not_sent: int = 0
+    timed_out: int = 0
+
+
+async def bounded_open_loop(
+    label: str,
+    rate: float,
+    count: int,
+    fire: Callable[[int, float], Awaitable[None]],
+    *,
+    cap: int,
+    slack: float,
+    grace: float,
+) -> Sent:
+    """`fire(i, due)` every 1/rate s, as bench/common.py's open_loop, but bounded.
+
+    A command is shed while `cap` are in flight; none starts after the load's duration plus
+    `slack` s; commands still running `grace` s after the last start are cancelled. A
+    collapsing platform thus cannot stretch the run.
+    """
+    sent, tasks = Sent(), set[asyncio.Task[None]]()
+    progress = Progress(label, count)
+    began = time.perf_counter()
+    until = began + count / rate + slack
+    for i in range(count):
+        due = began + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        if time.perf_counter() > until:
+            sent.not_sent = count - i
+            break
+        if len(tasks) >= cap:
+            sent.shed += 1
+            continue
+        task = asyncio.create_task(fire(i, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        sent.started += 1
+        progress.update(i + 1)
+    progress.close()
+    if tasks:
+        _, late = await asyncio.wait(set(tasks), timeout=grace)
+        for task in late:
+            task.cancel()
+        sent.timed_out = len(late)
+    return sent
 
 
 # --- consumer lag and CPU -----------------------------------------------------------------

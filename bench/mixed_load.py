@@ -34,8 +34,19 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import psycopg
-from common import latency_plot, open_loop, percentile, table
-from load import LATENCY_HEADERS, Arrivals, Cpu, LagSampler, Series, raw_round_trips, say, watch
+from common import latency_plot, percentile, table
+from load import (
+    LATENCY_HEADERS,
+    Arrivals,
+    Cpu,
+    LagSampler,
+    Sent,
+    Series,
+    bounded_open_loop,
+    raw_round_trips,
+    say,
+    watch,
+)
 from mixed_platform import Platform, platform, prepare
 
 from rse_records.application import RecordsApplication
@@ -49,6 +60,7 @@ MIX = {
     "renewal": 0.08,
     "booking": 0.07,
 }
+CAP = 300  # commands in flight at most: beyond, the driver sheds instead of piling up
 
 
 class ConsentProbe:
@@ -242,7 +254,7 @@ class Mix:
 
 async def drive(
     plat: Platform, rate: float, duration: float, poll: float, drain: float
-) -> tuple[Mix, LagSampler, Cpu]:
+) -> tuple[Mix, LagSampler, Cpu, Sent]:
     """The mix at `rate` for `duration` s, watched until every effect arrived or `drain`."""
     mix = Mix(plat, seed=13)
     lag = LagSampler(plat.groups())
@@ -252,7 +264,9 @@ async def drive(
     sampling = asyncio.create_task(lag.run(stop_lag))
     cpu.start()
     try:
-        await open_loop("mixed load", rate, int(rate * duration), mix.fire)
+        sent = await bounded_open_loop(
+            "mixed load", rate, int(rate * duration), mix.fire, cap=CAP, slack=10, grace=15
+        )
     finally:
         stop_watch.set()
         await watching
@@ -260,11 +274,17 @@ async def drive(
         stop_lag.set()
         await sampling
         await mix.consent.close()
-    return mix, lag, cpu
+    return mix, lag, cpu, sent
 
 
 def report(
-    mix: Mix, lag: LagSampler, cpu: Cpu, raw: list[float], rate: float, duration: float
+    mix: Mix,
+    lag: LagSampler,
+    cpu: Cpu,
+    sent: Sent,
+    raw: list[float],
+    rate: float,
+    duration: float,
 ) -> None:
     rows = [
         Series("raw aiokafka produce -> consume", raw).row(),
@@ -276,6 +296,10 @@ def report(
         f"not seen before the drain ended; CPU from load start to drain end)"
     )
     print(table(LATENCY_HEADERS, rows))
+    print(
+        f"commands started {sent.started}, shed with {CAP} in flight {sent.shed}, not started "
+        f"by the cut-off {sent.not_sent}, cancelled after the grace {sent.timed_out}"
+    )
     revoke = [s * 1000 for s in mix.series["revoke"].latencies]
     if revoke and raw:
         print(
@@ -305,8 +329,8 @@ async def main(args: argparse.Namespace) -> None:
         say(f"baseline: raw kafka round trips at {args.rate:g}/s for {args.baseline:g} s")
         raw = await raw_round_trips(plat.raw_topic, args.rate, int(args.rate * args.baseline))
         say(f"load: {args.rate:g} commands/s for {args.duration:g} s")
-        mix, lag, cpu = await drive(plat, args.rate, args.duration, args.poll, args.drain)
-    report(mix, lag, cpu, raw, args.rate, args.duration)
+        mix, lag, cpu, sent = await drive(plat, args.rate, args.duration, args.poll, args.drain)
+    report(mix, lag, cpu, sent, raw, args.rate, args.duration)
 
 
 def parse() -> argparse.Namespace:

@@ -158,7 +158,7 @@ async def platform() -> AsyncIterator[Platform]:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         for name, spec in specs.items():
             plat.clients[name] = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=spec.url, limits=limits, timeout=30)
+                httpx.AsyncClient(base_url=spec.url, limits=limits, timeout=10)
             )
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(fresh.infra.mongo_url)
         stack.push_async_callback(mongo.close)
