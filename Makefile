@@ -45,7 +45,9 @@ test-unit: install  ## only the tests that need no server
 
 # Each benchmark's table also goes to bench/out/<name>.txt, beside its plot <name>.png.
 BENCHMARKS := eventstore_append relay_publish consumer_projection audit_replay \
-	projection_latency revocation_delay memory
+	projection_latency revocation_delay memory \
+	mixed_load \
+	scale_out
 
 bench: infra  ## run every benchmark (about 6 minutes); tables and plots in bench/out/
 	@mkdir -p bench/out

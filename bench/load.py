@@ -1,0 +1,305 @@
+"""What the load benchmarks (mixed_load, scale_out) share beyond bench/common.py.
+
+Every Kafka client of these benchmarks is built here, from `kafka_options()`: when the
+broker moves to SASL_SSL, that function is the one line to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from common import infra_settings, open_loop, percentile
+
+from rse_shared.progress import Progress
+
+
+def kafka_options() -> dict[str, Any]:
+    """Connection options every Kafka client here is built with (bootstrap, later SASL_SSL)."""
+    return {"bootstrap_servers": infra_settings().kafka_bootstrap}
+
+
+def producer(**options: Any) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**kafka_options(), **options)
+
+
+def consumer(**options: Any) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(**kafka_options(), **options)
+
+
+def admin() -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**kafka_options())
+
+
+def say(*parts: object) -> None:
+    """Progress and notes go to stderr: stdout holds only the tables."""
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# --- latencies ----------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """One measured path: latencies in seconds, failed commands, ones never seen to arrive."""
+
+    label: str
+    latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+    skipped: int = 0
+    unfinished: int = 0
+
+    def row(self) -> tuple[object, ...]:
+        ms = [s * 1000 for s in self.latencies]
+        if not ms:
+            return (self.label, 0, "-", "-", "-", "-", self.failed, self.skipped, self.unfinished)
+        return (
+            self.label,
+            len(ms),
+            *(percentile(ms, p) for p in (50, 99, 99.9)),
+            max(ms),
+            self.failed,
+            self.skipped,
+            self.unfinished,
+        )
+
+
+LATENCY_HEADERS = (
+    "path, ms",
+    "samples",
+    "p50",
+    "p99",
+    "p99.9",
+    "max",
+    "failed",
+    "skipped",
+    "unfinished",
+)
+
+
+class Arrivals:
+    """Polls one MongoDB collection and stamps when each awaited document appears.
+
+    `awaited` maps the value of `key` (in documents matching `{scope: ...}`) to the moment
+    its command was due; a found document's latency goes to `path`.
+    """
+
+    def __init__(
+        self, collection: Any, path: Series, key: str = "_id", scope: str | None = None
+    ) -> None:
+        self.collection, self.path, self.key, self.scope = collection, path, key, scope
+        self.awaited: dict[str, float] = {}
+        self.scopes: dict[str, str] = {}  # awaited key -> the scope value to look under
+
+    def expect(self, value: str, due: float, scope: str | None = None) -> None:
+        self.awaited[value] = due
+        if scope is not None:
+            self.scopes[value] = scope
+
+    async def poll(self) -> None:
+        if not self.awaited:
+            return
+        keys = list(self.awaited)
+        if self.scope is None:
+            query = {self.key: {"$in": keys}}
+        else:
+            query = {self.scope: {"$in": sorted({self.scopes[k] for k in keys})}}
+        found = await self.collection.find(query, {self.key: 1}).to_list()
+        now = time.perf_counter()
+        for doc in found:
+            due = self.awaited.pop(str(doc.get(self.key)), None)
+            if due is not None:
+                self.scopes.pop(str(doc.get(self.key)), None)
+                self.path.latencies.append(now - due)
+
+    def give_up(self) -> None:
+        self.path.unfinished += len(self.awaited)
+        self.awaited.clear()
+
+
+async def watch(watchers: Sequence[Any], every: float, stop: asyncio.Event, drain: float) -> None:
+    """Poll every watcher each `every` s until `stop`, then at most `drain` s more."""
+    deadline: float | None = None
+    while True:
+        if stop.is_set() and deadline is None:
+            deadline = time.perf_counter() + drain
+        if deadline is not None and (
+            time.perf_counter() > deadline or not any(w.awaited for w in watchers)
+        ):
+            break
+        for watcher in watchers:
+            await watcher.poll()
+        await asyncio.sleep(every)
+    for watcher in watchers:
+        watcher.give_up()
+
+
+@dataclass
+class Sent:
+    """How an open loop went: commands started, shed (too many in flight), cut off."""
+
+    started: int = 0
+    shed: int = 0
+    not_sent: int = 0
+    timed_out: int = 0
+
+
+async def bounded_open_loop(
+    label: str,
+    rate: float,
+    count: int,
+    fire: Callable[[int, float], Awaitable[None]],
+    *,
+    cap: int,
+    slack: float,
+    grace: float,
+) -> Sent:
+    """`fire(i, due)` every 1/rate s, as bench/common.py's open_loop, but bounded.
+
+    A command is shed while `cap` are in flight; none starts after the load's duration plus
+    `slack` s; commands still running `grace` s after the last start are cancelled. A
+    collapsing platform thus cannot stretch the run.
+    """
+    sent, tasks = Sent(), set[asyncio.Task[None]]()
+    progress = Progress(label, count)
+    began = time.perf_counter()
+    until = began + count / rate + slack
+    for i in range(count):
+        due = began + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        if time.perf_counter() > until:
+            sent.not_sent = count - i
+            break
+        if len(tasks) >= cap:
+            sent.shed += 1
+            continue
+        task = asyncio.create_task(fire(i, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        sent.started += 1
+        progress.update(i + 1)
+    progress.close()
+    if tasks:
+        _, late = await asyncio.wait(set(tasks), timeout=grace)
+        for task in late:
+            task.cancel()
+        sent.timed_out = len(late)
+    return sent
+
+
+# --- consumer lag and CPU -----------------------------------------------------------------
+
+
+class LagSampler:
+    """Samples each consumer group's lag (end offset - committed offset, summed)."""
+
+    def __init__(self, groups: dict[str, tuple[str, list[str]]], partitions: int = 3) -> None:
+        self.groups = groups  # label -> (group id, topics)
+        self.partitions = partitions
+        self.peak: dict[str, int] = dict.fromkeys(groups, 0)
+        self.timeline: list[tuple[float, dict[str, int]]] = []
+
+    async def run(self, stop: asyncio.Event, every: float = 1.0) -> None:
+        client, ends = admin(), consumer(enable_auto_commit=False)
+        await client.start()
+        await ends.start()
+        started = time.perf_counter()
+        try:
+            while not stop.is_set():
+                lags = {
+                    label: await self.lag(client, ends, group, topics)
+                    for label, (group, topics) in self.groups.items()
+                }
+                self.timeline.append((time.perf_counter() - started, lags))
+                for label, lag in lags.items():
+                    self.peak[label] = max(self.peak[label], lag)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
+        finally:
+            await ends.stop()
+            await client.close()
+
+    async def lag(
+        self, client: AIOKafkaAdminClient, ends: AIOKafkaConsumer, group: str, topics: list[str]
+    ) -> int:
+        tps = [TopicPartition(t, p) for t in topics for p in range(self.partitions)]
+        committed = await client.list_consumer_group_offsets(group, partitions=tps)
+        last = await ends.end_offsets(tps)
+        done = {tp: max(meta.offset, 0) for tp, meta in committed.items()}
+        return sum(last[tp] - done.get(tp, 0) for tp in tps)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+class Cpu:
+    """CPU used by each process between `start()` and `stop()`, as a share of one core."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.began: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+        self.wall = 0.0
+
+    def start(self) -> None:
+        self.began = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.wall = time.perf_counter()
+
+    def stop(self) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.used = {name: cpu_seconds(pid) - self.began[name] for name, pid in self.pids.items()}
+
+    def rows(self) -> list[tuple[object, ...]]:
+        return [(name, used, f"{100 * used / self.wall:.0f}%") for name, used in self.used.items()]
+
+
+# --- raw baseline -------------------------------------------------------------------------
+
+
+async def raw_round_trips(topic: str, rate: float, count: int, partitions: int = 3) -> list[float]:
+    """Produce (acks=all, idempotent) -> consume latencies of `count` messages at `rate`."""
+    sender = producer(acks="all", enable_idempotence=True, linger_ms=2)
+    receiver = consumer(fetch_max_wait_ms=100)
+    await sender.start()
+    await receiver.start()
+    due: dict[int, float] = {}
+    latencies: list[float] = []
+
+    async def receive() -> None:
+        while len(latencies) < count:
+            batch = await receiver.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            latencies.extend(now - due.pop(int(r.value)) for rs in batch.values() for r in rs)
+
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        receiver.assign(tps)
+        await receiver.seek_to_beginning(*tps)
+
+        async def send(i: int, at: float) -> None:
+            due[i] = at
+            await sender.send_and_wait(topic, str(i).encode(), key=str(i).encode())
+
+        receiving = asyncio.create_task(receive())
+        await open_loop("raw kafka", rate, count, send)
+        await asyncio.wait_for(receiving, 60)
+    finally:
+        await receiver.stop()
+        await sender.stop()
+    return latencies
