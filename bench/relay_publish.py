@@ -25,6 +25,7 @@ from common import Rate, rate_plot, rate_table, scratch
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
 from rse_identity.integration import to_integration_event
+from rse_shared.kafka import ADMIN, client_options, tool_options
 from rse_shared.progress import Progress
 from rse_shared.relay import OutboxRelay
 from rse_shared.testing import read_topic
@@ -64,6 +65,7 @@ async def drain(relay: OutboxRelay, events: int) -> Rate:
 async def raw_produce(bootstrap: str, topic: str, records: list, batch: int) -> Rate:
     """The same messages, same producer settings, acks awaited per `batch`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                **tool_options(ADMIN),
                                 linger_ms=2, request_timeout_ms=15000)
     await producer.start()
     rate = Rate("raw aiokafka produce", 0, 0.0)
@@ -91,7 +93,8 @@ async def main(events: int) -> None:
             await asyncio.to_thread(commit, app, events)
             relay = OutboxRelay(app, to_integration_event, topic=relay_topic,
                                 bootstrap=settings.kafka_bootstrap,
-                                conninfo=settings.postgres_conninfo(), producer="identity")
+                                conninfo=settings.postgres_conninfo(), producer="identity",
+                                kafka=client_options(settings))
             ours = await drain(relay, events)
         finally:
             app.close()

@@ -10,7 +10,7 @@ FERRET_BIN="$BIN_DIR/ferretdb"
 FERRET_PIDFILE="$FERRET_HOME/ferretdb.pid"
 FERRET_LOG="$FERRET_HOME/logs/ferretdb.log"
 FERRET_ADDR="$HOST:$FERRETDB_PORT"
-FERRET_PG_URL="postgres://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ferretdb"
+FERRET_PG_URL="postgres://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ferretdb?sslmode=verify-full&sslrootcert=$SECRETS_DIR/ca.crt"
 FERRET_MARKER="$FERRET_BIN -listen-addr $FERRET_ADDR"   # identifies our server in /proc/*/cmdline
 
 # Build .local/bin/ferretdb when it is missing or older than any of the module's sources.

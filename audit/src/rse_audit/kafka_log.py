@@ -10,6 +10,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from rse_shared.kafka import AUDITOR, tool_options
+
 
 @dataclass(frozen=True)
 class Record:
@@ -22,11 +24,13 @@ class Record:
 
 
 SERVICES = ("identity", "consent", "records", "requests", "benefits")
+# rse-audit reads as the `auditor` principal (read-only on every topic; see rse_shared.acl):
+# its password from RSE_KAFKA_PASSWORD(_FILE) or, in development, deploy/local's secrets.
 
 
 async def event_topics(bootstrap: str) -> list[str]:
     """The services' integration-event topics (`<service>.events`) that exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(AUDITOR))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -37,7 +41,8 @@ async def event_topics(bootstrap: str) -> list[str]:
 
 async def read_partitions(bootstrap: str, topic: str) -> AsyncIterator[tuple[int, list[Record]]]:
     """Each partition of `topic`, from offset 0 to its end at the time of reading."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **tool_options(AUDITOR))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -49,7 +54,8 @@ async def read_partitions(bootstrap: str, topic: str) -> AsyncIterator[tuple[int
 
 async def read_topic(bootstrap: str, topic: str) -> AsyncIterator[Record]:
     """Every record of `topic` from offset 0, one partition after another."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **tool_options(AUDITOR))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.security import BaseSecurity
 from opentelemetry import context as otel_context
 from pydantic import ValidationError
 
@@ -227,12 +228,13 @@ def _text(raw: bytes | None) -> str | None:
 
 
 def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[str],
-                    group_id: str, max_attempts: int = 3) -> Worker:
+                    group_id: str, max_attempts: int = 3,
+                    security: BaseSecurity | None = None) -> Worker:
     """A background worker feeding `app` from `topics` until stopped."""
 
     async def run(stop: asyncio.Event) -> None:
         # FastStream logs through our logger, so its lines are JSON like everything else.
-        broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+        broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"), security=security)
         consumer = IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
                                       max_attempts=max_attempts)
         await broker.start()

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,8 +113,11 @@ class OutboxRelay:
         producer: str | None = None,
         audit_key: Ed25519PrivateKey | None = None,
         checkpoint_interval: float = 30.0,
+        kafka: Mapping[str, Any] | None = None,
     ) -> None:
         self.app = app
+        # The client's security arguments (rse_shared.kafka.client_options).
+        self.kafka: Mapping[str, Any] = kafka or {}
         self.translate = translate
         self.topic = topic
         self.bootstrap = bootstrap
@@ -140,9 +143,10 @@ class OutboxRelay:
             enable_idempotence=True,
             linger_ms=2,
             request_timeout_ms=15000,
+            **self.kafka,
         )
         await self.producer.start()
-        await ensure_topics(self.bootstrap, [self.topic])
+        await ensure_topics(self.bootstrap, [self.topic], options=self.kafka)
         self.partitions = len(await self.producer.partitions_for(self.topic))
         self.position, self.heads = await self.positions.load()
         await self._publish_verification_key()
@@ -246,14 +250,20 @@ class OutboxRelay:
     async def _publish_verification_key(self) -> None:
         assert self.producer is not None
         document = public_key_document(self.producer_name, self.audit_key.public_key())
-        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1)
+        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], partitions=1,
+                            options=self.kafka)
         await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
                                           key=document["key_id"].encode())
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3) -> None:
-    """Create the topics if they do not exist yet (partitions spread citizens, keyed by id)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 3, *,
+                        options: Mapping[str, Any] | None = None) -> None:
+    """Create the topics if they do not exist yet (partitions spread citizens, keyed by id).
+
+    A service's principal may not create topics: the admin created its topics at set-up,
+    so they exist (and it may describe them); one that does not is refused by the broker.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -28,6 +28,7 @@ from rse_shared.http import (
     refuse_nul_characters,
 )
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.kafka import broker_security, client_options
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
@@ -65,7 +66,7 @@ def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[
 
     async def kafka() -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                                    request_timeout_ms=2000)
+                                    request_timeout_ms=2000, **client_options(settings))
         await asyncio.wait_for(admin.start(), timeout=3)
         try:
             await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -230,7 +231,8 @@ def assemble(
                         bootstrap=settings.kafka_bootstrap, conninfo=conninfo,
                         poll_interval=settings.relay_poll_interval, producer=name,
                         audit_key=load_or_create_key(settings.audit_key_file),
-                        checkpoint_interval=settings.checkpoint_interval)
+                        checkpoint_interval=settings.checkpoint_interval,
+                        kafka=client_options(settings))
     projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=settings.relay_poll_interval)
                   for p in projections}
     loops: dict[str, Worker] = {"relay": relay.run}
@@ -242,7 +244,8 @@ def assemble(
             raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
         loops["consumer"] = consumer_worker(settings.kafka_bootstrap, app, topics=list(consumes),
                                             group_id=settings.consumer_group,
-                                            max_attempts=settings.consumer_max_attempts)
+                                            max_attempts=settings.consumer_max_attempts,
+                                            security=broker_security(settings))
     loops.update(extra_workers or {})
     # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
     for job_name, job in (scheduled or {}).items():

@@ -41,6 +41,7 @@ from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.kafka import ADMIN, broker_security, tool_options, tool_settings
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
@@ -50,17 +51,38 @@ D = TypeVar("D", date, datetime)
 REPO = Path(__file__).resolve().parents[3]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests reach Kafka as the admin: their topics and groups are outside the topology's ACLs
+    (the broker's refusals are tested with the services' own principals, explicitly)."""
+    os.environ.setdefault("RSE_KAFKA_USERNAME", ADMIN)
+
+
 def _infra_script() -> Path:
     return REPO / "deploy" / "local" / "infra.sh"
 
 
 @pytest.fixture(scope="session")
 def infra() -> ServiceSettings:
-    """The real PostgreSQL, Kafka and FerretDB, started if they are not running."""
+    """The real PostgreSQL, Kafka and FerretDB, started if they are not running.
+
+    The instance is deploy/local's as the RSE_LOCAL_* variables choose it (another
+    instance: RSE_LOCAL_DIR and its ports); its addresses and secrets, from `infra.sh env`,
+    become the defaults of every settings object the tests build.
+    """
     if os.environ.get("RSE_TEST_INFRA", "local") == "local":
         subprocess.run(["bash", str(_infra_script()), "up"], check=True,
                        stdout=subprocess.DEVNULL)
+        _adopt_infra_env()
     return ServiceSettings(service_name="test", environment="test")
+
+
+def _adopt_infra_env() -> None:
+    printed = subprocess.run(["bash", str(_infra_script()), "env"], check=True,
+                             capture_output=True, text=True).stdout
+    for line in printed.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        if line.startswith("export ") and name.startswith(("RSE_", "PG")):
+            os.environ.setdefault(name, value)
 
 
 def unique(prefix: str) -> str:
@@ -92,7 +114,7 @@ async def fresh_mongo(infra: ServiceSettings) -> AsyncIterator[str]:
 async def create_topic(bootstrap: str, label: str = "t") -> str:
     """Create a new, uniquely named topic (3 partitions)."""
     name = unique(label).replace("_", ".")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
@@ -117,7 +139,7 @@ async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
                   partition: int | None = None) -> None:
     """Produce integration events as a producer's relay would (acks=all, keyed by citizen),
     onto `partition` if given, whatever the key would pick."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         for event in events:
@@ -132,7 +154,7 @@ async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0,
                      expect: int | None = None) -> list[Any]:
     """Every record on `topic` from offset 0 (stops once `expect` are read, or at timeout)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **tool_options(ADMIN))
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -254,7 +276,8 @@ def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
 async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *,
                   group_id: str | None = None) -> AsyncIterator[IdempotentConsumer]:
     """`app` fed from `topics` by an idempotent consumer (in a group of its own by default)."""
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"),
+                         security=broker_security(tool_settings(ADMIN)))
     consumer = IdempotentConsumer(broker, app, topics=topics, max_attempts=3,
                                   retry_backoff=0.05,
                                   group_id=group_id or f"g-{uuid.uuid4().hex[:8]}")

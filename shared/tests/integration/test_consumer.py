@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from rse_shared.consumer import IdempotentConsumer, dlq_topic
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import RegistrationTally, a_registration, documents, eventually, read_topic
 
@@ -20,7 +21,7 @@ BOOTSTRAP = ServiceSettings().kafka_bootstrap
 
 
 async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         for value in values:
@@ -116,7 +117,7 @@ async def test_offsets_are_committed_soon_after_the_last_message_even_when_quiet
         return await asyncio.to_thread(tally.count, citizen) == 5
     await eventually(all_seen)
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, **tool_options(ADMIN))
     await admin.start()
     try:
         async def all_committed() -> bool:  # the five messages share one partition
