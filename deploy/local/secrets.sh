@@ -24,15 +24,18 @@ ensure_ca() {
   chmod 600 "$CA_KEY"
 }
 
-# ensure_server_cert NAME CN: NAME.key + NAME.crt signed by the CA, for 127.0.0.1 and localhost.
+# ensure_server_cert NAME CN HOST: NAME.key + NAME.crt signed by the CA, for 127.0.0.1, localhost
+# and HOST (the server's name in docker-compose.yml).
 ensure_server_cert() {
-  local name="$1" cn="$2" key="$SECRETS_DIR/$1.key" crt="$SECRETS_DIR/$1.crt" ext
-  if [[ -s "$crt" && -s "$key" ]] && openssl verify -CAfile "$CA_CRT" "$crt" >/dev/null 2>&1; then
+  local name="$1" cn="$2" host="$3" key="$SECRETS_DIR/$1.key" crt="$SECRETS_DIR/$1.crt" ext
+  if [[ -s "$crt" && -s "$key" ]] && openssl verify -CAfile "$CA_CRT" "$crt" >/dev/null 2>&1 \
+      && openssl x509 -in "$crt" -noout -text | grep -qF "DNS:$host"; then
     return 0
   fi
-  log "creating the $name certificate (CN=$cn, SAN 127.0.0.1, localhost)"
+  log "creating the $name certificate (CN=$cn, SAN 127.0.0.1, localhost, $host)"
   ext="$(mktemp)"
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$ext"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' \
+    "$host" >"$ext"
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$key" -out "$key.csr" 2>/dev/null
   openssl x509 -req -in "$key.csr" -CA "$CA_CRT" -CAkey "$CA_KEY" -CAcreateserial -days 825 \
     -extfile "$ext" -out "$crt" 2>/dev/null
@@ -59,8 +62,8 @@ do_ensure() {
   mkdir -p "$SECRETS_DIR"
   chmod 700 "$SECRETS_DIR"
   ensure_ca
-  ensure_server_cert kafka-broker rse-kafka-broker
-  ensure_server_cert postgres localhost
+  ensure_server_cert kafka-broker rse-kafka-broker kafka
+  ensure_server_cert postgres localhost postgres
   ensure_passwords
 }
 
