@@ -10,6 +10,7 @@ reason (a missing topic, a wrong address).
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import uuid
 from typing import Any
@@ -163,6 +164,20 @@ async def test_a_service_cannot_read_what_it_does_not_consume(bootstrap: str) ->
     assert described[CONSENT_EVENTS]["error_code"] == TopicAuthorizationFailedError.errno
     assert not described[CONSENT_EVENTS]["partitions"]
     assert described[topics.events_topic("identity")]["error_code"] == 0
+
+
+async def test_the_controller_listener_refuses_a_client_without_the_brokers_certificate(
+        bootstrap: str) -> None:
+    """Attacker: a client that goes round the client listener to the KRaft controller's
+    port (deploy/local: the next port). Stopped by: TLS there requires a client certificate
+    of the local CA, which only the broker holds; TLS alone, even trusting the CA, fails."""
+    host, port = bootstrap.rsplit(":", 1)
+    controller = os.environ.get("RSE_LOCAL_KAFKA_CONTROLLER_PORT", str(int(port) + 1))
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"{host}:{controller}",
+                                request_timeout_ms=5000, **tls_only())
+    with pytest.raises((KafkaConnectionError, asyncio.TimeoutError)):
+        await asyncio.wait_for(admin.start(), PATIENCE)
+    await admin.close()
 
 
 def test_the_ssl_context_verifies_the_broker() -> None:
