@@ -335,7 +335,8 @@ def test_network_policies_admit_the_http_port_and_needed_egress(service: str) ->
     egress = policies["rse-egress"]["spec"]
     assert egress["podSelector"]["matchLabels"].items() <= labels.items()
     ports = {p["port"] for rule in egress["egress"] for p in rule["ports"]}
-    assert {53, 5432, 9092, 27017, 8001} <= ports
+    assert {53, 5432, 9093, 27017, 443} <= ports  # Kafka over SASL_SSL, JWKS over HTTPS
+    assert 9092 not in ports  # no plaintext Kafka listener to reach
 
 
 def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
