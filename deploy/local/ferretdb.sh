@@ -49,6 +49,13 @@ do_start() {
   "$DEPLOY_DIR/postgres.sh" start 9>&-
   local pid
   pid="$(server_pid "$FERRET_PIDFILE" "$FERRET_MARKER")"
+  # One started by an older checkout reaches PostgreSQL without TLS, which is now refused.
+  if [[ -n "$pid" ]] && ! pid_matches "$pid" "sslmode=verify-full"; then
+    log "restarting FerretDB (pid $pid): its PostgreSQL connection must use TLS"
+    terminate_pid "$pid" 20
+    rm -f "$FERRET_PIDFILE"
+    pid=""
+  fi
   if [[ -n "$pid" ]]; then
     log "already running (pid $pid)"
     if [[ "$FERRET_BIN" -nt "/proc/$pid" ]]; then

@@ -245,8 +245,15 @@ is_ready() {
 }
 
 do_start() {
-  do_install
   local pid
+  pid="$(server_pid "$KAFKA_PIDFILE" "$KAFKA_MARKER")"
+  # A broker of an older checkout (plaintext storage) is stopped before its storage is redone.
+  if [[ -n "$pid" && -f "$KAFKA_FORMATTED" && ! -f "$KAFKA_SECURED" ]]; then
+    log "stopping the plaintext broker (pid $pid) to start it again with SASL_SSL"
+    terminate_pid "$pid" 20
+    rm -f "$KAFKA_PIDFILE"
+  fi
+  do_install
   pid="$(server_pid "$KAFKA_PIDFILE" "$KAFKA_MARKER")"
   if [[ -n "$pid" ]]; then
     log "already running (pid $pid)"

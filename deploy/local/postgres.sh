@@ -158,7 +158,7 @@ app_select_1() {
 do_start() {
   do_install
   write_config
-  local pid
+  local pid reload=0
   pid="$(postmaster_pid)"
   if [[ -z "$pid" ]]; then
     if port_open "$HOST" "$PG_PORT"; then
@@ -172,9 +172,13 @@ do_start() {
     fi
     pid="$(postmaster_pid)"
   else
-    log "already running (pid $pid)"
+    # TLS settings, certificates and pg_hba.conf take effect on a reload (a server started
+    # by an older checkout, without TLS, is switched over this way).
+    log "already running (pid $pid); its configuration is reloaded"
+    reload=1
   fi
   wait_until 60 "PostgreSQL $HOST:$PG_PORT" "$PG_LOG" "$pid" -- is_ready
+  if ((reload)); then psql_admin -d postgres -tAc 'select pg_reload_conf()' >/dev/null; fi
   ensure_role_and_databases
   app_select_1 || { show_log_tail "$PG_LOG"; die "'select 1' as $PG_USER over TCP failed"; }
   log "answering at postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ (TLS only, CA $SECRETS_DIR/ca.crt; databases: ${PG_DATABASES[*]})"
