@@ -24,6 +24,7 @@ from common import Rate, rate_plot, raw_consume, scratch
 
 from rse_audit.replay import replay
 from rse_shared.chain import GENESIS, link
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 
@@ -48,6 +49,7 @@ def synthetic(i: int, citizen: str) -> dict[str, object]:
 
 async def generate(bootstrap: str, topic: str, events: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
+                                **tool_options(ADMIN),
                                 max_batch_size=512 * 1024)
     await producer.start()
     progress = Progress("generate", events)

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic, eventually, unique
@@ -76,7 +77,8 @@ class Scratch:
             await mongo.drop_database(name)
         await mongo.close()
         if self.topics:
-            kafka = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap)
+            kafka = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap,
+                                        **tool_options(ADMIN))
             await kafka.start()
             try:
                 await kafka.delete_topics(self.topics)
@@ -214,7 +216,8 @@ async def open_loop(label: str, rate: float, count: int,
 async def raw_consume(bootstrap: str, topic: str, partitions: int = 3,
                       timeline: list[tuple[float, int]] | None = None) -> int:
     """Read every message of `topic` with a bare aiokafka consumer; how many there were."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **tool_options(ADMIN))
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]

@@ -34,6 +34,7 @@ from common import (
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_shared.chain import GENESIS, link, partition_for
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.progress import Progress
 from rse_shared.service import Service
 from rse_shared.testing import a_registration, create_topic, running
@@ -43,6 +44,7 @@ PARTITIONS = 3
 
 async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all",
+                                **tool_options(ADMIN),
                                 enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:

@@ -40,6 +40,7 @@ from common import (
 from pymongo import AsyncMongoClient
 
 from rse_identity.domain.citizen import Citizen
+from rse_shared.kafka import ADMIN, tool_options
 
 POLL = 0.005
 
@@ -98,8 +99,10 @@ async def platform_latencies(rate: float, count: int, identity: ServiceSpec,
 async def kafka_round_trips(bootstrap: str, topic: str, rate: float, count: int) -> list[float]:
     """Produce (acks=all) -> consume latencies of `count` messages sent at `rate`."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                **tool_options(ADMIN),
                                 linger_ms=2)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=100)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=100,
+                                **tool_options(ADMIN))
     await producer.start()
     await consumer.start()
     due: dict[int, float] = {}

@@ -28,6 +28,7 @@ from common import Rate, rate_plot, rate_table, scratch
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
 from rse_identity.published import to_integration_event
+from rse_shared.kafka import ADMIN, client_options, tool_options
 from rse_shared.progress import Progress
 from rse_shared.relay import PRODUCER_SETTINGS, OutboxRelay
 from rse_shared.testing import read_topic
@@ -73,7 +74,8 @@ async def drain(relay: OutboxRelay, events: int) -> Rate:
 async def raw_produce(bootstrap: str, topic: str, records: list, batch: int,
                       windows: int) -> Rate:
     """The same messages, same producer settings, batches awaiting acks as the relay's do."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS,
+                                **tool_options(ADMIN))
     await producer.start()
     rate = Rate("raw aiokafka produce", 0, 0.0)
     pending: deque[list] = deque()
@@ -103,7 +105,8 @@ async def main(events: int) -> None:
             await asyncio.to_thread(commit, app, events)
             relay = OutboxRelay(app, to_integration_event, topic=relay_topic,
                                 bootstrap=settings.kafka_bootstrap,
-                                conninfo=settings.postgres_conninfo(), producer="identity")
+                                conninfo=settings.postgres_conninfo(), producer="identity",
+                                kafka=client_options(settings))
             ours = await drain(relay, events)
         finally:
             app.close()

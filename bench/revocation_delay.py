@@ -38,6 +38,7 @@ from common import (
 )
 
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.testing import TokenMint, a_registration, eventually
 
 PRACTITIONER, HEALTH_UNIT = "P-BENCH", "USF Bench"
@@ -179,7 +180,7 @@ async def main(trials: int, readers: int, patience: float) -> None:
     mint = TokenMint(infra)
     async with records_process(mint) as spec:
         producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
-                                    enable_idempotence=True)
+                                    enable_idempotence=True, **tool_options(ADMIN))
         await producer.start()
         stop = asyncio.Event()
         limits = httpx.Limits(max_connections=readers + 2)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rse_audit.cli import main
 from rse_audit.verify import verify
 from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic
@@ -36,7 +37,7 @@ def a_chain(n: int = 8) -> list[Doc]:
 
 
 async def produce(bootstrap: str, topic: str, docs: list[Doc], partition: int = 0) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         for doc in docs:
@@ -49,7 +50,7 @@ async def produce(bootstrap: str, topic: str, docs: list[Doc], partition: int = 
 async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519PrivateKey]:
     """A chained log on partition 0 of a fresh topic, with a signed checkpoint of its head."""
     bootstrap = infra.kafka_bootstrap
-    await ensure_topics(bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC])
+    await ensure_topics(bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], options=tool_options(ADMIN))
     topic, docs = await create_topic(bootstrap, "orig"), a_chain()
     key = Ed25519PrivateKey.generate()
     await produce(bootstrap, topic, docs)
@@ -63,7 +64,7 @@ async def sign_and_publish(bootstrap: str, key: Ed25519PrivateKey, topic: str,
     keydoc = public_key_document("consent", key.public_key())
     checkpoint = signed_checkpoint(key, producer="consent", topic=topic, partition=0,
                                    head=Head(docs[-1]["chain_hash"], len(docs)))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     await producer.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
     await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(checkpoint).encode())
@@ -124,7 +125,8 @@ async def test_a_forged_checkpoint_fails(
     await produce(infra.kafka_bootstrap, copy, shortened)
     forged = signed_checkpoint(Ed25519PrivateKey.generate(), producer="consent", topic=copy,
                                partition=0, head=Head(shortened[-1]["chain_hash"], 5))
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
+                                **tool_options(ADMIN))
     await producer.start()
     await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(forged).encode())
     await producer.stop()
@@ -182,7 +184,7 @@ def test_keys_are_exported_then_pinned_from_the_command_line(
 
 
 async def produce_at(bootstrap: str, topic: str, docs: list[Doc], timestamp_ms: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         for doc in docs:

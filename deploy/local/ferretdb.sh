@@ -10,7 +10,7 @@ FERRET_BIN="$BIN_DIR/ferretdb"
 FERRET_PIDFILE="$FERRET_HOME/ferretdb.pid"
 FERRET_LOG="$FERRET_HOME/logs/ferretdb.log"
 FERRET_ADDR="$HOST:$FERRETDB_PORT"
-FERRET_PG_URL="postgres://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ferretdb"
+FERRET_PG_URL="postgres://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ferretdb?sslmode=verify-full&sslrootcert=$SECRETS_DIR/ca.crt"
 FERRET_MARKER="$FERRET_BIN -listen-addr $FERRET_ADDR"   # identifies our server in /proc/*/cmdline
 
 # Build .local/bin/ferretdb when it is missing or older than any of the module's sources.
@@ -49,6 +49,13 @@ do_start() {
   "$DEPLOY_DIR/postgres.sh" start 9>&-
   local pid
   pid="$(server_pid "$FERRET_PIDFILE" "$FERRET_MARKER")"
+  # One started by an older checkout reaches PostgreSQL without TLS, which is now refused.
+  if [[ -n "$pid" ]] && ! pid_matches "$pid" "sslmode=verify-full"; then
+    log "restarting FerretDB (pid $pid): its PostgreSQL connection must use TLS"
+    terminate_pid "$pid" 20
+    rm -f "$FERRET_PIDFILE"
+    pid=""
+  fi
   if [[ -n "$pid" ]] && ! is_ready; then
     # Seen under heavy parallel load: the process lives and accepts connections but no
     # longer answers. A read model is rebuilt from the log, so restarting it loses nothing.

@@ -23,7 +23,12 @@ export RSE_POSTGRES_USER=$PG_USER
 export RSE_POSTGRES_PASSWORD=$PG_PASSWORD
 # append /<database>: ${PG_DATABASES[*]}
 export RSE_POSTGRES_DSN=postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT
+# TCP connections to PostgreSQL take TLS only (libpq's own variables, for psql and the DSN).
+export PGSSLMODE=verify-full
+export PGSSLROOTCERT=$SECRETS_DIR/ca.crt
 export RSE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
+# The CA and the principals' passwords (kafka/<principal>.password) of these servers.
+export RSE_SECRETS_DIR=$SECRETS_DIR
 export RSE_MONGO_URL=mongodb://$HOST:$FERRETDB_PORT/
 EOF
 }

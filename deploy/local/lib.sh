@@ -11,6 +11,9 @@ LOCK_DIR="$LOCAL_DIR/locks"
 BIN_DIR="${RSE_BIN_DIR:-$LOCAL_DIR/bin}"   # tools built once can be shared by several instances
 mkdir -p "$BIN_DIR"
 BIN_DIR="$(cd "$BIN_DIR" && pwd -P)"
+# The local CA, certificates and Kafka passwords (deploy/local/secrets.sh); another instance of
+# the same checkout points RSE_SECRETS_DIR at its parent's, so that one client set-up reaches both.
+SECRETS_DIR="${RSE_SECRETS_DIR:-$LOCAL_DIR/secrets}"
 
 # --- endpoints (all loopback only) --------------------------------------------------------------
 # A second, independent instance (e.g. the fault-injection tests' own servers) sets RSE_LOCAL_DIR

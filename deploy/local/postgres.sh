@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL cluster for dev/tests on 127.0.0.1:55432 (data in .local/postgres): install|start|stop|restart|kill|status
+# TCP connections must use TLS (server certificate from the local CA, deploy/local/secrets.sh):
+# clients connect with sslmode=verify-full and sslrootcert=$SECRETS_DIR/ca.crt.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,7 +43,15 @@ set_pg_paths() {
 }
 set_pg_paths
 
+# The server's key and certificate, copied where the postgres user may read them.
+install_certificate() {
+  "$DEPLOY_DIR/secrets.sh" ensure 9>&-
+  install -m 600 -o postgres -g postgres "$SECRETS_DIR/postgres.key" "$PG_DATA/server.key"
+  install -m 644 -o postgres -g postgres "$SECRETS_DIR/postgres.crt" "$PG_DATA/server.crt"
+}
+
 write_config() {
+  install_certificate
   cat >"$PG_DATA/rse.conf" <<EOF
 # Managed by deploy/local/postgres.sh (rewritten on every start).
 listen_addresses = '$HOST'
@@ -54,12 +64,17 @@ password_encryption = 'scram-sha-256'
 log_timezone = 'UTC'
 timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_min_protocol_version = 'TLSv1.2'
 EOF
   cat >"$PG_DATA/pg_hba.conf" <<EOF
 # Managed by deploy/local/postgres.sh (rewritten on every start).
 # TYPE  DATABASE  USER  ADDRESS        METHOD
 local   all       all                  trust
-host    all       all   127.0.0.1/32   $PG_HOST_AUTH
+hostssl all       all   127.0.0.1/32   $PG_HOST_AUTH
+hostnossl all     all   127.0.0.1/32   reject
 EOF
   chown postgres:postgres "$PG_DATA/rse.conf" "$PG_DATA/pg_hba.conf"
 }
@@ -135,14 +150,15 @@ EOF
 
 # The real end-to-end check: TCP + password auth as the application role.
 app_select_1() {
-  PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -q -h "$HOST" -p "$PG_PORT" \
+  PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=3 PGSSLMODE=verify-full \
+    PGSSLROOTCERT="$SECRETS_DIR/ca.crt" "$PG_BIN/psql" -X -q -h "$HOST" -p "$PG_PORT" \
     -U "$PG_USER" -d "${PG_DATABASES[0]}" -tAc 'select 1' | grep -qx 1
 }
 
 do_start() {
   do_install
   write_config
-  local pid
+  local pid reload=0
   pid="$(postmaster_pid)"
   if [[ -z "$pid" ]]; then
     if port_open "$HOST" "$PG_PORT"; then
@@ -156,12 +172,16 @@ do_start() {
     fi
     pid="$(postmaster_pid)"
   else
-    log "already running (pid $pid)"
+    # TLS settings, certificates and pg_hba.conf take effect on a reload (a server started
+    # by an older checkout, without TLS, is switched over this way).
+    log "already running (pid $pid); its configuration is reloaded"
+    reload=1
   fi
   wait_until 60 "PostgreSQL $HOST:$PG_PORT" "$PG_LOG" "$pid" -- is_ready
+  if ((reload)); then psql_admin -d postgres -tAc 'select pg_reload_conf()' >/dev/null; fi
   ensure_role_and_databases
   app_select_1 || { show_log_tail "$PG_LOG"; die "'select 1' as $PG_USER over TCP failed"; }
-  log "answering at postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ (databases: ${PG_DATABASES[*]})"
+  log "answering at postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ (TLS only, CA $SECRETS_DIR/ca.crt; databases: ${PG_DATABASES[*]})"
 }
 
 do_stop() {

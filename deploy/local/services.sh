@@ -7,7 +7,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # name:port of every service that exists so far.
 SERVICES=(identity:8001 consent:8002 records:8003 requests:8004 benefits:8005)
 RUN_DIR="$LOCAL_DIR/run"
-SECRETS_DIR="$LOCAL_DIR/secrets"
 
 service_env() {
   local name="$1" port="$2"
@@ -17,7 +16,7 @@ service_env() {
     "RSE_MONGO_URL=mongodb://$HOST:$FERRETDB_PORT/ RSE_JWT_ISSUER=http://$HOST:8001" \
     "RSE_JWKS_URL=http://$HOST:8001/.well-known/jwks.json" \
     "RSE_SIGNING_KEY_FILE=$SECRETS_DIR/identity_signing_key.pem" \
-    "RSE_AUDIT_KEY_FILE=$SECRETS_DIR/${name}_audit_key.pem"
+    "RSE_AUDIT_KEY_FILE=$SECRETS_DIR/${name}_audit_key.pem RSE_SECRETS_DIR=$SECRETS_DIR"
 }
 
 start_one() {

@@ -268,13 +268,17 @@ def test_environment_is_the_services_settings(overlay: str, service: str,
     assert env["RSE_POSTGRES_DB"] == env["RSE_MONGO_DB"] == f"rse_{service}"
     assert env["RSE_HTTP_HOST"] == "0.0.0.0"
     assert env["RSE_HTTP_PORT"] == str(port)
-    assert env["RSE_JWKS_URL"] == "http://identity:8001/.well-known/jwks.json"
+    assert env["RSE_JWKS_URL"].startswith("https://")
+    assert env["RSE_JWT_ISSUER"].startswith("https://")
+    assert env["RSE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["RSE_KAFKA_PASSWORD"] == f"secret:{service}-credentials/kafka-password"
     assert env["RSE_JWT_ISSUER"] and env["RSE_POSTGRES_HOST"] and env["RSE_KAFKA_BOOTSTRAP"]
     # Credentials come from the Secret, never from a ConfigMap.
     assert env["RSE_POSTGRES_PASSWORD"] == f"secret:{service}-credentials/postgres-password"
     assert env["RSE_MONGO_URL"] == f"secret:{service}-credentials/mongo-url"
     for cm in of_kind(overlay, "ConfigMap").values():
-        assert not {"RSE_POSTGRES_PASSWORD", "RSE_MONGO_URL"} & set(cm["data"]), cm
+        assert not {"RSE_POSTGRES_PASSWORD", "RSE_MONGO_URL",
+                    "RSE_KAFKA_PASSWORD"} & set(cm["data"]), cm
     # Key files live in mounted Secrets.
     key_files = {"RSE_AUDIT_KEY_FILE": (f"{service}-audit-key", "audit-key.pem")}
     if service == "identity":
@@ -331,7 +335,8 @@ def test_network_policies_admit_the_http_port_and_needed_egress(service: str) ->
     egress = policies["rse-egress"]["spec"]
     assert egress["podSelector"]["matchLabels"].items() <= labels.items()
     ports = {p["port"] for rule in egress["egress"] for p in rule["ports"]}
-    assert {53, 5432, 9092, 27017, 8001} <= ports
+    assert {53, 5432, 9093, 27017, 443} <= ports  # Kafka over SASL_SSL, JWKS over HTTPS
+    assert 9092 not in ports  # no plaintext Kafka listener to reach
 
 
 def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
@@ -350,7 +355,9 @@ def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
             needed |= {tuple(v.removeprefix("secret:").split("/")) for v in env.values()
                        if v.startswith("secret:")}
             needed |= {mounted_secret(overlay, service, env[var])
-                       for var in ("RSE_AUDIT_KEY_FILE", "RSE_SIGNING_KEY_FILE") if var in env}
+                       for var in ("RSE_AUDIT_KEY_FILE", "RSE_SIGNING_KEY_FILE",
+                                   "RSE_KAFKA_CA_FILE", "RSE_POSTGRES_SSLROOTCERT")
+                       if var in env}
         assert needed == provided, overlay
 
     # Only an example: no kustomization may pull it in (comments may mention it).
@@ -382,3 +389,19 @@ def test_readme_names_every_topic_and_database() -> None:
     assert not missing, f"deploy/k8s/README.md does not list these topics: {missing}"
     for service in SERVICES:
         assert f"rse_{service}" in readme
+
+
+def test_kafka_users_are_the_acls_derived_from_the_topology() -> None:
+    """deploy/k8s/kafka/users.yaml is what `python -m rse_shared.acl strimzi` prints."""
+    acl = importlib.import_module("rse_shared.acl")
+    committed = (K8S / "kafka" / "users.yaml").read_text()
+    assert committed == acl.strimzi_yaml(), "regenerate: python -m rse_shared.acl strimzi"
+    users = {d["metadata"]["name"]: d for d in yaml.safe_load_all(committed)}
+    assert set(users) == {*SERVICES, "auditor"}  # the admin is Strimzi's super user
+    for user in users.values():
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    writes = {a["resource"].get("name") for a in users["requests"]["spec"]["authorization"]
+              ["acls"] if "Write" in a["operations"]}
+    assert "consent.events" not in writes and "requests.events" in writes
+    assert all(a["operations"] == ["Read", "Describe"]
+               for a in users["auditor"]["spec"]["authorization"]["acls"])

@@ -30,6 +30,7 @@ from rse_records.config import Settings as RecordsSettings
 from rse_requests.bootstrap import bootstrap as requests_bootstrap
 from rse_requests.config import Settings as RequestsSettings
 from rse_shared.auth import TokenVerifier, jwks_from_json
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
@@ -87,7 +88,8 @@ async def build_platform(
     run = f"{label}{uuid.uuid4().hex[:8]}"
     names = ["identity", "consent", "records", "requests", "benefits"]
     topics = {n: f"{run}.{n}.events" for n in names}
-    await ensure_topics(infra.kafka_bootstrap, list(topics.values()))
+    await ensure_topics(infra.kafka_bootstrap, list(topics.values()),
+                        options=tool_options(ADMIN))
     drop = _databases(infra, [f"{run}_{n}" for n in names])
     common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05,
                               "checkpoint_interval": 0.5, **servers_of(infra), **overrides}

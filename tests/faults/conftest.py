@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from rse_shared.settings import ServiceSettings
+from rse_shared.settings import ServiceSettings, local_secrets_dir
 from rse_shared.testing import REPO
 from tests.e2e.conftest import platform as platform  # the fixture, re-exported
 
@@ -39,6 +39,8 @@ class FaultServers:
         return {**os.environ,
                 "RSE_LOCAL_DIR": str(self.directory),
                 "RSE_BIN_DIR": str(REPO / ".local" / "bin"),  # the FerretDB build is shared
+                # The checkout's CA and Kafka credentials, so every client set-up reaches both.
+                "RSE_SECRETS_DIR": str(local_secrets_dir()),
                 "RSE_LOCAL_PG_PORT": str(self.ports["postgres"]),
                 "RSE_LOCAL_KAFKA_PORT": str(self.ports["kafka"]),
                 "RSE_LOCAL_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),

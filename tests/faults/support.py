@@ -25,6 +25,7 @@ from eventsourcing.domain import Aggregate, event
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import ServiceApplication, natural_id
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import Translator
 from rse_shared.settings import ServiceSettings
 from tests.e2e.flows import nif_for
@@ -148,7 +149,8 @@ def stored_integration_events(app: ServiceApplication, translate: Translator,
 
 async def topic_documents(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every document on `topic`, up to its end offsets as of now, in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **tool_options(ADMIN))
     await consumer.start()
     try:
         known = None

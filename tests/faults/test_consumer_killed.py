@@ -16,6 +16,7 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.metrics import MESSAGES_CONSUMED
 from rse_shared.testing import REPO, a_registration, eventually, feeding, publish
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[object, object]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     try:
         return dict(await admin.list_consumer_group_offsets(group))

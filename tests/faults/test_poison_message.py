@@ -24,6 +24,7 @@ from rse_records.application import RecordsApplication
 from rse_shared.contracts import MedicationRenewalDecided
 from rse_shared.contracts.requests import RenewedItem
 from rse_shared.eventstore import in_thread
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.testing import REPO, a_registration, eventually, publish
 from rse_shared.topics import dlq_topic
@@ -56,7 +57,8 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
         **servers.service_env(), "RSE_TOPIC_PREFIX": POISON_PREFIX,
         "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS)}, tmp_path)
     # The topics exist before records subscribes, as their producers' relays create them.
-    await ensure_topics(bootstrap, [IDENTITY, f"{POISON_PREFIX}consent.events", REQUESTS])
+    await ensure_topics(bootstrap, [IDENTITY, f"{POISON_PREFIX}consent.events", REQUESTS],
+                        options=tool_options(ADMIN))
     await records.start()
     try:
         citizen = uuid.uuid4()
@@ -116,7 +118,7 @@ async def dead_letters(bootstrap: str, count: int) -> list[dict[str, Any]] | Non
 
 
 async def produce_raw(bootstrap: str, topic: str, partition: int, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, partition=partition)

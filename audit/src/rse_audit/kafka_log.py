@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from rse_shared import topics as topology
+from rse_shared.kafka import AUDITOR, tool_options
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def decode_fast(value: bytes | None) -> dict[str, Any] | None:
 
 async def event_topics(bootstrap: str) -> list[str]:
     """The services' integration-event topics (`<service>.events`) that exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(AUDITOR))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -66,7 +67,8 @@ async def event_topics(bootstrap: str) -> list[str]:
 
 async def read_partitions(bootstrap: str, topic: str) -> AsyncIterator[tuple[int, list[Record]]]:
     """Each partition of `topic`, from offset 0 to its end at the time of reading."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **tool_options(AUDITOR))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -88,7 +90,8 @@ async def read_batches(bootstrap: str, topic: str,
                        decoder: Decoder = decode) -> AsyncIterator[list[Record]]:
     """The records of `topic` from offset 0, in offset order per partition, as fetched."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=FETCH_BYTES)
+                                max_partition_fetch_bytes=FETCH_BYTES,
+                                **tool_options(AUDITOR))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

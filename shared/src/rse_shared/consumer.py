@@ -25,6 +25,7 @@ from aiokafka.structs import TopicPartition
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.security import BaseSecurity
 
 from rse_shared.clock import utcnow
 from rse_shared.consumer_store import ConsumerState
@@ -254,12 +255,13 @@ def _text(raw: bytes | None) -> str | None:
 
 def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[str],
                     group_id: str, max_attempts: int = 3, topic_prefix: str = "",
-                    owners: Mapping[str, str] | None = None) -> Worker:
+                    owners: Mapping[str, str] | None = None,
+                    security: BaseSecurity | None = None) -> Worker:
     """A background worker feeding `app` from `topics` until stopped."""
 
     async def run(stop: asyncio.Event) -> None:
         # FastStream logs through our logger, so its lines are JSON like everything else.
-        broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+        broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"), security=security)
         consumer = IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
                                       max_attempts=max_attempts, topic_prefix=topic_prefix,
                                       owners=owners)

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
@@ -129,8 +129,11 @@ class OutboxRelay:
         checkpoint_interval: float = 30.0,
         wake: Wake | None = None,
         windows: int = WINDOWS,
+        kafka: Mapping[str, Any] | None = None,
     ) -> None:
         self.app = app
+        # The client's security arguments (rse_shared.kafka.client_options).
+        self.kafka: Mapping[str, Any] = kafka or {}
         self.translate = translate
         self.topic = topic
         self.bootstrap = bootstrap
@@ -156,9 +159,10 @@ class OutboxRelay:
         self.last_checkpoint = 0.0
 
     async def start(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **PRODUCER_SETTINGS)
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **PRODUCER_SETTINGS,
+                                         **self.kafka)
         await self.producer.start()
-        await ensure_topics(self.bootstrap, [self.topic])
+        await ensure_topics(self.bootstrap, [self.topic], options=self.kafka)
         self.partitions = len(await self.producer.partitions_for(self.topic))
         self.position, self.heads = await self.positions.load()
         self._rewind()
@@ -304,7 +308,7 @@ class OutboxRelay:
     async def _publish_verification_key(self) -> None:
         assert self.producer is not None
         document = public_key_document(self.producer_name, self.audit_key.public_key())
-        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC])
+        await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], options=self.kafka)
         await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
                                           key=document["key_id"].encode())
 
@@ -324,9 +328,14 @@ def discard_queued(producer: AIOKafkaProducer, error: BaseException) -> None:
     accumulator._batches.clear()
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str]) -> None:
-    """Create the topics if they do not exist yet, with the partitions the topology gives."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def ensure_topics(bootstrap: str, topics: Sequence[str], *,
+                        options: Mapping[str, Any] | None = None) -> None:
+    """Create the topics if they do not exist yet, with the partitions the topology gives.
+
+    A service's principal may not create topics: the admin created its topics at set-up,
+    so they exist (and it may describe them); one that does not is refused by the broker.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -28,6 +28,7 @@ from rse_shared.http import (
     refuse_nul_characters,
 )
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.kafka import broker_security, client_options
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
@@ -67,7 +68,7 @@ def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[
 
     async def kafka() -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                                    request_timeout_ms=2000)
+                                    request_timeout_ms=2000, **client_options(settings))
         await asyncio.wait_for(admin.start(), timeout=3)
         try:
             await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -209,6 +210,7 @@ def _relay(settings: ServiceSettings, app: Application[Any], translate: Translat
                        topic=settings.topic_prefix + (topic or events_topic(name)),
                        bootstrap=settings.kafka_bootstrap, conninfo=settings.postgres_conninfo(),
                        poll_interval=poll, producer=name, wake=wake,
+                       kafka=client_options(settings),
                        audit_key=load_or_create_key(settings.audit_key_file),
                        checkpoint_interval=settings.checkpoint_interval)
 
@@ -232,7 +234,7 @@ def _loops(settings: ServiceSettings, app: Application[Any], relay: OutboxRelay,
         loops["consumer"] = consumer_worker(
             settings.kafka_bootstrap, app, topics=[settings.topic_prefix + t for t in consumes],
             group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts,
-            topic_prefix=settings.topic_prefix)
+            topic_prefix=settings.topic_prefix, security=broker_security(settings))
     loops.update(extra_workers)
     # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
     for job_name, job in scheduled.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,15 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PASSWORD = "rse"
+REPO = Path(__file__).resolve().parents[3]
+KafkaProtocol = Literal["SASL_SSL", "SSL", "SASL_PLAINTEXT", "PLAINTEXT"]
+
+
+def local_secrets_dir() -> Path:
+    """Where deploy/local keeps the generated CA and credentials of this checkout."""
+    if os.environ.get("RSE_SECRETS_DIR"):
+        return Path(os.environ["RSE_SECRETS_DIR"])
+    return Path(os.environ.get("RSE_LOCAL_DIR") or REPO / ".local") / "secrets"
 
 
 class ServiceSettings(BaseSettings):
@@ -28,8 +38,22 @@ class ServiceSettings(BaseSettings):
     # Seconds a command waits for a pooled connection before an attempt fails; eventsourcing
     # makes 10 attempts, so a database that is away gets a 503 after about 10x this.
     postgres_connect_timeout: int = 1
+    # TLS to PostgreSQL: the server's certificate is checked against this CA, and its name
+    # against postgres_host (default: the local CA of deploy/local, outside production).
+    postgres_sslmode: Literal["verify-full", "verify-ca", "require", "disable"] = "verify-full"
+    postgres_sslrootcert: Path | None = None
 
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # SASL/SCRAM-SHA-512 over TLS: one principal per service (default: the service name),
+    # its password from RSE_KAFKA_PASSWORD, RSE_KAFKA_PASSWORD_FILE or, in development and
+    # test only, the file deploy/local generated; the broker's certificate against this CA.
+    kafka_security_protocol: KafkaProtocol = "SASL_SSL"
+    kafka_username: str = ""
+    kafka_password: SecretStr | None = None
+    kafka_password_file: Path | None = None
+    kafka_ca_file: Path | None = None
+    # deploy/local's generated CA and credentials (used only outside production).
+    secrets_dir: Path | None = None
     mongo_url: str = "mongodb://127.0.0.1:27018/"
     mongo_db: str = ""
 
@@ -64,6 +88,19 @@ class ServiceSettings(BaseSettings):
             self.mongo_db = f"rse_{self.service_name}"
         if not self.consumer_group:
             self.consumer_group = self.service_name
+        if not self.kafka_username:
+            self.kafka_username = self.service_name
+        return self
+
+    @model_validator(mode="after")
+    def _find_local_secrets(self) -> ServiceSettings:
+        if self.environment == "production":
+            return self
+        secrets = self.secrets_dir = self.secrets_dir or local_secrets_dir()
+        self.kafka_ca_file = self.kafka_ca_file or secrets / "ca.crt"
+        self.postgres_sslrootcert = self.postgres_sslrootcert or secrets / "ca.crt"
+        if self.kafka_password is None and self.kafka_password_file is None:
+            self.kafka_password_file = secrets / "kafka" / f"{self.kafka_username}.password"
         return self
 
     @model_validator(mode="after")
@@ -73,12 +110,24 @@ class ServiceSettings(BaseSettings):
             and self.postgres_password.get_secret_value() == DEV_PASSWORD
         ):
             raise ValueError("RSE_POSTGRES_PASSWORD must be set outside development")
+        if self.environment == "production" and self.kafka_security_protocol.startswith("SASL") \
+                and self.kafka_password is None and self.kafka_password_file is None:
+            raise ValueError("RSE_KAFKA_PASSWORD or RSE_KAFKA_PASSWORD_FILE must be set "
+                             "in production")
         return self
+
+    def kafka_secret(self) -> str:
+        """This principal's Kafka password (read from its file when one is named)."""
+        if self.kafka_password is not None:
+            return self.kafka_password.get_secret_value()
+        if self.kafka_password_file is None:
+            raise ValueError(f"no Kafka password for {self.kafka_username!r}")
+        return self.kafka_password_file.read_text().strip()
 
     def eventstore_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for this service's event store."""
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "rse_shared.pgstore:TLSPostgresFactory",
             "POSTGRES_DBNAME": self.postgres_db,
             "POSTGRES_HOST": self.postgres_host,
             "POSTGRES_PORT": str(self.postgres_port),
@@ -88,11 +137,21 @@ class ServiceSettings(BaseSettings):
             "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_PRE_PING": "n",
+            **self._libpq_tls(),
         }
+
+    def _libpq_tls(self) -> dict[str, str]:
+        # Read by rse_shared.pgstore, which hands them to libpq.
+        tls: dict[str, str] = {"POSTGRES_SSLMODE": self.postgres_sslmode}
+        if self.postgres_sslrootcert is not None:
+            tls["POSTGRES_SSLROOTCERT"] = str(self.postgres_sslrootcert)
+        return tls
 
     def postgres_conninfo(self) -> str:
         """A libpq connection string for this service's database."""
         return (
             f"host={self.postgres_host} port={self.postgres_port} dbname={self.postgres_db} "
-            f"user={self.postgres_user} password={self.postgres_password.get_secret_value()}"
+            f"user={self.postgres_user} password={self.postgres_password.get_secret_value()} "
+            f"sslmode={self.postgres_sslmode}"
+            + (f" sslrootcert={self.postgres_sslrootcert}" if self.postgres_sslrootcert else "")
         )

@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
 from pymongo import AsyncMongoClient
 
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
 from rse_shared.topics import SERVICES, consumer_pairs, dlq_topic
@@ -114,8 +115,10 @@ async def _letters(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
 async def kafka_figures(bootstrap: str, prefix: str = "",
                         ) -> tuple[dict[str, int], dict[str, int]]:
     """(consumer lag per group, DLQ message count per group), for the topology's consumers."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    # An operator's tool: the admin principal (it reads every group's offsets).
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                                **tool_options(ADMIN))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     await consumer.start()
     try:

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.consumer import IdempotentConsumer, dlq_topic
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import RegistrationTally, a_registration, documents, eventually, read_topic
 
@@ -22,7 +23,7 @@ BOOTSTRAP = ServiceSettings().kafka_bootstrap
 
 async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes) -> None:
     """Produce raw values onto one partition; JSON objects are chained as a relay would."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         partition = partition_for(key, len(await producer.partitions_for(topic)))
@@ -138,7 +139,7 @@ async def test_offsets_are_committed_soon_after_the_last_message_even_when_quiet
         return await asyncio.to_thread(tally.count, citizen) == 5
     await eventually(all_seen)
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, **tool_options(ADMIN))
     await admin.start()
     try:
         async def all_committed() -> bool:  # the five messages share one partition

@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from rse_shared.chain import GENESIS, link
 from rse_shared.consumer import IdempotentConsumer
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import inject_trace_headers, tracer
 from rse_shared.testing import RegistrationTally, a_registration, eventually
@@ -23,7 +24,7 @@ async def test_the_consumer_span_joins_the_trace_of_the_published_message(
     fresh_topic: str, infra: ServiceSettings,
 ) -> None:
     event = a_registration()
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, **tool_options(ADMIN))
     await producer.start()
     try:
         with tracer().start_as_current_span("command") as command:

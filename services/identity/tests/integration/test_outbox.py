@@ -19,6 +19,7 @@ from rse_shared.chain import Head, check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
 from rse_shared.notify import listener_for
+from rse_shared.kafka import client_options
 from rse_shared.relay import OutboxRelay
 from rse_shared.relay_position import PositionStore
 from rse_shared.service import Service
@@ -47,7 +48,8 @@ def register(service: Service, sns: str = "123456789", nif: str = "123456789") -
 def a_relay(service: Service, topic: str) -> OutboxRelay:
     s = service.settings
     return OutboxRelay(service.app, to_integration_event, topic=topic,
-                       bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo())
+                       bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo(),
+                       kafka=client_options(s))
 
 
 NIFS = ["123456789", "501964843", "999999990", "100000002", "200000004", "300000006"]

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pymongo import AsyncMongoClient
 
 from rse_shared.consumer import IdempotentConsumer
+from rse_shared.kafka import ADMIN
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
 from rse_shared.testing.kafka import create_topic
@@ -31,13 +32,34 @@ from rse_shared.testing.tally import RegistrationTally
 from rse_shared.testing.tokens import TokenMint
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests reach Kafka as the admin: their topics and groups are outside the topology's ACLs
+    (the broker's refusals are tested with the services' own principals, explicitly)."""
+    os.environ.setdefault("RSE_KAFKA_USERNAME", ADMIN)
+
+
 @pytest.fixture(scope="session")
 def infra() -> ServiceSettings:
-    """The real PostgreSQL, Kafka and FerretDB, started if they are not running."""
+    """The real PostgreSQL, Kafka and FerretDB, started if they are not running.
+
+    The instance is deploy/local's as the RSE_LOCAL_* variables choose it (another
+    instance: RSE_LOCAL_DIR and its ports); its addresses and secrets, from `infra.sh env`,
+    become the defaults of every settings object the tests build.
+    """
     if os.environ.get("RSE_TEST_INFRA", "local") == "local":
         subprocess.run(["bash", str(infra_script()), "up"], check=True,
                        stdout=subprocess.DEVNULL)
+        _adopt_infra_env()
     return ServiceSettings(service_name="test", environment="test")
+
+
+def _adopt_infra_env() -> None:
+    printed = subprocess.run(["bash", str(infra_script()), "env"], check=True,
+                             capture_output=True, text=True).stdout
+    for line in printed.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        if line.startswith("export ") and name.startswith(("RSE_", "PG")):
+            os.environ.setdefault(name, value)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.contracts import IntegrationEvent
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.testing.names import unique
 from rse_shared.topics import EVENT_PARTITIONS, SERVICES, events_topic
 
@@ -23,7 +24,7 @@ async def create_topic(bootstrap: str, label: str = "t") -> str:
     name = unique(label).replace("_", ".")
     if label in SERVICES:
         name = f"{unique('t').replace('_', '.')}.{events_topic(label)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, num_partitions=EVENT_PARTITIONS,
@@ -47,7 +48,7 @@ async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
     """Produce integration events as a producer's relay would (acks=all, keyed by citizen,
     linked into the partition's hash chain unless not `chained`), onto `partition` if
     given, whatever the key would pick."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     try:
         partitions = len(await producer.partitions_for(topic))
@@ -78,7 +79,7 @@ async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0,
                      expect: int | None = None) -> list[Any]:
     """Every record on `topic` from offset 0 (stops once `expect` are read, or at timeout)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **tool_options(ADMIN))
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.inbox import ConsumerApplication
+from rse_shared.kafka import ADMIN, broker_security, tool_settings
 from rse_shared.service import Service
 
 
@@ -21,7 +22,8 @@ async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *
                   ) -> AsyncIterator[IdempotentConsumer]:
     """`app` fed from `topics` by an idempotent consumer (in a group of its own by default);
     `owners` names the producer of each topic whose name does not."""
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"),
+                         security=broker_security(tool_settings(ADMIN)))
     consumer = IdempotentConsumer(broker, app, topics=topics, max_attempts=3,
                                   retry_backoff=0.05, owners=owners,
                                   group_id=group_id or f"g-{uuid.uuid4().hex[:8]}")
