@@ -13,7 +13,7 @@ from .flows import register_citizen
 pytestmark = pytest.mark.integration
 
 
-async def test_registration_is_traced_into_the_benefits_projection(
+async def test_registration_is_traced_into_another_services_projection(
     platform: Platform, spans: InMemorySpanExporter,
 ) -> None:
     await register_citizen(platform["identity"])
@@ -26,7 +26,7 @@ async def test_registration_is_traced_into_the_benefits_projection(
 
     expected = {"POST /citizens", f"{platform.topics['identity']} publish",
                 f"{platform.topics['identity']} process", "citizen_directory apply",
-                "exemption_book apply"}
+                "health_records apply"}
 
     async def reached_the_other_services_projections() -> bool:
         return expected <= names()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
@@ -27,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
 from rse_shared.metrics import PROJECTION_FAILURES, PROJECTION_LAG
 from rse_shared.notify import Sleep, Wake
+from rse_shared.projection_batch import apply_batch, pending
 from rse_shared.telemetry import context_from_traceparent, tracer
 
 log = logging.getLogger(__name__)
@@ -48,11 +50,28 @@ class Projection(Protocol):
 def handled_by(projection: Projection, topic: str) -> bool:
     """Whether the projection applies events of this notification topic.
 
-    A projection may name the event classes it applies in `handles`; the runner then
-    decodes no other notification (the log of one application holds every aggregate's).
+    The runner decodes no other notification (the log of one application holds every
+    aggregate's); a projection that applies every event says nothing (see `handled_events`).
     """
-    handles: tuple[type[Any], ...] = getattr(projection, "handles", ())
+    handles = handled_events(projection)
     return not handles or issubclass(resolve_topic(topic), handles)
+
+
+def handled_events(projection: Projection) -> tuple[type[Any], ...]:
+    """The event classes a projection applies: its `handles`, else its `apply`'s handlers.
+
+    Read from the singledispatch registry, the list cannot drift from the handlers; the
+    fallback handler (for `object`) is then never called, so it must ignore the event.
+    """
+    named: tuple[type[Any], ...] | None = getattr(projection, "handles", None)
+    if named is not None:
+        return tuple(named)
+    for klass in type(projection).__mro__:
+        if "apply" in vars(klass):
+            apply = vars(klass)["apply"]
+            registry = getattr(getattr(apply, "dispatcher", apply), "registry", {})
+            return tuple(kind for kind in registry if kind is not object)
+    return ()
 
 
 async def guarded_upsert(
@@ -63,14 +82,19 @@ async def guarded_upsert(
 ) -> bool:
     """Apply `update` to the document at `key` unless it already saw `position` or later.
 
-    Returns False when the event had been applied before (the guard refused it).
+    Returns False when the event had been applied before (the guard refused it). While
+    the runner applies a batch, the upsert is queued for the batch's bulk write instead
+    (see `projection_batch`) and True is returned: the guard then decides at the flush.
     """
     update = dict(update)
     update["$set"] = {**update.get("$set", {}), POSITION: position}
+    query = {**key, POSITION: {"$lt": position}}
+    writes = pending()
+    if writes is not None:
+        writes.add(collection, key, query, update)
+        return True
     try:
-        result = await collection.update_one(
-            {**key, POSITION: {"$lt": position}}, update, upsert=True
-        )
+        result = await collection.update_one(query, update, upsert=True)
     except DuplicateKeyError:
         return False  # the document exists with a position >= this one
     return bool(result.upserted_id is not None or result.modified_count)
@@ -120,15 +144,10 @@ class ProjectionRunner:
                 self.app.recorder.select_notifications,
                 start=position, limit=self.batch_size, inclusive_of_start=False,
             )
-            for notification in notifications:
-                if not handled_by(self.projection, notification.topic):
-                    continue
-                event = self.app.mapper.to_domain_event(notification)
-                with tracer().start_as_current_span(
-                    f"{self.projection.name} apply",
-                    context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)),
-                ):
-                    await self._apply(event, notification.id)
+            # The batch's writes go in one bulk per collection before its checkpoint.
+            await apply_batch([(self.app.mapper.to_domain_event(n), n.id)
+                               for n in notifications if handled_by(self.projection, n.topic)],
+                              self._queue, self._apply)
             if not notifications:
                 await self._measure_lag(position)
                 return total
@@ -138,8 +157,22 @@ class ProjectionRunner:
             if self.progress:
                 self.progress(total, position)
 
+    async def _queue(self, event: Any, position: int) -> None:
+        """Apply one event of a batch: its upserts are queued for the batch's bulk write."""
+        with self._span(event):
+            await self.projection.apply(event, position, self.db)
+
+    def _span(self, event: Any) -> AbstractContextManager[Any]:
+        return tracer().start_as_current_span(
+            f"{self.projection.name} apply",
+            context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)))
+
     async def _apply(self, event: Any, position: int) -> None:
         """Apply one event, retrying; set it aside if it keeps failing while MongoDB answers."""
+        with self._span(event):
+            await self._attempt(event, position)
+
+    async def _attempt(self, event: Any, position: int) -> None:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self.projection.apply(event, position, self.db)
