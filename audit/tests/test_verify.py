@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rse_audit.cli import main
 from rse_audit.verify import verify
 from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
-from rse_shared.kafka import ADMIN, tool_options
+from rse_shared.kafka import ADMIN, AUDITOR, tool_options, tool_settings
 from rse_shared.relay import ensure_topics
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic
@@ -245,6 +245,10 @@ def test_production_verification_refuses_unpinned_keys(
     bootstrap = ["--bootstrap", infra.kafka_bootstrap]
     assert main([*bootstrap, "verify", "--topic", topic]) == 0
     assert "UNPINNED" in capsys.readouterr().out
+    # The auditor's own password and the CA, as a production deployment would hand them over.
+    auditor = tool_settings(AUDITOR)
+    monkeypatch.setenv("RSE_KAFKA_PASSWORD", auditor.kafka_secret())
+    monkeypatch.setenv("RSE_KAFKA_CA_FILE", str(auditor.kafka_ca_file))
     monkeypatch.setenv("RSE_ENVIRONMENT", "production")
     monkeypatch.setenv("RSE_POSTGRES_PASSWORD", "not the development one")
     assert main([*bootstrap, "verify", "--topic", topic]) == 2

@@ -9,7 +9,6 @@ fails the test with the way to get it; nothing is skipped.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import re
@@ -367,16 +366,9 @@ def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
 
 
 def consumed_topics(service: str) -> list[str]:
-    """The topics `service` consumes by default: bootstrap's `consumes` default, else its
-    Settings' `*_topic` fields."""
-    bootstrap = importlib.import_module(f"rse_{service}.bootstrap").bootstrap
-    parameter = inspect.signature(bootstrap).parameters.get("consumes")
-    if parameter is None:
-        return []
-    if parameter.default is not None:
-        return list(parameter.default)
-    settings = importlib.import_module(f"rse_{service}.config").Settings
-    return [f.default for name, f in settings.model_fields.items() if name.endswith("_topic")]
+    """The topics `service` consumes, as the one topology names them."""
+    topology = importlib.import_module("rse_shared.topics")
+    return list(topology.consumed_by(service))
 
 
 def test_readme_names_every_topic_and_database() -> None:

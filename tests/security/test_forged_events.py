@@ -26,6 +26,7 @@ from rse_shared.chain import link, partition_for
 from rse_shared.consumer import dlq_topic
 from rse_shared.contracts import ConsentGranted
 from rse_shared.eventstore import in_thread
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
@@ -83,7 +84,8 @@ class Attacker:
         return value
 
     async def send(self, value: bytes, key: bytes) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                    **tool_options(ADMIN))
         await producer.start()
         try:
             await producer.send_and_wait(self.topic, value, key=key,

@@ -41,9 +41,6 @@ def conninfo_of(store: str) -> str:
     return ServiceSettings(postgres_db=store).postgres_conninfo()
 
 async def run_verify(args: argparse.Namespace) -> int:
-    bootstrap = bootstrap_of(args)
-    topics = args.topic or await event_topics(bootstrap)
-    mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
     settings = ServiceSettings()
     if args.keys:
         pinned: list[KeyDocument] | None = load_keys(args.keys)
@@ -58,6 +55,9 @@ async def run_verify(args: argparse.Namespace) -> int:
               "allowed to write there could add one (pin them: `rse-audit keys`, then "
               "`verify --keys FILE`)")
     interval = args.checkpoint_interval or settings.checkpoint_interval
+    bootstrap = bootstrap_of(args)
+    topics = args.topic or await event_topics(bootstrap)
+    mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
     summary, findings = await verify(bootstrap, topics, mapping, pinned, interval)
     print(f"verified {summary.records} records in {summary.partitions} partitions of "
           f"{len(topics)} topics against {summary.checkpoints} signed checkpoints "

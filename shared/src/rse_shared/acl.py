@@ -124,9 +124,8 @@ async def create_topology_topics() -> None:
     from rse_shared.relay import ensure_topics  # the relay's own way, with the admin's rights
 
     bootstrap, options = tool_settings(ADMIN).kafka_bootstrap, tool_options(ADMIN)
-    for count in sorted({t.partitions for t in topics.all_topics()}):
-        names = [t.name for t in topics.all_topics() if t.partitions == count]
-        await ensure_topics(bootstrap, names, partitions=count, options=options)
+    # ensure_topics gives each topic the partitions the topology names for it.
+    await ensure_topics(bootstrap, [t.name for t in topics.all_topics()], options=options)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,8 @@ from rse_identity.published import to_integration_event
 from rse_shared.chain import Head, check_checkpoints, verify_partition
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
-from rse_shared.notify import listener_for
 from rse_shared.kafka import client_options
+from rse_shared.notify import listener_for
 from rse_shared.relay import OutboxRelay
 from rse_shared.relay_position import PositionStore
 from rse_shared.service import Service
@@ -203,7 +203,7 @@ async def test_a_following_relay_publishes_a_backlog_in_windows_with_unbroken_ch
     relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
                         bootstrap=idle_identity.settings.kafka_bootstrap,
                         conninfo=idle_identity.settings.postgres_conninfo(), batch_size=2,
-                        windows=2)
+                        windows=2, kafka=client_options(idle_identity.settings))
     await relay.start()
     stop = asyncio.Event()
     following = asyncio.create_task(relay.follow(stop))
@@ -234,7 +234,7 @@ async def test_a_commit_wakes_the_relay_long_before_its_safety_poll(
     assert listener is not None
     relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
                         bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo(),
-                        poll_interval=60.0, wake=listener.waiter())
+                        poll_interval=60.0, wake=listener.waiter(), kafka=client_options(s))
     stop = asyncio.Event()
     await relay.start()
     tasks = [asyncio.create_task(listener.run(stop)), asyncio.create_task(relay.follow(stop))]
