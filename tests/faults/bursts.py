@@ -1,15 +1,21 @@
-"""Many events committed at once, so that a fault finds the relay and the consumers mid-batch.
+"""Making a fault find the relay and the consumers mid-batch.
 
 The relay wakes on every commit (LISTEN/NOTIFY), so a steady load leaves it almost nothing
 unpublished; a burst of a few hundred events in one transaction gives it several batches
-to read, send and have acknowledged, and the consumers batches of many to apply.
+to read, send and have acknowledged, and the consumers batches of many to apply. A relay
+that publishes so fast can still be caught between the broker's ack and its position
+save by stalling the save.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
+
+import psycopg
 
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
@@ -36,3 +42,12 @@ def contact_changes(app: IdentityApplication, citizens: list[uuid.UUID], each: i
             citizen.update_contacts(None, f"+351 92{next(_phones):07d}", None)
     app.save(*aggregates)
     return each * len(aggregates)
+
+
+@contextlib.asynccontextmanager
+async def relay_position_stalled(conninfo: str) -> AsyncIterator[None]:
+    """While in the block, the relay cannot save its position (its table is share-locked):
+    it goes on publishing what it had read, and the broker's acks are recorded nowhere."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("LOCK TABLE outbox_relay_position IN SHARE MODE")
+        yield
