@@ -3,6 +3,8 @@
 Invariant: every accepted command's events reach a consumer exactly once in effect and,
 for each citizen, in the order they were committed; commands are accepted throughout
 (they need only the event store), and the relay and consumers recover by themselves.
+The broker dies just after a burst of events was committed at once, so the relay has
+batches in flight and the consumer applies batches of many.
 """
 
 from __future__ import annotations
@@ -11,15 +13,23 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from rse_identity.published import to_integration_event
+from rse_shared.consumer_store import ConsumerState
+from rse_shared.contracts import IntegrationEvent
+from rse_shared.eventstore import ServiceApplication, in_thread
+from rse_shared.service import Service
 from rse_shared.testing import eventually, feeding
 from tests.e2e.conftest import Platform
 from tests.e2e.flows import register_citizen
 
+from .bursts import contact_changes
 from .conftest import FaultServers
 from .support import (
     LedgerApplication,
@@ -32,75 +42,116 @@ from .support import (
 
 pytestmark = pytest.mark.integration
 
+BURST = (8, 150)  # citizens, and changes of each, committed in one transaction
+
+Applied = dict[uuid.UUID, list[tuple[str, int]]]
+
+
+class BatchLedger(LedgerApplication):
+    """The ledger, noting how many events each of its transactions applied."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[int] = []
+
+    def apply(self, events: Sequence[IntegrationEvent], state: ConsumerState,
+              traceparents: Sequence[str | None] = ()) -> None:
+        super().apply(events, state, traceparents)
+        self.batches.append(len(events))
+
+
+@dataclass
+class Commands:
+    """The load: a new citizen now and then, changes of known ones otherwise."""
+
+    identity: httpx.AsyncClient
+    citizens: list[dict[str, Any]]
+    outcomes: Outcomes = field(default_factory=Outcomes)
+
+    async def send(self, i: int) -> None:
+        if i % 4 == 0:
+            response = await self.identity.post("/citizens", json=registration())
+        else:
+            citizen = random.choice(self.citizens)
+            response = await self.identity.patch(
+                f"/citizens/{citizen['citizen_id']}/contacts",
+                json={"phone": f"+351 91{i:07d}"}, headers=citizen["auth"])
+        if response.is_success:
+            self.outcomes.accepted.append(response.headers.get("location", ""))
+        else:
+            self.outcomes.refused.append(response.status_code)
+
+
+async def broker_fault(servers: FaultServers, service: Service, bursting: list[uuid.UUID],
+                       done: asyncio.Event) -> int:
+    """Burst, kill the broker at once, restart it; the relay's backlog at the kill."""
+    await asyncio.sleep(2)
+    await in_thread(contact_changes, service.app, bursting, BURST[1])
+    await asyncio.to_thread(servers.kill, "kafka")
+    backlog = await asyncio.to_thread(relay_backlog, service.settings, "identity")
+    await asyncio.sleep(2)  # commands go on with the broker away
+    await asyncio.to_thread(servers.start, "kafka")
+    await asyncio.sleep(3)
+    done.set()
+    return backlog
+
+
+def expected_of(service: Service) -> Applied:
+    """Each citizen's committed integration events, in the order they were committed."""
+    expected: Applied = {}
+    assert isinstance(service.app, ServiceApplication)
+    for event in stored_integration_events(service.app, to_integration_event):
+        expected.setdefault(event.citizen_id, []).append(
+            (str(event.event_id), event.source_position))
+    return expected
+
+
+def applied_of(ledger: LedgerApplication, citizens: Iterable[uuid.UUID]) -> Applied:
+    found: Applied = {}
+    for citizen_id in citizens:
+        ledger_of = ledger.ledger(citizen_id)
+        found[citizen_id] = ledger_of.applied if ledger_of else []
+    return found
+
+
+async def caught_up(ledger: LedgerApplication, expected: Applied) -> bool:
+    found = await asyncio.to_thread(applied_of, ledger, expected)
+    return all(len(v) >= len(expected[k]) for k, v in found.items())
+
 
 async def test_broker_restart_under_load_keeps_exactly_once_in_citizen_order(
         servers: FaultServers, platform: Platform, fresh_database: str) -> None:
-    identity = platform["identity"]
-    citizens = [await register_citizen(identity) for _ in range(8)]
-    settings = platform.services["identity"].settings
-    ledger = LedgerApplication(env=settings.model_copy(
+    identity, service = platform["identity"], platform.services["identity"]
+    load = Commands(identity, [await register_citizen(identity) for _ in range(8)])
+    bursting = [uuid.UUID((await register_citizen(identity))["citizen_id"])
+                for _ in range(BURST[0])]  # changed by the burst alone
+    ledger = BatchLedger(env=service.settings.model_copy(
         update={"postgres_db": fresh_database}).eventstore_env())
-    outcomes = Outcomes()
     done = asyncio.Event()
-
-    async def command(i: int) -> None:
-        if i % 4 == 0:  # a new citizen now and then, changes of known ones otherwise
-            response = await identity.post("/citizens", json=registration())
-        else:
-            citizen = random.choice(citizens)
-            response = await identity.patch(f"/citizens/{citizen['citizen_id']}/contacts",
-                                             json={"phone": f"+351 91{i:07d}"},
-                                             headers=citizen["auth"])
-        if response.is_success:
-            outcomes.accepted.append(response.headers.get("location", ""))
-        else:
-            outcomes.refused.append(response.status_code)
-
-    async def broker_fault() -> None:
-        await asyncio.sleep(2)
-        await asyncio.to_thread(servers.kill, "kafka")
-        await asyncio.sleep(2)  # commands go on with the broker away
-        await asyncio.to_thread(servers.start, "kafka")
-        await asyncio.sleep(3)
-        done.set()
-
-    async with feeding(settings.kafka_bootstrap, ledger, [platform.topics["identity"]]):
-        await asyncio.gather(steady_load(command, rate=10, until=done), broker_fault())
+    async with feeding(service.settings.kafka_bootstrap, ledger, [platform.topics["identity"]]):
+        _, backlog_at_kill = await asyncio.gather(
+            steady_load(load.send, rate=10, until=done),
+            broker_fault(servers, service, bursting, done))
         # Commands need only the event store: none is refused for the broker's absence
         # (two overlapping changes of one citizen may meet, and the later gets 409).
-        assert set(outcomes.refused) <= {409}, outcomes.refused
-
-        def all_relayed() -> bool:
-            return relay_backlog(settings, "identity") == 0
+        assert set(load.outcomes.refused) <= {409}, load.outcomes.refused
 
         began = time.monotonic()
-        await eventually(lambda: asyncio.to_thread(all_relayed), timeout=90)
+        await eventually(lambda: asyncio.to_thread(
+            lambda: relay_backlog(service.settings, "identity") == 0), timeout=90)
         relayed_in = time.monotonic() - began
-        committed = stored_integration_events(platform.services["identity"].app,
-                                              to_integration_event)
-        expected: dict[uuid.UUID, list[tuple[str, int]]] = {}
-        for event in committed:
-            expected.setdefault(event.citizen_id, []).append(
-                (str(event.event_id), event.source_position))
-
-        def applied() -> dict[uuid.UUID, list[tuple[str, int]]]:
-            found: dict[uuid.UUID, list[tuple[str, int]]] = {}
-            for citizen_id in expected:
-                ledger_of = ledger.ledger(citizen_id)
-                found[citizen_id] = ledger_of.applied if ledger_of else []
-            return found
-
-        async def caught_up() -> Any:
-            return all(len(v) >= len(expected[k])
-                       for k, v in (await asyncio.to_thread(applied)).items())
-
-        await eventually(caught_up, timeout=90)
+        expected = expected_of(service)
+        await eventually(lambda: caught_up(ledger, expected), timeout=90)
         consumed_in = time.monotonic() - began
         await asyncio.sleep(1)  # time for a late duplicate to show
         # Exactly once, in the committed order, for every citizen.
-        assert applied() == expected
+        assert applied_of(ledger, expected) == expected
     ledger.close()
-    assert len(outcomes.accepted) > 40
-    print(f"accepted {len(outcomes.accepted)} commands, "
+    assert len(load.outcomes.accepted) > 40
+    # The broker died with part of the burst unacknowledged; the ledger applied batches.
+    assert backlog_at_kill > 0
+    assert max(ledger.batches) > 1, ledger.batches
+    print(f"accepted {len(load.outcomes.accepted)} commands, "
           f"{sum(len(v) for v in expected.values())} events for {len(expected)} citizens; "
+          f"backlog at the kill {backlog_at_kill}, largest batch {max(ledger.batches)}; "
           f"relay caught up {relayed_in:.1f}s and consumer {consumed_in:.1f}s after the load")

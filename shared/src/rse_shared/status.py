@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
-from rse_shared.topics import SERVICES, consumer_pairs, dlq_topic
+from rse_shared.topics import SERVICES, consumer_pairs
 
 PORTS = dict(zip(SERVICES, range(8001, 8001 + len(SERVICES)), strict=True))
 """Each service's HTTP port on a local deployment, in the topology's order (8001 ...)."""
@@ -112,6 +112,23 @@ async def _letters(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
     return sum(ends.values())
 
 
+def dead_letter_topics(group: str, existing: set[str]) -> list[str]:
+    """The group's dead-letter topics among `existing`, under any deployment prefix.
+
+    A group is its deployment's own (another copy of a service needs a group of its own),
+    so `<group>.[<prefix>]<topic>.dlq` is this group's whatever the prefix: an operator who
+    runs the status without the deployment's RSE_TOPIC_PREFIX still sees its dead letters.
+    """
+    consumed = {t for g, t in consumer_pairs() if g == group}
+    head, tail = f"{group}.", ".dlq"
+    found = []
+    for name in existing:
+        inner = name[len(head):-len(tail)] if name.startswith(head) and name.endswith(tail) else ""
+        if any(inner == t or inner.endswith("." + t) for t in consumed):
+            found.append(name)
+    return sorted(found)
+
+
 async def kafka_figures(bootstrap: str, prefix: str = "",
                         ) -> tuple[dict[str, int], dict[str, int]]:
     """(consumer lag per group, DLQ message count per group), for the topology's consumers."""
@@ -131,7 +148,7 @@ async def kafka_figures(bootstrap: str, prefix: str = "",
                 group_lag = await _group_lag(admin, consumer, group, consumed)
                 if group_lag is not None:
                     lag[group] = group_lag
-            letters = sorted({dlq_topic(group, t) for t in consumed} & existing)
+            letters = dead_letter_topics(group, existing)
             if letters:
                 dlq[group] = await _letters(admin, consumer, letters)
         return lag, dlq
