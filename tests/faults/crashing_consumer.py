@@ -32,6 +32,7 @@ from psycopg.rows import DictRow
 from rse_shared.consumer import IdempotentConsumer
 from rse_shared.consumer_store import ConsumerState, PostgresConsumerRecorder
 from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.kafka import ADMIN, broker_security, tool_settings
 from rse_shared.settings import ServiceSettings
 
 from .support import LedgerApplication
@@ -81,7 +82,8 @@ async def main(bootstrap: str, topic: str, group: str, moment: str = "after-comm
         raise SystemExit(f"moment must be one of {MOMENTS}")
     dying = DiesAfterWriting if moment == "after-commit" else DiesWhileWriting
     app = dying(env=ServiceSettings().eventstore_env())
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"))
+    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"),
+                         security=broker_security(tool_settings(ADMIN)))
     IdempotentConsumer(broker, app, topics=[topic], group_id=group, max_batch=int(max_batch))
     await broker.start()
     try:

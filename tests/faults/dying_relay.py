@@ -21,6 +21,7 @@ from typing import Any
 
 from rse_identity.application import IdentityApplication
 from rse_identity.published import to_integration_event
+from rse_shared.kafka import client_options
 from rse_shared.relay import OutboxRelay, Window
 from rse_shared.settings import ServiceSettings
 
@@ -47,7 +48,8 @@ async def main(bootstrap: str, topic: str, batch_size: str, saves: str) -> None:
     app = IdentityApplication(env=settings.eventstore_env())
     relay = DiesMidWindow(app, to_integration_event, topic=topic, bootstrap=bootstrap,
                           conninfo=settings.postgres_conninfo(), producer="identity",
-                          batch_size=int(batch_size), saves=int(saves))
+                          batch_size=int(batch_size), saves=int(saves),
+                          kafka=client_options(settings))
     await relay.run()
 
 

@@ -23,6 +23,7 @@ from rse_audit.verify import verify
 from rse_identity.application import IdentityApplication
 from rse_identity.published import to_integration_event
 from rse_shared.contracts import IntegrationEvent
+from rse_shared.kafka import client_options
 from rse_shared.relay import OutboxRelay
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import REPO, eventually
@@ -65,7 +66,7 @@ async def relay_again(settings: ServiceSettings, app: IdentityApplication, topic
     relay = OutboxRelay(app, to_integration_event, topic=topic,
                         bootstrap=settings.kafka_bootstrap,
                         conninfo=settings.postgres_conninfo(), producer="identity",
-                        batch_size=BATCH)
+                        batch_size=BATCH, kafka=client_options(settings))
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     try:
