@@ -30,8 +30,8 @@ from rse_shared import asyncapi
 from rse_shared import topics as topology
 from rse_shared.asyncapi import channel_id, contracts, message_id, producer_of
 from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
-from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import IntegrationEvent, parse_event
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.telemetry import inject_trace_headers
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, dlq_topic, events_topic
 

@@ -29,9 +29,9 @@ from faststream.kafka import KafkaBroker
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from rse_shared.consumer import IdempotentConsumer
 from rse_shared.consumer_store import ConsumerState, PostgresConsumerRecorder
 from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import ADMIN, broker_security, tool_settings
 from rse_shared.settings import ServiceSettings
 

@@ -22,9 +22,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import ServiceApplication, natural_id
-from rse_shared.inbox import ConsumerApplication
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import Translator
 from rse_shared.settings import ServiceSettings

@@ -23,9 +23,9 @@ from prometheus_client import REGISTRY
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_shared.chain import link, partition_for
-from rse_shared.consumer import dlq_topic
 from rse_shared.contracts import ConsentGranted
 from rse_shared.eventstore import in_thread
+from rse_shared.idempotent_consumer import dlq_topic
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings

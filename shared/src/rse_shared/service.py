@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_shared.auth import TokenVerifier, http_jwks_loader
-from rse_shared.consumer import consumer_worker
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.http import (
     BodyLimit,
     Check,
@@ -27,7 +27,7 @@ from rse_shared.http import (
     install_problem_handlers,
     refuse_nul_characters,
 )
-from rse_shared.inbox import ConsumerApplication
+from rse_shared.idempotent_consumer import consumer_worker
 from rse_shared.kafka import broker_security, client_options
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock

@@ -11,11 +11,11 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 
-from rse_shared.consumer import dlq_topic
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.consumer_store import ConsumerState
 from rse_shared.contracts import CitizenRegistered, IntegrationEvent
 from rse_shared.eventstore import natural_id
-from rse_shared.inbox import ConsumerApplication
+from rse_shared.idempotent_consumer import dlq_topic
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import (
     RegistrationTally,

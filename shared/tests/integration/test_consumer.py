@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from rse_shared.chain import GENESIS, link, partition_for
-from rse_shared.consumer import IdempotentConsumer, dlq_topic
+from rse_shared.idempotent_consumer import IdempotentConsumer, dlq_topic
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import RegistrationTally, a_registration, documents, eventually, read_topic

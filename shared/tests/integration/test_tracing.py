@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rse_shared.chain import GENESIS, link
-from rse_shared.consumer import IdempotentConsumer
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import inject_trace_headers, tracer

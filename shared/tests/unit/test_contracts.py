@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from rse_shared.consumer import PoisonMessage, decode
 from rse_shared.contracts import (
     CitizenRegistered,
     UnknownEventType,
     parse_event,
     stable_event_id,
 )
+from rse_shared.idempotent_consumer import PoisonMessage, decode
 
 
 def a_registration() -> CitizenRegistered:

@@ -14,8 +14,8 @@ from rse_benefits.domain.beneficiary import Beneficiary, NotABeneficiary
 from rse_benefits.domain.exemption import Exemption, ExemptionNotGranted
 from rse_benefits.domain.rules import RuleContext, decide_by_rule
 from rse_shared.clock import Clock, today, utcnow
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import CitizenDeregistered, CitizenRegistered, ExemptionCategory
-from rse_shared.inbox import ConsumerApplication
 
 
 class ExemptionNotFound(LookupError):

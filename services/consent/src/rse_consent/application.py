@@ -16,8 +16,8 @@ from rse_consent.domain.alert import AccessAlert, alert_due
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee
 from rse_shared.clock import Clock, as_utc, utcnow
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import RecordAccessed
-from rse_shared.inbox import ConsumerApplication
 
 A = TypeVar("A", bound=Aggregate)
 

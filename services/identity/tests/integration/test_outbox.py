@@ -16,8 +16,8 @@ from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.published import to_integration_event
 from rse_shared.chain import Head, check_checkpoints, verify_partition
-from rse_shared.consumer import IdempotentConsumer
 from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import client_options
 from rse_shared.notify import listener_for
 from rse_shared.relay import OutboxRelay

@@ -27,6 +27,7 @@ from rse_records.domain.health_record import (
 )
 from rse_records.domain.record_access import RecordAccess
 from rse_shared.clock import Clock, today, utcnow
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import (
     Category,
     CitizenDeregistered,
@@ -37,7 +38,6 @@ from rse_shared.contracts import (
     IntegrationEvent,
     MedicationRenewalDecided,
 )
-from rse_shared.inbox import ConsumerApplication
 
 
 @dataclass(frozen=True)

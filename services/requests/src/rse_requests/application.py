@@ -19,6 +19,7 @@ from rse_requests.domain.renewal import RenewalRequest
 from rse_requests.domain.rules import DEFAULT_TMRG_DAYS
 from rse_requests.domain.slot import CancelledBy, ConcurrentBooking, Slot, SlotAlreadyOpen
 from rse_shared.clock import Clock, today, utcnow
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import (
     CitizenDeregistered,
     CitizenRegistered,
@@ -29,7 +30,6 @@ from rse_shared.contracts import (
     PrescriptionIssued,
     Priority,
 )
-from rse_shared.inbox import ConsumerApplication
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What the relays and consumers publish beside integration events: checkpoints, keys,
 dead letters.
 
-These are contracts like the events: `rse_shared.chain` and `rse_shared.consumer` build
+These are contracts like the events: `rse_shared.chain` and `rse_shared.idempotent_consumer` build
 them and publish their JSON, and the AsyncAPI document describes them from these models.
 """
 
@@ -44,7 +44,7 @@ class VerificationKey(BaseModel):
 
 
 class DeadLetterEntry(BaseModel):
-    """A message a consumer could not apply (rse_shared.consumer.IdempotentConsumer)."""
+    """A message a consumer could not apply (rse_shared.idempotent_consumer.IdempotentConsumer)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pymongo import AsyncMongoClient
 
-from rse_shared.consumer import IdempotentConsumer
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import ADMIN
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import Tracking
 
 from rse_shared import topics as topology
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import IntegrationEvent, parse_event
-from rse_shared.inbox import ConsumerApplication
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing.kafka import documents, publish, read_topic

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 from faststream.kafka import KafkaBroker
 
-from rse_shared.consumer import IdempotentConsumer
-from rse_shared.inbox import ConsumerApplication
+from rse_shared.consumer_application import ConsumerApplication
+from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import ADMIN, broker_security, tool_settings
 from rse_shared.service import Service
 

@@ -10,9 +10,9 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import CitizenRegistered
 from rse_shared.eventstore import natural_id
-from rse_shared.inbox import ConsumerApplication
 
 
 class Tally(Aggregate):

@@ -28,11 +28,11 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.security import BaseSecurity
 
 from rse_shared.clock import utcnow
+from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.consumer_store import ConsumerState
 from rse_shared.contracts.audit import DeadLetterEntry
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import current_traceparent, in_thread
-from rse_shared.inbox import ConsumerApplication
 from rse_shared.intake import Intake, Outcome, PoisonMessage, Record, Taken, load, parse, take_in
 from rse_shared.loops import Worker
 from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED, REFUSED_MESSAGES
