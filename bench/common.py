@@ -35,8 +35,13 @@ from rse_shared.testing import create_topic, eventually, unique
 OUT = Path(__file__).resolve().parent / "out"
 
 # The topics each service consumes, as the platform wires them (tests/e2e/conftest.py).
-CONSUMES = {"identity": [], "consent": ["records"], "records": ["identity", "consent", "requests"],
-            "requests": ["identity", "records", "benefits"], "benefits": ["identity"]}
+CONSUMES = {
+    "identity": [],
+    "consent": ["records"],
+    "records": ["identity", "consent", "requests"],
+    "requests": ["identity", "records", "benefits"],
+    "benefits": ["identity"],
+}
 
 
 def infra_settings() -> ServiceSettings:
@@ -77,8 +82,9 @@ class Scratch:
             await mongo.drop_database(name)
         await mongo.close()
         if self.topics:
-            kafka = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap,
-                                        **tool_options(ADMIN))
+            kafka = AIOKafkaAdminClient(
+                bootstrap_servers=self.infra.kafka_bootstrap, **tool_options(ADMIN)
+            )
             await kafka.start()
             try:
                 await kafka.delete_topics(self.topics)
@@ -125,8 +131,13 @@ def build(spec: ServiceSpec) -> Any:
         # A consumer group of its own: another copy of the service on the same broker
         # joining "records" would stall this one's partitions.
         overrides["consumer_group"] = spec.database
-    settings = config.Settings(environment="test", postgres_db=spec.database,
-                               mongo_db=spec.database, http_port=spec.port, **overrides)
+    settings = config.Settings(
+        environment="test",
+        postgres_db=spec.database,
+        mongo_db=spec.database,
+        http_port=spec.port,
+        **overrides,
+    )
     if spec.service == "identity":
         from argon2 import PasswordHasher
 
@@ -134,8 +145,15 @@ def build(spec: ServiceSpec) -> Any:
         return bootstrap(settings, topic=spec.topic, hasher=hasher if spec.fast_hash else None)
     from rse_shared.auth import TokenVerifier, jwks_from_json
 
-    verifier = (TokenVerifier(jwks_from_json(json.dumps(spec.jwks)), issuer=settings.jwt_issuer,
-                              audience=settings.jwt_audience) if spec.jwks else None)
+    verifier = (
+        TokenVerifier(
+            jwks_from_json(json.dumps(spec.jwks)),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        if spec.jwks
+        else None
+    )
     return bootstrap(settings, topic=spec.topic, consumes=spec.consumes, verifier=verifier)
 
 
@@ -144,15 +162,15 @@ def serve(spec_json: str) -> None:
 
     logging.disable(logging.INFO)  # FastStream logs every message at INFO
     spec = ServiceSpec(**json.loads(spec_json))
-    uvicorn.run(build(spec).api, host="127.0.0.1", port=spec.port, log_config=None,
-                access_log=False)
+    uvicorn.run(
+        build(spec).api, host="127.0.0.1", port=spec.port, log_config=None, access_log=False
+    )
 
 
 @contextlib.asynccontextmanager
 async def service_process(spec: ServiceSpec) -> AsyncIterator[asyncio.subprocess.Process]:
     """The service in a process of its own, ready to answer; terminated after."""
-    child = await asyncio.create_subprocess_exec(sys.executable, __file__,
-                                                 json.dumps(asdict(spec)))
+    child = await asyncio.create_subprocess_exec(sys.executable, __file__, json.dumps(asdict(spec)))
     try:
         await ready(spec.port, child)
         yield child
@@ -192,14 +210,21 @@ def registration(i: int, run: int) -> dict[str, str]:
     first8 = f"2{seed % 10**7:07d}"
     total = sum(int(d) * w for d, w in zip(first8, range(9, 1, -1), strict=True))
     check = 11 - total % 11
-    return {"full_name": "Maria Santos", "date_of_birth": "1975-03-02",
-            "nif": first8 + str(0 if check >= 10 else check), "sns_number": f"3{seed:08d}",
-            "email": "maria@example.pt", "phone": "+351913000000", "address": "Rua B, Porto",
-            "password": "a long enough secret"}
+    return {
+        "full_name": "Maria Santos",
+        "date_of_birth": "1975-03-02",
+        "nif": first8 + str(0 if check >= 10 else check),
+        "sns_number": f"3{seed:08d}",
+        "email": "maria@example.pt",
+        "phone": "+351913000000",
+        "address": "Rua B, Porto",
+        "password": "a long enough secret",
+    }
 
 
-async def open_loop(label: str, rate: float, count: int,
-                    fire: Callable[[int, float], Awaitable[None]]) -> None:
+async def open_loop(
+    label: str, rate: float, count: int, fire: Callable[[int, float], Awaitable[None]]
+) -> None:
     """Start `fire(i, scheduled_at)` every 1/rate seconds, whether or not earlier ones ended."""
     progress = Progress(label, count)
     started = time.perf_counter()
@@ -213,11 +238,13 @@ async def open_loop(label: str, rate: float, count: int,
     progress.close()
 
 
-async def raw_consume(bootstrap: str, topic: str, partitions: int = 3,
-                      timeline: list[tuple[float, int]] | None = None) -> int:
+async def raw_consume(
+    bootstrap: str, topic: str, partitions: int = 3, timeline: list[tuple[float, int]] | None = None
+) -> int:
     """Read every message of `topic` with a bare aiokafka consumer; how many there were."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                **tool_options(ADMIN))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(ADMIN)
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -250,11 +277,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                         for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        return "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        )
 
-    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths),
-                      *(line(r) for r in cells[1:])])
+    return "\n".join(
+        [line(cells[0]), "  ".join("-" * w for w in widths), *(line(r) for r in cells[1:])]
+    )
 
 
 def cell(value: object) -> str:
@@ -307,11 +337,15 @@ def rate_plot(name: str, title: str, rates: Sequence[Rate]) -> Path:
     """Bars of each rate; beside them, the count over time where a timeline was kept."""
     plt = pyplot()
     timed = [r for r in rates if r.timeline]
-    figure, axes = plt.subplots(1, 2 if timed else 1, figsize=(11 if timed else 6, 4.2),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        1, 2 if timed else 1, figsize=(11 if timed else 6, 4.2), squeeze=False
+    )
     bars = axes[0][0]
-    drawn = bars.bar([r.label for r in rates], [r.per_second for r in rates],
-                     color=[f"C{i}" for i in range(len(rates))])
+    drawn = bars.bar(
+        [r.label for r in rates],
+        [r.per_second for r in rates],
+        color=[f"C{i}" for i in range(len(rates))],
+    )
     bars.bar_label(drawn, labels=[f"{r.per_second:,.0f}/s" for r in rates])
     bars.set_ylabel("events per second")
     bars.set_title(title)
@@ -341,8 +375,7 @@ def latency_plot(name: str, title: str, series: dict[str, Sequence[float]]) -> P
     for i, (label, values) in enumerate(series.items()):
         hist.hist(values, bins=bins, alpha=0.6, label=label, color=f"C{i}")
         ordered = np.sort(values)
-        cdf.plot(ordered, np.arange(1, len(ordered) + 1) / len(ordered), label=label,
-                 color=f"C{i}")
+        cdf.plot(ordered, np.arange(1, len(ordered) + 1) / len(ordered), label=label, color=f"C{i}")
         for p, style in ((50, ":"), (99, "--"), (99.9, "-.")):
             cdf.axvline(percentile(values, p), color=f"C{i}", linestyle=style, linewidth=0.8)
     for axis, where in ((hist, "upper center"), (cdf, "lower right")):

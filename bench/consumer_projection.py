@@ -43,9 +43,13 @@ PARTITIONS = 3
 
 
 async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all",
-                                **tool_options(ADMIN),
-                                enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        **tool_options(ADMIN),
+        enable_idempotence=True,
+        linger_ms=5,
+    )
     await producer.start()
     try:
         pending, heads = [], [GENESIS] * PARTITIONS
@@ -55,8 +59,11 @@ async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
             partition = partition_for(key, PARTITIONS)
             document = link(event.to_wire(), heads[partition])  # chained, as a relay does
             heads[partition] = document["chain_hash"]
-            pending.append(await producer.send(topic, json.dumps(document).encode(),
-                                               key=key, partition=partition))
+            pending.append(
+                await producer.send(
+                    topic, json.dumps(document).encode(), key=key, partition=partition
+                )
+            )
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -65,13 +72,15 @@ async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
 async def applied(service: Service, topic: str) -> int:
     """Messages of `topic` the consumer has applied (its Tracking records: offset + 1)."""
     recorder: Any = service.app.recorder
-    ids = [await asyncio.to_thread(recorder.max_tracking_id, f"{topic}:{p}")
-           for p in range(PARTITIONS)]
+    ids = [
+        await asyncio.to_thread(recorder.max_tracking_id, f"{topic}:{p}") for p in range(PARTITIONS)
+    ]
     return sum(i or 0 for i in ids)
 
 
-async def consume_and_project(service: Service, topic: str, events: int,
-                              patience: float) -> tuple[Rate, Rate]:
+async def consume_and_project(
+    service: Service, topic: str, events: int, patience: float
+) -> tuple[Rate, Rate]:
     consumer = Rate("idempotent consumer (events stored)", events, 0.0)
     projected = Rate("consumer + projection (read model)", events, 0.0)
     progress = Progress("records", events)
@@ -116,25 +125,33 @@ async def main(events: int, patience: float) -> None:
         raw.count = await raw_consume(infra.kafka_bootstrap, source, PARTITIONS, raw.timeline)
         raw.seconds = time.perf_counter() - started
         database = fresh.database()
-        service = bootstrap(Settings(environment="test", postgres_db=database,
-                                     mongo_db=database,
-                                     consumer_group=database),
-                            topic=own, consumes=[source])
+        service = bootstrap(
+            Settings(
+                environment="test", postgres_db=database, mongo_db=database, consumer_group=database
+            ),
+            topic=own,
+            consumes=[source],
+        )
         consumer, projected = await consume_and_project(service, source, events, patience)
     print()
     print(rate_table([raw, consumer, projected]))
     print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.2g}")
-    print(f"consumer + projection / raw consume rate: "
-          f"{projected.per_second / raw.per_second:.2g}")
-    rate_plot("consumer_projection",
-              f"records consuming CitizenRegistered ({events:,} events)",
-              [raw, consumer, projected])
+    print(f"consumer + projection / raw consume rate: {projected.per_second / raw.per_second:.2g}")
+    rate_plot(
+        "consumer_projection",
+        f"records consuming CitizenRegistered ({events:,} events)",
+        [raw, consumer, projected],
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--patience", type=float, default=600.0,
-                        help="seconds to wait for records to catch up before giving up")
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=600.0,
+        help="seconds to wait for records to catch up before giving up",
+    )
     args = parser.parse_args()
     asyncio.run(main(args.events, args.patience))

@@ -63,8 +63,11 @@ def appends(settings: ServiceSettings, events: int) -> float:
 def recorder_inserts(settings: ServiceSettings, events: int) -> float:
     """eventsourcing's insert_events of stored events mapped beforehand (outside the timing)."""
     app = Notes(env=settings.eventstore_env())
-    stored = [app.mapper.to_stored_event(e) for i in range(events)
-              for e in Note(citizen_id=uuid.uuid4(), text=f"note {i:08d}").collect_events()]
+    stored = [
+        app.mapper.to_stored_event(e)
+        for i in range(events)
+        for e in Note(citizen_id=uuid.uuid4(), text=f"note {i:08d}").collect_events()
+    ]
     started = time.perf_counter()
     for one in stored:
         app.recorder.insert_events([one])
@@ -73,21 +76,33 @@ def recorder_inserts(settings: ServiceSettings, events: int) -> float:
     return elapsed
 
 
-RAW_TABLE = ("CREATE TABLE {name} (originator_id uuid NOT NULL, originator_version int NOT NULL, "
-             "topic text, state bytea, notification_id bigserial, "
-             "PRIMARY KEY (originator_id, originator_version))")
+RAW_TABLE = (
+    "CREATE TABLE {name} (originator_id uuid NOT NULL, originator_version int NOT NULL, "
+    "topic text, state bytea, notification_id bigserial, "
+    "PRIMARY KEY (originator_id, originator_version))"
+)
 
 
-def inserts(settings: ServiceSettings, events: int, *, lock: bool = False,
-            notify: bool = False) -> float:
+def inserts(
+    settings: ServiceSettings, events: int, *, lock: bool = False, notify: bool = False
+) -> float:
     """Raw INSERTs, one transaction each, with the append's lock and NOTIFY if asked."""
     name = f"raw_{int(lock)}{int(notify)}"
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
         conn.execute(RAW_TABLE.format(name=name))
-        rows = [(uuid.uuid4(), json.dumps({"citizen_id": str(uuid.uuid4()),
-                                           "text": f"note {i:08d}",
-                                           "timestamp": "2026-11-27T00:00:00+00:00"}).encode())
-                for i in range(events)]
+        rows = [
+            (
+                uuid.uuid4(),
+                json.dumps(
+                    {
+                        "citizen_id": str(uuid.uuid4()),
+                        "text": f"note {i:08d}",
+                        "timestamp": "2026-11-27T00:00:00+00:00",
+                    }
+                ).encode(),
+            )
+            for i in range(events)
+        ]
         started = time.perf_counter()
         for originator, state in rows:
             with conn.transaction():
@@ -95,8 +110,11 @@ def inserts(settings: ServiceSettings, events: int, *, lock: bool = False,
                     conn.execute(f"LOCK TABLE {name} IN EXCLUSIVE MODE", prepare=True)
                 if notify:
                     conn.execute(f"NOTIFY {name}", prepare=True)
-                conn.execute(f"INSERT INTO {name} VALUES (%s, 1, %s, %s)",
-                             (originator, "bench:Note.Written", state), prepare=True)
+                conn.execute(
+                    f"INSERT INTO {name} VALUES (%s, 1, %s, %s)",
+                    (originator, "bench:Note.Written", state),
+                    prepare=True,
+                )
         return time.perf_counter() - started
 
 
@@ -105,21 +123,28 @@ def main(events: int) -> None:
     database = fresh_database(settings)
     try:
         local = settings.model_copy(update={"postgres_db": database})
-        rows = [("raw INSERT (1 row/txn)", inserts(local, events)),
-                ("+ LOCK TABLE", inserts(local, events, lock=True)),
-                ("+ LOCK TABLE + NOTIFY", inserts(local, events, lock=True, notify=True)),
-                ("recorder insert_events", recorder_inserts(local, events)),
-                ("event-store save", appends(local, events))]
+        rows = [
+            ("raw INSERT (1 row/txn)", inserts(local, events)),
+            ("+ LOCK TABLE", inserts(local, events, lock=True)),
+            ("+ LOCK TABLE + NOTIFY", inserts(local, events, lock=True, notify=True)),
+            ("recorder insert_events", recorder_inserts(local, events)),
+            ("event-store save", appends(local, events)),
+        ]
     finally:
         drop_database(settings, database)
     raw = rows[0][1]
     print(f"\n{'what':<24} {'events':>8} {'seconds':>8} {'events/s':>9} {'x raw':>6}")
     for name, seconds in rows:
-        print(f"{name:<24} {events:>8} {seconds:>8.2f} {events / seconds:>9,.0f} "
-              f"{raw / seconds:>6.2f}")
+        print(
+            f"{name:<24} {events:>8} {seconds:>8.2f} {events / seconds:>9,.0f} "
+            f"{raw / seconds:>6.2f}"
+        )
     print(f"append / INSERT rate: {raw / rows[-1][1]:.2f}")
-    rate_plot("eventstore_append", f"event-store append ladder ({events:,} events)",
-              [Rate(name, events, seconds) for name, seconds in rows])
+    rate_plot(
+        "eventstore_append",
+        f"event-store append ladder ({events:,} events)",
+        [Rate(name, events, seconds) for name, seconds in rows],
+    )
 
 
 if __name__ == "__main__":

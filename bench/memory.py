@@ -70,8 +70,9 @@ class Citizens:
     """Simulated citizens going through the platform's commands and queries over HTTP."""
 
     def __init__(self, specs: dict[str, ServiceSpec]) -> None:
-        self.clients = {name: httpx.AsyncClient(base_url=spec.url, timeout=60)
-                        for name, spec in specs.items()}
+        self.clients = {
+            name: httpx.AsyncClient(base_url=spec.url, timeout=60) for name, spec in specs.items()
+        }
         self.answers: Counter[tuple[str, int]] = Counter()
         self.registered = 0
 
@@ -90,16 +91,32 @@ class Citizens:
             return
         self.registered += 1
         citizen = created.json()["citizen_id"]
-        login = await self.call("identity", "POST", "/auth/token", json={
-            "username": body["sns_number"], "password": body["password"]})
+        login = await self.call(
+            "identity",
+            "POST",
+            "/auth/token",
+            json={"username": body["sns_number"], "password": body["password"]},
+        )
         if login.status_code != 200:
             return
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        await self.call("consent", "POST", f"/citizens/{citizen}/consents", headers=auth, json={
-            "grantee": {"kind": "all_sns"}, "categories": ["vaccinations"]})
-        await self.call("benefits", "POST", f"/citizens/{citizen}/exemptions", headers=auth,
-                        json={"category": "blood_donor",
-                              "evidence": [{"kind": "donor card", "reference": "BD-1"}]})
+        await self.call(
+            "consent",
+            "POST",
+            f"/citizens/{citizen}/consents",
+            headers=auth,
+            json={"grantee": {"kind": "all_sns"}, "categories": ["vaccinations"]},
+        )
+        await self.call(
+            "benefits",
+            "POST",
+            f"/citizens/{citizen}/exemptions",
+            headers=auth,
+            json={
+                "category": "blood_donor",
+                "evidence": [{"kind": "donor card", "reference": "BD-1"}],
+            },
+        )
         await self.call("records", "GET", f"/records/{citizen}", headers=auth)
         await self.call("requests", "GET", f"/citizens/{citizen}/renewals", headers=auth)
 
@@ -122,12 +139,20 @@ def plot(idle: dict[str, list[float]], load: dict[str, list[float]], title: str)
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.2))
     width = 0.27
-    for shift, (label, values) in enumerate((
+    for shift, (label, values) in enumerate(
+        (
             ("idle", [statistics.mean(idle[s]) for s in SERVICES]),
             ("load, mean", [statistics.mean(load[s]) for s in SERVICES]),
-            ("load, peak", [max(load[s]) for s in SERVICES]))):
-        bars = axis.bar([i + (shift - 1) * width for i in range(len(SERVICES))], values,
-                        width, label=label, color=f"C{shift}")
+            ("load, peak", [max(load[s]) for s in SERVICES]),
+        )
+    ):
+        bars = axis.bar(
+            [i + (shift - 1) * width for i in range(len(SERVICES))],
+            values,
+            width,
+            label=label,
+            color=f"C{shift}",
+        )
         axis.bar_label(bars, labels=[f"{v:.0f}" for v in values], fontsize=7)
     axis.set_xticks(range(len(SERVICES)), SERVICES)
     axis.set_ylabel("resident memory, MiB")
@@ -139,14 +164,22 @@ def plot(idle: dict[str, list[float]], load: dict[str, list[float]], title: str)
 async def main(users: int, duration: float, settle: float, idle_seconds: float) -> None:
     async with scratch() as fresh, contextlib.AsyncExitStack() as stack:
         topics = {name: await fresh.topic(name) for name in SERVICES}
-        specs = {name: ServiceSpec(name, fresh.database(), free_port(), topics[name],
-                                   consumes=[topics[c] for c in CONSUMES[name]])
-                 for name in SERVICES}
+        specs = {
+            name: ServiceSpec(
+                name,
+                fresh.database(),
+                free_port(),
+                topics[name],
+                consumes=[topics[c] for c in CONSUMES[name]],
+            )
+            for name in SERVICES
+        }
         for name, spec in specs.items():
             if name != "identity":
                 spec.jwks_url = f"{specs['identity'].url}/.well-known/jwks.json"
-        children = await asyncio.gather(*(stack.enter_async_context(service_process(spec))
-                                          for spec in specs.values()))
+        children = await asyncio.gather(
+            *(stack.enter_async_context(service_process(spec)) for spec in specs.values())
+        )
         pids = {name: child.pid for name, child in zip(SERVICES, children, strict=True)}
         print(f"services up; {settle:g} s to settle, then {idle_seconds:g} s of idle samples")
         await asyncio.sleep(settle)
@@ -162,15 +195,26 @@ async def main(users: int, duration: float, settle: float, idle_seconds: float) 
             load = await sampling
             await citizens.close()
     calls = sum(citizens.answers.values())
-    rows = [(name, statistics.mean(idle[name]), statistics.mean(load[name]), max(load[name]),
-             sum(n for (s, _), n in citizens.answers.items() if s == name))
-            for name in SERVICES]
-    print(f"\n{citizens.registered} citizens registered, {calls} HTTP calls "
-          f"({calls / duration:.0f}/s); answers: "
-          + ", ".join(f"{s} {c}: {n}" for (s, c), n in sorted(citizens.answers.items())))
+    rows = [
+        (
+            name,
+            statistics.mean(idle[name]),
+            statistics.mean(load[name]),
+            max(load[name]),
+            sum(n for (s, _), n in citizens.answers.items() if s == name),
+        )
+        for name in SERVICES
+    ]
+    print(
+        f"\n{citizens.registered} citizens registered, {calls} HTTP calls "
+        f"({calls / duration:.0f}/s); answers: "
+        + ", ".join(f"{s} {c}: {n}" for (s, c), n in sorted(citizens.answers.items()))
+    )
     print(table(("service", "idle MiB", "load mean MiB", "load peak MiB", "HTTP calls"), rows))
-    print(f"total idle {sum(r[1] for r in rows):.0f} MiB, under load (peak) "
-          f"{sum(r[3] for r in rows):.0f} MiB")
+    print(
+        f"total idle {sum(r[1] for r in rows):.0f} MiB, under load (peak) "
+        f"{sum(r[3] for r in rows):.0f} MiB"
+    )
     plot(idle, load, f"resident memory per service ({users} citizens, {duration:g} s)")
 
 

@@ -57,15 +57,17 @@ class Watcher:
         while not stop.is_set() or self.awaited:
             if self.awaited:
                 found = await self.collection.find(
-                    {"_id": {"$in": list(self.awaited)}}, {"_id": 1}).to_list()
+                    {"_id": {"$in": list(self.awaited)}}, {"_id": 1}
+                ).to_list()
                 now = time.perf_counter()
                 for doc in found:
                     self.latencies.append(now - self.awaited.pop(doc["_id"]))
             await asyncio.sleep(POLL)
 
 
-async def platform_latencies(rate: float, count: int, identity: ServiceSpec,
-                             records_db: str) -> tuple[list[float], list[float], int]:
+async def platform_latencies(
+    rate: float, count: int, identity: ServiceSpec, records_db: str
+) -> tuple[list[float], list[float], int]:
     """(command -> records projection latencies, POST response times, failed POSTs)."""
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(infra_settings().mongo_url)
     watcher = Watcher(mongo[records_db].records)
@@ -98,11 +100,16 @@ async def platform_latencies(rate: float, count: int, identity: ServiceSpec,
 
 async def kafka_round_trips(bootstrap: str, topic: str, rate: float, count: int) -> list[float]:
     """Produce (acks=all) -> consume latencies of `count` messages sent at `rate`."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                **tool_options(ADMIN),
-                                linger_ms=2)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=100,
-                                **tool_options(ADMIN))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        **tool_options(ADMIN),
+        linger_ms=2,
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, fetch_max_wait_ms=100, **tool_options(ADMIN)
+    )
     await producer.start()
     await consumer.start()
     due: dict[int, float] = {}
@@ -143,27 +150,44 @@ async def main(rate: float, duration: float) -> None:
     infra = infra_settings()
     async with scratch() as fresh:
         topics = {n: await fresh.topic(n) for n in ("identity", "records", "raw")}
-        identity = ServiceSpec("identity", fresh.database(), free_port(), topics["identity"],
-                               fast_hash=True)
-        records = ServiceSpec("records", fresh.database(), free_port(), topics["records"],
-                              consumes=[topics["identity"]],
-                              jwks_url=f"{identity.url}/.well-known/jwks.json")
+        identity = ServiceSpec(
+            "identity", fresh.database(), free_port(), topics["identity"], fast_hash=True
+        )
+        records = ServiceSpec(
+            "records",
+            fresh.database(),
+            free_port(),
+            topics["records"],
+            consumes=[topics["identity"]],
+            jwks_url=f"{identity.url}/.well-known/jwks.json",
+        )
         async with service_process(identity), service_process(records):
             await platform_latencies(rate, 10, identity, records.database)  # warm up
             raw = await kafka_round_trips(infra.kafka_bootstrap, topics["raw"], rate, count)
-            ours, responses, failures = await platform_latencies(rate, count, identity,
-                                                                 records.database)
-    rows = [summary("raw aiokafka produce -> consume", raw),
-            summary("POST /citizens answered (identity)", responses),
-            summary("POST -> records projection shows it", ours)]
+            ours, responses, failures = await platform_latencies(
+                rate, count, identity, records.database
+            )
+    rows = [
+        summary("raw aiokafka produce -> consume", raw),
+        summary("POST /citizens answered (identity)", responses),
+        summary("POST -> records projection shows it", ours),
+    ]
     print(f"\nopen loop at {rate:g} commands/s for {duration:g} s; {failures} failed commands")
     print(table(("latency, ms", "samples", "p50", "p90", "p99", "p99.9", "max"), rows))
-    print("ratio projection / raw round trip: " + ", ".join(
-        f"p{p:g} {percentile(ours, p) / percentile(raw, p):.1f}x" for p in (50, 99, 99.9)))
-    latency_plot("projection_latency",
-                 f"command -> records projection at {rate:g}/s ({len(ours)} samples)",
-                 {"raw aiokafka round trip": [s * 1000 for s in raw],
-                  "identity POST -> records projection": [s * 1000 for s in ours]})
+    print(
+        "ratio projection / raw round trip: "
+        + ", ".join(
+            f"p{p:g} {percentile(ours, p) / percentile(raw, p):.1f}x" for p in (50, 99, 99.9)
+        )
+    )
+    latency_plot(
+        "projection_latency",
+        f"command -> records projection at {rate:g}/s ({len(ours)} samples)",
+        {
+            "raw aiokafka round trip": [s * 1000 for s in raw],
+            "identity POST -> records projection": [s * 1000 for s in ours],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -40,9 +40,20 @@ def commit(app: IdentityApplication, events: int) -> None:
     """`events` citizens registered (no accounts: only the published events matter)."""
     progress = Progress("commit", events)
     for start in range(0, events, SEED_BATCH):
-        app.save(*[Citizen.register(f"3{i:08d}", "123456789", "Maria Santos", date(1975, 3, 2),
-                                    "maria@example.pt", "+351913000000", "Rua B, Porto")
-                   for i in range(start, min(start + SEED_BATCH, events))])
+        app.save(
+            *[
+                Citizen.register(
+                    f"3{i:08d}",
+                    "123456789",
+                    "Maria Santos",
+                    date(1975, 3, 2),
+                    "maria@example.pt",
+                    "+351913000000",
+                    "Rua B, Porto",
+                )
+                for i in range(start, min(start + SEED_BATCH, events))
+            ]
+        )
         progress.update(min(start + SEED_BATCH, events))
     progress.close()
 
@@ -71,20 +82,29 @@ async def drain(relay: OutboxRelay, events: int) -> Rate:
     return rate
 
 
-async def raw_produce(bootstrap: str, topic: str, records: list, batch: int,
-                      windows: int) -> Rate:
+async def raw_produce(bootstrap: str, topic: str, records: list, batch: int, windows: int) -> Rate:
     """The same messages, same producer settings, batches awaiting acks as the relay's do."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS,
-                                **tool_options(ADMIN))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **PRODUCER_SETTINGS, **tool_options(ADMIN)
+    )
     await producer.start()
     rate = Rate("raw aiokafka produce", 0, 0.0)
     pending: deque[list] = deque()
     started = time.perf_counter()
     try:
         for start in range(0, len(records), batch):
-            pending.append([await producer.send(topic, value=r.value, key=r.key,
-                                                partition=r.partition, headers=list(r.headers))
-                            for r in records[start:start + batch]])
+            pending.append(
+                [
+                    await producer.send(
+                        topic,
+                        value=r.value,
+                        key=r.key,
+                        partition=r.partition,
+                        headers=list(r.headers),
+                    )
+                    for r in records[start : start + batch]
+                ]
+            )
             while len(pending) > windows or (pending and start + batch >= len(records)):
                 acks = pending.popleft()
                 await asyncio.gather(*acks)
@@ -103,17 +123,24 @@ async def main(events: int) -> None:
         app = IdentityApplication(env=settings.eventstore_env())
         try:
             await asyncio.to_thread(commit, app, events)
-            relay = OutboxRelay(app, to_integration_event, topic=relay_topic,
-                                bootstrap=settings.kafka_bootstrap,
-                                conninfo=settings.postgres_conninfo(), producer="identity",
-                                kafka=client_options(settings))
+            relay = OutboxRelay(
+                app,
+                to_integration_event,
+                topic=relay_topic,
+                bootstrap=settings.kafka_bootstrap,
+                conninfo=settings.postgres_conninfo(),
+                producer="identity",
+                kafka=client_options(settings),
+            )
             ours = await drain(relay, events)
         finally:
             app.close()
-        published = await read_topic(settings.kafka_bootstrap, relay_topic, timeout=120,
-                                     expect=events)
-        raw = await raw_produce(settings.kafka_bootstrap, raw_topic, published,
-                                relay.batch_size, relay.windows)
+        published = await read_topic(
+            settings.kafka_bootstrap, relay_topic, timeout=120, expect=events
+        )
+        raw = await raw_produce(
+            settings.kafka_bootstrap, raw_topic, published, relay.batch_size, relay.windows
+        )
     print()
     print(rate_table([raw, ours]))
     print(f"relay / raw produce rate: {ours.per_second / raw.per_second:.2f}")

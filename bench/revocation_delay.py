@@ -71,8 +71,9 @@ class Load:
             if trial is None:
                 await asyncio.sleep(0.01)
                 continue
-            response = await self.client.get(f"/records/{trial.citizen_id}/vaccinations",
-                                             headers=self.headers)
+            response = await self.client.get(
+                f"/records/{trial.citizen_id}/vaccinations", headers=self.headers
+            )
             self.reads += 1
             self.observe(trial, response.status_code, time.perf_counter())
 
@@ -94,30 +95,46 @@ class Consent:
         self.topic = topic
 
     async def tell(self, event: IntegrationEvent) -> None:
-        await self.producer.send_and_wait(self.topic, json.dumps(event.to_wire()).encode(),
-                                          key=str(event.citizen_id).encode())
+        await self.producer.send_and_wait(
+            self.topic, json.dumps(event.to_wire()).encode(), key=str(event.citizen_id).encode()
+        )
 
     async def grant(self, citizen_id: uuid.UUID) -> uuid.UUID:
         consent_id = uuid.uuid4()
         now = datetime.now(UTC)
-        await self.tell(ConsentGranted(
-            **envelope(citizen_id, 1), consent_id=consent_id, grantee_kind="professional",
-            grantee_id=PRACTITIONER, categories=("vaccinations",), purpose="treatment",
-            valid_from=now - timedelta(minutes=1), valid_until=None))
+        await self.tell(
+            ConsentGranted(
+                **envelope(citizen_id, 1),
+                consent_id=consent_id,
+                grantee_kind="professional",
+                grantee_id=PRACTITIONER,
+                categories=("vaccinations",),
+                purpose="treatment",
+                valid_from=now - timedelta(minutes=1),
+                valid_until=None,
+            )
+        )
         return consent_id
 
     async def revoke(self, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> None:
-        await self.tell(ConsentRevoked(**envelope(citizen_id, 2), consent_id=consent_id,
-                                       revoked_at=datetime.now(UTC)))
+        await self.tell(
+            ConsentRevoked(
+                **envelope(citizen_id, 2), consent_id=consent_id, revoked_at=datetime.now(UTC)
+            )
+        )
 
 
 def envelope(citizen_id: uuid.UUID, position: int) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC), "producer": "consent",
-            "citizen_id": citizen_id, "source_position": position}
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": datetime.now(UTC),
+        "producer": "consent",
+        "citizen_id": citizen_id,
+        "source_position": position,
+    }
 
 
-async def run_trial(load: Load, consent: Consent, citizen_id: uuid.UUID,
-                    patience: float) -> float:
+async def run_trial(load: Load, consent: Consent, citizen_id: uuid.UUID, patience: float) -> float:
     """Seconds from the revocation's ack to the first denied read of `citizen_id`."""
     trial = Trial(citizen_id)
     load.trial = trial
@@ -137,19 +154,27 @@ async def records_process(mint: TokenMint) -> AsyncIterator[ServiceSpec]:
     """Records in a process of its own, on a fresh database and topics; all removed after."""
     async with scratch() as fresh:
         topics = {n: await fresh.topic(n) for n in ("identity", "consent", "records")}
-        spec = ServiceSpec("records", fresh.database(), free_port(), topics["records"],
-                           consumes=[topics["identity"], topics["consent"]], jwks=mint.jwks)
+        spec = ServiceSpec(
+            "records",
+            fresh.database(),
+            free_port(),
+            topics["records"],
+            consumes=[topics["identity"], topics["consent"]],
+            jwks=mint.jwks,
+        )
         async with service_process(spec):
             yield spec
 
 
-async def register(client: httpx.AsyncClient, mint: TokenMint, producer: AIOKafkaProducer,
-                   topic: str, count: int) -> list[uuid.UUID]:
+async def register(
+    client: httpx.AsyncClient, mint: TokenMint, producer: AIOKafkaProducer, topic: str, count: int
+) -> list[uuid.UUID]:
     """`count` citizens registered by identity, once records shows each their record."""
     registrations = [a_registration() for _ in range(count)]
     for event in registrations:
-        await producer.send_and_wait(topic, json.dumps(event.to_wire()).encode(),
-                                     key=str(event.citizen_id).encode())
+        await producer.send_and_wait(
+            topic, json.dumps(event.to_wire()).encode(), key=str(event.citizen_id).encode()
+        )
     citizens = [event.citizen_id for event in registrations]
 
     async def all_open() -> bool:
@@ -160,17 +185,21 @@ async def register(client: httpx.AsyncClient, mint: TokenMint, producer: AIOKafk
     return citizens
 
 
-def report(delays: list[float], readers: int, reads: int, failures: int,
-           elapsed: float) -> str:
+def report(delays: list[float], readers: int, reads: int, failures: int, elapsed: float) -> str:
     ms = [d * 1000 for d in delays]
-    rows = [("trials", f"{len(ms)}"), ("readers", f"{readers}"),
-            ("reads/s", f"{reads / elapsed:.0f}"), ("read errors", f"{failures}"),
-            ("min ms", f"{min(ms):.1f}"), ("p50 ms", f"{percentile(ms, 50):.1f}"),
-            ("p90 ms", f"{percentile(ms, 90):.1f}"), ("p99 ms", f"{percentile(ms, 99):.1f}"),
-            ("max ms", f"{max(ms):.1f}")]
+    rows = [
+        ("trials", f"{len(ms)}"),
+        ("readers", f"{readers}"),
+        ("reads/s", f"{reads / elapsed:.0f}"),
+        ("read errors", f"{failures}"),
+        ("min ms", f"{min(ms):.1f}"),
+        ("p50 ms", f"{percentile(ms, 50):.1f}"),
+        ("p90 ms", f"{percentile(ms, 90):.1f}"),
+        ("p99 ms", f"{percentile(ms, 99):.1f}"),
+        ("max ms", f"{max(ms):.1f}"),
+    ]
     width = max(len(name) for name, _ in rows)
-    lines = ["revocation accepted (produce acked) -> read denied",
-             f"{'':-<{width}}  {'':-<10}"]
+    lines = ["revocation accepted (produce acked) -> read denied", f"{'':-<{width}}  {'':-<10}"]
     lines += [f"{name:<{width}}  {value:>10}" for name, value in rows]
     return "\n".join(lines)
 
@@ -179,13 +208,16 @@ async def main(trials: int, readers: int, patience: float) -> None:
     infra = infra_settings()
     mint = TokenMint(infra)
     async with records_process(mint) as spec:
-        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
-                                    enable_idempotence=True, **tool_options(ADMIN))
+        producer = AIOKafkaProducer(
+            bootstrap_servers=infra.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            **tool_options(ADMIN),
+        )
         await producer.start()
         stop = asyncio.Event()
         limits = httpx.Limits(max_connections=readers + 2)
-        async with httpx.AsyncClient(base_url=spec.url,
-                                     limits=limits, timeout=patience) as client:
+        async with httpx.AsyncClient(base_url=spec.url, limits=limits, timeout=patience) as client:
             load = Load(client, mint.professional(PRACTITIONER, HEALTH_UNIT))
             tasks = [asyncio.create_task(load.reader(stop)) for _ in range(readers)]
             try:
@@ -201,16 +233,23 @@ async def main(trials: int, readers: int, patience: float) -> None:
                 await asyncio.gather(*tasks)
                 await producer.stop()
         print(report(delays, readers, load.reads, load.failures, elapsed))
-        latency_plot("revocation_delay", f"revocation accepted -> read denied ({trials} trials)",
-                     {"revoke acked -> first 403": [d * 1000 for d in delays]})
+        latency_plot(
+            "revocation_delay",
+            f"revocation accepted -> read denied ({trials} trials)",
+            {"revoke acked -> first 403": [d * 1000 for d in delays]},
+        )
 
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--readers", type=int, default=4, help="concurrent readers")
-    parser.add_argument("--patience", type=float, default=30.0,
-                        help="seconds to wait for a permit or a denial before giving up")
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a permit or a denial before giving up",
+    )
     return parser.parse_args()
 
 

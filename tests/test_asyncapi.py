@@ -36,8 +36,16 @@ from rse_shared.telemetry import inject_trace_headers
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, dlq_topic, events_topic
 
 REPO = Path(__file__).resolve().parents[1]
-OFFICIAL_SCHEMA = (REPO / ".local" / "asyncapi" / "node_modules" / "@asyncapi" / "specs" / "schemas"
-                   / "3.0.0-without-$id.json")
+OFFICIAL_SCHEMA = (
+    REPO
+    / ".local"
+    / "asyncapi"
+    / "node_modules"
+    / "@asyncapi"
+    / "specs"
+    / "schemas"
+    / "3.0.0-without-$id.json"
+)
 DOC_FILE = REPO / "docs" / "asyncapi.yaml"
 DOC_URI = "urn:rse:asyncapi"
 COMPONENT_KEY = re.compile(r"^[\w\d.\-_]+$")
@@ -63,8 +71,10 @@ def validate(document: dict[str, Any]) -> Validate:
 
     def run(pointer: str, instance: Any) -> list[str]:
         validator = jsonschema.Draft7Validator(
-            {"$ref": f"{DOC_URI}#{pointer}"}, registry=registry,
-            format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+            {"$ref": f"{DOC_URI}#{pointer}"},
+            registry=registry,
+            format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER,
+        )
         return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
 
     return run
@@ -75,15 +85,19 @@ def validate(document: dict[str, Any]) -> Validate:
 
 def test_the_committed_document_is_what_the_generator_writes_now() -> None:
     assert DOC_FILE.read_text(encoding="utf-8") == asyncapi.render(), (
-        "docs/asyncapi.yaml is stale: run `uv run python -m rse_shared.asyncapi`")
+        "docs/asyncapi.yaml is stale: run `uv run python -m rse_shared.asyncapi`"
+    )
 
 
 def test_check_mode_passes_on_the_committed_file_in_a_fresh_interpreter() -> None:
     # A fresh interpreter with another hash seed: the output does not depend on set order.
     result = subprocess.run(
         [sys.executable, "-m", "rse_shared.asyncapi", "--check", "--output", str(DOC_FILE)],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONHASHSEED": "12345"})
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -133,8 +147,16 @@ def test_the_document_has_the_required_asyncapi_3_structure(document: dict[str, 
     assert isinstance(document["info"]["version"], str) and document["info"]["version"]
     assert document["servers"]["local"]["host"] == "127.0.0.1:19092"
     assert document["servers"]["local"]["protocol"] == "kafka"
-    assert set(document) <= {"asyncapi", "id", "info", "servers", "defaultContentType",
-                             "channels", "operations", "components"}
+    assert set(document) <= {
+        "asyncapi",
+        "id",
+        "info",
+        "servers",
+        "defaultContentType",
+        "channels",
+        "operations",
+        "components",
+    }
     for section in ("schemas", "messages"):
         for key in document["components"][section]:
             assert COMPONENT_KEY.match(key), f"components/{section}/{key}"
@@ -160,7 +182,8 @@ def test_channels_reference_component_messages(document: dict[str, Any]) -> None
 
 
 def test_every_operation_names_its_channel_and_only_that_channel_s_messages(
-        document: dict[str, Any]) -> None:
+    document: dict[str, Any],
+) -> None:
     sent = set()
     for oid, operation in document["operations"].items():
         assert operation["action"] in {"send", "receive"}, oid
@@ -171,7 +194,7 @@ def test_every_operation_names_its_channel_and_only_that_channel_s_messages(
         for message in operation["messages"]:
             prefix = f"{channel_ref}/messages/"
             assert message["$ref"].startswith(prefix), (oid, message)
-            assert message["$ref"][len(prefix):] in channel["messages"], (oid, message)
+            assert message["$ref"][len(prefix) :] in channel["messages"], (oid, message)
         if operation["action"] == "send":
             sent.add(channel_ref)
     assert sent == {f"#/channels/{cid}" for cid in document["channels"]}, "a channel no one sends"
@@ -182,9 +205,12 @@ def test_the_official_asyncapi_schema_accepts_the_document(document: dict[str, A
     if not Path(path).is_file():
         pytest.fail(f"no AsyncAPI 3.0.0 schema at {path}: run `make install`")
     import jsonschema
+
     schema = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    errors = [f"{list(e.absolute_path)}: {e.message}"
-              for e in jsonschema.Draft7Validator(schema).iter_errors(document)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(document)
+    ]
     assert errors == []
 
 
@@ -217,8 +243,11 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
         ref = f"#/channels/{channel_id(topic)}"
         senders = [o for o in operations if o["channel"]["$ref"] == ref and o["action"] == "send"]
         assert len(senders) == 1, topic
-        groups = sorted(o["bindings"]["kafka"]["groupId"]["const"] for o in operations
-                        if o["channel"]["$ref"] == ref and o["action"] == "receive")
+        groups = sorted(
+            o["bindings"]["kafka"]["groupId"]["const"]
+            for o in operations
+            if o["channel"]["$ref"] == ref and o["action"] == "receive"
+        )
         assert groups == list(topology.consumers_of(topic)), topic
     for address in (CHECKPOINTS_TOPIC, KEYS_TOPIC):
         assert document["channels"][channel_id(address)]["address"] == address
@@ -231,11 +260,15 @@ def test_operations_are_the_producers_and_the_consumer_groups(document: dict[str
 def test_the_event_channels_are_the_topology_s_events_topics(document: dict[str, Any]) -> None:
     addresses = {c["address"] for c in document["channels"].values()}
     assert addresses == {t.name for t in topology.event_topics() + topology.audit_topics()} | {
-        dlq_topic("{group}", "{topic}")}
+        dlq_topic("{group}", "{topic}")
+    }
     channels = _event_channels(document)
     for topic in channels:
-        producers = {producer_of(cls) for cls in contracts()
-                     if message_id(cls) in channels[topic]["messages"]}
+        producers = {
+            producer_of(cls)
+            for cls in contracts()
+            if message_id(cls) in channels[topic]["messages"]
+        }
         assert producers == {topology.owner_of(topic)}, topic
 
 
@@ -268,8 +301,11 @@ def _sample(annotation: Any, full: bool) -> Any:
 
 
 def example(cls: type[IntegrationEvent], full: bool) -> IntegrationEvent:
-    values = {name: _sample(f.annotation, full) for name, f in cls.model_fields.items()
-              if full or f.is_required()}
+    values = {
+        name: _sample(f.annotation, full)
+        for name, f in cls.model_fields.items()
+        if full or f.is_required()
+    }
     return cls.model_validate({**values, "source_position": 7, "producer": producer_of(cls)})
 
 
@@ -281,8 +317,8 @@ def published(event: IntegrationEvent) -> dict[str, Any]:
 @pytest.mark.parametrize("full", [True, False], ids=["all-fields", "required-only"])
 @pytest.mark.parametrize("cls", contracts(), ids=lambda c: message_id(c))
 def test_each_topic_s_payload_schema_accepts_a_real_event(
-        document: dict[str, Any], validate: Validate, cls: type[IntegrationEvent],
-        full: bool) -> None:
+    document: dict[str, Any], validate: Validate, cls: type[IntegrationEvent], full: bool
+) -> None:
     wire = published(example(cls, full))
     assert parse_event(wire).to_wire() == wire  # a real event, as consumers read it
     channel = document["channels"][channel_id(events_topic(producer_of(cls)))]
@@ -292,7 +328,8 @@ def test_each_topic_s_payload_schema_accepts_a_real_event(
 
 @pytest.mark.parametrize("cls", contracts(), ids=lambda c: message_id(c))
 def test_each_payload_schema_rejects_the_wrong_contract(
-        validate: Validate, cls: type[IntegrationEvent]) -> None:
+    validate: Validate, cls: type[IntegrationEvent]
+) -> None:
     wire = published(example(cls, full=True))
     pointer = f"/components/messages/{message_id(cls)}/payload"
     assert validate(pointer, {**wire, "event_type": "SomethingElse"})
@@ -302,11 +339,13 @@ def test_each_payload_schema_rejects_the_wrong_contract(
 
 @pytest.mark.parametrize("cls", contracts(), ids=lambda c: message_id(c))
 def test_each_header_schema_accepts_the_relay_s_headers(
-        validate: Validate, cls: type[IntegrationEvent]) -> None:
+    validate: Validate, cls: type[IntegrationEvent]
+) -> None:
     wire = published(example(cls, full=True))
     with TracerProvider().get_tracer("test").start_as_current_span("publish"):
-        headers = inject_trace_headers([("event_type", wire["event_type"].encode()),
-                                        ("event_id", wire["event_id"].encode())])
+        headers = inject_trace_headers(
+            [("event_type", wire["event_type"].encode()), ("event_id", wire["event_id"].encode())]
+        )
     carrier = {name: value.decode() for name, value in headers}
     assert "traceparent" in carrier
     pointer = f"/components/messages/{message_id(cls)}/headers"
@@ -316,15 +355,22 @@ def test_each_header_schema_accepts_the_relay_s_headers(
 
 def test_checkpoints_and_keys_match_their_schemas(validate: Validate) -> None:
     key = Ed25519PrivateKey.generate()
-    checkpoint = signed_checkpoint(key, producer="records", topic=events_topic("records"),
-                                   partition=2, head=Head("ab" * 32, 5))
+    checkpoint = signed_checkpoint(
+        key, producer="records", topic=events_topic("records"), partition=2, head=Head("ab" * 32, 5)
+    )
     assert validate("/components/messages/Checkpoint/payload", checkpoint) == []
-    assert validate("/components/messages/Checkpoint/bindings/kafka/key",
-                    f"{events_topic('records')}:2") == []
+    assert (
+        validate(
+            "/components/messages/Checkpoint/bindings/kafka/key", f"{events_topic('records')}:2"
+        )
+        == []
+    )
     verification = public_key_document("records", key.public_key())
     assert validate("/components/messages/VerificationKey/payload", verification) == []
-    assert validate("/components/messages/VerificationKey/bindings/kafka/key",
-                    verification["key_id"]) == []
+    assert (
+        validate("/components/messages/VerificationKey/bindings/kafka/key", verification["key_id"])
+        == []
+    )
 
 
 class _Broker:
@@ -336,13 +382,19 @@ class _Broker:
 
 
 async def test_a_dead_letter_matches_its_channel_and_schema(
-        document: dict[str, Any], validate: Validate) -> None:
+    document: dict[str, Any], validate: Validate
+) -> None:
     consumer = IdempotentConsumer.__new__(IdempotentConsumer)  # no broker subscription
     broker = _Broker()
     consumer.broker, consumer.group_id = broker, "records"
     citizen = "8d3e6f1a-2b4c-4d5e-9f60-718293a4b5c6"
-    record = types.SimpleNamespace(topic=events_topic("identity"), partition=1, offset=41,
-                                   key=citizen.encode(), value=b"{not json")
+    record = types.SimpleNamespace(
+        topic=events_topic("identity"),
+        partition=1,
+        offset=41,
+        key=citizen.encode(),
+        value=b"{not json",
+    )
     await consumer.dead_letter(record, "not JSON: Expecting property name", attempts=1)
     [sent] = broker.sent
     channel = document["channels"]["deadLetters"]
@@ -353,5 +405,7 @@ async def test_a_dead_letter_matches_its_channel_and_schema(
     assert topic in channel["parameters"]["topic"]["enum"]
     assert validate("/components/messages/DeadLetterEntry/payload", sent["message"]) == []
     assert validate("/components/messages/DeadLetterEntry/headers", sent["headers"]) == []
-    assert validate("/components/messages/DeadLetterEntry/bindings/kafka/key",
-                    sent["key"].decode()) == []
+    assert (
+        validate("/components/messages/DeadLetterEntry/bindings/kafka/key", sent["key"].decode())
+        == []
+    )

@@ -15,8 +15,13 @@ def test_docker_compose_file_is_valid() -> None:
     compose = shutil.which("docker-compose")
     if compose is None:
         pytest.fail("docker-compose is not installed: run `make install`")
-    result = subprocess.run([compose, "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
-                            capture_output=True, text=True, cwd=REPO, check=False)
+    result = subprocess.run(
+        [compose, "-f", str(REPO / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

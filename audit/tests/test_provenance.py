@@ -35,34 +35,51 @@ T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def envelope(citizen: uuid.UUID, position: int) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "occurred_at": T0, "producer": "consent",
-            "citizen_id": citizen, "source_position": position}
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": T0,
+        "producer": "consent",
+        "citizen_id": citizen,
+        "source_position": position,
+    }
 
 
 def granted(citizen: uuid.UUID, consent_id: uuid.UUID, position: int) -> ConsentGranted:
-    return ConsentGranted(**envelope(citizen, position), consent_id=consent_id,
-                          grantee_kind="professional", grantee_id="P-1",
-                          categories=("vaccinations",), purpose="treatment", valid_from=T0,
-                          valid_until=None)
+    return ConsentGranted(
+        **envelope(citizen, position),
+        consent_id=consent_id,
+        grantee_kind="professional",
+        grantee_id="P-1",
+        categories=("vaccinations",),
+        purpose="treatment",
+        valid_from=T0,
+        valid_until=None,
+    )
 
 
-def insert(app: RecordsApplication, citizen: uuid.UUID, consent_id: uuid.UUID,
-           source: ConsentSource | None, categories: tuple[Any, ...] = ("vaccinations",),
-           ) -> None:
+def insert(
+    app: RecordsApplication,
+    citizen: uuid.UUID,
+    consent_id: uuid.UUID,
+    source: ConsentSource | None,
+    categories: tuple[Any, ...] = ("vaccinations",),
+) -> None:
     """The insider: a grant saved straight into records' event store."""
     register = app.consent_register(citizen) or ConsentRegister(citizen)
-    register.grant(consent_id, "all_sns", None, list(categories), "treatment", T0, None,
-                   source)
+    register.grant(consent_id, "all_sns", None, list(categories), "treatment", T0, None, source)
     app.save(register)
 
 
 async def test_only_the_changes_consent_events_vouches_for_pass(
-        infra: ServiceSettings, fresh_database: str, tmp_path: Path) -> None:
+    infra: ServiceSettings, fresh_database: str, tmp_path: Path
+) -> None:
     ana, rui = uuid.uuid4(), uuid.uuid4()
     real, ended = uuid.uuid4(), uuid.uuid4()
     published: list[IntegrationEvent] = [
-        granted(ana, real, 1), granted(rui, ended, 1),
-        ConsentRevoked(**envelope(rui, 2), consent_id=ended, revoked_at=T0 + timedelta(1))]
+        granted(ana, real, 1),
+        granted(rui, ended, 1),
+        ConsentRevoked(**envelope(rui, 2), consent_id=ended, revoked_at=T0 + timedelta(1)),
+    ]
     topic = await create_topic(infra.kafka_bootstrap, "consent")
     app = RecordsApplication(env=Settings(postgres_db=fresh_database).eventstore_env())
     try:
@@ -72,9 +89,13 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
             async def consumed() -> bool:
                 register = await in_thread(app.consent_register, rui)
                 return register is not None and ended in register.ended
+
             await eventually(consumed)
-        [genuine] = [c for c in register_changes(Settings(
-            postgres_db=fresh_database).postgres_conninfo()) if c.consent_id == str(real)]
+        [genuine] = [
+            c
+            for c in register_changes(Settings(postgres_db=fresh_database).postgres_conninfo())
+            if c.consent_id == str(real)
+        ]
         source: ConsentSource = genuine.state["source"]
         assert source["topic"] == topic and source["chain_hash"]
         no_source, widened, other_hash, nowhere = uuid.uuid4(), real, uuid.uuid4(), uuid.uuid4()
@@ -90,8 +111,11 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
     with sqlite3.connect(path) as db:
         found = entries_not_on_consent_events(db, changes)
     assert {f.kind for f in found} == {NOT_ON_CONSENT_EVENTS}
-    assert sorted((f.key, f.replayed) for f in found) == sorted([
-        (str(no_source), "names no consent.events record"),
-        (str(nowhere), "no consent change of consent.events is at the position it names"),
-        (str(widened), "the record at that position says something else"),
-        (str(other_hash), "the record at that position has another chain hash")])
+    assert sorted((f.key, f.replayed) for f in found) == sorted(
+        [
+            (str(no_source), "names no consent.events record"),
+            (str(nowhere), "no consent change of consent.events is at the position it names"),
+            (str(widened), "the record at that position says something else"),
+            (str(other_hash), "the record at that position has another chain hash"),
+        ]
+    )

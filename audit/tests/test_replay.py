@@ -32,24 +32,44 @@ _position = iter(range(1, 1_000_000))
 
 
 def envelope(producer: str, at: datetime) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "occurred_at": at, "producer": producer,
-            "citizen_id": CITIZEN, "source_position": next(_position)}
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": at,
+        "producer": producer,
+        "citizen_id": CITIZEN,
+        "source_position": next(_position),
+    }
 
 
 def granted(consent_id: uuid.UUID, at: datetime, until: datetime | None) -> ConsentGranted:
-    return ConsentGranted(**envelope("consent", at), consent_id=consent_id,
-                          grantee_kind="professional", grantee_id="P-1",
-                          categories=("vaccinations",), purpose="treatment", valid_from=at,
-                          valid_until=until)
+    return ConsentGranted(
+        **envelope("consent", at),
+        consent_id=consent_id,
+        grantee_kind="professional",
+        grantee_id="P-1",
+        categories=("vaccinations",),
+        purpose="treatment",
+        valid_from=at,
+        valid_until=until,
+    )
 
 
-def accessed(at: datetime, decision: str, consent_id: uuid.UUID | None,
-             reason: str | None = None) -> RecordAccessed:
-    return RecordAccessed(**envelope("records", at), access_id=uuid.uuid4(),
-                          practitioner_id="P-1", role="professional", health_unit="USF Tejo",
-                          categories=("vaccinations",), purpose="treatment",
-                          emergency_reason=reason, decision=decision,  # type: ignore[arg-type]
-                          consent_id=consent_id, accessed_at=at)
+def accessed(
+    at: datetime, decision: str, consent_id: uuid.UUID | None, reason: str | None = None
+) -> RecordAccessed:
+    return RecordAccessed(
+        **envelope("records", at),
+        access_id=uuid.uuid4(),
+        practitioner_id="P-1",
+        role="professional",
+        health_unit="USF Tejo",
+        categories=("vaccinations",),
+        purpose="treatment",
+        emergency_reason=reason,
+        decision=decision,  # type: ignore[arg-type]
+        consent_id=consent_id,
+        accessed_at=at,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +78,17 @@ async def history(infra: ServiceSettings, tmp_path_factory: pytest.TempPathFacto
     revoked_one, expiring_one = uuid.uuid4(), uuid.uuid4()
     consent_events: list[IntegrationEvent] = [
         granted(revoked_one, T0, None),
-        ConsentRevoked(**envelope("consent", T0 + timedelta(days=10)), consent_id=revoked_one,
-                       revoked_at=T0 + timedelta(days=10)),
+        ConsentRevoked(
+            **envelope("consent", T0 + timedelta(days=10)),
+            consent_id=revoked_one,
+            revoked_at=T0 + timedelta(days=10),
+        ),
         granted(expiring_one, T0 + timedelta(days=5), T0 + timedelta(days=20)),
-        ConsentExpired(**envelope("consent", T0 + timedelta(days=20)), consent_id=expiring_one,
-                       expired_at=T0 + timedelta(days=20)),
+        ConsentExpired(
+            **envelope("consent", T0 + timedelta(days=20)),
+            consent_id=expiring_one,
+            expired_at=T0 + timedelta(days=20),
+        ),
     ]
     record_events: list[IntegrationEvent] = [
         accessed(T0 + timedelta(days=1), "permit", revoked_one),
@@ -105,16 +131,16 @@ async def test_a_re_published_event_is_replayed_once(history: Path) -> None:
         assert db.execute("SELECT count(*) FROM consents").fetchone()[0] == 2
 
 
-async def test_the_report_has_metadata_only_and_valid_fhir(history: Path,
-                                                           tmp_path: Path) -> None:
+async def test_the_report_has_metadata_only_and_valid_fhir(history: Path, tmp_path: Path) -> None:
     with sqlite3.connect(history) as db:
         files = write_report(db, tmp_path / "report", citizen_id=str(CITIZEN))
     names = {p.name for p in files}
     assert {"report.html", "accesses.jsonl", "audit-events.fhir.json"} <= names
     page = (tmp_path / "report" / "report.html").read_text()
     assert "P-1" in page and "emergency" in page
-    bundle = Bundle.model_validate(json.loads(
-        (tmp_path / "report" / "audit-events.fhir.json").read_text()))
+    bundle = Bundle.model_validate(
+        json.loads((tmp_path / "report" / "audit-events.fhir.json").read_text())
+    )
     events = [e.resource for e in bundle.entry]
     assert len(events) == 4
     emergency = [e for e in events if e.type.code == "110113"]
@@ -123,7 +149,8 @@ async def test_the_report_has_metadata_only_and_valid_fhir(history: Path,
     assert {c.code for p in emergency[0].purposeOfEvent for c in p.coding} == {"BTG", "ETREAT"}
     lines = (tmp_path / "report" / "accesses.jsonl").read_text().splitlines()
     assert len(lines) == 4
-    consents = Bundle.model_validate(json.loads(
-        (tmp_path / "report" / "consents.fhir.json").read_text()))
+    consents = Bundle.model_validate(
+        json.loads((tmp_path / "report" / "consents.fhir.json").read_text())
+    )
     assert sorted(e.resource.status for e in consents.entry) == ["inactive", "inactive"]
     assert not any(word in page.lower() for word in ("vaccine", "diagnos", "dose"))

@@ -15,9 +15,16 @@ from rse_shared.chain import GENESIS, canonical, chain_hash, link
 
 
 def grant(n: int) -> dict[str, Any]:
-    return {"event_type": "ConsentGranted", "consent_id": f"c{n}", "citizen_id": "z",
-            "grantee_kind": "all_sns", "categories": ["vaccinations"], "purpose": "treatment",
-            "valid_from": "2026-01-01", "occurred_at": f"2026-01-01T00:00:{n:02d}"}
+    return {
+        "event_type": "ConsentGranted",
+        "consent_id": f"c{n}",
+        "citizen_id": "z",
+        "grantee_kind": "all_sns",
+        "categories": ["vaccinations"],
+        "purpose": "treatment",
+        "valid_from": "2026-01-01",
+        "occurred_at": f"2026-01-01T00:00:{n:02d}",
+    }
 
 
 def revoke(n: int, at: str) -> dict[str, Any]:
@@ -25,17 +32,31 @@ def revoke(n: int, at: str) -> dict[str, Any]:
 
 
 def contents(db: sqlite3.Connection) -> list[Any]:
-    return [db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-            for t in ("consents", "accesses", "decisions")]
+    return [
+        db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+        for t in ("consents", "accesses", "decisions")
+    ]
 
 
 def test_gathered_writes_leave_the_tables_as_row_by_row_writes(tmp_path: Path) -> None:
-    log = [revoke(1, "before its grant"), grant(1), grant(2), revoke(1, "t1"), grant(1),
-           revoke(2, "t2"), grant(3), {"event_type": "Unknown"}, revoke(3, "t3")]
+    log = [
+        revoke(1, "before its grant"),
+        grant(1),
+        grant(2),
+        revoke(1, "t1"),
+        grant(1),
+        revoke(2, "t2"),
+        grant(3),
+        {"event_type": "Unknown"},
+        revoke(3, "t3"),
+    ]
     one_by_one, gathered = open_store(tmp_path / "a"), open_store(tmp_path / "b")
     for document in log:
-        statement, params = APPLY[document["event_type"]](document) if (
-            document["event_type"] in APPLY) else (None, ())
+        statement, params = (
+            APPLY[document["event_type"]](document)
+            if (document["event_type"] in APPLY)
+            else (None, ())
+        )
         if statement is not None:
             one_by_one.execute(statement.sql, params)
     writer = Writer(gathered)
@@ -48,9 +69,16 @@ def test_gathered_writes_leave_the_tables_as_row_by_row_writes(tmp_path: Path) -
 
 
 def test_orjson_decodes_to_the_values_the_chain_hash_was_computed_over() -> None:
-    document = {"event_type": "RecordAccessed", "text": "João \u2028 \t \"q\" \U0001f600",
-                "ratio": 0.1, "tiny": 1e-07, "big": 2**63 - 1, "none": None,
-                "list": [1, 2.5, "ç"], "nested": {"b": [{}]}}
+    document = {
+        "event_type": "RecordAccessed",
+        "text": 'João \u2028 \t "q" \U0001f600',
+        "ratio": 0.1,
+        "tiny": 1e-07,
+        "big": 2**63 - 1,
+        "none": None,
+        "list": [1, 2.5, "ç"],
+        "nested": {"b": [{}]},
+    }
     linked = link(document, GENESIS)
     for wire in (json.dumps(linked).encode(), canonical(linked, omit="")):
         parsed = decode_fast(wire)

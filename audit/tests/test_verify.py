@@ -29,8 +29,15 @@ Doc = dict[str, Any]
 def a_chain(n: int = 8) -> list[Doc]:
     docs, prev = [], GENESIS
     for i in range(n):
-        doc = link({"event_id": str(uuid.uuid4()), "event_type": "ConsentGranted",
-                    "citizen_id": str(uuid.uuid4()), "n": i}, prev)
+        doc = link(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "ConsentGranted",
+                "citizen_id": str(uuid.uuid4()),
+                "n": i,
+            },
+            prev,
+        )
         prev = doc["chain_hash"]
         docs.append(doc)
     return docs
@@ -58,12 +65,18 @@ async def original(infra: ServiceSettings) -> tuple[str, list[Doc], Ed25519Priva
     return topic, docs, key
 
 
-async def sign_and_publish(bootstrap: str, key: Ed25519PrivateKey, topic: str,
-                           docs: list[Doc]) -> None:
+async def sign_and_publish(
+    bootstrap: str, key: Ed25519PrivateKey, topic: str, docs: list[Doc]
+) -> None:
     """Publish the key (as consent's) and a checkpoint it signs over `docs`' head."""
     keydoc = public_key_document("consent", key.public_key())
-    checkpoint = signed_checkpoint(key, producer="consent", topic=topic, partition=0,
-                                   head=Head(docs[-1]["chain_hash"], len(docs)))
+    checkpoint = signed_checkpoint(
+        key,
+        producer="consent",
+        topic=topic,
+        partition=0,
+        head=Head(docs[-1]["chain_hash"], len(docs)),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **tool_options(ADMIN))
     await producer.start()
     await producer.send_and_wait(KEYS_TOPIC, json.dumps(keydoc).encode())
@@ -86,28 +99,38 @@ def swap(docs: list[Doc]) -> list[Doc]:
 
 
 def insert(docs: list[Doc]) -> list[Doc]:
-    forged = link({"event_id": "forged", "event_type": "ConsentGranted", "n": -1},
-                  docs[2]["chain_hash"])
+    forged = link(
+        {"event_id": "forged", "event_type": "ConsentGranted", "n": -1}, docs[2]["chain_hash"]
+    )
     return [*docs[:3], forged, *docs[3:]]
 
 
-@pytest.mark.parametrize(("tamper", "offset", "kind"), [
-    (edit, 3, "edited"), (delete, 3, "deleted"), (swap, 3, "reordered"), (insert, 3, "inserted"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "offset", "kind"),
+    [
+        (edit, 3, "edited"),
+        (delete, 3, "deleted"),
+        (swap, 3, "reordered"),
+        (insert, 3, "inserted"),
+    ],
+)
 async def test_a_tampered_copy_fails_at_exactly_that_offset(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
-    tamper: Callable[[list[Doc]], list[Doc]], offset: int, kind: str,
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
+    tamper: Callable[[list[Doc]], list[Doc]],
+    offset: int,
+    kind: str,
 ) -> None:
     topic, docs, _ = original
     copy = await create_topic(infra.kafka_bootstrap, "copy")
     await produce(infra.kafka_bootstrap, copy, tamper(list(docs)))
     _, findings = await verify(infra.kafka_bootstrap, [copy], {copy: topic})
-    assert [(f.partition, f.broken.offset, f.broken.kind) for f in findings] == [
-        (0, offset, kind)]
+    assert [(f.partition, f.broken.offset, f.broken.kind) for f in findings] == [(0, offset, kind)]
 
 
 async def test_the_untouched_log_and_an_exact_copy_pass(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     topic, docs, _ = original
     copy = await create_topic(infra.kafka_bootstrap, "copy")
@@ -117,16 +140,23 @@ async def test_the_untouched_log_and_an_exact_copy_pass(
 
 
 async def test_a_forged_checkpoint_fails(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     _, docs, _ = original
     copy = await create_topic(infra.kafka_bootstrap, "copy")
     shortened = docs[:5]
     await produce(infra.kafka_bootstrap, copy, shortened)
-    forged = signed_checkpoint(Ed25519PrivateKey.generate(), producer="consent", topic=copy,
-                               partition=0, head=Head(shortened[-1]["chain_hash"], 5))
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all",
-                                **tool_options(ADMIN))
+    forged = signed_checkpoint(
+        Ed25519PrivateKey.generate(),
+        producer="consent",
+        topic=copy,
+        partition=0,
+        head=Head(shortened[-1]["chain_hash"], 5),
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap, acks="all", **tool_options(ADMIN)
+    )
     await producer.start()
     await producer.send_and_wait(CHECKPOINTS_TOPIC, json.dumps(forged).encode())
     await producer.stop()
@@ -135,7 +165,8 @@ async def test_a_forged_checkpoint_fails(
 
 
 async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     topic, docs, key = original
     pinned = [public_key_document("consent", key.public_key())]
@@ -144,8 +175,7 @@ async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later
     await produce(infra.kafka_bootstrap, copy, shortened)
     # What someone able to write to Kafka could do: publish a key of their own and a
     # checkpoint it signs over a shortened copy of the log.
-    await sign_and_publish(infra.kafka_bootstrap, Ed25519PrivateKey.generate(), copy,
-                           shortened)
+    await sign_and_publish(infra.kafka_bootstrap, Ed25519PrivateKey.generate(), copy, shortened)
     # Trusting whatever is on audit.keys, the forgery passes: that is why keys are pinned.
     _, trusting = await verify(infra.kafka_bootstrap, [copy])
     assert trusting == []
@@ -157,7 +187,8 @@ async def test_pinned_keys_refuse_a_checkpoint_signed_with_a_key_published_later
 
 
 async def test_a_checkpoint_signed_with_another_producers_key_fails(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     topic, _, key = original
     pinned = [public_key_document("records", key.public_key())]  # records' key, not consent's
@@ -167,8 +198,10 @@ async def test_a_checkpoint_signed_with_another_producers_key_fails(
 
 
 def test_keys_are_exported_then_pinned_from_the_command_line(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     topic, _, key = original
     keys = tmp_path / "keys.json"
@@ -178,8 +211,9 @@ def test_keys_are_exported_then_pinned_from_the_command_line(
     assert public_key_document("consent", key.public_key()) in exported
     assert main([*bootstrap, "verify", "--topic", topic, "--keys", str(keys)]) == 0
     assert "OK" in capsys.readouterr().out
-    keys.write_text(json.dumps([public_key_document("consent",
-                                                    Ed25519PrivateKey.generate().public_key())]))
+    keys.write_text(
+        json.dumps([public_key_document("consent", Ed25519PrivateKey.generate().public_key())])
+    )
     assert main([*bootstrap, "verify", "--topic", topic, "--keys", str(keys)]) == 1
 
 
@@ -188,8 +222,9 @@ async def produce_at(bootstrap: str, topic: str, docs: list[Doc], timestamp_ms: 
     await producer.start()
     try:
         for doc in docs:
-            await producer.send_and_wait(topic, json.dumps(doc).encode(), partition=0,
-                                         timestamp_ms=timestamp_ms)
+            await producer.send_and_wait(
+                topic, json.dumps(doc).encode(), partition=0, timestamp_ms=timestamp_ms
+            )
     finally:
         await producer.stop()
 
@@ -200,11 +235,13 @@ async def test_a_chain_no_checkpoint_vouches_for_fails(infra: ServiceSettings) -
     await produce(infra.kafka_bootstrap, topic, a_chain(4))
     _, findings = await verify(infra.kafka_bootstrap, [topic])
     assert [(f.partition, f.broken.offset, f.broken.kind) for f in findings] == [
-        (0, 0, "unchecked")]
+        (0, 0, "unchecked")
+    ]
 
 
 async def test_records_left_unsigned_past_twice_the_interval_fail_at_the_first_of_them(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     # The attacker appends to a genuine chain and starves the checkpoints from then on.
     topic, docs, _ = original
@@ -217,19 +254,20 @@ async def test_records_left_unsigned_past_twice_the_interval_fail_at_the_first_o
 
 
 async def test_records_stamped_in_the_future_do_not_buy_time(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     topic, docs, _ = original
     # The broker itself refuses stamps more than an hour ahead; within that hour, none helps.
     soon = int((time.time() + 50 * 60) * 1000)
-    await produce_at(infra.kafka_bootstrap, topic, a_chain_after(docs[-1]["chain_hash"], 2),
-                     soon)
+    await produce_at(infra.kafka_bootstrap, topic, a_chain_after(docs[-1]["chain_hash"], 2), soon)
     _, findings = await verify(infra.kafka_bootstrap, [topic], checkpoint_interval=30)
     assert [f.broken.kind for f in findings] == ["unchecked"]
 
 
 async def test_records_newer_than_the_next_checkpoint_is_due_pass(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
 ) -> None:
     topic, docs, _ = original
     await produce(infra.kafka_bootstrap, topic, a_chain_after(docs[-1]["chain_hash"], 2))
@@ -238,8 +276,10 @@ async def test_records_newer_than_the_next_checkpoint_is_due_pass(
 
 
 def test_production_verification_refuses_unpinned_keys(
-    infra: ServiceSettings, original: tuple[str, list[Doc], Ed25519PrivateKey],
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    infra: ServiceSettings,
+    original: tuple[str, list[Doc], Ed25519PrivateKey],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     topic, _, _ = original
     bootstrap = ["--bootstrap", infra.kafka_bootstrap]
@@ -259,8 +299,15 @@ def test_production_verification_refuses_unpinned_keys(
 def a_chain_after(prev: str, n: int) -> list[Doc]:
     docs = []
     for i in range(n):
-        doc = link({"event_id": str(uuid.uuid4()), "event_type": "ConsentGranted",
-                    "citizen_id": str(uuid.uuid4()), "n": 100 + i}, prev)
+        doc = link(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "ConsentGranted",
+                "citizen_id": str(uuid.uuid4()),
+                "n": 100 + i,
+            },
+            prev,
+        )
         prev = doc["chain_hash"]
         docs.append(doc)
     return docs

@@ -23,8 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
-SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004,
-            "benefits": 8005}
+SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004, "benefits": 8005}
 # Oldest Kubernetes the manifests target (PDB unhealthyPodEvictionPolicy is GA in 1.31)
 # and the newest whose schemas kubernetes-validate bundles.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
@@ -44,14 +43,21 @@ def tools_sh() -> tuple[Path | None, str]:
     """Run deploy/k8s/tools.sh once: (the directory with kustomize and kube-score, or None
     and why not). A failure is remembered, so the other tests fail at once with it."""
     try:
-        result = subprocess.run(["bash", str(K8S / "tools.sh")], capture_output=True,
-                                text=True, timeout=280, check=False)
+        result = subprocess.run(
+            ["bash", str(K8S / "tools.sh")],
+            capture_output=True,
+            text=True,
+            timeout=280,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as failure:
         return None, f"deploy/k8s/tools.sh did not finish: {failure}"
     if result.returncode != 0:
-        return None, ("deploy/k8s/tools.sh could not install kustomize and kube-score (it "
-                      "needs Go 1.26+ and the Go module proxy; run it by hand to see why):\n"
-                      + result.stderr[-3000:])
+        return None, (
+            "deploy/k8s/tools.sh could not install kustomize and kube-score (it "
+            "needs Go 1.26+ and the Go module proxy; run it by hand to see why):\n"
+            + result.stderr[-3000:]
+        )
     return Path(result.stdout.strip().splitlines()[-1]), ""
 
 
@@ -63,8 +69,9 @@ def bin_dir() -> Path:
 
 
 def run(*command: str | Path) -> str:
-    result = subprocess.run([str(c) for c in command], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [str(c) for c in command], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stderr}"
     return result.stdout
 
@@ -73,9 +80,11 @@ def kubernetes_validate() -> Any:
     try:
         return importlib.import_module("kubernetes_validate")
     except ImportError:
-        pytest.fail("kubernetes-validate is not installed: add \"kubernetes-validate>=1.37\" "
-                    "to [dependency-groups] dev in the root pyproject.toml, then "
-                    "`uv lock && uv sync`")
+        pytest.fail(
+            'kubernetes-validate is not installed: add "kubernetes-validate>=1.37" '
+            "to [dependency-groups] dev in the root pyproject.toml, then "
+            "`uv lock && uv sync`"
+        )
 
 
 def schema_problem(obj: Obj, version: str) -> str | None:
@@ -84,8 +93,10 @@ def schema_problem(obj: Obj, version: str) -> str | None:
         kubernetes_validate().validate(obj, version, strict=True)
     except Exception as failure:  # ValidationError (a jsonschema one), SchemaNotFoundError
         where = getattr(failure, "json_path", "")
-        return (f"{obj['kind']}/{obj['metadata']['name']} (Kubernetes {version}) {where}: "
-                f"{getattr(failure, 'message', failure)}")
+        return (
+            f"{obj['kind']}/{obj['metadata']['name']} (Kubernetes {version}) {where}: "
+            f"{getattr(failure, 'message', failure)}"
+        )
     return None
 
 
@@ -151,12 +162,18 @@ def mounted_secret(overlay: str, service: str, path: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_every_service_and_no_secret(overlay: str) -> None:
-    kinds = ("Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler",
-             "PodDisruptionBudget")
+    kinds = (
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+    )
     for kind in kinds:
         assert set(of_kind(overlay, kind)) == set(SERVICES), kind
     assert {f"{s}-ingress" for s in SERVICES} | {"rse-egress"} == set(
-        of_kind(overlay, "NetworkPolicy"))
+        of_kind(overlay, "NetworkPolicy")
+    )
     assert not of_kind(overlay, "Secret"), "secret values must not be in the kustomization"
     namespace = {"dev": "rse-dev", "prod": "rse"}[overlay]
     assert {o["metadata"].get("namespace") for o in objects(overlay)} == {namespace}
@@ -174,11 +191,24 @@ def test_kube_score_finds_nothing(overlay: str, tmp_path: Path) -> None:
     manifest = tmp_path / f"{overlay}.yaml"
     manifest.write_text(rendered(overlay))
     result = subprocess.run(
-        [str(bin_dir() / "kube-score"), "score", "--output-format", "json",
-         "--kubernetes-version", "v1.31",
-         "--enable-optional-test", "container-seccomp-profile",
-         "--enable-optional-test", "container-ports-check", str(manifest)],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            str(bin_dir() / "kube-score"),
+            "score",
+            "--output-format",
+            "json",
+            "--kubernetes-version",
+            "v1.31",
+            "--enable-optional-test",
+            "container-seccomp-profile",
+            "--enable-optional-test",
+            "container-ports-check",
+            str(manifest),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.stdout, result.stderr
     findings = [
         f"{o['object_name']}: {c['check']['id']}: "
@@ -237,8 +267,9 @@ def test_pod_runs_unprivileged_with_probes_and_resources(overlay: str, service: 
 
     service_obj = of_kind(overlay, "Service")[service]["spec"]
     assert service_obj["type"] == "ClusterIP"
-    assert service_obj["ports"] == [{"name": "http", "port": port, "targetPort": "http",
-                                     "protocol": "TCP"}]
+    assert service_obj["ports"] == [
+        {"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}
+    ]
     labels = deployment(overlay, service)["spec"]["template"]["metadata"]["labels"]
     assert service_obj["selector"].items() <= labels.items()
 
@@ -258,9 +289,9 @@ def test_images_are_tagged_per_overlay(overlay: str, service: str) -> None:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
-def test_environment_is_the_services_settings(overlay: str, service: str,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
+def test_environment_is_the_services_settings(
+    overlay: str, service: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     env = resolved_env(overlay, service)
     port = SERVICES[service]
     assert env["RSE_ENVIRONMENT"] == "production"
@@ -276,8 +307,9 @@ def test_environment_is_the_services_settings(overlay: str, service: str,
     assert env["RSE_POSTGRES_PASSWORD"] == f"secret:{service}-credentials/postgres-password"
     assert env["RSE_MONGO_URL"] == f"secret:{service}-credentials/mongo-url"
     for cm in of_kind(overlay, "ConfigMap").values():
-        assert not {"RSE_POSTGRES_PASSWORD", "RSE_MONGO_URL",
-                    "RSE_KAFKA_PASSWORD"} & set(cm["data"]), cm
+        assert not {"RSE_POSTGRES_PASSWORD", "RSE_MONGO_URL", "RSE_KAFKA_PASSWORD"} & set(
+            cm["data"]
+        ), cm
     # Key files live in mounted Secrets.
     key_files = {"RSE_AUDIT_KEY_FILE": (f"{service}-audit-key", "audit-key.pem")}
     if service == "identity":
@@ -311,11 +343,21 @@ def test_autoscaler_and_disruption_budget(overlay: str, service: str) -> None:
     assert "replicas" not in deployment(overlay, service)["spec"], "the HPA owns the count"
     hpa = of_kind(overlay, "HorizontalPodAutoscaler")[service]
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": service}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": service,
+    }
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == REPLICAS[overlay]
-    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {
-        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    assert hpa["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 70},
+            },
+        }
+    ]
 
     pdb = of_kind(overlay, "PodDisruptionBudget")[service]
     assert pdb["spec"]["minAvailable"] == 1
@@ -329,8 +371,7 @@ def test_network_policies_admit_the_http_port_and_needed_egress(service: str) ->
     labels = deployment("prod", service)["spec"]["template"]["metadata"]["labels"]
     ingress = policies[f"{service}-ingress"]["spec"]
     assert ingress["podSelector"]["matchLabels"].items() <= labels.items()
-    assert [p["port"] for rule in ingress["ingress"] for p in rule["ports"]] == [
-        SERVICES[service]]
+    assert [p["port"] for rule in ingress["ingress"] for p in rule["ports"]] == [SERVICES[service]]
     egress = policies["rse-egress"]["spec"]
     assert egress["podSelector"]["matchLabels"].items() <= labels.items()
     ports = {p["port"] for rule in egress["egress"] for p in rule["ports"]}
@@ -351,12 +392,21 @@ def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
         needed = set()
         for service in SERVICES:
             env = resolved_env(overlay, service)
-            needed |= {tuple(v.removeprefix("secret:").split("/")) for v in env.values()
-                       if v.startswith("secret:")}
-            needed |= {mounted_secret(overlay, service, env[var])
-                       for var in ("RSE_AUDIT_KEY_FILE", "RSE_SIGNING_KEY_FILE",
-                                   "RSE_KAFKA_CA_FILE", "RSE_POSTGRES_SSLROOTCERT")
-                       if var in env}
+            needed |= {
+                tuple(v.removeprefix("secret:").split("/"))
+                for v in env.values()
+                if v.startswith("secret:")
+            }
+            needed |= {
+                mounted_secret(overlay, service, env[var])
+                for var in (
+                    "RSE_AUDIT_KEY_FILE",
+                    "RSE_SIGNING_KEY_FILE",
+                    "RSE_KAFKA_CA_FILE",
+                    "RSE_POSTGRES_SSLROOTCERT",
+                )
+                if var in env
+            }
         assert needed == provided, overlay
 
     # Only an example: no kustomization may pull it in (comments may mention it).
@@ -392,8 +442,13 @@ def test_kafka_users_are_the_acls_derived_from_the_topology() -> None:
     assert set(users) == {*SERVICES, "auditor"}  # the admin is Strimzi's super user
     for user in users.values():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
-    writes = {a["resource"].get("name") for a in users["requests"]["spec"]["authorization"]
-              ["acls"] if "Write" in a["operations"]}
+    writes = {
+        a["resource"].get("name")
+        for a in users["requests"]["spec"]["authorization"]["acls"]
+        if "Write" in a["operations"]
+    }
     assert "consent.events" not in writes and "requests.events" in writes
-    assert all(a["operations"] == ["Read", "Describe"]
-               for a in users["auditor"]["spec"]["authorization"]["acls"])
+    assert all(
+        a["operations"] == ["Read", "Describe"]
+        for a in users["auditor"]["spec"]["authorization"]["acls"]
+    )

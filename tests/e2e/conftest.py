@@ -66,20 +66,25 @@ def _databases(infra: ServiceSettings, names: list[str]) -> Callable[[], None]:
 
 def servers_of(infra: ServiceSettings) -> dict[str, Any]:
     """The server addresses of `infra`, for settings of another class."""
-    return infra.model_dump(include={"postgres_host", "postgres_port", "kafka_bootstrap",
-                                     "mongo_url"})
+    return infra.model_dump(
+        include={"postgres_host", "postgres_port", "kafka_bootstrap", "mongo_url"}
+    )
 
 
 def e2e_clients(platform: Platform) -> dict[str, httpx.AsyncClient]:
     """One in-process client per service (an unhandled error is raised in the test)."""
-    return {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=service.api),
-                                    base_url=f"http://{name}")
-            for name, service in platform.services.items()}
+    return {
+        name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.api), base_url=f"http://{name}"
+        )
+        for name, service in platform.services.items()
+    }
 
 
 @asynccontextmanager
 async def build_platform(
-    infra: ServiceSettings, label: str = "e2e",
+    infra: ServiceSettings,
+    label: str = "e2e",
     clients: Callable[[Platform], dict[str, httpx.AsyncClient]] = e2e_clients,
     **overrides: Any,
 ) -> AsyncIterator[Platform]:
@@ -88,40 +93,62 @@ async def build_platform(
     run = f"{label}{uuid.uuid4().hex[:8]}"
     names = ["identity", "consent", "records", "requests", "benefits"]
     topics = {n: f"{run}.{n}.events" for n in names}
-    await ensure_topics(infra.kafka_bootstrap, list(topics.values()),
-                        options=tool_options(ADMIN))
+    await ensure_topics(infra.kafka_bootstrap, list(topics.values()), options=tool_options(ADMIN))
     drop = _databases(infra, [f"{run}_{n}" for n in names])
-    common: dict[str, Any] = {"environment": "test", "relay_poll_interval": 0.05,
-                              "checkpoint_interval": 0.5, **servers_of(infra), **overrides}
+    common: dict[str, Any] = {
+        "environment": "test",
+        "relay_poll_interval": 0.05,
+        "checkpoint_interval": 0.5,
+        **servers_of(infra),
+        **overrides,
+    }
 
     def settings(cls: type[ServiceSettings], name: str) -> Any:
-        return cls(postgres_db=f"{run}_{name}", mongo_db=f"{run}_{name}",
-                   consumer_group=f"{run}.{name}", **common)
+        return cls(
+            postgres_db=f"{run}_{name}",
+            mongo_db=f"{run}_{name}",
+            consumer_group=f"{run}.{name}",
+            **common,
+        )
 
-    identity = identity_bootstrap(settings(IdentitySettings, "identity"),
-                                  topic=topics["identity"], hasher=FAST_HASHER)
+    identity = identity_bootstrap(
+        settings(IdentitySettings, "identity"), topic=topics["identity"], hasher=FAST_HASHER
+    )
     jwks = json.dumps(identity.api.state.token_issuer.jwks())
 
     def verifier() -> TokenVerifier:
-        return TokenVerifier(jwks_from_json(jwks), issuer=identity.settings.jwt_issuer,
-                             audience=identity.settings.jwt_audience)
+        return TokenVerifier(
+            jwks_from_json(jwks),
+            issuer=identity.settings.jwt_issuer,
+            audience=identity.settings.jwt_audience,
+        )
 
     services = {
         "identity": identity,
-        "consent": consent_bootstrap(settings(ConsentSettings, "consent"),
-                                     topic=topics["consent"], consumes=[topics["records"]],
-                                     verifier=verifier()),
-        "records": records_bootstrap(settings(RecordsSettings, "records"),
-                                     topic=topics["records"],
-                                     consumes=[topics["identity"], topics["consent"],
-                                               topics["requests"]], verifier=verifier()),
-        "requests": requests_bootstrap(settings(RequestsSettings, "requests"),
-                                       topic=topics["requests"],
-                                       consumes=[topics["identity"], topics["records"],
-                                                 topics["benefits"]], verifier=verifier()),
-        "benefits": benefits_bootstrap(settings(BenefitsSettings, "benefits"),
-                                       topic=topics["benefits"],
-                                       consumes=[topics["identity"]], verifier=verifier()),
+        "consent": consent_bootstrap(
+            settings(ConsentSettings, "consent"),
+            topic=topics["consent"],
+            consumes=[topics["records"]],
+            verifier=verifier(),
+        ),
+        "records": records_bootstrap(
+            settings(RecordsSettings, "records"),
+            topic=topics["records"],
+            consumes=[topics["identity"], topics["consent"], topics["requests"]],
+            verifier=verifier(),
+        ),
+        "requests": requests_bootstrap(
+            settings(RequestsSettings, "requests"),
+            topic=topics["requests"],
+            consumes=[topics["identity"], topics["records"], topics["benefits"]],
+            verifier=verifier(),
+        ),
+        "benefits": benefits_bootstrap(
+            settings(BenefitsSettings, "benefits"),
+            topic=topics["benefits"],
+            consumes=[topics["identity"]],
+            verifier=verifier(),
+        ),
     }
     platform = Platform(services, topics)
     try:

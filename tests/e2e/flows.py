@@ -32,30 +32,41 @@ def nif_for(seed: int) -> str:
 async def register_citizen(identity: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Register a new citizen and log them in; returns ids, credentials and auth header."""
     seed = (uuid.uuid4().int + next(_n)) % 10**8
-    body = {"full_name": "Maria Santos", "date_of_birth": "1975-03-02", "nif": nif_for(seed),
-            "sns_number": f"3{seed:08d}", "email": "maria@example.pt",
-            "phone": "+351913000000", "address": "Rua B, Porto",
-            "password": "a long enough secret", **overrides}
+    body = {
+        "full_name": "Maria Santos",
+        "date_of_birth": "1975-03-02",
+        "nif": nif_for(seed),
+        "sns_number": f"3{seed:08d}",
+        "email": "maria@example.pt",
+        "phone": "+351913000000",
+        "address": "Rua B, Porto",
+        "password": "a long enough secret",
+        **overrides,
+    }
     created = await identity.post("/citizens", json=body)
     assert created.status_code == 201, created.text
     token = await login(identity, body["sns_number"], body["password"])
-    return {"citizen_id": created.json()["citizen_id"], "body": body,
-            "auth": {"Authorization": f"Bearer {token}"}}
+    return {
+        "citizen_id": created.json()["citizen_id"],
+        "body": body,
+        "auth": {"Authorization": f"Bearer {token}"},
+    }
 
 
 async def login(identity: httpx.AsyncClient, username: str, password: str) -> str:
-    response = await identity.post("/auth/token",
-                                   json={"username": username, "password": password})
+    response = await identity.post("/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
 
-async def staff(identity_service: Any, identity: httpx.AsyncClient, role: str,
-                **claims: str) -> dict[str, str]:
+async def staff(
+    identity_service: Any, identity: httpx.AsyncClient, role: str, **claims: str
+) -> dict[str, str]:
     """Provision a staff account (directly, as the operator's CLI would) and log it in."""
     username = f"{role.replace('_', '')}{uuid.uuid4().hex[:8]}"
-    identity_service.app.provision_staff(username=username, password="staff password 1",
-                                         role=role, **claims)
+    identity_service.app.provision_staff(
+        username=username, password="staff password 1", role=role, **claims
+    )
     token = await login(identity, username, "staff password 1")
     return {"Authorization": f"Bearer {token}"}
 
@@ -71,10 +82,12 @@ async def audit_differences(platform: Any, path: Path) -> list[Difference]:
     databases = {n: mongo[s.settings.mongo_db] for n, s in platform.services.items()}
     try:
         with sqlite3.connect(path) as db:
-            return [*entries_not_on_consent_events(db, changes),
-                    *permits_without_consent(db),
-                    *await compare(db, databases["consent"]),
-                    *await compare_decisions(db, databases["requests"], databases["benefits"])]
+            return [
+                *entries_not_on_consent_events(db, changes),
+                *permits_without_consent(db),
+                *await compare(db, databases["consent"]),
+                *await compare_decisions(db, databases["requests"], databases["benefits"]),
+            ]
     finally:
         await mongo.close()
 
@@ -91,6 +104,7 @@ async def replay_equals_live(platform: Any, tmp_path: Path) -> None:
     async def same() -> bool:
         named[:] = await audit_differences(platform, tmp_path / "history.sqlite")
         return not named
+
     try:
         await eventually(same, timeout=40)
     except pytest.fail.Exception:

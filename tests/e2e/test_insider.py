@@ -48,8 +48,15 @@ def insider_grant(records: Service, citizen_id: uuid.UUID) -> uuid.UUID:
     assert isinstance(app, RecordsApplication)
     consent_id = uuid.uuid4()
     register = app.consent_register(citizen_id) or ConsentRegister(citizen_id)
-    register.grant(consent_id, "all_sns", None, ["health_summary"], "treatment",
-                   app.clock() - timedelta(minutes=1), None)
+    register.grant(
+        consent_id,
+        "all_sns",
+        None,
+        ["health_summary"],
+        "treatment",
+        app.clock() - timedelta(minutes=1),
+        None,
+    )
     app.save(register)
     return consent_id
 
@@ -57,36 +64,66 @@ def insider_grant(records: Service, citizen_id: uuid.UUID) -> uuid.UUID:
 def compare_exit_code(platform: Platform, history: Path) -> int:
     """`rse-audit compare` on the platform's databases, as an auditor would run it."""
     services = platform.services
-    return int(main(["--db", str(history), "compare",
-                 "--mongo-url", services["consent"].settings.mongo_url,
-                 *[arg for name in ("consent", "requests", "benefits")
-                   for arg in (f"--{name}-db", services[name].settings.mongo_db)],
-                 "--records-store", services["records"].settings.postgres_conninfo()]))
+    return int(
+        main(
+            [
+                "--db",
+                str(history),
+                "compare",
+                "--mongo-url",
+                services["consent"].settings.mongo_url,
+                *[
+                    arg
+                    for name in ("consent", "requests", "benefits")
+                    for arg in (f"--{name}-db", services[name].settings.mongo_db)
+                ],
+                "--records-store",
+                services["records"].settings.postgres_conninfo(),
+            ]
+        )
+    )
 
 
 async def test_a_consent_written_into_records_store_and_the_read_it_opened_are_named(
-    own_platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    own_platform: Platform,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     platform = own_platform
     identity, records, consent = platform["identity"], platform["records"], platform["consent"]
     citizen = await register_citizen(identity)
     cid = citizen["citizen_id"]
-    doctor = await staff(platform.services["identity"], identity, "professional",
-                         practitioner_id="P-42", health_unit="USF Tejo")
-    stranger = await staff(platform.services["identity"], identity, "professional",
-                           practitioner_id="P-666", health_unit="USF Longe")
+    doctor = await staff(
+        platform.services["identity"],
+        identity,
+        "professional",
+        practitioner_id="P-42",
+        health_unit="USF Tejo",
+    )
+    stranger = await staff(
+        platform.services["identity"],
+        identity,
+        "professional",
+        practitioner_id="P-666",
+        health_unit="USF Longe",
+    )
     summary = f"/records/{cid}/health-summary"
-    granted = await consent.post(f"/citizens/{cid}/consents", headers=citizen["auth"], json={
-        "grantee": {"kind": "professional", "id": "P-42"}, "categories": ["health_summary"]})
+    granted = await consent.post(
+        f"/citizens/{cid}/consents",
+        headers=citizen["auth"],
+        json={"grantee": {"kind": "professional", "id": "P-42"}, "categories": ["health_summary"]},
+    )
     assert granted.status_code == 201, granted.text
 
     async def readable() -> bool:
         return (await records.get(summary, headers=doctor)).status_code == 200
+
     await eventually(readable)
     history = tmp_path / "history.sqlite"
 
     async def audited_clean() -> bool:
         return not list(await audit_differences(platform, history))
+
     await eventually(audited_clean, timeout=40)  # the genuine grant and its read: nothing
     assert await asyncio.to_thread(compare_exit_code, platform, history) == 0
 
@@ -98,12 +135,17 @@ async def test_a_consent_written_into_records_store_and_the_read_it_opened_are_n
         found: dict[str, set[str]] = {}
         for difference in await audit_differences(platform, history):
             found.setdefault(difference.kind, set()).add(
-                str(difference.live if difference.kind == PERMIT_WITHOUT_CONSENT
-                    else difference.key))
+                str(
+                    difference.live if difference.kind == PERMIT_WITHOUT_CONSENT else difference.key
+                )
+            )
         audit_kinds = {NOT_ON_CONSENT_EVENTS, PERMIT_WITHOUT_CONSENT}
         return found if set(found) == audit_kinds else None  # the projections caught up
+
     assert await eventually(named, timeout=40) == {
-        NOT_ON_CONSENT_EVENTS: {str(planted)}, PERMIT_WITHOUT_CONSENT: {str(planted)}}
+        NOT_ON_CONSENT_EVENTS: {str(planted)},
+        PERMIT_WITHOUT_CONSENT: {str(planted)},
+    }
     capsys.readouterr()
     assert await asyncio.to_thread(compare_exit_code, platform, history) == 1
     printed = capsys.readouterr().out

@@ -27,8 +27,10 @@ _phones = itertools.count()
 
 def register_directly(app: IdentityApplication, count: int) -> list[uuid.UUID]:
     """`count` citizens registered through the application itself (no API, no broker)."""
-    return [app.register_citizen(**{**registration(), "date_of_birth": date(1980, 6, 15)})
-            for _ in range(count)]
+    return [
+        app.register_citizen(**{**registration(), "date_of_birth": date(1980, 6, 15)})
+        for _ in range(count)
+    ]
 
 
 def contact_changes(app: IdentityApplication, citizens: list[uuid.UUID], each: int) -> int:

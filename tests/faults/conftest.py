@@ -31,24 +31,35 @@ class FaultServers:
         self.directory = directory
         # Below the ephemeral range (32768-60999): a client's outgoing port cannot take one
         # of these while a server is restarted.
-        self.ports = {"postgres": 25442 + base, "kafka": 19192 + base,
-                      "controller": 19193 + base, "ferretdb": 27028 + base}
+        self.ports = {
+            "postgres": 25442 + base,
+            "kafka": 19192 + base,
+            "controller": 19193 + base,
+            "ferretdb": 27028 + base,
+        }
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ,
-                "RSE_LOCAL_DIR": str(self.directory),
-                "RSE_BIN_DIR": str(REPO / ".local" / "bin"),  # the FerretDB build is shared
-                # The checkout's CA and Kafka credentials, so every client set-up reaches both.
-                "RSE_SECRETS_DIR": str(local_secrets_dir()),
-                "RSE_LOCAL_PG_PORT": str(self.ports["postgres"]),
-                "RSE_LOCAL_KAFKA_PORT": str(self.ports["kafka"]),
-                "RSE_LOCAL_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),
-                "RSE_LOCAL_FERRETDB_PORT": str(self.ports["ferretdb"])}
+        return {
+            **os.environ,
+            "RSE_LOCAL_DIR": str(self.directory),
+            "RSE_BIN_DIR": str(REPO / ".local" / "bin"),  # the FerretDB build is shared
+            # The checkout's CA and Kafka credentials, so every client set-up reaches both.
+            "RSE_SECRETS_DIR": str(local_secrets_dir()),
+            "RSE_LOCAL_PG_PORT": str(self.ports["postgres"]),
+            "RSE_LOCAL_KAFKA_PORT": str(self.ports["kafka"]),
+            "RSE_LOCAL_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),
+            "RSE_LOCAL_FERRETDB_PORT": str(self.ports["ferretdb"]),
+        }
 
     def run(self, script: str, action: str) -> None:
-        done = subprocess.run(["bash", str(SCRIPTS / f"{script}.sh"), action], env=self.env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(
+            ["bash", str(SCRIPTS / f"{script}.sh"), action],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{script}.sh {action} failed:\n{done.stderr}")
 
@@ -62,7 +73,8 @@ class FaultServers:
 
     def settings(self) -> ServiceSettings:
         return ServiceSettings(
-            service_name="test", environment="test",
+            service_name="test",
+            environment="test",
             postgres_port=self.ports["postgres"],
             kafka_bootstrap=f"127.0.0.1:{self.ports['kafka']}",
             mongo_url=f"mongodb://127.0.0.1:{self.ports['ferretdb']}/",
@@ -71,10 +83,13 @@ class FaultServers:
     def service_env(self) -> dict[str, str]:
         """The environment a service process needs to use these servers."""
         settings = self.settings()
-        return {**os.environ, "RSE_ENVIRONMENT": "test",
-                "RSE_POSTGRES_PORT": str(settings.postgres_port),
-                "RSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-                "RSE_MONGO_URL": settings.mongo_url}
+        return {
+            **os.environ,
+            "RSE_ENVIRONMENT": "test",
+            "RSE_POSTGRES_PORT": str(settings.postgres_port),
+            "RSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "RSE_MONGO_URL": settings.mongo_url,
+        }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

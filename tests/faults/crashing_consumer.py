@@ -47,9 +47,9 @@ def die() -> None:
 class DiesBeforeCommitting(PostgresConsumerRecorder):
     """Dies once the batch's statements ran on the server, before its COMMIT."""
 
-    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
-                                       stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Any:
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Any:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if kwargs.get("consumer_state") is not None:
             die()
@@ -61,8 +61,12 @@ class DiesAfterWriting(LedgerApplication):
 
     name = "ledger"  # the same tables as the ledger that takes over
 
-    def apply(self, events: Sequence[IntegrationEvent], state: ConsumerState,
-              traceparents: Sequence[str | None] = ()) -> None:
+    def apply(
+        self,
+        events: Sequence[IntegrationEvent],
+        state: ConsumerState,
+        traceparents: Sequence[str | None] = (),
+    ) -> None:
         if events:
             print(len(events), flush=True)
         super().apply(events, state, traceparents)
@@ -76,14 +80,18 @@ class DiesWhileWriting(DiesAfterWriting):
     env: ClassVar[dict[str, str]] = {"PROCESS_RECORDER_TOPIC": get_topic(DiesBeforeCommitting)}
 
 
-async def main(bootstrap: str, topic: str, group: str, moment: str = "after-commit",
-               max_batch: str = "300") -> None:
+async def main(
+    bootstrap: str, topic: str, group: str, moment: str = "after-commit", max_batch: str = "300"
+) -> None:
     if moment not in MOMENTS:
         raise SystemExit(f"moment must be one of {MOMENTS}")
     dying = DiesAfterWriting if moment == "after-commit" else DiesWhileWriting
     app = dying(env=ServiceSettings().eventstore_env())
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"),
-                         security=broker_security(tool_settings(ADMIN)))
+    broker = KafkaBroker(
+        bootstrap,
+        logger=logging.getLogger("faststream"),
+        security=broker_security(tool_settings(ADMIN)),
+    )
     IdempotentConsumer(broker, app, topics=[topic], group_id=group, max_batch=int(max_batch))
     await broker.start()
     try:

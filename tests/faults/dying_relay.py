@@ -36,8 +36,16 @@ class DiesMidWindow(OutboxRelay):
     async def _acknowledge(self, window: Window) -> None:
         if self.saves_left == 0:
             await asyncio.gather(*window.acks)
-            print(json.dumps({"saved": self.position, "acknowledged": window.position,
-                              "sent": self.sent_position}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "saved": self.position,
+                        "acknowledged": window.position,
+                        "sent": self.sent_position,
+                    }
+                ),
+                flush=True,
+            )
             os.kill(os.getpid(), signal.SIGKILL)
         await super()._acknowledge(window)
         self.saves_left -= 1
@@ -46,10 +54,17 @@ class DiesMidWindow(OutboxRelay):
 async def main(bootstrap: str, topic: str, batch_size: str, saves: str) -> None:
     settings = ServiceSettings(service_name="identity")
     app = IdentityApplication(env=settings.eventstore_env())
-    relay = DiesMidWindow(app, to_integration_event, topic=topic, bootstrap=bootstrap,
-                          conninfo=settings.postgres_conninfo(), producer="identity",
-                          batch_size=int(batch_size), saves=int(saves),
-                          kafka=client_options(settings))
+    relay = DiesMidWindow(
+        app,
+        to_integration_event,
+        topic=topic,
+        bootstrap=bootstrap,
+        conninfo=settings.postgres_conninfo(),
+        producer="identity",
+        batch_size=int(batch_size),
+        saves=int(saves),
+        kafka=client_options(settings),
+    )
     await relay.run()
 
 

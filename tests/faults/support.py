@@ -61,7 +61,8 @@ class ServiceProcess:
         log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
         executable = Path(sys.executable).parent / f"rse-{self.name}"
         self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
-            [str(executable), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            [str(executable), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + patience
         async with httpx.AsyncClient(timeout=2) as http:
             while time.monotonic() < deadline:
@@ -93,10 +94,16 @@ class ServiceProcess:
 def registration(seed: int | None = None) -> dict[str, Any]:
     """A valid, unique registration body."""
     seed = (uuid.uuid4().int if seed is None else seed) % 10**8
-    return {"full_name": "Rui Costa", "date_of_birth": "1980-06-15", "nif": nif_for(seed),
-            "sns_number": f"4{seed:08d}", "email": "rui@example.pt",
-            "phone": "+351912000000", "address": "Rua C, Braga",
-            "password": "a long enough secret"}
+    return {
+        "full_name": "Rui Costa",
+        "date_of_birth": "1980-06-15",
+        "nif": nif_for(seed),
+        "sns_number": f"4{seed:08d}",
+        "email": "rui@example.pt",
+        "phone": "+351912000000",
+        "address": "Rua C, Braga",
+        "password": "a long enough secret",
+    }
 
 
 @dataclass
@@ -108,8 +115,12 @@ class Outcomes:
     unanswered: int = 0
 
 
-async def steady_load(send: Callable[[int], Any], *, rate: float, until: asyncio.Event,
-                      ) -> None:
+async def steady_load(
+    send: Callable[[int], Any],
+    *,
+    rate: float,
+    until: asyncio.Event,
+) -> None:
     """Open-loop: start `send(i)` every 1/rate seconds until `until` is set, then wait for all."""
     tasks = []
     start = time.monotonic()
@@ -124,15 +135,19 @@ async def steady_load(send: Callable[[int], Any], *, rate: float, until: asyncio
 def relay_backlog(settings: ServiceSettings, service: str) -> int:
     """Events committed in the store that the relay has not yet had acknowledged."""
     with psycopg.connect(settings.postgres_conninfo()) as conn:
-        last = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {service}_events"
-                            ).fetchone()
-        relayed = conn.execute("SELECT coalesce(max(position), 0) FROM outbox_relay_position"
-                               ).fetchone()
+        last = conn.execute(
+            f"SELECT coalesce(max(notification_id), 0) FROM {service}_events"
+        ).fetchone()
+        relayed = conn.execute(
+            "SELECT coalesce(max(position), 0) FROM outbox_relay_position"
+        ).fetchone()
     return int(last[0] if last else 0) - int(relayed[0] if relayed else 0)
 
 
-def stored_integration_events(app: ServiceApplication, translate: Translator,
-                              ) -> list[IntegrationEvent]:
+def stored_integration_events(
+    app: ServiceApplication,
+    translate: Translator,
+) -> list[IntegrationEvent]:
     """Every integration event the store's notification log translates to, in log order."""
     events: list[IntegrationEvent] = []
     start = 1
@@ -149,8 +164,9 @@ def stored_integration_events(app: ServiceApplication, translate: Translator,
 
 async def topic_documents(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every document on `topic`, up to its end offsets as of now, in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                **tool_options(ADMIN))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(ADMIN)
+    )
     await consumer.start()
     try:
         known = None

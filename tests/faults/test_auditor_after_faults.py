@@ -22,14 +22,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.after_the_faults]
 
 
 async def test_the_auditor_replays_compares_and_verifies_after_the_faults(
-        platform: Platform, tmp_path: Path) -> None:
+    platform: Platform, tmp_path: Path
+) -> None:
     # The platform every fault test shared (broker and PostgreSQL restarts, concurrent
     # commands): verify + replay + compare.
     await replay_equals_live(platform, tmp_path)
     # The topics of the services run as processes and killed (identity) or fed poison
     # (records).
     bootstrap = platform.services["identity"].settings.kafka_bootstrap
-    summary, findings = await verify(bootstrap, [f"{KILLED_PREFIX}identity.events",
-                                                 f"{POISON_PREFIX}records.events"])
+    summary, findings = await verify(
+        bootstrap, [f"{KILLED_PREFIX}identity.events", f"{POISON_PREFIX}records.events"]
+    )
     assert findings == []
     assert summary.records > 0

@@ -54,8 +54,12 @@ class BatchLedger(LedgerApplication):
         super().__init__(*args, **kwargs)
         self.batches: list[int] = []
 
-    def apply(self, events: Sequence[IntegrationEvent], state: ConsumerState,
-              traceparents: Sequence[str | None] = ()) -> None:
+    def apply(
+        self,
+        events: Sequence[IntegrationEvent],
+        state: ConsumerState,
+        traceparents: Sequence[str | None] = (),
+    ) -> None:
         super().apply(events, state, traceparents)
         self.batches.append(len(events))
 
@@ -75,15 +79,18 @@ class Commands:
             citizen = random.choice(self.citizens)
             response = await self.identity.patch(
                 f"/citizens/{citizen['citizen_id']}/contacts",
-                json={"phone": f"+351 91{i:07d}"}, headers=citizen["auth"])
+                json={"phone": f"+351 91{i:07d}"},
+                headers=citizen["auth"],
+            )
         if response.is_success:
             self.outcomes.accepted.append(response.headers.get("location", ""))
         else:
             self.outcomes.refused.append(response.status_code)
 
 
-async def broker_fault(servers: FaultServers, service: Service, bursting: list[uuid.UUID],
-                       done: asyncio.Event) -> int:
+async def broker_fault(
+    servers: FaultServers, service: Service, bursting: list[uuid.UUID], done: asyncio.Event
+) -> int:
     """Burst, kill the broker at once, restart it; the relay's backlog at the kill."""
     await asyncio.sleep(2)
     await in_thread(contact_changes, service.app, bursting, BURST[1])
@@ -102,7 +109,8 @@ def expected_of(service: Service) -> Applied:
     assert isinstance(service.app, ServiceApplication)
     for event in stored_integration_events(service.app, to_integration_event):
         expected.setdefault(event.citizen_id, []).append(
-            (str(event.event_id), event.source_position))
+            (str(event.event_id), event.source_position)
+        )
     return expected
 
 
@@ -120,25 +128,31 @@ async def caught_up(ledger: LedgerApplication, expected: Applied) -> bool:
 
 
 async def test_broker_restart_under_load_keeps_exactly_once_in_citizen_order(
-        servers: FaultServers, platform: Platform, fresh_database: str) -> None:
+    servers: FaultServers, platform: Platform, fresh_database: str
+) -> None:
     identity, service = platform["identity"], platform.services["identity"]
     load = Commands(identity, [await register_citizen(identity) for _ in range(8)])
-    bursting = [uuid.UUID((await register_citizen(identity))["citizen_id"])
-                for _ in range(BURST[0])]  # changed by the burst alone
-    ledger = BatchLedger(env=service.settings.model_copy(
-        update={"postgres_db": fresh_database}).eventstore_env())
+    bursting = [
+        uuid.UUID((await register_citizen(identity))["citizen_id"]) for _ in range(BURST[0])
+    ]  # changed by the burst alone
+    ledger = BatchLedger(
+        env=service.settings.model_copy(update={"postgres_db": fresh_database}).eventstore_env()
+    )
     done = asyncio.Event()
     async with feeding(service.settings.kafka_bootstrap, ledger, [platform.topics["identity"]]):
         _, backlog_at_kill = await asyncio.gather(
             steady_load(load.send, rate=10, until=done),
-            broker_fault(servers, service, bursting, done))
+            broker_fault(servers, service, bursting, done),
+        )
         # Commands need only the event store: none is refused for the broker's absence
         # (two overlapping changes of one citizen may meet, and the later gets 409).
         assert set(load.outcomes.refused) <= {409}, load.outcomes.refused
 
         began = time.monotonic()
-        await eventually(lambda: asyncio.to_thread(
-            lambda: relay_backlog(service.settings, "identity") == 0), timeout=90)
+        await eventually(
+            lambda: asyncio.to_thread(lambda: relay_backlog(service.settings, "identity") == 0),
+            timeout=90,
+        )
         relayed_in = time.monotonic() - began
         expected = expected_of(service)
         await eventually(lambda: caught_up(ledger, expected), timeout=90)
@@ -151,7 +165,9 @@ async def test_broker_restart_under_load_keeps_exactly_once_in_citizen_order(
     # The broker died with part of the burst unacknowledged; the ledger applied batches.
     assert backlog_at_kill > 0
     assert max(ledger.batches) > 1, ledger.batches
-    print(f"accepted {len(load.outcomes.accepted)} commands, "
-          f"{sum(len(v) for v in expected.values())} events for {len(expected)} citizens; "
-          f"backlog at the kill {backlog_at_kill}, largest batch {max(ledger.batches)}; "
-          f"relay caught up {relayed_in:.1f}s and consumer {consumed_in:.1f}s after the load")
+    print(
+        f"accepted {len(load.outcomes.accepted)} commands, "
+        f"{sum(len(v) for v in expected.values())} events for {len(expected)} citizens; "
+        f"backlog at the kill {backlog_at_kill}, largest batch {max(ledger.batches)}; "
+        f"relay caught up {relayed_in:.1f}s and consumer {consumed_in:.1f}s after the load"
+    )

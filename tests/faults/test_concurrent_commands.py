@@ -43,7 +43,8 @@ def check_losers_conflict(answers: list[httpx.Response], *, winners: int | None 
     assert winners is None or len(won) == winners, [(a.status_code, a.text) for a in answers]
     assert won, "one command must win"
     assert [(a.status_code, a.headers["content-type"]) for a in lost] == [
-        (409, "application/problem+json")] * len(lost), [a.text for a in lost]
+        (409, "application/problem+json")
+    ] * len(lost), [a.text for a in lost]
 
 
 async def stream(service: Service, aggregate_id: uuid.UUID | str) -> list[Any]:
@@ -55,15 +56,25 @@ async def stream(service: Service, aggregate_id: uuid.UUID | str) -> list[Any]:
 
 async def test_identical_registrations_make_one_citizen(platform: Platform) -> None:
     seed = uuid.uuid4().int % 10**8
-    body = {"full_name": "Ana Sousa", "date_of_birth": "1990-05-17", "nif": nif_for(seed),
-            "sns_number": f"5{seed:08d}", "email": "ana@example.pt", "phone": "+351914000000",
-            "address": "Rua D, Faro", "password": "a long enough secret"}
+    body = {
+        "full_name": "Ana Sousa",
+        "date_of_birth": "1990-05-17",
+        "nif": nif_for(seed),
+        "sns_number": f"5{seed:08d}",
+        "email": "ana@example.pt",
+        "phone": "+351914000000",
+        "address": "Rua D, Faro",
+        "password": "a long enough secret",
+    }
     identity = platform["identity"]
     answers = await at_once([identity.post("/citizens", json=body) for _ in range(N)])
     check_losers_conflict(answers)
     service = platform.services["identity"]
-    for aggregate_id in (Citizen.create_id(body["sns_number"]), NifClaim.create_id(body["nif"]),
-                         Account.create_id(body["sns_number"])):
+    for aggregate_id in (
+        Citizen.create_id(body["sns_number"]),
+        NifClaim.create_id(body["nif"]),
+        Account.create_id(body["sns_number"]),
+    ):
         assert len(await stream(service, aggregate_id)) == 1
 
 
@@ -71,12 +82,22 @@ async def test_concurrent_contact_updates_lose_nothing(platform: Platform) -> No
     identity, service = platform["identity"], platform.services["identity"]
     citizen = await register_citizen(identity)
     emails = [f"c{i}.{uuid.uuid4().hex[:6]}@example.pt" for i in range(N)]
-    answers = await at_once([
-        identity.patch(f"/citizens/{citizen['citizen_id']}/contacts", headers=citizen["auth"],
-                       json={"email": email}) for email in emails])
+    answers = await at_once(
+        [
+            identity.patch(
+                f"/citizens/{citizen['citizen_id']}/contacts",
+                headers=citizen["auth"],
+                json={"email": email},
+            )
+            for email in emails
+        ]
+    )
     check_losers_conflict(answers, winners=None)
-    kept = [e.changed["email"] for e in await stream(service, citizen["citizen_id"])
-            if isinstance(e, Citizen.PersonalDataUpdated)]
+    kept = [
+        e.changed["email"]
+        for e in await stream(service, citizen["citizen_id"])
+        if isinstance(e, Citizen.PersonalDataUpdated)
+    ]
     won = [email for email, a in zip(emails, answers, strict=True) if a.is_success]
     assert sorted(kept) == sorted(won)
 
@@ -84,13 +105,21 @@ async def test_concurrent_contact_updates_lose_nothing(platform: Platform) -> No
 async def test_concurrent_revocations_revoke_once(platform: Platform) -> None:
     citizen = await register_citizen(platform["identity"])
     consent, cid = platform["consent"], citizen["citizen_id"]
-    granted = await consent.post(f"/citizens/{cid}/consents", headers=citizen["auth"], json={
-        "grantee": {"kind": "professional", "id": "P-7"}, "categories": ["vaccinations"]})
+    granted = await consent.post(
+        f"/citizens/{cid}/consents",
+        headers=citizen["auth"],
+        json={"grantee": {"kind": "professional", "id": "P-7"}, "categories": ["vaccinations"]},
+    )
     assert granted.status_code == 201, granted.text
     consent_id = granted.json()["consent_id"]
-    answers = await at_once([
-        consent.post(f"/citizens/{cid}/consents/{consent_id}/revocation",
-                     headers=citizen["auth"]) for _ in range(N)])
+    answers = await at_once(
+        [
+            consent.post(
+                f"/citizens/{cid}/consents/{consent_id}/revocation", headers=citizen["auth"]
+            )
+            for _ in range(N)
+        ]
+    )
     check_losers_conflict(answers)
     events = await stream(platform.services["consent"], consent_id)
     assert [type(e).__name__ for e in events] == ["Granted", "Revoked"]
@@ -99,30 +128,48 @@ async def test_concurrent_revocations_revoke_once(platform: Platform) -> None:
 async def test_many_citizens_booking_one_slot_make_one_appointment(platform: Platform) -> None:
     identity, requests = platform["identity"], platform["requests"]
     practitioner = f"P-{uuid.uuid4().hex[:8]}"
-    doctor = await staff(platform.services["identity"], identity, "professional",
-                         practitioner_id=practitioner, health_unit="USF Mondego")
+    doctor = await staff(
+        platform.services["identity"],
+        identity,
+        "professional",
+        practitioner_id=practitioner,
+        health_unit="USF Mondego",
+    )
     operator = await staff(platform.services["identity"], identity, "operator")
     citizens = [await register_citizen(identity) for _ in range(N)]
     for citizen in citizens:
-        assigned = await identity.put(f"/citizens/{citizen['citizen_id']}/family-doctor",
-                                      headers=operator, json={"practitioner_id": practitioner,
-                                                              "health_unit": "USF Mondego"})
+        assigned = await identity.put(
+            f"/citizens/{citizen['citizen_id']}/family-doctor",
+            headers=operator,
+            json={"practitioner_id": practitioner, "health_unit": "USF Mondego"},
+        )
         assert assigned.status_code == 204
     starts = (datetime.now(UTC) + timedelta(days=5)).replace(microsecond=0)
-    opened = await requests.post(f"/practitioners/{practitioner}/slots", headers=doctor,
-                                 json={"starts_at": starts.isoformat()})
+    opened = await requests.post(
+        f"/practitioners/{practitioner}/slots",
+        headers=doctor,
+        json={"starts_at": starts.isoformat()},
+    )
     assert opened.status_code == 201, opened.text
     slot_id = opened.json()["slot_id"]
     for citizen in citizens:
+
         async def offered(c: dict[str, Any] = citizen) -> bool:
-            response = await requests.get(f"/citizens/{c['citizen_id']}/slots",
-                                          headers=c["auth"])
+            response = await requests.get(f"/citizens/{c['citizen_id']}/slots", headers=c["auth"])
             return response.status_code == 200 and bool(response.json())
+
         await eventually(offered)
 
-    answers = await at_once([
-        requests.post(f"/citizens/{c['citizen_id']}/appointments", headers=c["auth"],
-                      json={"slot_id": slot_id}) for c in citizens])
+    answers = await at_once(
+        [
+            requests.post(
+                f"/citizens/{c['citizen_id']}/appointments",
+                headers=c["auth"],
+                json={"slot_id": slot_id},
+            )
+            for c in citizens
+        ]
+    )
     check_losers_conflict(answers)
     events = await stream(platform.services["requests"], slot_id)
     assert [type(e).__name__ for e in events].count("Booked") == 1, events

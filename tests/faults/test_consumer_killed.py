@@ -42,15 +42,32 @@ async def committed_offsets(bootstrap: str, group: str) -> dict[object, object]:
         await admin.close()
 
 
-async def crash(servers: FaultServers, database: str, topic: str, group: str,
-                moment: str = "after-commit", max_batch: int = 300) -> int:
+async def crash(
+    servers: FaultServers,
+    database: str,
+    topic: str,
+    group: str,
+    moment: str = "after-commit",
+    max_batch: int = 300,
+) -> int:
     """Run the crashing consumer until it dies; the size of the batch it died in."""
     crashed = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "tests.faults.crashing_consumer",
-         servers.settings().kafka_bootstrap, topic, group, moment, str(max_batch)],
-        cwd=REPO, env={**servers.service_env(), "RSE_POSTGRES_DB": database},
-        capture_output=True, timeout=90)
+        [
+            sys.executable,
+            "-m",
+            "tests.faults.crashing_consumer",
+            servers.settings().kafka_bootstrap,
+            topic,
+            group,
+            moment,
+            str(max_batch),
+        ],
+        cwd=REPO,
+        env={**servers.service_env(), "RSE_POSTGRES_DB": database},
+        capture_output=True,
+        timeout=90,
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
     return int(crashed.stdout.split()[0])
 
@@ -67,12 +84,14 @@ def expected_of(events: Sequence[IntegrationEvent]) -> Applied:
     expected: Applied = {}
     for event in events:
         expected.setdefault(event.citizen_id, []).append(
-            (str(event.event_id), event.source_position))
+            (str(event.event_id), event.source_position)
+        )
     return expected
 
 
-async def take_over(settings: ServiceSettings, ledger: LedgerApplication, topic: str,
-                    group: str, expected: Applied) -> int:
+async def take_over(
+    settings: ServiceSettings, ledger: LedgerApplication, topic: str, group: str, expected: Applied
+) -> int:
     """Feed the ledger in the dead consumer's group until it holds `expected`; the number
     of messages it recognised as already applied."""
     duplicates = MESSAGES_CONSUMED.labels(topic, "duplicate")
@@ -89,8 +108,8 @@ async def take_over(settings: ServiceSettings, ledger: LedgerApplication, topic:
 
 
 async def test_redelivery_after_a_crash_between_write_and_commit_changes_nothing(
-        servers: FaultServers, fresh_database: str,
-        new_topic: Callable[[str], Awaitable[str]]) -> None:
+    servers: FaultServers, fresh_database: str, new_topic: Callable[[str], Awaitable[str]]
+) -> None:
     settings = servers.settings().model_copy(update={"postgres_db": fresh_database})
     topic = await new_topic("identity")
     citizen = uuid.uuid4()
@@ -121,8 +140,11 @@ async def test_redelivery_after_a_crash_between_write_and_commit_changes_nothing
 
 @pytest.mark.parametrize("moment", ["after-commit", "in-transaction"])
 async def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
-        servers: FaultServers, fresh_database: str,
-        new_topic: Callable[[str], Awaitable[str]], moment: str) -> None:
+    servers: FaultServers,
+    fresh_database: str,
+    new_topic: Callable[[str], Awaitable[str]],
+    moment: str,
+) -> None:
     settings = servers.settings().model_copy(update={"postgres_db": fresh_database})
     topic = await new_topic("identity")
     citizens = [uuid.uuid4() for _ in range(4)]
@@ -141,7 +163,7 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twi
         if moment == "after-commit":
             # The whole batch is stored, each citizen's events a prefix of theirs, in order.
             assert sum(len(a) for a in kept.values()) == in_batch
-            assert all(a == expected[c][:len(a)] for c, a in kept.items()), kept
+            assert all(a == expected[c][: len(a)] for c, a in kept.items()), kept
             assert ledger.recorder.tracking_positions(partitions) != {}
         else:
             # Nothing of the batch is kept: no effect, no tracking record, no inbox row.

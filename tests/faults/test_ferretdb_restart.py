@@ -39,13 +39,16 @@ async def keep_writing(service: Service, stop: asyncio.Event) -> None:
             citizen = await register_citizen(identity)
             for _ in range(3):
                 changed = await identity.patch(
-                    f"/citizens/{citizen['citizen_id']}/contacts", headers=operator,
-                    json={"email": f"f{uuid.uuid4().hex[:8]}@example.pt"})
+                    f"/citizens/{citizen['citizen_id']}/contacts",
+                    headers=operator,
+                    json={"email": f"f{uuid.uuid4().hex[:8]}@example.pt"},
+                )
                 assert changed.status_code == 204, changed.text
 
 
-async def keep_sampling(url: str, database: str, stop: asyncio.Event,
-                        samples: list[Sample]) -> None:
+async def keep_sampling(
+    url: str, database: str, stop: asyncio.Event, samples: list[Sample]
+) -> None:
     """Read the checkpoint, then the documents, from a client of our own, until stopped."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(url, serverSelectionTimeoutMS=300)
     db = client[database]
@@ -54,8 +57,12 @@ async def keep_sampling(url: str, database: str, stop: asyncio.Event,
             with contextlib.suppress(PyMongoError):  # the server is away: no sample
                 checkpoint = await db[CHECKPOINTS].find_one({"_id": CitizenDirectory.name})
                 docs = await db.citizens.find({}, {POSITION: 1}).to_list()
-                samples.append((int(checkpoint["position"]) if checkpoint else 0,
-                                {d["_id"]: d[POSITION] for d in docs}))
+                samples.append(
+                    (
+                        int(checkpoint["position"]) if checkpoint else 0,
+                        {d["_id"]: d[POSITION] for d in docs},
+                    )
+                )
             await asyncio.sleep(0.05)
     finally:
         await client.close()
@@ -64,9 +71,10 @@ async def keep_sampling(url: str, database: str, stop: asyncio.Event,
 def citizen_events(service: Service) -> list[tuple[int, str]]:
     """(notification id, citizen id) of every citizen event in the log, in order."""
     with psycopg.connect(service.settings.postgres_conninfo()) as conn:
-        rows = conn.execute("SELECT notification_id, originator_id FROM identity_events "
-                            "WHERE topic LIKE '%%:Citizen.%%' ORDER BY notification_id"
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT notification_id, originator_id FROM identity_events "
+            "WHERE topic LIKE '%%:Citizen.%%' ORDER BY notification_id"
+        ).fetchall()
     return [(row[0], str(row[1])) for row in rows]
 
 
@@ -82,14 +90,16 @@ def ahead_of_data(sample: Sample, events: list[tuple[int, str]]) -> dict[str, in
 
 
 async def test_projection_catches_up_and_its_checkpoint_never_runs_ahead(
-    platform: Platform, servers: FaultServers,
+    platform: Platform,
+    servers: FaultServers,
 ) -> None:
     service = platform.services["identity"]
     runner = service.projectors[CitizenDirectory.name]
     stop, samples = asyncio.Event(), []
     writer = asyncio.create_task(keep_writing(service, stop))
-    sampler = asyncio.create_task(keep_sampling(service.settings.mongo_url,
-                                                service.settings.mongo_db, stop, samples))
+    sampler = asyncio.create_task(
+        keep_sampling(service.settings.mongo_url, service.settings.mongo_db, stop, samples)
+    )
     try:
         await asyncio.sleep(2)
         servers.kill("ferretdb")
@@ -106,9 +116,17 @@ async def test_projection_catches_up_and_its_checkpoint_never_runs_ahead(
     events = citizen_events(service)
     assert samples[killed_at - 1][0] < events[-1][0], "events were appended during the outage"
     last = await eventually(
-        lambda: checkpoint_reached(runner, events[-1][0]), timeout=40, every=0.5)
-    samples.append((last, {d["_id"]: d[POSITION]
-                           for d in await service.db.citizens.find({}, {POSITION: 1}).to_list()}))
+        lambda: checkpoint_reached(runner, events[-1][0]), timeout=40, every=0.5
+    )
+    samples.append(
+        (
+            last,
+            {
+                d["_id"]: d[POSITION]
+                for d in await service.db.citizens.find({}, {POSITION: 1}).to_list()
+            },
+        )
+    )
     assert restarted_at < len(samples) - 1, "samples were taken after the restart"
     ahead = [(i, ahead_of_data(s, events)) for i, s in enumerate(samples)]
     assert [(i, a) for i, a in ahead if a] == []

@@ -38,27 +38,49 @@ ATTEMPTS = 3
 IDENTITY, REQUESTS = f"{POISON_PREFIX}identity.events", f"{POISON_PREFIX}requests.events"
 
 
-def renewal_approved(citizen: uuid.UUID, medication_id: str = "m-1",
-                     ) -> MedicationRenewalDecided:
+def renewal_approved(
+    citizen: uuid.UUID,
+    medication_id: str = "m-1",
+) -> MedicationRenewalDecided:
     return MedicationRenewalDecided(
-        event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), producer="requests",
-        citizen_id=citizen, source_position=1, request_id=uuid.uuid4(), decision="approved",
-        items=(RenewedItem(medication_id=medication_id, name="Metformina", dosage="500 mg",
-                           packs=2),),
-        valid_until=None, reason=None, practitioner_id="P-poison")
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        producer="requests",
+        citizen_id=citizen,
+        source_position=1,
+        request_id=uuid.uuid4(),
+        decision="approved",
+        items=(
+            RenewedItem(medication_id=medication_id, name="Metformina", dosage="500 mg", packs=2),
+        ),
+        valid_until=None,
+        reason=None,
+        practitioner_id="P-poison",
+    )
 
 
 async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing(
-        servers: FaultServers, tmp_path: Path) -> None:
-    settings = servers.settings().model_copy(update={"postgres_db": "rse_records",
-                                                     "mongo_db": "rse_records"})
+    servers: FaultServers, tmp_path: Path
+) -> None:
+    settings = servers.settings().model_copy(
+        update={"postgres_db": "rse_records", "mongo_db": "rse_records"}
+    )
     bootstrap = settings.kafka_bootstrap
-    records = ServiceProcess("records", {
-        **servers.service_env(), "RSE_TOPIC_PREFIX": POISON_PREFIX,
-        "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS)}, tmp_path)
+    records = ServiceProcess(
+        "records",
+        {
+            **servers.service_env(),
+            "RSE_TOPIC_PREFIX": POISON_PREFIX,
+            "RSE_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS),
+        },
+        tmp_path,
+    )
     # The topics exist before records subscribes, as their producers' relays create them.
-    await ensure_topics(bootstrap, [IDENTITY, f"{POISON_PREFIX}consent.events", REQUESTS],
-                        options=tool_options(ADMIN))
+    await ensure_topics(
+        bootstrap,
+        [IDENTITY, f"{POISON_PREFIX}consent.events", REQUESTS],
+        options=tool_options(ADMIN),
+    )
     await records.start()
     try:
         citizen = uuid.uuid4()
@@ -67,24 +89,28 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
 
         async def opened() -> Any:
             return await mongo[settings.mongo_db].records.find_one({"_id": str(citizen)})
+
         await eventually(opened)
         await mongo.close()
 
         app = RecordsApplication(env=settings.eventstore_env())
         try:
-            medication = await in_thread(app.add_medication, citizen, "Metformina", "500 mg",
-                                         "P-poison")
+            medication = await in_thread(
+                app.add_medication, citizen, "Metformina", "500 mg", "P-poison"
+            )
             # On one partition: a renewal for a citizen without a record (it fails every
             # time), bytes that are not JSON, then a good renewal for the registered citizen.
             partition = 0
             poison = renewal_approved(uuid.uuid4(), medication)
             await publish(bootstrap, REQUESTS, poison, partition=partition)
             await produce_raw(bootstrap, REQUESTS, partition, b"\xff not json")
-            await publish(bootstrap, REQUESTS, renewal_approved(citizen, medication),
-                          partition=partition)
+            await publish(
+                bootstrap, REQUESTS, renewal_approved(citizen, medication), partition=partition
+            )
 
             def prescribed() -> bool:
                 return len(app.record(citizen).prescriptions) == 1
+
             await eventually(lambda: in_thread(prescribed), timeout=60)
         finally:
             app.close()
@@ -102,10 +128,15 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
     assert unreadable["error"].startswith("not JSON")
 
     status = await asyncio.to_thread(
-        subprocess.run, ["make", "-s", "status"], cwd=REPO, env=servers.service_env(),
-        capture_output=True, text=True, timeout=120)
-    row = next(line.split() for line in status.stdout.splitlines()
-               if line.startswith("records "))
+        subprocess.run,
+        ["make", "-s", "status"],
+        cwd=REPO,
+        env=servers.service_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    row = next(line.split() for line in status.stdout.splitlines() if line.startswith("records "))
     assert row[-1] == "2", status.stdout  # the DLQ column
 
 

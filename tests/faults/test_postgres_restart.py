@@ -72,36 +72,53 @@ class Load:
             self.registered[citizen_id] = body
             for _ in range(2):
                 email = f"m{uuid.uuid4().hex[:10]}@example.pt"
-                changed = await self.send("contacts", self.identity.patch(
-                    f"/citizens/{citizen_id}/contacts", headers=self.operator,
-                    json={"email": email}))
+                changed = await self.send(
+                    "contacts",
+                    self.identity.patch(
+                        f"/citizens/{citizen_id}/contacts",
+                        headers=self.operator,
+                        json={"email": email},
+                    ),
+                )
                 if changed is not None and changed.status_code == 204:
                     self.emails[citizen_id].append(email)
             doctor = f"P-{uuid.uuid4().hex[:8]}"
-            assigned = await self.send("doctor", self.identity.put(
-                f"/citizens/{citizen_id}/family-doctor", headers=self.operator,
-                json={"practitioner_id": doctor, "health_unit": "USF Douro"}))
+            assigned = await self.send(
+                "doctor",
+                self.identity.put(
+                    f"/citizens/{citizen_id}/family-doctor",
+                    headers=self.operator,
+                    json={"practitioner_id": doctor, "health_unit": "USF Douro"},
+                ),
+            )
             if assigned is not None and assigned.status_code == 204:
                 self.doctors[citizen_id] = doctor
 
     def succeeded_since(self, moment: float) -> bool:
-        return any(r is not None and r.is_success and sent >= moment
-                   for _, sent, r in self.answers)
+        return any(r is not None and r.is_success and sent >= moment for _, sent, r in self.answers)
 
 
 def registration() -> dict[str, str]:
     seed = uuid.uuid4().int % 10**8
-    return {"full_name": "Rui Costa", "date_of_birth": "1969-11-23", "nif": nif_for(seed),
-            "sns_number": f"4{seed:08d}", "email": "rui@example.pt",
-            "phone": "+351912000000", "address": "Rua C, Braga",
-            "password": "a long enough secret"}
+    return {
+        "full_name": "Rui Costa",
+        "date_of_birth": "1969-11-23",
+        "nif": nif_for(seed),
+        "sns_number": f"4{seed:08d}",
+        "email": "rui@example.pt",
+        "phone": "+351912000000",
+        "address": "Rua C, Braga",
+        "password": "a long enough secret",
+    }
 
 
 def stored_events(service: Service) -> list[Any]:
     """Every stored event of the service, read straight from its table, in order."""
     with psycopg.connect(service.settings.postgres_conninfo()) as conn:
-        rows = conn.execute("SELECT originator_id, originator_version, topic, state "
-                            "FROM identity_events ORDER BY notification_id").fetchall()
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM identity_events ORDER BY notification_id"
+        ).fetchall()
     return [service.app.mapper.to_domain_event(StoredEvent(*row)) for row in rows]
 
 
@@ -125,7 +142,8 @@ def check_registrations_whole(events: list[Any]) -> None:
 
 
 async def test_each_command_gets_a_definite_answer_and_nothing_is_written_partly(
-    platform: Platform, servers: FaultServers,
+    platform: Platform,
+    servers: FaultServers,
 ) -> None:
     service = platform.services["identity"]
     identity = platform["identity"]
@@ -140,6 +158,7 @@ async def test_each_command_gets_a_definite_answer_and_nothing_is_written_partly
 
         async def recovered() -> bool:
             return load.succeeded_since(restarted)
+
         await eventually(recovered, timeout=30)
     finally:
         servers.start("postgres")
@@ -160,9 +179,12 @@ def check_every_answer_definite(load: Load) -> None:
     hung = [what for what, _, response in load.answers if response is None]
     assert hung == [], f"requests with no answer within {ANSWER_WITHIN}s: {hung}"
     failed = [r for _, _, r in load.answers if r is not None and not r.is_success]
-    indefinite = [(r.status_code, r.text) for r in failed
-                  if r.status_code not in DEFINITE_ERRORS
-                  or r.headers["content-type"] != "application/problem+json"]
+    indefinite = [
+        (r.status_code, r.text)
+        for r in failed
+        if r.status_code not in DEFINITE_ERRORS
+        or r.headers["content-type"] != "application/problem+json"
+    ]
     assert indefinite == []
     unavailable = [r for r in failed if r.status_code == 503]
     assert unavailable, "an outage longer than the store's retries must have shown as 503"
@@ -175,11 +197,11 @@ async def check_every_success_stored(service: Service, load: Load) -> None:
         stream = await in_thread(lambda c=citizen_id: list(service.app.events.get(uuid.UUID(c))))
         assert isinstance(stream[0], Citizen.Registered)
         assert stream[0].sns_number == body["sns_number"]
-        emails = [e.changed.get("email") for e in stream
-                  if isinstance(e, Citizen.PersonalDataUpdated)]
+        emails = [
+            e.changed.get("email") for e in stream if isinstance(e, Citizen.PersonalDataUpdated)
+        ]
         assert set(load.emails[citizen_id]) <= set(emails), citizen_id
-        doctors = [e.practitioner_id for e in stream
-                   if isinstance(e, Citizen.FamilyDoctorAssigned)]
+        doctors = [e.practitioner_id for e in stream if isinstance(e, Citizen.FamilyDoctorAssigned)]
         assert citizen_id not in load.doctors or load.doctors[citizen_id] in doctors
 
 
@@ -189,8 +211,10 @@ async def check_published(platform: Platform, citizens: set[str]) -> None:
 
     async def published() -> bool:
         records = documents(await read_topic(bootstrap, platform.topics["identity"], timeout=5))
-        return citizens <= {d["citizen_id"] for d in records
-                            if d["event_type"] == "CitizenRegistered"}
+        return citizens <= {
+            d["citizen_id"] for d in records if d["event_type"] == "CitizenRegistered"
+        }
+
     await eventually(published, timeout=40, every=1)
 
 
@@ -205,6 +229,6 @@ async def check_projected(service: Service, events: list[Any], citizens: set[str
 
     async def projected() -> bool:
         docs = await service.db.citizens.find({"_id": {"$in": list(citizens)}}).to_list()
-        return len(docs) == len(citizens) and all(
-            d["email"] == last_email[d["_id"]] for d in docs)
+        return len(docs) == len(citizens) and all(d["email"] == last_email[d["_id"]] for d in docs)
+
     await eventually(projected, timeout=30, every=0.5)

@@ -52,10 +52,20 @@ async def crash(servers: FaultServers, database: str, topic: str) -> dict[str, i
     """Run the dying relay until it dies; where it was (saved, acknowledged, sent)."""
     crashed = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "tests.faults.dying_relay", servers.settings().kafka_bootstrap,
-         topic, str(BATCH), str(SAVES)],
-        cwd=REPO, env={**servers.service_env(), "RSE_POSTGRES_DB": database},
-        capture_output=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "tests.faults.dying_relay",
+            servers.settings().kafka_bootstrap,
+            topic,
+            str(BATCH),
+            str(SAVES),
+        ],
+        cwd=REPO,
+        env={**servers.service_env(), "RSE_POSTGRES_DB": database},
+        capture_output=True,
+        timeout=120,
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
     where: dict[str, int] = json.loads(crashed.stdout.splitlines()[-1])
     return where
@@ -63,15 +73,22 @@ async def crash(servers: FaultServers, database: str, topic: str) -> dict[str, i
 
 async def relay_again(settings: ServiceSettings, app: IdentityApplication, topic: str) -> None:
     """A relay of the same name, run until the backlog is published, then stopped."""
-    relay = OutboxRelay(app, to_integration_event, topic=topic,
-                        bootstrap=settings.kafka_bootstrap,
-                        conninfo=settings.postgres_conninfo(), producer="identity",
-                        batch_size=BATCH, kafka=client_options(settings))
+    relay = OutboxRelay(
+        app,
+        to_integration_event,
+        topic=topic,
+        bootstrap=settings.kafka_bootstrap,
+        conninfo=settings.postgres_conninfo(),
+        producer="identity",
+        batch_size=BATCH,
+        kafka=client_options(settings),
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     try:
-        await eventually(lambda: asyncio.to_thread(
-            lambda: relay_backlog(settings, "identity") == 0), timeout=60)
+        await eventually(
+            lambda: asyncio.to_thread(lambda: relay_backlog(settings, "identity") == 0), timeout=60
+        )
     finally:
         stop.set()
         await running  # a relay that stops signs a last checkpoint
@@ -85,8 +102,8 @@ def published_twice(published: list[dict[str, Any]]) -> dict[str, list[dict[str,
 
 
 async def test_a_relay_killed_mid_window_publishes_everything_once_more_and_identically(
-        servers: FaultServers, fresh_database: str,
-        new_topic: Callable[[str], Awaitable[str]]) -> None:
+    servers: FaultServers, fresh_database: str, new_topic: Callable[[str], Awaitable[str]]
+) -> None:
     settings = servers.settings().model_copy(update={"postgres_db": fresh_database})
     topic = await new_topic("identity")
     app = IdentityApplication(env=settings.eventstore_env(), hasher=FAST_HASHER)
@@ -100,8 +117,7 @@ async def test_a_relay_killed_mid_window_publishes_everything_once_more_and_iden
         last = app.recorder.max_notification_id() or 0
         assert relay_backlog(settings, "identity") == last - where["saved"]
         before = await topic_documents(settings.kafka_bootstrap, topic)
-        unsaved = [e for e in stored if where["saved"] < e.source_position
-                   <= where["acknowledged"]]
+        unsaved = [e for e in stored if where["saved"] < e.source_position <= where["acknowledged"]]
         assert {str(e.event_id) for e in unsaved} <= {d["event_id"] for d in before}
 
         await relay_again(settings, app, topic)
@@ -116,11 +132,14 @@ async def test_a_relay_killed_mid_window_publishes_everything_once_more_and_iden
     # ...what was published past the saved position came again, the very same document...
     twice = published_twice(published)
     assert {str(e.event_id) for e in unsaved} <= set(twice)
-    assert all(len({json.dumps(d, sort_keys=True) for d in copies}) == 1
-               for copies in twice.values())
+    assert all(
+        len({json.dumps(d, sort_keys=True) for d in copies}) == 1 for copies in twice.values()
+    )
     # ...and the chains verify against the signed checkpoints.
     summary, findings = await verify(settings.kafka_bootstrap, [topic])
     assert findings == []
     assert summary.duplicates >= len(unsaved)
-    print(f"{len(stored)} events; the relay died at {where}; "
-          f"{len(twice)} published twice, {summary.duplicates} recognised by verify")
+    print(
+        f"{len(stored)} events; the relay died at {where}; "
+        f"{len(twice)} published twice, {summary.duplicates} recognised by verify"
+    )

@@ -58,16 +58,23 @@ class Kills:
     restarts: list[float] = field(default_factory=list)
 
 
-async def kill_and_restart(identity: ServiceProcess, settings: ServiceSettings,
-                           app: IdentityApplication, bursting: list[uuid.UUID]) -> Kills:
+async def kill_and_restart(
+    identity: ServiceProcess,
+    settings: ServiceSettings,
+    app: IdentityApplication,
+    bursting: list[uuid.UUID],
+) -> Kills:
     """Kill the service KILLS times, each a moment after a burst was committed; the first
     time with the relay's position saves stalled, so that what it published and the broker
     acknowledged is certainly not recorded when it dies."""
     kills = Kills()
     for kill, delay in enumerate(KILL_AFTER):
         await asyncio.sleep(3)
-        stall = (relay_position_stalled(settings.postgres_conninfo()) if kill == 0
-                 else contextlib.nullcontext())
+        stall = (
+            relay_position_stalled(settings.postgres_conninfo())
+            if kill == 0
+            else contextlib.nullcontext()
+        )
         async with stall:
             await in_thread(contact_changes, app, bursting, BURST[1])
             await asyncio.sleep(delay)
@@ -78,8 +85,12 @@ async def kill_and_restart(identity: ServiceProcess, settings: ServiceSettings,
     return kills
 
 
-async def load_and_kill(identity: ServiceProcess, settings: ServiceSettings,
-                        app: IdentityApplication, outcomes: Outcomes) -> Kills:
+async def load_and_kill(
+    identity: ServiceProcess,
+    settings: ServiceSettings,
+    app: IdentityApplication,
+    outcomes: Outcomes,
+) -> Kills:
     """Registrations at a steady rate while the service is killed and restarted, until the
     relay has caught up."""
     bursting = await in_thread(register_directly, app, BURST[0])
@@ -106,15 +117,17 @@ async def load_and_kill(identity: ServiceProcess, settings: ServiceSettings,
     await identity.start()
     try:
         _, kills = await asyncio.gather(steady_load(register, rate=5, until=done), faults())
-        await eventually(lambda: asyncio.to_thread(
-            lambda: relay_backlog(settings, "identity") == 0), timeout=60)
+        await eventually(
+            lambda: asyncio.to_thread(lambda: relay_backlog(settings, "identity") == 0), timeout=60
+        )
     finally:
         identity.stop()
     return kills
 
 
-def check_published_as_stored(stored: list[IntegrationEvent], published: list[dict[str, Any]],
-                              accepted: list[str]) -> Counter[str]:
+def check_published_as_stored(
+    stored: list[IntegrationEvent], published: list[dict[str, Any]], accepted: list[str]
+) -> Counter[str]:
     """The topic holds what the store holds; the number of copies of each event id."""
     # Everything committed is published...
     stored_ids = {str(e.event_id) for e in stored}
@@ -129,19 +142,29 @@ def check_published_as_stored(stored: list[IntegrationEvent], published: list[di
         copies.setdefault(d["event_id"], set()).add(str(sorted(d.items())))
     assert all(len(versions) == 1 for versions in copies.values())
     # Every accepted registration is on the topic.
-    registered = {d["citizen_id"] for d in published
-                  if d["event_type"] == CitizenRegistered.event_type}
+    registered = {
+        d["citizen_id"] for d in published if d["event_type"] == CitizenRegistered.event_type
+    }
     assert set(accepted) <= registered
     assert all(uuid.UUID(c) for c in registered)
     return published_ids
 
 
 async def test_everything_committed_is_published_once_the_service_is_back(
-        servers: FaultServers, fresh_database: str, fresh_mongo: str, tmp_path: Path) -> None:
+    servers: FaultServers, fresh_database: str, fresh_mongo: str, tmp_path: Path
+) -> None:
     settings = servers.settings().model_copy(update={"postgres_db": fresh_database})
-    identity = ServiceProcess("identity", {
-        **servers.service_env(), "RSE_POSTGRES_DB": fresh_database, "RSE_MONGO_DB": fresh_mongo,
-        "RSE_CHECKPOINT_INTERVAL": "1.0", "RSE_TOPIC_PREFIX": KILLED_PREFIX}, tmp_path)
+    identity = ServiceProcess(
+        "identity",
+        {
+            **servers.service_env(),
+            "RSE_POSTGRES_DB": fresh_database,
+            "RSE_MONGO_DB": fresh_mongo,
+            "RSE_CHECKPOINT_INTERVAL": "1.0",
+            "RSE_TOPIC_PREFIX": KILLED_PREFIX,
+        },
+        tmp_path,
+    )
     topic = f"{KILLED_PREFIX}identity.events"
     outcomes = Outcomes()
     # The relay wakes on every commit: the steady load alone leaves it little unpublished,
@@ -163,6 +186,8 @@ async def test_everything_committed_is_published_once_the_service_is_back(
     # The chains still verify, re-publications and all.
     _, findings = await verify(settings.kafka_bootstrap, [topic])
     assert findings == []
-    print(f"accepted {len(outcomes.accepted)}, unanswered {outcomes.unanswered}, "
-          f"backlog at each kill {kills.backlog}, restarts {kills.restarts}, "
-          f"published twice {sum(1 for n in published_ids.values() if n > 1)}")
+    print(
+        f"accepted {len(outcomes.accepted)}, unanswered {outcomes.unanswered}, "
+        f"backlog at each kill {kills.backlog}, restarts {kills.restarts}, "
+        f"published twice {sum(1 for n in published_ids.values() if n > 1)}"
+    )

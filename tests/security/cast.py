@@ -32,12 +32,18 @@ class Cast:
         return str(self.citizen["citizen_id"])
 
 
-async def professional(platform: Platform, api: Clients,
-                       health_unit: str = "USF Seguranca") -> tuple[str, dict[str, str]]:
+async def professional(
+    platform: Platform, api: Clients, health_unit: str = "USF Seguranca"
+) -> tuple[str, dict[str, str]]:
     """A new professional: their practitioner id and auth header."""
     practitioner_id = f"P-{uuid.uuid4().hex[:10]}"
-    header = await staff(platform.services["identity"], api["identity"], "professional",
-                         practitioner_id=practitioner_id, health_unit=health_unit)
+    header = await staff(
+        platform.services["identity"],
+        api["identity"],
+        "professional",
+        practitioner_id=practitioner_id,
+        health_unit=health_unit,
+    )
     return practitioner_id, header
 
 
@@ -50,38 +56,55 @@ async def citizen(api: Clients, **overrides: Any) -> dict[str, Any]:
     return await register_citizen(api["identity"], **overrides)
 
 
-async def with_family_doctor(platform: Platform, api: Clients, person: dict[str, Any],
-                             practitioner_id: str, health_unit: str) -> None:
+async def with_family_doctor(
+    platform: Platform, api: Clients, person: dict[str, Any], practitioner_id: str, health_unit: str
+) -> None:
     assigned = await api["identity"].put(
         f"/citizens/{person['citizen_id']}/family-doctor",
         headers=await operator(platform, api),
-        json={"practitioner_id": practitioner_id, "health_unit": health_unit})
+        json={"practitioner_id": practitioner_id, "health_unit": health_unit},
+    )
     assert assigned.status_code == 204, assigned.text
 
 
 async def record_opened(api: Clients, person: dict[str, Any]) -> None:
     """Wait until records opened the citizen's record (from identity's event)."""
+
     async def opened() -> bool:
-        response = await api["records"].get(f"/records/{person['citizen_id']}",
-                                             headers=person["auth"])
+        response = await api["records"].get(
+            f"/records/{person['citizen_id']}", headers=person["auth"]
+        )
         return response.status_code == 200
+
     await eventually(opened, timeout=20)
 
 
-async def grant(api: Clients, person: dict[str, Any], practitioner_id: str,
-                categories: list[str], **validity: str) -> str:
+async def grant(
+    api: Clients,
+    person: dict[str, Any],
+    practitioner_id: str,
+    categories: list[str],
+    **validity: str,
+) -> str:
     granted = await api["consent"].post(
-        f"/citizens/{person['citizen_id']}/consents", headers=person["auth"],
-        json={"grantee": {"kind": "professional", "id": practitioner_id},
-              "categories": categories, **validity})
+        f"/citizens/{person['citizen_id']}/consents",
+        headers=person["auth"],
+        json={
+            "grantee": {"kind": "professional", "id": practitioner_id},
+            "categories": categories,
+            **validity,
+        },
+    )
     assert granted.status_code == 201, granted.text
     return str(granted.json()["consent_id"])
 
 
-async def read_status(api: Clients, person: dict[str, Any], category_path: str,
-                      headers: dict[str, str], **params: str) -> int:
-    response = await api["records"].get(f"/records/{person['citizen_id']}/{category_path}",
-                                        headers=headers, params=params)
+async def read_status(
+    api: Clients, person: dict[str, Any], category_path: str, headers: dict[str, str], **params: str
+) -> int:
+    response = await api["records"].get(
+        f"/records/{person['citizen_id']}/{category_path}", headers=headers, params=params
+    )
     return response.status_code
 
 
@@ -93,8 +116,10 @@ async def build_cast(platform: Platform, api: Clients) -> Cast:
         "anonymous": {},
         "citizen": person["auth"],
         "professional": doctor,
-        **{role: await staff(platform.services["identity"], api["identity"], role)
-           for role in ("benefits_officer", "auditor", "operator")},
+        **{
+            role: await staff(platform.services["identity"], api["identity"], role)
+            for role in ("benefits_officer", "auditor", "operator")
+        },
     }
     await with_family_doctor(platform, api, person, practitioner_id, cast.health_unit)
     await record_opened(api, person)
@@ -102,6 +127,7 @@ async def build_cast(platform: Platform, api: Clients) -> Cast:
 
     async def doctor_may_read() -> bool:
         return await read_status(api, person, "health-summary", doctor) == 200
+
     await eventually(doctor_may_read, timeout=20)
     return cast
 

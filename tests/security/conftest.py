@@ -27,9 +27,14 @@ SERVICES = ("identity", "consent", "records", "requests", "benefits")
 
 def clients_for(platform: Platform) -> dict[str, httpx.AsyncClient]:
     """One client per service that answers 500 for an unhandled error, as uvicorn would."""
-    return {name: httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=service.api, raise_app_exceptions=False),
-        base_url=f"http://{name}", timeout=30) for name, service in platform.services.items()}
+    return {
+        name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.api, raise_app_exceptions=False),
+            base_url=f"http://{name}",
+            timeout=30,
+        )
+        for name, service in platform.services.items()
+    }
 
 
 @pytest.fixture(scope="session")

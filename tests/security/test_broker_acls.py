@@ -46,8 +46,9 @@ async def topology(infra: ServiceSettings) -> None:
 
 
 async def produce(bootstrap: str, topic: str, **options: Any) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                request_timeout_ms=8000, **options)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", request_timeout_ms=8000, **options
+    )
     await asyncio.wait_for(producer.start(), PATIENCE)
     try:
         await asyncio.wait_for(producer.send_and_wait(topic, b'{"forged": true}'), PATIENCE)
@@ -57,9 +58,14 @@ async def produce(bootstrap: str, topic: str, **options: Any) -> None:
 
 async def consume_one(bootstrap: str, topic: str, group: str | None, **options: Any) -> None:
     """Join `group` (or assign partitions without one) and fetch from `topic`."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                request_timeout_ms=8000, **options)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        request_timeout_ms=8000,
+        **options,
+    )
     await asyncio.wait_for(consumer.start(), PATIENCE)
     try:
         if group is None:  # fetch partition 0 from its start, as the auditor does
@@ -85,12 +91,13 @@ def bootstrap(infra: ServiceSettings) -> str:
     return infra.kafka_bootstrap
 
 
-async def test_a_client_without_credentials_can_neither_produce_nor_consume(
-        bootstrap: str) -> None:
+async def test_a_client_without_credentials_can_neither_produce_nor_consume(bootstrap: str) -> None:
     """Attacker: anyone on the network with a plain Kafka client and no credentials.
     Stopped by: the broker's only client listener, which takes SASL_SSL and nothing else."""
-    for attempt in (produce(bootstrap, CONSENT_EVENTS),
-                    consume_one(bootstrap, CONSENT_EVENTS, None)):
+    for attempt in (
+        produce(bootstrap, CONSENT_EVENTS),
+        consume_one(bootstrap, CONSENT_EVENTS, None),
+    ):
         with pytest.raises((KafkaConnectionError, asyncio.TimeoutError, KafkaError)):
             await attempt
     with pytest.raises((KafkaConnectionError, asyncio.TimeoutError, KafkaError)):
@@ -126,7 +133,8 @@ async def test_the_requests_principal_cannot_write_to_consent_events(bootstrap: 
 
 @pytest.mark.parametrize("intruder", [*(s for s in topics.SERVICES if s != "records"), AUDITOR])
 async def test_no_other_principal_can_join_the_records_consumer_group(
-        bootstrap: str, intruder: str) -> None:
+    bootstrap: str, intruder: str
+) -> None:
     """Attacker: another service's (or the auditor's) credentials joining group `records`,
     to take partitions away from records and commit its offsets past unread events.
     Stopped by: the ACLs, which give READ on group `records` to records alone."""
@@ -157,8 +165,10 @@ async def test_a_service_cannot_read_what_it_does_not_consume(bootstrap: str) ->
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options("benefits"))
     await admin.start()
     try:
-        described = {t["topic"]: t for t in await admin.describe_topics(
-            [CONSENT_EVENTS, topics.events_topic("identity")])}
+        described = {
+            t["topic"]: t
+            for t in await admin.describe_topics([CONSENT_EVENTS, topics.events_topic("identity")])
+        }
     finally:
         await admin.close()
     assert described[CONSENT_EVENTS]["error_code"] == TopicAuthorizationFailedError.errno
@@ -167,14 +177,16 @@ async def test_a_service_cannot_read_what_it_does_not_consume(bootstrap: str) ->
 
 
 async def test_the_controller_listener_refuses_a_client_without_the_brokers_certificate(
-        bootstrap: str) -> None:
+    bootstrap: str,
+) -> None:
     """Attacker: a client that goes round the client listener to the KRaft controller's
     port (deploy/local: the next port). Stopped by: TLS there requires a client certificate
     of the local CA, which only the broker holds; TLS alone, even trusting the CA, fails."""
     host, port = bootstrap.rsplit(":", 1)
     controller = os.environ.get("RSE_LOCAL_KAFKA_CONTROLLER_PORT", str(int(port) + 1))
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"{host}:{controller}",
-                                request_timeout_ms=5000, **tls_only())
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=f"{host}:{controller}", request_timeout_ms=5000, **tls_only()
+    )
     with pytest.raises((KafkaConnectionError, asyncio.TimeoutError)):
         await asyncio.wait_for(admin.start(), PATIENCE)
     await admin.close()

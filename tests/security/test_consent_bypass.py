@@ -26,25 +26,33 @@ from .cast import Clients, citizen, grant, problem_of, professional, read_status
 
 pytestmark = pytest.mark.integration
 
-CATEGORIES = {"health_summary": "health-summary", "vaccinations": "vaccinations",
-              "care_plan": "care-plan", "prescriptions": "prescriptions"}
+CATEGORIES = {
+    "health_summary": "health-summary",
+    "vaccinations": "vaccinations",
+    "care_plan": "care-plan",
+    "prescriptions": "prescriptions",
+}
 
 
 class Scene:
     """A citizen whose record is open, and a doctor with no consent yet."""
 
-    def __init__(self, api: Clients, person: dict[str, Any], doctor_id: str,
-                 doctor: dict[str, str]) -> None:
+    def __init__(
+        self, api: Clients, person: dict[str, Any], doctor_id: str, doctor: dict[str, str]
+    ) -> None:
         self.api, self.person, self.doctor_id, self.doctor = api, person, doctor_id, doctor
 
-    async def status(self, category: str, headers: dict[str, str] | None = None,
-                     **params: str) -> int:
-        return await read_status(self.api, self.person, CATEGORIES[category],
-                                 headers or self.doctor, **params)
+    async def status(
+        self, category: str, headers: dict[str, str] | None = None, **params: str
+    ) -> int:
+        return await read_status(
+            self.api, self.person, CATEGORIES[category], headers or self.doctor, **params
+        )
 
     async def readable(self, category: str, within: float = 20) -> None:
         async def permitted() -> bool:
             return await self.status(category) == 200
+
         await eventually(permitted, timeout=within)
 
     async def grant(self, categories: list[str], **validity: str) -> str:
@@ -55,7 +63,8 @@ class Scene:
             if category not in allowed:
                 response = await self.api["records"].get(
                     f"/records/{self.person['citizen_id']}/{CATEGORIES[category]}",
-                    headers=self.doctor)
+                    headers=self.doctor,
+                )
                 assert problem_of(response, 403)["detail"] == NO_CONSENT, category
 
 
@@ -65,9 +74,11 @@ async def scene(platform: Platform, api: Clients) -> Scene:
     doctor_id, doctor = await professional(platform, api)
     await record_opened(api, person)
     # A care plan, so that every category has content to withhold.
-    written = await api["records"].put(f"/records/{person['citizen_id']}/care-plan",
-                                       headers=doctor, json={"goals": ["HbA1c < 7%"],
-                                                             "responsible_professional": "Dr"})
+    written = await api["records"].put(
+        f"/records/{person['citizen_id']}/care-plan",
+        headers=doctor,
+        json={"goals": ["HbA1c < 7%"], "responsible_professional": "Dr"},
+    )
     assert written.status_code == 204, written.text
     return Scene(api, person, doctor_id, doctor)
 
@@ -81,26 +92,33 @@ async def test_without_consent_no_category_can_be_read(scene: Scene) -> None:
 
 
 async def test_a_refusal_looks_the_same_whether_or_not_the_record_exists(
-    scene: Scene, api: Clients,
+    scene: Scene,
+    api: Clients,
 ) -> None:
-    nobody = await api["records"].get(f"/records/{uuid.uuid4()}/vaccinations",
-                                      headers=scene.doctor)
-    someone = await api["records"].get(f"/records/{scene.person['citizen_id']}/vaccinations",
-                                       headers=scene.doctor)
+    nobody = await api["records"].get(f"/records/{uuid.uuid4()}/vaccinations", headers=scene.doctor)
+    someone = await api["records"].get(
+        f"/records/{scene.person['citizen_id']}/vaccinations", headers=scene.doctor
+    )
     assert problem_of(nobody, 403) == problem_of(someone, 403)
 
 
 async def test_every_refused_read_is_shown_to_the_citizen_as_a_denial(
-    scene: Scene, api: Clients,
+    scene: Scene,
+    api: Clients,
 ) -> None:
     assert await scene.status("prescriptions") == 403
 
     async def denial_shown() -> bool:
-        history = (await api["consent"].get(
-            f"/citizens/{scene.person['citizen_id']}/access-history",
-            headers=scene.person["auth"])).json()
-        return any(a["decision"] == "deny" and a["practitioner_id"] == scene.doctor_id
-                   for a in history)
+        history = (
+            await api["consent"].get(
+                f"/citizens/{scene.person['citizen_id']}/access-history",
+                headers=scene.person["auth"],
+            )
+        ).json()
+        return any(
+            a["decision"] == "deny" and a["practitioner_id"] == scene.doctor_id for a in history
+        )
+
     await eventually(denial_shown, timeout=20)
 
 
@@ -115,11 +133,13 @@ async def test_after_revocation_nothing_can_be_read(scene: Scene, api: Clients) 
     await scene.readable("health_summary")
     revoked = await api["consent"].post(
         f"/citizens/{scene.person['citizen_id']}/consents/{consent_id}/revocation",
-        headers=scene.person["auth"])
+        headers=scene.person["auth"],
+    )
     assert revoked.status_code == 200, revoked.text
 
     async def refused() -> bool:
         return await scene.status("health_summary") == 403
+
     await eventually(refused, timeout=20)
     await scene.refused_everywhere_but()
 
@@ -140,7 +160,9 @@ async def test_a_consent_starting_later_does_not_authorise_now(scene: Scene) -> 
 
 
 async def test_a_consent_to_another_professional_does_not_authorise_this_one(
-    scene: Scene, platform: Platform, api: Clients,
+    scene: Scene,
+    platform: Platform,
+    api: Clients,
 ) -> None:
     colleague_id, colleague = await professional(platform, api)
     await grant(api, scene.person, colleague_id, ["all"])
@@ -151,7 +173,8 @@ async def test_a_consent_to_another_professional_does_not_authorise_this_one(
 
 
 async def test_another_citizens_consent_does_not_open_this_record(
-    scene: Scene, api: Clients,
+    scene: Scene,
+    api: Clients,
 ) -> None:
     other = await citizen(api)
     await record_opened(api, other)
@@ -159,28 +182,42 @@ async def test_another_citizens_consent_does_not_open_this_record(
 
     async def other_readable() -> bool:
         return await read_status(api, other, "vaccinations", scene.doctor) == 200
+
     await eventually(other_readable, timeout=20)
     await scene.refused_everywhere_but()
 
 
 @pytest.mark.parametrize("kid", ["identity's kid", "a kid of its own"])
 async def test_a_token_signed_by_another_key_claiming_the_doctor_is_refused(
-    kid: str, scene: Scene, platform: Platform,
+    kid: str,
+    scene: Scene,
+    platform: Platform,
 ) -> None:
     await scene.grant(["all"])
     await scene.readable("vaccinations")
     issuer = platform.services["identity"].api.state.token_issuer
     now = int(time.time())
     forged = jwt.encode(
-        {"sub": str(uuid.uuid4()), "role": "professional", "practitioner_id": scene.doctor_id,
-         "health_unit": "USF Seguranca", "iss": issuer.issuer, "aud": issuer.audience,
-         "iat": now, "nbf": now, "exp": now + 300},
-        Ed25519PrivateKey.generate(), algorithm="EdDSA",
-        headers={"kid": issuer.kid if kid == "identity's kid" else uuid.uuid4().hex})
+        {
+            "sub": str(uuid.uuid4()),
+            "role": "professional",
+            "practitioner_id": scene.doctor_id,
+            "health_unit": "USF Seguranca",
+            "iss": issuer.issuer,
+            "aud": issuer.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+        },
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+        headers={"kid": issuer.kid if kid == "identity's kid" else uuid.uuid4().hex},
+    )
     for category in CATEGORIES.values():
         response = await scene.api["records"].get(
             f"/records/{scene.person['citizen_id']}/{category}",
-            headers={"Authorization": f"Bearer {forged}"})
+            headers={"Authorization": f"Bearer {forged}"},
+        )
         problem_of(response, 401)
 
 

@@ -32,35 +32,46 @@ async def known_to_benefits(api: Clients, cast: Cast) -> None:
     async def known() -> bool:
         response = await api["benefits"].post(
             f"/citizens/{cast.citizen_id}/exemptions/{uuid.uuid4()}/renewal",
-            headers=cast.headers["citizen"], json={})
+            headers=cast.headers["citizen"],
+            json={},
+        )
         return response.status_code == 404
+
     await eventually(known)
 
 
 async def test_a_citizen_renewing_their_beneficiary_id_as_an_exemption_gets_404(
-    api: Clients, cast: Cast,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     await known_to_benefits(api, cast)
     response = await api["benefits"].post(
         f"/citizens/{cast.citizen_id}/exemptions/{beneficiary_of(cast)}/renewal",
-        headers=cast.headers["citizen"], json={})
+        headers=cast.headers["citizen"],
+        json={},
+    )
     problem_of(response, 404)
 
 
 async def test_an_officer_deciding_a_beneficiary_id_as_an_exemption_gets_404(
-    api: Clients, cast: Cast,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     await known_to_benefits(api, cast)
     response = await api["benefits"].post(
-        f"/exemptions/{beneficiary_of(cast)}/decision", headers=cast.headers["benefits_officer"],
-        json={"decision": "denied", "reason": "no evidence"})
+        f"/exemptions/{beneficiary_of(cast)}/decision",
+        headers=cast.headers["benefits_officer"],
+        json={"decision": "denied", "reason": "no evidence"},
+    )
     problem_of(response, 404)
 
 
 def identity_ids(cast: Cast) -> dict[str, uuid.UUID]:
     body = cast.citizen["body"]
-    return {"account": Account.create_id(body["sns_number"]),
-            "nif claim": NifClaim.create_id(body["nif"])}
+    return {
+        "account": Account.create_id(body["sns_number"]),
+        "nif claim": NifClaim.create_id(body["nif"]),
+    }
 
 
 OPERATOR_COMMANDS = [
@@ -70,41 +81,58 @@ OPERATOR_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "command", "body"), OPERATOR_COMMANDS,
-                         ids=[c for _, c, _ in OPERATOR_COMMANDS])
+@pytest.mark.parametrize(
+    ("method", "command", "body"), OPERATOR_COMMANDS, ids=[c for _, c, _ in OPERATOR_COMMANDS]
+)
 async def test_an_operator_naming_another_kind_of_id_as_the_citizen_gets_404(
-    method: str, command: str, body: dict[str, str], api: Clients, cast: Cast,
+    method: str,
+    command: str,
+    body: dict[str, str],
+    api: Clients,
+    cast: Cast,
 ) -> None:
     for kind, aggregate_id in identity_ids(cast).items():
         response = await api["identity"].request(
-            method, f"/citizens/{aggregate_id}/{command}", json=body,
-            headers=cast.headers["operator"])
+            method,
+            f"/citizens/{aggregate_id}/{command}",
+            json=body,
+            headers=cast.headers["operator"],
+        )
         assert response.status_code == 404, (kind, response.status_code)
         problem_of(response, 404)
 
 
 async def test_consent_answers_404_for_an_alert_preferences_id_as_a_consent(
-    api: Clients, cast: Cast,
+    api: Clients,
+    cast: Cast,
 ) -> None:
-    chosen = await api["consent"].put(f"/citizens/{cast.citizen_id}/alert-settings",
-                                      headers=cast.headers["citizen"],
-                                      json={"access_alerts": True})
+    chosen = await api["consent"].put(
+        f"/citizens/{cast.citizen_id}/alert-settings",
+        headers=cast.headers["citizen"],
+        json={"access_alerts": True},
+    )
     assert chosen.status_code == 200
     preferences = AlertPreferences.create_id(uuid.UUID(cast.citizen_id))
-    for path in (f"/citizens/{cast.citizen_id}/consents/{preferences}/revocation",
-                 f"/citizens/{cast.citizen_id}/alerts/{preferences}/read"):
+    for path in (
+        f"/citizens/{cast.citizen_id}/consents/{preferences}/revocation",
+        f"/citizens/{cast.citizen_id}/alerts/{preferences}/read",
+    ):
         problem_of(await api["consent"].post(path, headers=cast.headers["citizen"]), 404)
 
 
 async def test_requests_answers_404_for_a_patient_id_as_a_renewal_or_slot(
-    api: Clients, cast: Cast,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     patient = Patient.create_id(uuid.UUID(cast.citizen_id))
     pid, doctor = cast.practitioner_id, cast.headers["professional"]
     decided = await api["requests"].post(
-        f"/practitioners/{pid}/renewals/{patient}/decision", headers=doctor,
-        json={"decision": "rejected", "reason": "no"})
+        f"/practitioners/{pid}/renewals/{patient}/decision",
+        headers=doctor,
+        json={"decision": "rejected", "reason": "no"},
+    )
     problem_of(decided, 404)
-    cancelled = await api["requests"].post(f"/practitioners/{pid}/slots/{patient}/cancellation",
-                                           headers=doctor, json={"reason": "no"})
+    cancelled = await api["requests"].post(
+        f"/practitioners/{pid}/slots/{patient}/cancellation", headers=doctor, json={"reason": "no"}
+    )
     problem_of(cancelled, 404)

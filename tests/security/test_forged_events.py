@@ -48,13 +48,26 @@ async def topics(new_topic: Callable[[str], Awaitable[str]]) -> dict[str, str]:
 
 
 @pytest.fixture
-async def records(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
-                  topics: dict[str, str], mint: TokenMint) -> AsyncIterator[Service]:
-    settings = Settings(environment="test", postgres_db=fresh_database, mongo_db=fresh_mongo,
-                        consumer_group=fresh_database, relay_poll_interval=0.05)
-    service = bootstrap(settings, topic=topics["records"],
-                        consumes=[topics["identity"], topics["consent"]],
-                        verifier=mint.verifier())
+async def records(
+    infra: ServiceSettings,
+    fresh_database: str,
+    fresh_mongo: str,
+    topics: dict[str, str],
+    mint: TokenMint,
+) -> AsyncIterator[Service]:
+    settings = Settings(
+        environment="test",
+        postgres_db=fresh_database,
+        mongo_db=fresh_mongo,
+        consumer_group=fresh_database,
+        relay_poll_interval=0.05,
+    )
+    service = bootstrap(
+        settings,
+        topic=topics["records"],
+        consumes=[topics["identity"], topics["consent"]],
+        verifier=mint.verifier(),
+    )
     async with running(service):
         yield service
 
@@ -62,10 +75,19 @@ async def records(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
 def a_grant(citizen_id: uuid.UUID, position: int, producer: str = "consent") -> ConsentGranted:
     now = datetime.now(UTC)
     return ConsentGranted(
-        event_id=uuid.uuid4(), occurred_at=now, producer=producer, citizen_id=citizen_id,
-        source_position=position, consent_id=uuid.uuid4(), grantee_kind="all_sns",
-        grantee_id=None, categories=("health_summary", "vaccinations"), purpose="treatment",
-        valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(days=30))
+        event_id=uuid.uuid4(),
+        occurred_at=now,
+        producer=producer,
+        citizen_id=citizen_id,
+        source_position=position,
+        consent_id=uuid.uuid4(),
+        grantee_kind="all_sns",
+        grantee_id=None,
+        categories=("health_summary", "vaccinations"),
+        purpose="treatment",
+        valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=30),
+    )
 
 
 class Attacker:
@@ -84,12 +106,14 @@ class Attacker:
         return value
 
     async def send(self, value: bytes, key: bytes) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                    **tool_options(ADMIN))
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", **tool_options(ADMIN)
+        )
         await producer.start()
         try:
-            await producer.send_and_wait(self.topic, value, key=key,
-                                         partition=partition_for(key, 3))
+            await producer.send_and_wait(
+                self.topic, value, key=key, partition=partition_for(key, 3)
+            )
         finally:
             await producer.stop()
 
@@ -107,17 +131,23 @@ async def grants_of(records: Service, citizen_id: uuid.UUID) -> set[uuid.UUID]:
 async def applied(records: Service, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> None:
     async def known() -> bool:
         return consent_id in await grants_of(records, citizen_id)
+
     await eventually(known)
 
 
 async def dead_letters(records: Service, topic: str, expect: int) -> list[dict[str, Any]]:
     group = records.settings.consumer_group
-    return documents(await read_topic(records.settings.kafka_bootstrap,
-                                      dlq_topic(group, topic), expect=expect, timeout=15))
+    return documents(
+        await read_topic(
+            records.settings.kafka_bootstrap, dlq_topic(group, topic), expect=expect, timeout=15
+        )
+    )
 
 
 async def test_a_grant_written_by_another_producer_is_dead_lettered_as_forged(
-    records: Service, attacker: Attacker, topics: dict[str, str],
+    records: Service,
+    attacker: Attacker,
+    topics: dict[str, str],
 ) -> None:
     citizen = uuid.uuid4()
     forged = a_grant(citizen, 1, producer="requests")
@@ -132,7 +162,9 @@ async def test_a_grant_written_by_another_producer_is_dead_lettered_as_forged(
 
 
 async def test_a_grant_that_does_not_extend_the_chain_is_dead_lettered_out_of_chain(
-    records: Service, attacker: Attacker, topics: dict[str, str],
+    records: Service,
+    attacker: Attacker,
+    topics: dict[str, str],
 ) -> None:
     citizen = uuid.uuid4()
     first = a_grant(citizen, 1)
@@ -149,7 +181,9 @@ async def test_a_grant_that_does_not_extend_the_chain_is_dead_lettered_out_of_ch
 
 
 async def test_an_implausible_position_does_not_silence_the_citizens_later_events(
-    records: Service, attacker: Attacker, topics: dict[str, str],
+    records: Service,
+    attacker: Attacker,
+    topics: dict[str, str],
 ) -> None:
     citizen = uuid.uuid4()
     forged = a_grant(citizen, 10**12)
@@ -163,19 +197,23 @@ async def test_an_implausible_position_does_not_silence_the_citizens_later_event
 
 
 async def test_a_byte_identical_republication_is_a_duplicate_not_a_break(
-    records: Service, attacker: Attacker, topics: dict[str, str],
+    records: Service,
+    attacker: Attacker,
+    topics: dict[str, str],
 ) -> None:
     citizen = uuid.uuid4()
     first = a_grant(citizen, 1)
     await publish(attacker.bootstrap, topics["consent"], first)
-    [copy] = [r.value for r in await read_topic(attacker.bootstrap, topics["consent"],
-                                                expect=1)]
+    [copy] = [r.value for r in await read_topic(attacker.bootstrap, topics["consent"], expect=1)]
     await attacker.send(copy, str(citizen).encode())  # a relay re-publishing its last window
     later = a_grant(citizen, 2)
     await publish(attacker.bootstrap, topics["consent"], later)  # extends the first link
     await applied(records, citizen, later.consent_id)
     assert await grants_of(records, citizen) == {first.consent_id, later.consent_id}
-    counted = {outcome: REGISTRY.get_sample_value(
-        "rse_messages_consumed_total", {"topic": topics["consent"], "outcome": outcome})
-        for outcome in ("applied", "duplicate", "refused", "dead-lettered")}
+    counted = {
+        outcome: REGISTRY.get_sample_value(
+            "rse_messages_consumed_total", {"topic": topics["consent"], "outcome": outcome}
+        )
+        for outcome in ("applied", "duplicate", "refused", "dead-lettered")
+    }
     assert counted == {"applied": 2, "duplicate": 1, "refused": None, "dead-lettered": None}

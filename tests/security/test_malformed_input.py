@@ -30,9 +30,16 @@ OPERATORS: list[Any] = [{"$ne": None}, {"$where": "1"}, {"$gt": ""}, {"$regex": 
 
 def registration() -> dict[str, Any]:
     seed = uuid.uuid4().int % 10**8
-    return {"full_name": "Ines Costa", "date_of_birth": "1990-01-01", "nif": nif_for(seed),
-            "sns_number": f"3{seed:08d}", "email": "ines@example.pt", "phone": "+351914000000",
-            "address": "Rua D, Braga", "password": "yet another secret"}
+    return {
+        "full_name": "Ines Costa",
+        "date_of_birth": "1990-01-01",
+        "nif": nif_for(seed),
+        "sns_number": f"3{seed:08d}",
+        "email": "ines@example.pt",
+        "phone": "+351914000000",
+        "address": "Rua D, Braga",
+        "password": "yet another secret",
+    }
 
 
 @dataclass(frozen=True)
@@ -49,37 +56,99 @@ class Write:
         return f"{self.service} {self.method} {self.path}"
 
     def url(self, cast: Cast) -> str:
-        return self.path.format(citizen_id=cast.citizen_id,
-                                practitioner_id=cast.practitioner_id)
+        return self.path.format(citizen_id=cast.citizen_id, practitioner_id=cast.practitioner_id)
 
 
 WRITES = [
     Write("identity", "POST", "/citizens", "anonymous", lambda c: registration()),
-    Write("identity", "POST", "/auth/token", "anonymous",
-          lambda c: {"username": c.citizen["body"]["sns_number"],
-                     "password": c.citizen["body"]["password"]}),
-    Write("identity", "PATCH", "/citizens/{citizen_id}/contacts", "citizen",
-          lambda c: {"email": "novo@example.pt", "address": "Rua E, Faro"}),
-    Write("consent", "POST", "/citizens/{citizen_id}/consents", "citizen",
-          lambda c: {"grantee": {"kind": "professional", "id": "P-injection"},
-                     "categories": ["vaccinations"], "purpose": "treatment"}),
-    Write("records", "POST", "/records/{citizen_id}/health-summary/allergies", "professional",
-          lambda c: {"allergy": "Pólen"}),
-    Write("records", "PUT", "/records/{citizen_id}/care-plan", "professional",
-          lambda c: {"goals": ["Caminhar 30 min/dia"], "interventions": ["Consulta de nutrição"],
-                     "responsible_professional": "Dr. Sá"}),
-    Write("records", "POST", "/records/{citizen_id}/vaccinations", "professional",
-          lambda c: {"vaccine": "Hepatite B", "dose_number": 2, "administered_on": later(-3),
-                     "lot": f"HB-{uuid.uuid4().hex[:6]}"}),
-    Write("requests", "POST", "/referrals", "professional",
-          lambda c: {"citizen_id": c.citizen_id, "specialty": "Dermatologia",
-                     "hospital": "Hospital de Braga", "priority": "normal"}),
-    Write("requests", "POST", "/practitioners/{practitioner_id}/slots", "professional",
-          lambda c: {"starts_at": soon(6), "duration_minutes": 30}),
-    Write("benefits", "POST", "/citizens/{citizen_id}/exemptions", "citizen",
-          lambda c: {"category": "unemployed",
-                     "evidence": [{"kind": "IEFP declaration", "reference": "IEFP-9"}],
-                     "household_monthly_income_per_person": "300.00"}),
+    Write(
+        "identity",
+        "POST",
+        "/auth/token",
+        "anonymous",
+        lambda c: {
+            "username": c.citizen["body"]["sns_number"],
+            "password": c.citizen["body"]["password"],
+        },
+    ),
+    Write(
+        "identity",
+        "PATCH",
+        "/citizens/{citizen_id}/contacts",
+        "citizen",
+        lambda c: {"email": "novo@example.pt", "address": "Rua E, Faro"},
+    ),
+    Write(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/consents",
+        "citizen",
+        lambda c: {
+            "grantee": {"kind": "professional", "id": "P-injection"},
+            "categories": ["vaccinations"],
+            "purpose": "treatment",
+        },
+    ),
+    Write(
+        "records",
+        "POST",
+        "/records/{citizen_id}/health-summary/allergies",
+        "professional",
+        lambda c: {"allergy": "Pólen"},
+    ),
+    Write(
+        "records",
+        "PUT",
+        "/records/{citizen_id}/care-plan",
+        "professional",
+        lambda c: {
+            "goals": ["Caminhar 30 min/dia"],
+            "interventions": ["Consulta de nutrição"],
+            "responsible_professional": "Dr. Sá",
+        },
+    ),
+    Write(
+        "records",
+        "POST",
+        "/records/{citizen_id}/vaccinations",
+        "professional",
+        lambda c: {
+            "vaccine": "Hepatite B",
+            "dose_number": 2,
+            "administered_on": later(-3),
+            "lot": f"HB-{uuid.uuid4().hex[:6]}",
+        },
+    ),
+    Write(
+        "requests",
+        "POST",
+        "/referrals",
+        "professional",
+        lambda c: {
+            "citizen_id": c.citizen_id,
+            "specialty": "Dermatologia",
+            "hospital": "Hospital de Braga",
+            "priority": "normal",
+        },
+    ),
+    Write(
+        "requests",
+        "POST",
+        "/practitioners/{practitioner_id}/slots",
+        "professional",
+        lambda c: {"starts_at": soon(6), "duration_minutes": 30},
+    ),
+    Write(
+        "benefits",
+        "POST",
+        "/citizens/{citizen_id}/exemptions",
+        "citizen",
+        lambda c: {
+            "category": "unemployed",
+            "evidence": [{"kind": "IEFP declaration", "reference": "IEFP-9"}],
+            "household_monthly_income_per_person": "300.00",
+        },
+    ),
 ]
 
 
@@ -128,8 +197,9 @@ def four_hundreds(response: Any, what: str) -> None:
 
 async def send(api: Clients, cast: Cast, write: Write, **request: Any) -> Any:
     headers = {**cast.headers[write.caller], **request.pop("headers", {})}
-    return await api[write.service].request(write.method, write.url(cast), headers=headers,
-                                            **request)
+    return await api[write.service].request(
+        write.method, write.url(cast), headers=headers, **request
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -144,7 +214,9 @@ async def _the_valid_bodies_are_accepted(api: Clients, cast: Cast) -> AsyncItera
 
 @pytest.mark.parametrize("write", WRITES, ids=str)
 async def test_a_mongodb_operator_where_a_value_belongs_is_refused(
-    write: Write, api: Clients, cast: Cast,
+    write: Write,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     body = write.body(cast)
     for path in string_leaves(body):
@@ -155,7 +227,9 @@ async def test_a_mongodb_operator_where_a_value_belongs_is_refused(
 
 @pytest.mark.parametrize("write", WRITES, ids=str)
 async def test_a_key_starting_with_a_dollar_is_refused_at_every_level(
-    write: Write, api: Clients, cast: Cast,
+    write: Write,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     body = write.body(cast)
     for path in objects(body):
@@ -165,8 +239,9 @@ async def test_a_key_starting_with_a_dollar_is_refused_at_every_level(
 
 
 @pytest.mark.parametrize("write", WRITES, ids=str)
-async def test_json_nested_ten_thousand_deep_is_refused(write: Write, api: Clients,
-                                                        cast: Cast) -> None:
+async def test_json_nested_ten_thousand_deep_is_refused(
+    write: Write, api: Clients, cast: Cast
+) -> None:
     json_type = {"content-type": "application/json"}
     arrays = "[" * 10_000 + "]" * 10_000
     objects_ = '{"a":' * 10_000 + "1" + "}" * 10_000
@@ -176,11 +251,13 @@ async def test_json_nested_ten_thousand_deep_is_refused(write: Write, api: Clien
 
 
 @pytest.mark.parametrize("write", WRITES, ids=str)
-async def test_a_ten_megabyte_body_is_refused_as_too_large(write: Write, api: Clients,
-                                                           cast: Cast) -> None:
+async def test_a_ten_megabyte_body_is_refused_as_too_large(
+    write: Write, api: Clients, cast: Cast
+) -> None:
     content = b'{"x": "' + b"a" * TEN_MB + b'"}'
-    response = await send(api, cast, write, content=content,
-                          headers={"content-type": "application/json"})
+    response = await send(
+        api, cast, write, content=content, headers={"content-type": "application/json"}
+    )
     problem_of(response, 413)
 
 
@@ -192,17 +269,18 @@ async def ten_megabytes() -> AsyncIterator[bytes]:
 
 
 async def test_a_ten_megabyte_body_streamed_without_a_length_is_refused_as_too_large(
-    api: Clients, cast: Cast,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     write = WRITES[4]  # records: a professional adds an allergy
-    response = await send(api, cast, write, content=ten_megabytes(),
-                          headers={"content-type": "application/json"})
+    response = await send(
+        api, cast, write, content=ten_megabytes(), headers={"content-type": "application/json"}
+    )
     problem_of(response, 413)
 
 
 @pytest.mark.parametrize("write", WRITES, ids=str)
-async def test_bytes_that_are_not_utf8_are_refused(write: Write, api: Clients,
-                                                   cast: Cast) -> None:
+async def test_bytes_that_are_not_utf8_are_refused(write: Write, api: Clients, cast: Cast) -> None:
     json_type = {"content-type": "application/json"}
     body = write.body(cast)
     for path in string_leaves(body):
@@ -224,17 +302,32 @@ QUERIES = [
     ("requests", "/practitioners/{practitioner_id}/renewals", "professional"),
     ("benefits", "/exemptions/pending", "benefits_officer"),
 ]
-SMUGGLED = [{"status[$ne]": "active"}, {"citizen_id[$ne]": "x"}, {"$where": "1"},
-            {"limit[$gt]": "0"}, {"practitioner_id[$regex]": ".*"},
-            {"emergency_reason[$ne]": "x"}]
-AS_VALUES = [{"status": '{"$ne": null}'}, {"as_of": '{"$gt": ""}'}, {"limit": '{"$gt": 0}'},
-             {"purpose": '{"$ne": null}'}, {"from": '{"$gte": ""}'}]
+SMUGGLED = [
+    {"status[$ne]": "active"},
+    {"citizen_id[$ne]": "x"},
+    {"$where": "1"},
+    {"limit[$gt]": "0"},
+    {"practitioner_id[$regex]": ".*"},
+    {"emergency_reason[$ne]": "x"},
+]
+AS_VALUES = [
+    {"status": '{"$ne": null}'},
+    {"as_of": '{"$gt": ""}'},
+    {"limit": '{"$gt": 0}'},
+    {"purpose": '{"$ne": null}'},
+    {"from": '{"$gte": ""}'},
+]
 
 
-@pytest.mark.parametrize(("service", "path", "caller"), QUERIES,
-                         ids=[f"{s} GET {p}" for s, p, _ in QUERIES])
+@pytest.mark.parametrize(
+    ("service", "path", "caller"), QUERIES, ids=[f"{s} GET {p}" for s, p, _ in QUERIES]
+)
 async def test_operators_in_a_query_string_are_ignored_or_refused(
-    service: str, path: str, caller: str, api: Clients, cast: Cast,
+    service: str,
+    path: str,
+    caller: str,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     url = path.format(citizen_id=cast.citizen_id, practitioner_id=cast.practitioner_id)
     headers = cast.headers[caller]

@@ -54,8 +54,12 @@ class Rule:
 
     def url(self, cast: Cast, **known: str) -> str:
         """The path for the cast: their citizen and practitioner ids, unknown ids elsewhere."""
-        ids = {"citizen_id": cast.citizen_id, "practitioner_id": cast.practitioner_id,
-               "medication_id": "med-unknown", **known}
+        ids = {
+            "citizen_id": cast.citizen_id,
+            "practitioner_id": cast.practitioner_id,
+            "medication_id": "med-unknown",
+            **known,
+        }
         names = [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
         return self.path.format(**{n: ids.get(n, str(uuid.uuid4())) for n in names})
 
@@ -69,10 +73,16 @@ def later(days: int) -> str:
 
 
 SEED = uuid.uuid4().int % 10**8
-REGISTRATION = {"full_name": "Rui Matos", "date_of_birth": "1980-05-05", "nif": nif_for(SEED),
-                "sns_number": f"3{SEED:08d}", "email": "rui@example.pt",
-                "phone": "+351912000000", "address": "Rua A, Lisboa",
-                "password": "another long secret"}
+REGISTRATION = {
+    "full_name": "Rui Matos",
+    "date_of_birth": "1980-05-05",
+    "nif": nif_for(SEED),
+    "sns_number": f"3{SEED:08d}",
+    "email": "rui@example.pt",
+    "phone": "+351912000000",
+    "address": "Rua A, Lisboa",
+    "password": "another long secret",
+}
 MEDICATION = {"name": "Losartan", "dosage": "50 mg 1x/dia"}
 REASON = {"reason": "not needed any more"}
 
@@ -81,33 +91,75 @@ TABLE: list[Rule] = [
     Rule("identity", "POST", "/citizens", ANYONE, lambda c: REGISTRATION),
     Rule("identity", "GET", "/citizens/me", CITIZEN),  # staff have no personal data here
     Rule("identity", "GET", "/citizens/{citizen_id}", CITIZEN_OR_OPERATOR),
-    Rule("identity", "PATCH", "/citizens/{citizen_id}/contacts", CITIZEN_OR_OPERATOR,
-         lambda c: {"phone": "+351913000001"}),
-    Rule("identity", "PUT", "/citizens/{citizen_id}/family-doctor", OPERATOR,
-         lambda c: {"practitioner_id": c.practitioner_id, "health_unit": c.health_unit}),
+    Rule(
+        "identity",
+        "PATCH",
+        "/citizens/{citizen_id}/contacts",
+        CITIZEN_OR_OPERATOR,
+        lambda c: {"phone": "+351913000001"},
+    ),
+    Rule(
+        "identity",
+        "PUT",
+        "/citizens/{citizen_id}/family-doctor",
+        OPERATOR,
+        lambda c: {"practitioner_id": c.practitioner_id, "health_unit": c.health_unit},
+    ),
     # An invalid date keeps the operator from deregistering the cast (422, still allowed).
-    Rule("identity", "POST", "/citizens/{citizen_id}/deregistration", OPERATOR,
-         lambda c: {"reason": "death", "effective_date": "not a date"}),
-    Rule("identity", "POST", "/staff", OPERATOR,
-         lambda c: {"username": f"sec{uuid.uuid4().hex[:8]}", "password": "a staff password",
-                    "role": "auditor"}),
-    Rule("identity", "POST", "/auth/token", ANYONE,
-         lambda c: {"username": c.citizen["body"]["sns_number"],
-                    "password": c.citizen["body"]["password"]}),
+    Rule(
+        "identity",
+        "POST",
+        "/citizens/{citizen_id}/deregistration",
+        OPERATOR,
+        lambda c: {"reason": "death", "effective_date": "not a date"},
+    ),
+    Rule(
+        "identity",
+        "POST",
+        "/staff",
+        OPERATOR,
+        lambda c: {
+            "username": f"sec{uuid.uuid4().hex[:8]}",
+            "password": "a staff password",
+            "role": "auditor",
+        },
+    ),
+    Rule(
+        "identity",
+        "POST",
+        "/auth/token",
+        ANYONE,
+        lambda c: {
+            "username": c.citizen["body"]["sns_number"],
+            "password": c.citizen["body"]["password"],
+        },
+    ),
     Rule("identity", "POST", "/auth/totp", SIGNED_IN),
     Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
     # --- consent: the citizen's own consents, alerts and access history
-    Rule("consent", "POST", "/citizens/{citizen_id}/consents", CITIZEN,
-         lambda c: {"grantee": {"kind": "professional", "id": "P-nobody"},
-                    "categories": ["vaccinations"]}),
+    Rule(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/consents",
+        CITIZEN,
+        lambda c: {
+            "grantee": {"kind": "professional", "id": "P-nobody"},
+            "categories": ["vaccinations"],
+        },
+    ),
     Rule("consent", "GET", "/citizens/{citizen_id}/consents", CITIZEN_OR_AUDITOR),
     Rule("consent", "GET", "/citizens/{citizen_id}/consents/fhir", CITIZEN_OR_AUDITOR),
     Rule("consent", "GET", "/citizens/{citizen_id}/consents/{consent_id}", CITIZEN_OR_AUDITOR),
     Rule("consent", "POST", "/citizens/{citizen_id}/consents/{consent_id}/revocation", CITIZEN),
     Rule("consent", "GET", "/citizens/{citizen_id}/access-history", CITIZEN_OR_AUDITOR),
     Rule("consent", "GET", "/citizens/{citizen_id}/alert-settings", CITIZEN),
-    Rule("consent", "PUT", "/citizens/{citizen_id}/alert-settings", CITIZEN,
-         lambda c: {"access_alerts": False}),
+    Rule(
+        "consent",
+        "PUT",
+        "/citizens/{citizen_id}/alert-settings",
+        CITIZEN,
+        lambda c: {"access_alerts": False},
+    ),
     Rule("consent", "GET", "/citizens/{citizen_id}/alerts", CITIZEN),
     Rule("consent", "POST", "/citizens/{citizen_id}/alerts/{alert_id}/read", CITIZEN),
     # --- records: the citizen reads it all; professionals read by consent and write
@@ -118,73 +170,179 @@ TABLE: list[Rule] = [
     Rule("records", "GET", "/records/{citizen_id}/prescriptions", CITIZEN_OR_PROFESSIONAL),
     Rule("records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR),
     Rule("records", "GET", "/professionals/me/patients", PROFESSIONAL),
-    Rule("records", "POST", "/records/{citizen_id}/health-summary/allergies", PROFESSIONAL,
-         lambda c: {"allergy": "Penicilina"}),
-    Rule("records", "POST", "/records/{citizen_id}/health-summary/chronic-conditions",
-         PROFESSIONAL, lambda c: {"condition": "Hipertensão"}),
-    Rule("records", "POST", "/records/{citizen_id}/health-summary/medications", PROFESSIONAL,
-         lambda c: MEDICATION),
-    Rule("records", "PUT", "/records/{citizen_id}/health-summary/medications/{medication_id}",
-         PROFESSIONAL, lambda c: MEDICATION),
-    Rule("records", "DELETE",
-         "/records/{citizen_id}/health-summary/medications/{medication_id}", PROFESSIONAL),
-    Rule("records", "POST", "/records/{citizen_id}/vaccinations", PROFESSIONAL,
-         lambda c: {"vaccine": "Gripe", "dose_number": 1, "administered_on": later(-10),
-                    "lot": "FLU-1"}),
-    Rule("records", "PUT", "/records/{citizen_id}/care-plan", PROFESSIONAL,
-         lambda c: {"goals": ["Tensão < 140/90"], "responsible_professional": "Dr. Sá"}),
-    Rule("records", "POST", "/records/{citizen_id}/prescriptions", PROFESSIONAL,
-         lambda c: {"items": [{"name": "Losartan", "dosage": "50 mg", "packs": 1}],
-                    "valid_until": later(30)}),
+    Rule(
+        "records",
+        "POST",
+        "/records/{citizen_id}/health-summary/allergies",
+        PROFESSIONAL,
+        lambda c: {"allergy": "Penicilina"},
+    ),
+    Rule(
+        "records",
+        "POST",
+        "/records/{citizen_id}/health-summary/chronic-conditions",
+        PROFESSIONAL,
+        lambda c: {"condition": "Hipertensão"},
+    ),
+    Rule(
+        "records",
+        "POST",
+        "/records/{citizen_id}/health-summary/medications",
+        PROFESSIONAL,
+        lambda c: MEDICATION,
+    ),
+    Rule(
+        "records",
+        "PUT",
+        "/records/{citizen_id}/health-summary/medications/{medication_id}",
+        PROFESSIONAL,
+        lambda c: MEDICATION,
+    ),
+    Rule(
+        "records",
+        "DELETE",
+        "/records/{citizen_id}/health-summary/medications/{medication_id}",
+        PROFESSIONAL,
+    ),
+    Rule(
+        "records",
+        "POST",
+        "/records/{citizen_id}/vaccinations",
+        PROFESSIONAL,
+        lambda c: {
+            "vaccine": "Gripe",
+            "dose_number": 1,
+            "administered_on": later(-10),
+            "lot": "FLU-1",
+        },
+    ),
+    Rule(
+        "records",
+        "PUT",
+        "/records/{citizen_id}/care-plan",
+        PROFESSIONAL,
+        lambda c: {"goals": ["Tensão < 140/90"], "responsible_professional": "Dr. Sá"},
+    ),
+    Rule(
+        "records",
+        "POST",
+        "/records/{citizen_id}/prescriptions",
+        PROFESSIONAL,
+        lambda c: {
+            "items": [{"name": "Losartan", "dosage": "50 mg", "packs": 1}],
+            "valid_until": later(30),
+        },
+    ),
     # --- requests: citizens their own requests; professionals their own agenda
     Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN),
-    Rule("requests", "POST", "/citizens/{citizen_id}/appointments", CITIZEN,
-         lambda c: {"slot_id": str(uuid.uuid4())}),
+    Rule(
+        "requests",
+        "POST",
+        "/citizens/{citizen_id}/appointments",
+        CITIZEN,
+        lambda c: {"slot_id": str(uuid.uuid4())},
+    ),
     Rule("requests", "GET", "/citizens/{citizen_id}/appointments", CITIZEN),
-    Rule("requests", "POST",
-         "/citizens/{citizen_id}/appointments/{appointment_id}/cancellation", CITIZEN,
-         lambda c: REASON),
-    Rule("requests", "POST", "/citizens/{citizen_id}/renewals", CITIZEN,
-         lambda c: {"medication_ids": ["med-unknown"]}),
+    Rule(
+        "requests",
+        "POST",
+        "/citizens/{citizen_id}/appointments/{appointment_id}/cancellation",
+        CITIZEN,
+        lambda c: REASON,
+    ),
+    Rule(
+        "requests",
+        "POST",
+        "/citizens/{citizen_id}/renewals",
+        CITIZEN,
+        lambda c: {"medication_ids": ["med-unknown"]},
+    ),
     Rule("requests", "GET", "/citizens/{citizen_id}/renewals", CITIZEN),
     Rule("requests", "GET", "/citizens/{citizen_id}/renewals/{request_id}", CITIZEN),
     Rule("requests", "GET", "/citizens/{citizen_id}/referrals", CITIZEN),
-    Rule("requests", "POST", "/practitioners/{practitioner_id}/slots", PROFESSIONAL,
-         lambda c: {"starts_at": soon(4)}),
+    Rule(
+        "requests",
+        "POST",
+        "/practitioners/{practitioner_id}/slots",
+        PROFESSIONAL,
+        lambda c: {"starts_at": soon(4)},
+    ),
     Rule("requests", "GET", "/practitioners/{practitioner_id}/agenda", PROFESSIONAL),
-    Rule("requests", "POST", "/practitioners/{practitioner_id}/slots/{slot_id}/cancellation",
-         PROFESSIONAL, lambda c: REASON),
+    Rule(
+        "requests",
+        "POST",
+        "/practitioners/{practitioner_id}/slots/{slot_id}/cancellation",
+        PROFESSIONAL,
+        lambda c: REASON,
+    ),
     Rule("requests", "GET", "/practitioners/{practitioner_id}/renewals", PROFESSIONAL),
-    Rule("requests", "POST",
-         "/practitioners/{practitioner_id}/renewals/{request_id}/decision", PROFESSIONAL,
-         lambda c: {"decision": "rejected", "reason": "not indicated"}),
+    Rule(
+        "requests",
+        "POST",
+        "/practitioners/{practitioner_id}/renewals/{request_id}/decision",
+        PROFESSIONAL,
+        lambda c: {"decision": "rejected", "reason": "not indicated"},
+    ),
     Rule("requests", "GET", "/practitioners/{practitioner_id}/referrals", PROFESSIONAL),
-    Rule("requests", "POST", "/referrals", PROFESSIONAL,
-         lambda c: {"citizen_id": c.citizen_id, "specialty": "Cardiologia",
-                    "hospital": "Hospital de Santa Maria", "priority": "normal"}),
-    Rule("requests", "POST", "/referrals/{referral_id}/status", PROFESSIONAL,
-         lambda c: {"status": "completed"}),
+    Rule(
+        "requests",
+        "POST",
+        "/referrals",
+        PROFESSIONAL,
+        lambda c: {
+            "citizen_id": c.citizen_id,
+            "specialty": "Cardiologia",
+            "hospital": "Hospital de Santa Maria",
+            "priority": "normal",
+        },
+    ),
+    Rule(
+        "requests",
+        "POST",
+        "/referrals/{referral_id}/status",
+        PROFESSIONAL,
+        lambda c: {"status": "completed"},
+    ),
     # --- benefits: citizens ask; officers see the queue, decide, and see a citizen's
-    Rule("benefits", "POST", "/citizens/{citizen_id}/exemptions", CITIZEN,
-         lambda c: {"category": "blood_donor",
-                    "evidence": [{"kind": "donor card", "reference": "IPST-1"}]}),
-    Rule("benefits", "POST", "/citizens/{citizen_id}/exemptions/{exemption_id}/renewal",
-         CITIZEN, lambda c: {}),
+    Rule(
+        "benefits",
+        "POST",
+        "/citizens/{citizen_id}/exemptions",
+        CITIZEN,
+        lambda c: {
+            "category": "blood_donor",
+            "evidence": [{"kind": "donor card", "reference": "IPST-1"}],
+        },
+    ),
+    Rule(
+        "benefits",
+        "POST",
+        "/citizens/{citizen_id}/exemptions/{exemption_id}/renewal",
+        CITIZEN,
+        lambda c: {},
+    ),
     Rule("benefits", "GET", "/citizens/{citizen_id}/exemptions", CITIZEN_OR_OFFICER),
     Rule("benefits", "GET", "/citizens/{citizen_id}/benefits", CITIZEN_OR_OFFICER),
     Rule("benefits", "GET", "/exemptions/pending", OFFICER),
-    Rule("benefits", "POST", "/exemptions/{exemption_id}/decision", OFFICER,
-         lambda c: {"decision": "denied", "reason": "no evidence"}),
+    Rule(
+        "benefits",
+        "POST",
+        "/exemptions/{exemption_id}/decision",
+        OFFICER,
+        lambda c: {"decision": "denied", "reason": "no evidence"},
+    ),
 ]
 
 
 def served_routes(platform: Platform) -> set[str]:
     """Every operation each app publishes (its OpenAPI document lists its routes)."""
-    return {f"{name} {method.upper()} {path}"
-            for name, service in platform.services.items()
-            for path, operations in service.api.openapi()["paths"].items()
-            if not path.startswith(NOT_SERVED)
-            for method in operations}
+    return {
+        f"{name} {method.upper()} {path}"
+        for name, service in platform.services.items()
+        for path, operations in service.api.openapi()["paths"].items()
+        if not path.startswith(NOT_SERVED)
+        for method in operations
+    }
 
 
 def test_the_table_names_every_route_every_service_serves(platform: Platform) -> None:
@@ -208,15 +366,19 @@ def verdict(rule: Rule, caller: str, status: int, content_type: str) -> str | No
 
 @pytest.mark.parametrize("rule", TABLE, ids=str)
 async def test_each_caller_is_allowed_or_refused_as_the_table_says(
-    rule: Rule, api: Clients, cast: Cast,
+    rule: Rule,
+    api: Clients,
+    cast: Cast,
 ) -> None:
     wrong = []
     for caller in CALLERS:
         body = rule.body(cast) if rule.body else None
-        response = await api[rule.service].request(rule.method, rule.url(cast), json=body,
-                                                    headers=cast.headers[caller])
-        problem = verdict(rule, caller, response.status_code,
-                          response.headers.get("content-type", ""))
+        response = await api[rule.service].request(
+            rule.method, rule.url(cast), json=body, headers=cast.headers[caller]
+        )
+        problem = verdict(
+            rule, caller, response.status_code, response.headers.get("content-type", "")
+        )
         if problem:
             wrong.append(f"{caller}: {response.status_code} ({problem}) {response.text[:150]}")
     assert wrong == []

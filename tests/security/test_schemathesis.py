@@ -38,9 +38,11 @@ NOT_FUZZED = ("/health/", "/metrics", "/.well-known/")
 
 def require_schemathesis() -> None:
     if importlib.util.find_spec("schemathesis") is None:
-        pytest.fail(f"schemathesis is not installed: add {DEPENDENCY} to the dev dependency "
-                    "group in pyproject.toml ([dependency-groups] dev), then uv sync",
-                    pytrace=False)
+        pytest.fail(
+            f"schemathesis is not installed: add {DEPENDENCY} to the dev dependency "
+            "group in pyproject.toml ([dependency-groups] dev), then uv sync",
+            pytrace=False,
+        )
 
 
 def caller_for(service: str, method: str, path: str) -> str:
@@ -51,39 +53,59 @@ def caller_for(service: str, method: str, path: str) -> str:
     raise AssertionError(f"{service} {method} {path} is not in the role table")
 
 
-def sender(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop,
-           ) -> Callable[[dict[str, Any]], httpx.Response]:
+def sender(
+    client: httpx.AsyncClient,
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[dict[str, Any]], httpx.Response]:
     """Send a schemathesis case's requests-style arguments through `client`, on `loop`."""
     import requests
 
     def send(kwargs: dict[str, Any]) -> httpx.Response:
         names = ("method", "url", "headers", "params", "cookies", "data", "json", "files")
         prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in names}).prepare()
-        headers = {k: v for k, v in prepared.headers.items()
-                   if k.lower() not in ("content-length", "transfer-encoding")}
+        headers = {
+            k: v
+            for k, v in prepared.headers.items()
+            if k.lower() not in ("content-length", "transfer-encoding")
+        }
         call: Awaitable[httpx.Response] = client.request(
-            prepared.method or "GET", prepared.url or "", headers=headers,
-            content=prepared.body)
+            prepared.method or "GET", prepared.url or "", headers=headers, content=prepared.body
+        )
         return asyncio.run_coroutine_threadsafe(call, loop).result(timeout=60)
 
     return send
 
 
-def fuzz(operation: Any, headers: dict[str, str], path_parameters: dict[str, str],
-         send: Callable[[dict[str, Any]], httpx.Response], base_url: str) -> None:
+def fuzz(
+    operation: Any,
+    headers: dict[str, str],
+    path_parameters: dict[str, str],
+    send: Callable[[dict[str, Any]], httpx.Response],
+    base_url: str,
+) -> None:
     """Run the generated cases of one operation (in a worker thread); raise on a failure."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error
 
-    cases = st.one_of(*[operation.as_strategy(mode, headers=headers or None,
-                                              path_parameters=path_parameters or None)
-                        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)])
+    cases = st.one_of(
+        *[
+            operation.as_strategy(
+                mode, headers=headers or None, path_parameters=path_parameters or None
+            )
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        ]
+    )
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-              derandomize=True, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=cases)
     def no_server_error(case: Any) -> None:
         response = send(case.as_transport_kwargs(base_url=base_url))
@@ -101,7 +123,9 @@ async def q_cast(quarantine: Platform) -> Cast:
 @pytest.mark.parametrize("service", ["consent", "records", "requests", "benefits", "identity"])
 @pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 async def test_no_generated_request_gets_a_server_error(
-    service: str, quarantine: Platform, q_cast: Cast,
+    service: str,
+    quarantine: Platform,
+    q_cast: Cast,
 ) -> None:
     require_schemathesis()
     import schemathesis
@@ -117,11 +141,13 @@ async def test_no_generated_request_gets_a_server_error(
         caller = caller_for(service, operation.method, operation.path)
         fixed = {name: value for name, value in ids.items() if f"{{{name}}}" in operation.path}
         try:
-            await asyncio.to_thread(fuzz, operation, q_cast.headers[caller], fixed, send,
-                                    f"http://{service}")
+            await asyncio.to_thread(
+                fuzz, operation, q_cast.headers[caller], fixed, send, f"http://{service}"
+            )
         except (Exception, BaseExceptionGroup) as failure:
-            failures.append(f"{operation.method.upper()} {operation.path} as {caller}: "
-                            f"{str(failure)[:1500]}")
+            failures.append(
+                f"{operation.method.upper()} {operation.path} as {caller}: {str(failure)[:1500]}"
+            )
         fuzzed += 1
     assert fuzzed > 0
     assert failures == [], "\n\n".join(failures)

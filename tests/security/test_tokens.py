@@ -55,18 +55,31 @@ class Forge:
 
     def payload(self, **changes: Any) -> dict[str, Any]:
         now = int(time.time())
-        payload = {**self.claims, "iss": self.issuer.issuer, "aud": self.issuer.audience,
-                   "iat": now, "nbf": now, "exp": now + 300, **changes}
+        payload = {
+            **self.claims,
+            "iss": self.issuer.issuer,
+            "aud": self.issuer.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            **changes,
+        }
         return {k: v for k, v in payload.items() if v is not None}
 
     def signed(self, key: Any = None, kid: str | None = None, **changes: Any) -> str:
-        return jwt.encode(self.payload(**changes), key or self.issuer.key, algorithm="EdDSA",
-                          headers={"kid": kid or self.issuer.kid})
+        return jwt.encode(
+            self.payload(**changes),
+            key or self.issuer.key,
+            algorithm="EdDSA",
+            headers={"kid": kid or self.issuer.kid},
+        )
 
     def hmac_signed(self, secret: bytes) -> str:
         """HS256 with the public key as the shared secret (the algorithm-confusion attack)."""
-        signing_input = (f"{segment({'alg': 'HS256', 'typ': 'JWT', 'kid': self.issuer.kid})}."
-                         f"{segment(self.payload())}")
+        signing_input = (
+            f"{segment({'alg': 'HS256', 'typ': 'JWT', 'kid': self.issuer.kid})}."
+            f"{segment(self.payload())}"
+        )
         mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{b64(mac)}"
 
@@ -84,8 +97,9 @@ class Forge:
         if encoding == "raw":
             return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         if encoding == "pem":
-            return public.public_bytes(serialization.Encoding.PEM,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+            return public.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         return json.dumps(self.issuer.public_jwk).encode()
 
 
@@ -107,10 +121,11 @@ BAD_TOKENS: dict[str, Callable[[Forge], dict[str, str]]] = {
     "HS256 keyed with the public JWK": lambda f: bearer(f.hmac_signed(f.public_key("jwk"))),
     "unknown kid": lambda f: bearer(f.signed(kid="not-a-key-identity-published")),
     "another key under identity's kid": lambda f: bearer(
-        f.signed(key=Ed25519PrivateKey.generate())),
-    "expired": lambda f: bearer(f.signed(iat=int(time.time()) - 900,
-                                         nbf=int(time.time()) - 900,
-                                         exp=int(time.time()) - 60)),
+        f.signed(key=Ed25519PrivateKey.generate())
+    ),
+    "expired": lambda f: bearer(
+        f.signed(iat=int(time.time()) - 900, nbf=int(time.time()) - 900, exp=int(time.time()) - 60)
+    ),
     "not yet valid": lambda f: bearer(f.signed(nbf=int(time.time()) + 3600)),
     "wrong audience": lambda f: bearer(f.signed(aud="another-audience")),
     "wrong issuer": lambda f: bearer(f.signed(iss="https://issuer.invalid")),
@@ -131,7 +146,10 @@ def forge(platform: Platform, cast: Cast) -> Forge:
 
 @pytest.mark.parametrize("service", list(PROTECTED))
 async def test_a_token_made_like_identitys_passes_every_service(
-    service: str, api: Clients, cast: Cast, forge: Forge,
+    service: str,
+    api: Clients,
+    cast: Cast,
+    forge: Forge,
 ) -> None:
     path = PROTECTED[service].format(citizen_id=cast.citizen_id)
     response = await api[service].get(path, headers=bearer(forge.signed()))
@@ -141,7 +159,11 @@ async def test_a_token_made_like_identitys_passes_every_service(
 @pytest.mark.parametrize("service", list(PROTECTED))
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
 async def test_a_bad_token_is_refused_with_401_problem_by_every_service(
-    kind: str, service: str, api: Clients, cast: Cast, forge: Forge,
+    kind: str,
+    service: str,
+    api: Clients,
+    cast: Cast,
+    forge: Forge,
 ) -> None:
     path = PROTECTED[service].format(citizen_id=cast.citizen_id)
     response = await api[service].get(path, headers=BAD_TOKENS[kind](forge))

@@ -33,35 +33,42 @@ def bootstrap_of(args: argparse.Namespace) -> str:
     return str(args.bootstrap or ServiceSettings().kafka_bootstrap)
 
 
-
 def conninfo_of(store: str) -> str:
     """A libpq connection string: `store` itself, or the database `store` on RSE_POSTGRES_*."""
     if "=" in store or "://" in store:
         return store
     return ServiceSettings(postgres_db=store).postgres_conninfo()
 
+
 async def run_verify(args: argparse.Namespace) -> int:
     settings = ServiceSettings()
     if args.keys:
         pinned: list[KeyDocument] | None = load_keys(args.keys)
     elif settings.environment == "production" and not args.unpinned:
-        print("REFUSED: in production the checkpoints' keys must be pinned (--keys FILE, "
-              "written once by `rse-audit keys` and checked with each service's operators); "
-              "--unpinned trusts whatever audit.keys holds", file=sys.stderr)
+        print(
+            "REFUSED: in production the checkpoints' keys must be pinned (--keys FILE, "
+            "written once by `rse-audit keys` and checked with each service's operators); "
+            "--unpinned trusts whatever audit.keys holds",
+            file=sys.stderr,
+        )
         return 2
     else:
         pinned = None
-        print("UNPINNED: trusting the verification keys published on audit.keys; anyone "
-              "allowed to write there could add one (pin them: `rse-audit keys`, then "
-              "`verify --keys FILE`)")
+        print(
+            "UNPINNED: trusting the verification keys published on audit.keys; anyone "
+            "allowed to write there could add one (pin them: `rse-audit keys`, then "
+            "`verify --keys FILE`)"
+        )
     interval = args.checkpoint_interval or settings.checkpoint_interval
     bootstrap = bootstrap_of(args)
     topics = args.topic or await event_topics(bootstrap)
     mapping = dict(pair.split("=", 1) for pair in args.checkpoints_of or [])
     summary, findings = await verify(bootstrap, topics, mapping, pinned, interval)
-    print(f"verified {summary.records} records in {summary.partitions} partitions of "
-          f"{len(topics)} topics against {summary.checkpoints} signed checkpoints "
-          f"({summary.duplicates} re-published copies skipped)")
+    print(
+        f"verified {summary.records} records in {summary.partitions} partitions of "
+        f"{len(topics)} topics against {summary.checkpoints} signed checkpoints "
+        f"({summary.duplicates} re-published copies skipped)"
+    )
     for finding in findings:
         print(f"BROKEN: {finding}")
     if not findings:
@@ -75,8 +82,10 @@ async def run_keys(args: argparse.Namespace) -> int:
     text = json.dumps(keys, indent=2) + "\n"
     if args.out:
         args.out.write_text(text)
-        print(f"wrote {len(keys)} keys to {args.out}; check them against each service's "
-              f"operators before you trust them")
+        print(
+            f"wrote {len(keys)} keys to {args.out}; check them against each service's "
+            f"operators before you trust them"
+        )
     else:
         print(text, end="")
     return 0
@@ -92,8 +101,10 @@ async def run_replay(args: argparse.Namespace) -> int:
     read = await replay(bootstrap, topics, args.db, progress=progress)
     progress.close()
     elapsed = time.monotonic() - started
-    print(f"replayed {read} events from {len(topics)} topics in {elapsed:.1f}s "
-          f"({read / max(elapsed, 1e-9):,.0f} events/s) into {args.db}")
+    print(
+        f"replayed {read} events from {len(topics)} topics in {elapsed:.1f}s "
+        f"({read / max(elapsed, 1e-9):,.0f} events/s) into {args.db}"
+    )
     return 0
 
 
@@ -103,11 +114,12 @@ async def run_compare(args: argparse.Namespace) -> int:
     try:
         with sqlite3.connect(args.db) as db:
             changes = register_changes(conninfo_of(args.records_store))
-            differences = [*entries_not_on_consent_events(db, changes),
-                           *permits_without_consent(db, timedelta(seconds=args.grace)),
-                           *await compare(db, mongo[args.consent_db]),
-                           *await compare_decisions(db, mongo[args.requests_db],
-                                                    mongo[args.benefits_db])]
+            differences = [
+                *entries_not_on_consent_events(db, changes),
+                *permits_without_consent(db, timedelta(seconds=args.grace)),
+                *await compare(db, mongo[args.consent_db]),
+                *await compare_decisions(db, mongo[args.requests_db], mongo[args.benefits_db]),
+            ]
     finally:
         await mongo.close()
     for difference in differences:
@@ -125,8 +137,9 @@ def run_as_of(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     with sqlite3.connect(args.db) as db:
-        files = write_report(db, args.out, citizen_id=args.citizen, since=args.since,
-                             until=args.until)
+        files = write_report(
+            db, args.out, citizen_id=args.citizen, since=args.since, until=args.until
+        )
     for path in files:
         print(f"wrote {path}")
     return 0
@@ -137,15 +150,30 @@ def _add_kafka_commands(commands: Any) -> None:
     every = "every service's <service>.events"
     check = commands.add_parser("verify", help="check every hash chain and signed checkpoint")
     check.add_argument("--topic", action="append", help=f"a topic to verify (default: {every})")
-    check.add_argument("--checkpoints-of", action="append", metavar="COPY=ORIGINAL",
-                       help="verify the topic COPY against the checkpoints of ORIGINAL")
-    check.add_argument("--keys", type=Path, metavar="FILE",
-                       help="trust only these verification keys (from `rse-audit keys`)")
-    check.add_argument("--unpinned", action="store_true",
-                       help="in production, trust the keys on audit.keys (refused otherwise)")
-    check.add_argument("--checkpoint-interval", type=float, metavar="SECONDS",
-                       help="the relays' checkpoint interval (default: RSE_CHECKPOINT_INTERVAL"
-                            " or 30); records unsigned for twice as long fail")
+    check.add_argument(
+        "--checkpoints-of",
+        action="append",
+        metavar="COPY=ORIGINAL",
+        help="verify the topic COPY against the checkpoints of ORIGINAL",
+    )
+    check.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        help="trust only these verification keys (from `rse-audit keys`)",
+    )
+    check.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="in production, trust the keys on audit.keys (refused otherwise)",
+    )
+    check.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        metavar="SECONDS",
+        help="the relays' checkpoint interval (default: RSE_CHECKPOINT_INTERVAL"
+        " or 30); records unsigned for twice as long fail",
+    )
     pin = commands.add_parser("keys", help="the producers' verification keys, to pin")
     pin.add_argument("--out", type=Path, help="write them to this file (default: stdout)")
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
@@ -157,16 +185,26 @@ def _add_history_commands(commands: Any) -> None:
     against = commands.add_parser("compare", help="the replay against the live projections")
     against.add_argument("--mongo-url", help="default: RSE_MONGO_URL")
     for service in ("consent", "requests", "benefits"):
-        against.add_argument(f"--{service}-db", default=f"rse_{service}",
-                             help=f"the {service} service's MongoDB database")
-    against.add_argument("--grace", type=float, metavar="SECONDS",
-                         default=DELIVERY_GRACE.total_seconds(),
-                         help="how long after a consent's revocation records may still act on "
-                              "it, not yet told (default: %(default)s)")
-    against.add_argument("--records-store", default="rse_records",
-                         help="records' event store, whose consent register is looked up on "
-                              "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
-                              "server, or a libpq connection string (default: rse_records)")
+        against.add_argument(
+            f"--{service}-db",
+            default=f"rse_{service}",
+            help=f"the {service} service's MongoDB database",
+        )
+    against.add_argument(
+        "--grace",
+        type=float,
+        metavar="SECONDS",
+        default=DELIVERY_GRACE.total_seconds(),
+        help="how long after a consent's revocation records may still act on "
+        "it, not yet told (default: %(default)s)",
+    )
+    against.add_argument(
+        "--records-store",
+        default="rse_records",
+        help="records' event store, whose consent register is looked up on "
+        "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
+        "server, or a libpq connection string (default: rse_records)",
+    )
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
     ask.add_argument("date", help="ISO date or date-time (UTC)")
@@ -180,8 +218,9 @@ def _add_history_commands(commands: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rse-audit", description=__doc__)
     parser.add_argument("--bootstrap", help="Kafka bootstrap (default: RSE_KAFKA_BOOTSTRAP)")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB,
-                        help=f"the replayed history (default: {DEFAULT_DB})")
+    parser.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"the replayed history (default: {DEFAULT_DB})"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     _add_kafka_commands(commands)
     _add_history_commands(commands)

@@ -19,10 +19,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rse_shared.clock import as_utc
 from rse_shared.readmodel import from_exact
 
-CONSENT_FIELDS = ("citizen_id", "grantee_kind", "grantee_id", "categories", "purpose",
-                  "valid_from", "valid_until", "revoked_at", "expired_at")
-ACCESS_FIELDS = ("citizen_id", "practitioner_id", "health_unit", "categories", "purpose",
-                 "emergency_reason", "decision", "consent_id", "accessed_at")
+CONSENT_FIELDS = (
+    "citizen_id",
+    "grantee_kind",
+    "grantee_id",
+    "categories",
+    "purpose",
+    "valid_from",
+    "valid_until",
+    "revoked_at",
+    "expired_at",
+)
+ACCESS_FIELDS = (
+    "citizen_id",
+    "practitioner_id",
+    "health_unit",
+    "categories",
+    "purpose",
+    "emergency_reason",
+    "decision",
+    "consent_id",
+    "accessed_at",
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +88,12 @@ async def _live(collection: Any) -> AsyncIterator[dict[str, Any]]:
         yield doc
 
 
-def _diff(kind: str, replayed: dict[str, dict[str, Any]], live: dict[str, dict[str, Any]],
-          fields: tuple[str, ...]) -> Iterator[Difference]:
+def _diff(
+    kind: str,
+    replayed: dict[str, dict[str, Any]],
+    live: dict[str, dict[str, Any]],
+    fields: tuple[str, ...],
+) -> Iterator[Difference]:
     for key in sorted(set(replayed) | set(live)):
         if key not in live:
             yield Difference(kind, key, "*", "present", "missing")
@@ -88,10 +110,10 @@ def _diff(kind: str, replayed: dict[str, dict[str, Any]], live: dict[str, dict[s
 async def compare(history: sqlite3.Connection, consent_db: AsyncDatabase[Any]) -> list[Difference]:
     live_consents = {str(d["_id"]): d async for d in _live(consent_db.consents)}
     live_accesses = {str(d["_id"]): d async for d in _live(consent_db.accesses)}
-    return [*_diff("consent", _rows(history, "consents", "consent_id"), live_consents,
-                   CONSENT_FIELDS),
-            *_diff("access", _rows(history, "accesses", "access_id"), live_accesses,
-                   ACCESS_FIELDS)]
+    return [
+        *_diff("consent", _rows(history, "consents", "consent_id"), live_consents, CONSENT_FIELDS),
+        *_diff("access", _rows(history, "accesses", "access_id"), live_accesses, ACCESS_FIELDS),
+    ]
 
 
 # The live status a replayed decision must show (a later step may have followed it).
@@ -103,13 +125,15 @@ OUTCOMES = {
 }
 
 
-async def compare_decisions(history: sqlite3.Connection, requests_db: AsyncDatabase[Any],
-                            benefits_db: AsyncDatabase[Any]) -> list[Difference]:
+async def compare_decisions(
+    history: sqlite3.Connection, requests_db: AsyncDatabase[Any], benefits_db: AsyncDatabase[Any]
+) -> list[Difference]:
     """Every renewal and exemption decision in the log, as the services show it now."""
     live = {"renewal": requests_db.renewals, "exemption": benefits_db.exemptions}
     differences = []
-    rows = history.execute("SELECT subject_id, kind, outcome FROM decisions "
-                           "WHERE kind IN ('renewal', 'exemption')").fetchall()
+    rows = history.execute(
+        "SELECT subject_id, kind, outcome FROM decisions WHERE kind IN ('renewal', 'exemption')"
+    ).fetchall()
     for subject_id, kind, outcome in rows:
         doc = await live[kind].find_one({"_id": subject_id})
         status = doc.get("status") if doc else None

@@ -22,19 +22,32 @@ def audit_event(access: dict[str, Any]) -> dict[str, Any]:
     if emergency:
         event_type = _coding(DCM, "110113", "Security Alert")
         subtype = [_coding(DCM, "110127", "Emergency Override Started")]
-        purpose = [{"coding": [_coding(ACT_REASON, "BTG", "break the glass")]},
-                   {"coding": [_coding(ACT_REASON, "ETREAT", "Emergency Treatment")]}]
+        purpose = [
+            {"coding": [_coding(ACT_REASON, "BTG", "break the glass")]},
+            {"coding": [_coding(ACT_REASON, "ETREAT", "Emergency Treatment")]},
+        ]
     else:
         event_type = _coding(DCM, "110110", "Patient Record")
         subtype = [_coding(AUDIT_TYPE, "read", "read")]
         purpose = [{"coding": [_coding(ACT_REASON, "TREAT", "treatment")]}]
-    entities = [{"what": {"reference": f"Patient/{access['citizen_id']}"},
-                 "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                          "code": "1", "display": "Person"},
-                 "description": "categories: " + ", ".join(access["categories"])}]
+    entities = [
+        {
+            "what": {"reference": f"Patient/{access['citizen_id']}"},
+            "type": {
+                "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+                "code": "1",
+                "display": "Person",
+            },
+            "description": "categories: " + ", ".join(access["categories"]),
+        }
+    ]
     if access.get("consent_id"):
-        entities.append({"what": {"reference": f"Consent/{access['consent_id']}"},
-                         "description": "the consent the read relied on"})
+        entities.append(
+            {
+                "what": {"reference": f"Consent/{access['consent_id']}"},
+                "description": "the consent the read relied on",
+            }
+        )
     return {
         "resourceType": "AuditEvent",
         "id": access["access_id"],
@@ -44,13 +57,24 @@ def audit_event(access: dict[str, Any]) -> dict[str, Any]:
         "recorded": access["accessed_at"],
         "outcome": "4" if access["decision"] == "deny" else "0",
         "outcomeDesc": f"decision: {access['decision']}"
-                       + (f"; emergency reason: {access['emergency_reason']}" if emergency else ""),
+        + (f"; emergency reason: {access['emergency_reason']}" if emergency else ""),
         "purposeOfEvent": purpose,
-        "agent": [{"who": {"identifier": {"system": "urn:rse:practitioner",
-                                          "value": access["practitioner_id"]}},
-                   "requestor": True,
-                   **({"location": {"display": access["health_unit"]}}
-                      if access.get("health_unit") else {})}],
+        "agent": [
+            {
+                "who": {
+                    "identifier": {
+                        "system": "urn:rse:practitioner",
+                        "value": access["practitioner_id"],
+                    }
+                },
+                "requestor": True,
+                **(
+                    {"location": {"display": access["health_unit"]}}
+                    if access.get("health_unit")
+                    else {}
+                ),
+            }
+        ],
         "source": {"observer": {"display": "RSE records service"}},
         "entity": entities,
     }
@@ -63,10 +87,15 @@ def _instant(text: str | None) -> datetime | None:
 def consent_facts(row: dict[str, Any]) -> ConsentFacts:
     """A replayed consent row, as a FHIR Consent describes it."""
     return ConsentFacts(
-        consent_id=row["consent_id"], citizen_id=row["citizen_id"],
-        grantee_kind=row["grantee_kind"], grantee_id=row["grantee_id"],
-        categories=row["categories"], purpose=row["purpose"],
+        consent_id=row["consent_id"],
+        citizen_id=row["citizen_id"],
+        grantee_kind=row["grantee_kind"],
+        grantee_id=row["grantee_id"],
+        categories=row["categories"],
+        purpose=row["purpose"],
         granted_at=datetime.fromisoformat(row["granted_at"]),
         valid_from=datetime.fromisoformat(row["valid_from"]),
-        valid_until=_instant(row["valid_until"]), revoked_at=_instant(row["revoked_at"]),
-        expired_at=_instant(row["expired_at"]))
+        valid_until=_instant(row["valid_until"]),
+        revoked_at=_instant(row["revoked_at"]),
+        expired_at=_instant(row["expired_at"]),
+    )

@@ -37,23 +37,35 @@ def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
 
 
 def as_of(db: sqlite3.Connection, citizen_id: str, at: str) -> AsOf:
-    consents = _rows(db.execute(
-        f"SELECT * FROM consents WHERE citizen_id = :citizen AND {ACTIVE_AT} "  # noqa: S608
-        "ORDER BY granted_at", {"citizen": citizen_id, "at": at}))
-    accesses = _rows(db.execute(
-        "SELECT * FROM accesses WHERE citizen_id = :citizen "
-        "AND julianday(accessed_at) <= julianday(:at) ORDER BY accessed_at",
-        {"citizen": citizen_id, "at": at}))
+    consents = _rows(
+        db.execute(
+            f"SELECT * FROM consents WHERE citizen_id = :citizen AND {ACTIVE_AT} "  # noqa: S608
+            "ORDER BY granted_at",
+            {"citizen": citizen_id, "at": at},
+        )
+    )
+    accesses = _rows(
+        db.execute(
+            "SELECT * FROM accesses WHERE citizen_id = :citizen "
+            "AND julianday(accessed_at) <= julianday(:at) ORDER BY accessed_at",
+            {"citizen": citizen_id, "at": at},
+        )
+    )
     return AsOf(citizen_id, at, consents, accesses)
 
 
 def consents_of(db: sqlite3.Connection, citizen_id: str) -> list[dict[str, Any]]:
-    return _rows(db.execute("SELECT * FROM consents WHERE citizen_id = ? ORDER BY granted_at",
-                            (citizen_id,)))
+    return _rows(
+        db.execute("SELECT * FROM consents WHERE citizen_id = ? ORDER BY granted_at", (citizen_id,))
+    )
 
 
-def accesses_of(db: sqlite3.Connection, citizen_id: str | None = None,
-                since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+def accesses_of(
+    db: sqlite3.Connection,
+    citizen_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict[str, Any]]:
     query = "SELECT * FROM accesses WHERE 1 = 1"
     params: list[str] = []
     if citizen_id:
@@ -69,8 +81,11 @@ def accesses_of(db: sqlite3.Connection, citizen_id: str | None = None,
 
 
 def decisions_of(db: sqlite3.Connection, citizen_id: str) -> list[dict[str, Any]]:
-    rows = _rows(db.execute("SELECT * FROM decisions WHERE citizen_id = ? ORDER BY decided_at",
-                            (citizen_id,)))
+    rows = _rows(
+        db.execute(
+            "SELECT * FROM decisions WHERE citizen_id = ? ORDER BY decided_at", (citizen_id,)
+        )
+    )
     for row in rows:
         row["detail"] = json.loads(row["detail"])
     return rows

@@ -53,7 +53,6 @@ def decode_fast(value: bytes | None) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-
 async def event_topics(bootstrap: str) -> list[str]:
     """The services' integration-event topics (`<service>.events`) that exist."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(AUDITOR))
@@ -67,14 +66,17 @@ async def event_topics(bootstrap: str) -> list[str]:
 
 async def read_partitions(bootstrap: str, topic: str) -> AsyncIterator[tuple[int, list[Record]]]:
     """Each partition of `topic`, from offset 0 to its end at the time of reading."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                **tool_options(AUDITOR))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(AUDITOR)
+    )
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
         for partition in sorted(consumer.partitions_for_topic(topic) or ()):
-            yield partition, [r async for batch in _read_one(consumer, topic, partition)
-                              for r in batch]
+            yield (
+                partition,
+                [r async for batch in _read_one(consumer, topic, partition) for r in batch],
+            )
     finally:
         await consumer.stop()
 
@@ -86,12 +88,16 @@ async def read_topic(bootstrap: str, topic: str) -> AsyncIterator[Record]:
             yield record
 
 
-async def read_batches(bootstrap: str, topic: str,
-                       decoder: Decoder = decode) -> AsyncIterator[list[Record]]:
+async def read_batches(
+    bootstrap: str, topic: str, decoder: Decoder = decode
+) -> AsyncIterator[list[Record]]:
     """The records of `topic` from offset 0, in offset order per partition, as fetched."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=FETCH_BYTES,
-                                **tool_options(AUDITOR))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=FETCH_BYTES,
+        **tool_options(AUDITOR),
+    )
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -106,15 +112,19 @@ FETCH_BYTES = 8 * 1024 * 1024
 """Per-partition fetch size: a replay reads whole logs, so large fetches mean few round trips."""
 
 
-async def _read_one(consumer: AIOKafkaConsumer, topic: str, partition: int,
-                    decoder: Decoder = decode) -> AsyncIterator[list[Record]]:
+async def _read_one(
+    consumer: AIOKafkaConsumer, topic: str, partition: int, decoder: Decoder = decode
+) -> AsyncIterator[list[Record]]:
     tp = TopicPartition(topic, partition)
     consumer.assign([tp])
     await consumer.seek_to_beginning(tp)
     end = (await consumer.end_offsets([tp]))[tp]
     while await consumer.position(tp) < end:
         batch = await consumer.getmany(tp, timeout_ms=1000, max_records=10000)
-        records = [Record(topic, partition, m.offset, decoder(m.value), m.timestamp)
-                   for m in batch.get(tp, []) if m.offset < end]
+        records = [
+            Record(topic, partition, m.offset, decoder(m.value), m.timestamp)
+            for m in batch.get(tp, [])
+            if m.offset < end
+        ]
         if records:
             yield records

@@ -61,20 +61,29 @@ def _instant(value: str | None) -> datetime | None:
 def _consents(history: sqlite3.Connection) -> dict[str, Consent]:
     rows = history.execute(
         "SELECT consent_id, citizen_id, grantee_kind, grantee_id, categories, valid_from, "
-        "valid_until, revoked_at, expired_at FROM consents")
+        "valid_until, revoked_at, expired_at FROM consents"
+    )
     consents = {}
     for cid, citizen, kind, grantee, categories, start, until, revoked, expired in rows:
         ends = [t for t in (_instant(revoked), _instant(expired)) if t is not None]
         valid_from = _instant(start)
         if valid_from is None:
             continue
-        consents[cid] = Consent(citizen, kind, grantee, frozenset(json.loads(categories)),
-                                valid_from, _instant(until), min(ends) if ends else None)
+        consents[cid] = Consent(
+            citizen,
+            kind,
+            grantee,
+            frozenset(json.loads(categories)),
+            valid_from,
+            _instant(until),
+            min(ends) if ends else None,
+        )
     return consents
 
 
-def why_invalid(access: dict[str, Any], consent: Consent | None,
-                grace: timedelta = DELIVERY_GRACE) -> str | None:
+def why_invalid(
+    access: dict[str, Any], consent: Consent | None, grace: timedelta = DELIVERY_GRACE
+) -> str | None:
     """Why the consent a permit names did not allow it (None: it did)."""
     if consent is None:
         return "names a consent consent.events never published"
@@ -90,19 +99,28 @@ def why_invalid(access: dict[str, Any], consent: Consent | None,
     return None
 
 
-def permits_without_consent(history: sqlite3.Connection,
-                            grace: timedelta = DELIVERY_GRACE) -> list[Difference]:
+def permits_without_consent(
+    history: sqlite3.Connection, grace: timedelta = DELIVERY_GRACE
+) -> list[Difference]:
     """Every replayed permit that no consent published on consent.events allowed."""
     consents = _consents(history)
     cursor = history.execute(
         "SELECT access_id, citizen_id, practitioner_id, health_unit, categories, consent_id, "
-        "accessed_at FROM accesses WHERE decision = 'permit' ORDER BY accessed_at, access_id")
+        "accessed_at FROM accesses WHERE decision = 'permit' ORDER BY accessed_at, access_id"
+    )
     names = [d[0] for d in cursor.description]
     found = []
     for values in cursor:
         access = dict(zip(names, values, strict=True))
         reason = why_invalid(access, consents.get(access["consent_id"] or ""), grace)
         if reason is not None:
-            found.append(Difference(PERMIT_WITHOUT_CONSENT, access["access_id"],
-                                    "consent_id", reason, access["consent_id"]))
+            found.append(
+                Difference(
+                    PERMIT_WITHOUT_CONSENT,
+                    access["access_id"],
+                    "consent_id",
+                    reason,
+                    access["consent_id"],
+                )
+            )
     return found

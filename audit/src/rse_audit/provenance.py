@@ -28,11 +28,12 @@ from rse_shared.eventstore import DateAsISO
 NOT_ON_CONSENT_EVENTS = "consent register entry not on consent.events"
 EVENTS_TABLE = "records_events"
 # The register's changes, by the class name eventsourcing stores in each event's topic.
-CHANGES = {"ConsentRegister.Granted": "ConsentGranted",
-           "ConsentRegister.Revoked": "ConsentRevoked",
-           "ConsentRegister.Expired": "ConsentExpired"}
-GRANT_TERMS = ("grantee_kind", "grantee_id", "categories", "purpose", "valid_from",
-               "valid_until")
+CHANGES = {
+    "ConsentRegister.Granted": "ConsentGranted",
+    "ConsentRegister.Revoked": "ConsentRevoked",
+    "ConsentRegister.Expired": "ConsentExpired",
+}
+GRANT_TERMS = ("grantee_kind", "grantee_id", "categories", "purpose", "valid_from", "valid_until")
 ENDING = {"ConsentRevoked": "revoked_at", "ConsentExpired": "expired_at"}
 
 
@@ -65,12 +66,15 @@ def register_changes(conninfo: str) -> Iterator[RegisterChange]:
     with psycopg.connect(conninfo) as conn, conn.cursor(name="register_changes") as cursor:
         cursor.execute(
             f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
-            "WHERE topic LIKE %s ORDER BY notification_id", ("%:ConsentRegister.%",))
+            "WHERE topic LIKE %s ORDER BY notification_id",
+            ("%:ConsentRegister.%",),
+        )
         for originator_id, version, topic, state in cursor:
             event_type = CHANGES.get(str(topic).rsplit(":", 1)[-1])
             if event_type is not None:
-                yield RegisterChange(str(originator_id), int(version), event_type,
-                                     transcoder.decode(bytes(state)))
+                yield RegisterChange(
+                    str(originator_id), int(version), event_type, transcoder.decode(bytes(state))
+                )
 
 
 def _instant(value: Any) -> datetime | None:
@@ -88,12 +92,13 @@ def _same(field: str, stored: Any, published: Any) -> bool:
 
 
 def _says_the_same(change: RegisterChange, document: dict[str, Any]) -> bool:
-    if (document.get("event_type") != change.event_type
-            or document.get("consent_id") != change.consent_id
-            or document.get("citizen_id") != str(change.state.get("citizen_id"))):
+    if (
+        document.get("event_type") != change.event_type
+        or document.get("consent_id") != change.consent_id
+        or document.get("citizen_id") != str(change.state.get("citizen_id"))
+    ):
         return False
-    fields = GRANT_TERMS if change.event_type == "ConsentGranted" else (
-        ENDING[change.event_type],)
+    fields = GRANT_TERMS if change.event_type == "ConsentGranted" else (ENDING[change.event_type],)
     return all(_same(f, change.state.get(f), document.get(f)) for f in fields)
 
 
@@ -105,7 +110,8 @@ def why_not_published(history: sqlite3.Connection, change: RegisterChange) -> st
     row = history.execute(
         "SELECT chain_hash, document FROM consent_log WHERE topic = ? AND partition = ? "
         "AND record_offset = ?",
-        (source.get("topic"), source.get("partition"), source.get("offset"))).fetchone()
+        (source.get("topic"), source.get("partition"), source.get("offset")),
+    ).fetchone()
     if row is None:
         return "no consent change of consent.events is at the position it names"
     logged_hash, document = row
@@ -116,15 +122,21 @@ def why_not_published(history: sqlite3.Connection, change: RegisterChange) -> st
     return None
 
 
-def entries_not_on_consent_events(history: sqlite3.Connection,
-                                  changes: Iterable[RegisterChange]) -> list[Difference]:
+def entries_not_on_consent_events(
+    history: sqlite3.Connection, changes: Iterable[RegisterChange]
+) -> list[Difference]:
     """Every register change no record of the replayed consent.events vouches for."""
     found = []
     for change in changes:
         reason = why_not_published(history, change)
         if reason is not None:
-            found.append(Difference(
-                NOT_ON_CONSENT_EVENTS, change.consent_id,
-                f"{change.event_type} (register {change.register_id} v{change.version})",
-                reason, change.state.get("source")))
+            found.append(
+                Difference(
+                    NOT_ON_CONSENT_EVENTS,
+                    change.consent_id,
+                    f"{change.event_type} (register {change.register_id} v{change.version})",
+                    reason,
+                    change.state.get("source"),
+                )
+            )
     return found

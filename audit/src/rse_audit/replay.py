@@ -53,9 +53,12 @@ class Statement:
     sql: str
 
 
-GRANT = Statement("consents", "INSERT OR IGNORE INTO consents (consent_id, citizen_id, "
-                  "grantee_kind, grantee_id, categories, purpose, valid_from, valid_until, "
-                  "granted_at) VALUES (?,?,?,?,?,?,?,?,?)")
+GRANT = Statement(
+    "consents",
+    "INSERT OR IGNORE INTO consents (consent_id, citizen_id, "
+    "grantee_kind, grantee_id, categories, purpose, valid_from, valid_until, "
+    "granted_at) VALUES (?,?,?,?,?,?,?,?,?)",
+)
 REVOKE = Statement("consents", "UPDATE consents SET revoked_at = ? WHERE consent_id = ?")
 EXPIRE = Statement("consents", "UPDATE consents SET expired_at = ? WHERE consent_id = ?")
 ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?)")
@@ -70,13 +73,23 @@ Row = tuple[Statement, tuple[Any, ...]]
 def _categories(categories: tuple[str, ...]) -> str:
     """The categories as stored (a JSON list); the same few lists recur in every log."""
     return json.dumps(list(categories))
+
+
 Apply = Callable[[dict[str, Any]], Row]
 
 
 def _granted(e: dict[str, Any]) -> Row:
-    return GRANT, (e["consent_id"], e["citizen_id"], e["grantee_kind"], e.get("grantee_id"),
-                   _categories(tuple(e["categories"])), e["purpose"], e["valid_from"],
-                   e.get("valid_until"), e["occurred_at"])
+    return GRANT, (
+        e["consent_id"],
+        e["citizen_id"],
+        e["grantee_kind"],
+        e.get("grantee_id"),
+        _categories(tuple(e["categories"])),
+        e["purpose"],
+        e["valid_from"],
+        e.get("valid_until"),
+        e["occurred_at"],
+    )
 
 
 def _revoked(e: dict[str, Any]) -> Row:
@@ -88,16 +101,31 @@ def _expired(e: dict[str, Any]) -> Row:
 
 
 def _accessed(e: dict[str, Any]) -> Row:
-    return ACCESS, (e["access_id"], e["citizen_id"], e["practitioner_id"], e.get("health_unit"),
-                    _categories(tuple(e["categories"])), e.get("purpose"),
-                    e.get("emergency_reason"),
-                    e["decision"], e.get("consent_id"), e["accessed_at"])
+    return ACCESS, (
+        e["access_id"],
+        e["citizen_id"],
+        e["practitioner_id"],
+        e.get("health_unit"),
+        _categories(tuple(e["categories"])),
+        e.get("purpose"),
+        e.get("emergency_reason"),
+        e["decision"],
+        e.get("consent_id"),
+        e["accessed_at"],
+    )
 
 
 def _decision(kind: str, subject: str, outcome: str, *detail: str) -> Apply:
     def apply(e: dict[str, Any]) -> Row:
-        return DECIDE, (e[subject], kind, e["citizen_id"], e.get(outcome),
-                        json.dumps({k: e.get(k) for k in detail}), e["occurred_at"])
+        return DECIDE, (
+            e[subject],
+            kind,
+            e["citizen_id"],
+            e.get(outcome),
+            json.dumps({k: e.get(k) for k in detail}),
+            e["occurred_at"],
+        )
+
     return apply
 
 
@@ -106,16 +134,28 @@ APPLY: dict[str, Apply] = {
     "ConsentRevoked": _revoked,
     "ConsentExpired": _expired,
     "RecordAccessed": _accessed,
-    "MedicationRenewalDecided": _decision("renewal", "request_id", "decision", "reason",
-                                          "valid_until", "practitioner_id"),
-    "ExemptionDecided": _decision("exemption", "exemption_id", "decision", "category", "basis",
-                                  "valid_from", "valid_until", "reason"),
-    "ExemptionExpired": _decision("exemption_expiry", "exemption_id", "event_type",
-                                  "category", "expired_on"),
-    "ReferralRegistered": _decision("referral", "referral_id", "priority", "specialty",
-                                    "hospital", "deadline"),
-    "ReferralStatusChanged": _decision("referral_status", "referral_id", "status",
-                                       "scheduled_for", "reason"),
+    "MedicationRenewalDecided": _decision(
+        "renewal", "request_id", "decision", "reason", "valid_until", "practitioner_id"
+    ),
+    "ExemptionDecided": _decision(
+        "exemption",
+        "exemption_id",
+        "decision",
+        "category",
+        "basis",
+        "valid_from",
+        "valid_until",
+        "reason",
+    ),
+    "ExemptionExpired": _decision(
+        "exemption_expiry", "exemption_id", "event_type", "category", "expired_on"
+    ),
+    "ReferralRegistered": _decision(
+        "referral", "referral_id", "priority", "specialty", "hospital", "deadline"
+    ),
+    "ReferralStatusChanged": _decision(
+        "referral_status", "referral_id", "status", "scheduled_for", "reason"
+    ),
 }
 
 
@@ -146,8 +186,14 @@ class Writer:
             return
         own = document.get("chain_hash")
         self.pending.setdefault(LOG, []).append(
-            (record.topic, record.partition, record.offset,
-             own if own == chain_hash(document) else None, json.dumps(document)))
+            (
+                record.topic,
+                record.partition,
+                record.offset,
+                own if own == chain_hash(document) else None,
+                json.dumps(document),
+            )
+        )
 
     def flush(self) -> None:
         for statement in list(self.pending):
@@ -176,8 +222,14 @@ def open_store(path: Path) -> sqlite3.Connection:
     return db
 
 
-async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 5000,
-                 progress: Progress | None = None) -> int:
+async def replay(
+    bootstrap: str,
+    topics: list[str],
+    path: Path,
+    *,
+    batch: int = 5000,
+    progress: Progress | None = None,
+) -> int:
     """Rebuild the history from `topics` into the SQLite file `path`; returns events read."""
     db = open_store(path)
     writer = Writer(db)
@@ -186,8 +238,9 @@ async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 
         for topic in topics:
             # Consent changes are kept with their chain hash: decoded exactly, as verify does.
             consents = owner_of(topic) == "consent"
-            async for records in read_batches(bootstrap, topic,
-                                              decode if consents else decode_fast):
+            async for records in read_batches(
+                bootstrap, topic, decode if consents else decode_fast
+            ):
                 for record in records:
                     if record.document is not None:
                         writer.add(record.document)
@@ -206,4 +259,3 @@ async def replay(bootstrap: str, topics: list[str], path: Path, *, batch: int = 
     finally:
         db.close()
     return read
-

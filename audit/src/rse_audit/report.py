@@ -20,9 +20,13 @@ from rse_shared.fhir import collection, consent_resource
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr" + (' class="emergency"' if row.get("decision") == "emergency" else "") + ">"
-        + "".join(f"<td>{html.escape(_text(row.get(c)))}</td>" for c in columns) + "</tr>"
-        for row in rows)
+        "<tr"
+        + (' class="emergency"' if row.get("decision") == "emergency" else "")
+        + ">"
+        + "".join(f"<td>{html.escape(_text(row.get(c)))}</td>" for c in columns)
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -38,8 +42,12 @@ STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse
 td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}.emergency{background:#fdd}"""
 
 
-def render_html(title: str, consents: list[dict[str, Any]], accesses: list[dict[str, Any]],
-                decisions: list[dict[str, Any]]) -> str:
+def render_html(
+    title: str,
+    consents: list[dict[str, Any]],
+    accesses: list[dict[str, Any]],
+    decisions: list[dict[str, Any]],
+) -> str:
     emergencies = sum(1 for a in accesses if a["decision"] == "emergency")
     denied = sum(1 for a in accesses if a["decision"] == "deny")
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8">
@@ -47,35 +55,69 @@ def render_html(title: str, consents: list[dict[str, Any]], accesses: list[dict[
 <h1>{html.escape(title)}</h1>
 <p>{len(accesses)} accesses ({denied} denied, {emergencies} emergency), {len(consents)} consents,
 {len(decisions)} decisions.</p>
-<h2>Consents</h2>{_table(consents, ["consent_id", "grantee_kind", "grantee_id", "categories",
-                                    "valid_from", "valid_until", "granted_at", "revoked_at",
-                                    "expired_at"])}
-<h2>Accesses</h2>{_table(accesses, ["accessed_at", "practitioner_id", "health_unit",
-                                    "categories", "decision", "consent_id",
-                                    "emergency_reason"])}
+<h2>Consents</h2>{
+        _table(
+            consents,
+            [
+                "consent_id",
+                "grantee_kind",
+                "grantee_id",
+                "categories",
+                "valid_from",
+                "valid_until",
+                "granted_at",
+                "revoked_at",
+                "expired_at",
+            ],
+        )
+    }
+<h2>Accesses</h2>{
+        _table(
+            accesses,
+            [
+                "accessed_at",
+                "practitioner_id",
+                "health_unit",
+                "categories",
+                "decision",
+                "consent_id",
+                "emergency_reason",
+            ],
+        )
+    }
 <h2>Decisions</h2>{_table(decisions, ["decided_at", "kind", "subject_id", "outcome"])}
 </body></html>"""
 
 
-def write_report(db: sqlite3.Connection, out: Path, *, citizen_id: str | None = None,
-                 since: str | None = None, until: str | None = None) -> list[Path]:
+def write_report(
+    db: sqlite3.Connection,
+    out: Path,
+    *,
+    citizen_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[Path]:
     """report.html, JSON lines and the FHIR AuditEvent and Consent bundles."""
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     accesses = accesses_of(db, citizen_id, since, until)
     consents = consents_of(db, citizen_id) if citizen_id else []
     decisions = decisions_of(db, citizen_id) if citizen_id else []
-    title = f"Access report — citizen {citizen_id}" if citizen_id else (
-        f"Access report — {since or 'start'} to {until or 'now'}")
+    title = (
+        f"Access report — citizen {citizen_id}"
+        if citizen_id
+        else (f"Access report — {since or 'start'} to {until or 'now'}")
+    )
     files = {
         "report.html": render_html(title, consents, accesses, decisions),
         "accesses.jsonl": "".join(json.dumps(a) + "\n" for a in accesses),
         "consents.jsonl": "".join(json.dumps(c) + "\n" for c in consents),
         "audit-events.fhir.json": json.dumps(
-            collection([audit_event(a) for a in accesses], now), indent=1),
+            collection([audit_event(a) for a in accesses], now), indent=1
+        ),
         "consents.fhir.json": json.dumps(
-            collection([consent_resource(consent_facts(c), now) for c in consents], now),
-            indent=1),
+            collection([consent_resource(consent_facts(c), now) for c in consents], now), indent=1
+        ),
     }
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")

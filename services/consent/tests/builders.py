@@ -15,14 +15,23 @@ def an_access(citizen_id: uuid.UUID, position: int, **overrides: Any) -> RecordA
     """A professional's read of the citizen's vaccinations, permitted by a consent."""
     decision = overrides.get("decision", "permit")
     fields: dict[str, Any] = {
-        "event_id": uuid.uuid4(), "occurred_at": NOW, "producer": "records",
-        "citizen_id": citizen_id, "source_position": position, "access_id": uuid.uuid4(),
-        "practitioner_id": "P-100", "role": "professional", "health_unit": "USF Tejo",
-        "categories": ("vaccinations",), "purpose": "treatment",
-        "emergency_reason": "unconscious in the emergency room" if decision == "emergency"
+        "event_id": uuid.uuid4(),
+        "occurred_at": NOW,
+        "producer": "records",
+        "citizen_id": citizen_id,
+        "source_position": position,
+        "access_id": uuid.uuid4(),
+        "practitioner_id": "P-100",
+        "role": "professional",
+        "health_unit": "USF Tejo",
+        "categories": ("vaccinations",),
+        "purpose": "treatment",
+        "emergency_reason": "unconscious in the emergency room"
+        if decision == "emergency"
         else None,
         "decision": decision,
-        "consent_id": uuid.uuid4() if decision == "permit" else None, "accessed_at": NOW,
+        "consent_id": uuid.uuid4() if decision == "permit" else None,
+        "accessed_at": NOW,
     }
     fields.update(overrides)
     return RecordAccessed(**fields)

@@ -42,16 +42,19 @@ def state(name: str) -> Callable[[Request], Any]:
     return dependency
 
 
-def check_citizen_or(principal: Principal, citizen_id: object, *roles: Role,
-                     detail: str = OWN_DATA_ONLY) -> Principal:
+def check_citizen_or(
+    principal: Principal, citizen_id: object, *roles: Role, detail: str = OWN_DATA_ONLY
+) -> Principal:
     """The caller, if they are the citizen `citizen_id` or hold one of `roles`; else 403."""
     if principal.role in roles or principal.is_citizen(citizen_id):
         return principal
     raise Forbidden(detail)
 
 
-def citizen_or(*roles: Role, detail: str = OWN_DATA_ONLY,
-               ) -> Callable[[uuid.UUID, Principal], Awaitable[Principal]]:
+def citizen_or(
+    *roles: Role,
+    detail: str = OWN_DATA_ONLY,
+) -> Callable[[uuid.UUID, Principal], Awaitable[Principal]]:
     """A route dependency: the path's `{citizen_id}` is the caller, or the caller has `roles`."""
 
     async def guard(citizen_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:

@@ -60,8 +60,9 @@ def http_jwks_loader(url: str) -> JwksLoader:
 class TokenVerifier:
     """Verifies access tokens against the issuer's published keys, offline once loaded."""
 
-    def __init__(self, jwks: JwksLoader, *, issuer: str, audience: str,
-                 refresh_after: float = 300.0) -> None:
+    def __init__(
+        self, jwks: JwksLoader, *, issuer: str, audience: str, refresh_after: float = 300.0
+    ) -> None:
         self.load = jwks
         self.issuer = issuer
         self.audience = audience
@@ -102,7 +103,10 @@ class TokenVerifier:
         key = await self.key_for(str(header.get("kid", "")))
         try:
             claims = jwt.decode(
-                token, key=key, algorithms=ALGORITHMS, issuer=self.issuer,
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                issuer=self.issuer,
                 audience=self.audience,
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "role"]},
             )

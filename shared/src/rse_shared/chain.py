@@ -75,17 +75,32 @@ def key_id(public: Ed25519PublicKey) -> str:
 def public_key_document(producer: str, public: Ed25519PublicKey) -> dict[str, Any]:
     """The VerificationKey of `public`, as published on `audit.keys`."""
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    document = VerificationKey(producer=producer, key_id=key_id(public),
-                               public_key=base64.b64encode(raw).decode())
+    document = VerificationKey(
+        producer=producer, key_id=key_id(public), public_key=base64.b64encode(raw).decode()
+    )
     return document.model_dump(mode="json")
 
 
-def signed_checkpoint(key: Ed25519PrivateKey, *, producer: str, topic: str, partition: int,
-                      head: Head, at: datetime | None = None) -> dict[str, Any]:
+def signed_checkpoint(
+    key: Ed25519PrivateKey,
+    *,
+    producer: str,
+    topic: str,
+    partition: int,
+    head: Head,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """The Checkpoint of `head`, signed by `key`, as published on `audit.checkpoints`."""
-    unsigned = Checkpoint(producer=producer, topic=topic, partition=partition, head=head.hash,
-                          count=head.count, at=at or utcnow(), key_id=key_id(key.public_key()),
-                          signature="")
+    unsigned = Checkpoint(
+        producer=producer,
+        topic=topic,
+        partition=partition,
+        head=head.hash,
+        count=head.count,
+        at=at or utcnow(),
+        key_id=key_id(key.public_key()),
+        signature="",
+    )
     # The signature covers the JSON form, which is what a verifier reads back.
     signature = key.sign(canonical(unsigned.model_dump(mode="json"), omit="signature"))
     signed = unsigned.model_copy(update={"signature": base64.b64encode(signature).decode()})
@@ -162,33 +177,54 @@ def verify_partition(records: Sequence[tuple[int, dict[str, Any]]]) -> Verified:
     return result
 
 
-def _classify(records: Sequence[tuple[int, dict[str, Any]]], i: int, prev: str,
-              seen: dict[str, int], later: dict[Any, int]) -> Break:
+def _classify(
+    records: Sequence[tuple[int, dict[str, Any]]],
+    i: int,
+    prev: str,
+    seen: dict[str, int],
+    later: dict[Any, int],
+) -> Break:
     offset = records[i][0]
     if prev in seen:
         inserted_at = records[seen[prev] + 1][0]
-        return Break(inserted_at, "inserted",
-                     f"records from offset {inserted_at} are not in the chain that "
-                     f"offset {offset} continues")
+        return Break(
+            inserted_at,
+            "inserted",
+            f"records from offset {inserted_at} are not in the chain that "
+            f"offset {offset} continues",
+        )
     if later.get(prev, -1) > i:
-        return Break(offset, "reordered",
-                     f"it follows the record at offset {records[later[prev]][0]}")
+        return Break(
+            offset, "reordered", f"it follows the record at offset {records[later[prev]][0]}"
+        )
     return Break(offset, "deleted", "the record it follows is missing (deleted or rewritten)")
 
 
-def check_checkpoints(result: Verified, checkpoints: Sequence[dict[str, Any]],
-                      public_keys: dict[str, str], last_offset: int) -> Break | None:
+def check_checkpoints(
+    result: Verified,
+    checkpoints: Sequence[dict[str, Any]],
+    public_keys: dict[str, str],
+    last_offset: int,
+) -> Break | None:
     """Every checkpoint must be signed by a published key and name a head of this chain."""
     for checkpoint in checkpoints:
         if not checkpoint_is_authentic(checkpoint, public_keys):
-            return Break(last_offset, "checkpoint",
-                         f"checkpoint at count {checkpoint.get('count')} has no valid signature")
+            return Break(
+                last_offset,
+                "checkpoint",
+                f"checkpoint at count {checkpoint.get('count')} has no valid signature",
+            )
         count = int(checkpoint["count"])
         if count > len(result.hashes):
-            return Break(last_offset, "deleted",
-                         f"a signed checkpoint counts {count} records, the chain has "
-                         f"{len(result.hashes)}")
+            return Break(
+                last_offset,
+                "deleted",
+                f"a signed checkpoint counts {count} records, the chain has {len(result.hashes)}",
+            )
         if result.hashes[count - 1] != checkpoint["head"]:
-            return Break(last_offset, "checkpoint",
-                         f"the chain's record {count} differs from the signed checkpoint")
+            return Break(
+                last_offset,
+                "checkpoint",
+                f"the chain's record {count} differs from the signed checkpoint",
+            )
     return None

@@ -22,8 +22,13 @@ def serve(settings: ServiceSettings, build: Callable[[], Service]) -> int:
     setup_logging(settings.service_name, settings.log_level)
     setup_tracing(settings.service_name, settings.otlp_endpoint)
     service = build()
-    uvicorn.run(service.api, host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        service.api,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

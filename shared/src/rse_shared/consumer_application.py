@@ -62,8 +62,7 @@ class BatchRepository(Repository[uuid.UUID]):
         finally:
             self._batch.aggregates = None
 
-    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None,
-            **kwargs: Any) -> Any:
+    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
         kept: Aggregates | None = getattr(self._batch, "aggregates", None)
         if version is None and kept is not None and aggregate_id in kept:
             return kept[aggregate_id]
@@ -73,8 +72,7 @@ class BatchRepository(Repository[uuid.UUID]):
 class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
     """Base of a service's consuming application: subclasses implement `handle`."""
 
-    env: ClassVar[dict[str, str]] = {
-        "PROCESS_RECORDER_TOPIC": get_topic(PostgresConsumerRecorder)}
+    env: ClassVar[dict[str, str]] = {"PROCESS_RECORDER_TOPIC": get_topic(PostgresConsumerRecorder)}
     recorder: ConsumerRecorder
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -85,11 +83,13 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
     def construct_repository(self) -> BatchRepository:
         cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
         return BatchRepository(
-            event_store=self.events, snapshot_store=self.snapshots,
+            event_store=self.events,
+            snapshot_store=self.snapshots,
             cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
             fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
             fastforward_skipping=strtobool(
-                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
 
@@ -102,8 +102,12 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         self._apply_new(domain_event, processing_event, state, positions)
         processing_event.collect_events(consumer_state=state)
 
-    def apply(self, events: Sequence[IntegrationEvent], state: ConsumerState,
-              traceparents: Sequence[str | None] = ()) -> None:
+    def apply(
+        self,
+        events: Sequence[IntegrationEvent],
+        state: ConsumerState,
+        traceparents: Sequence[str | None] = (),
+    ) -> None:
         """Apply `events` in order and store their effects with `state`, in one transaction.
 
         `traceparents[i]`, if given, is the trace the effects of `events[i]` continue.
@@ -127,8 +131,13 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
             self._take_snapshots(batch)
             self._notify(recordings)
 
-    def _apply_new(self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID],
-                   state: ConsumerState, positions: dict[InboxKey, int]) -> None:
+    def _apply_new(
+        self,
+        event: IntegrationEvent,
+        processing_event: ProcessingEvent[uuid.UUID],
+        state: ConsumerState,
+        positions: dict[InboxKey, int],
+    ) -> None:
         key = (event.producer, event.citizen_id)
         if positions.get(key, 0) >= event.source_position:
             return  # already applied: a re-published copy
@@ -152,5 +161,4 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         """Turn one integration event into new domain events (collected on the processing event)."""
 
     def has_tracking(self, tracking: Tracking) -> bool:
-        return self.recorder.has_tracking_id(tracking.application_name,
-                                             tracking.notification_id)
+        return self.recorder.has_tracking_id(tracking.application_name, tracking.notification_id)

@@ -62,7 +62,7 @@ class ChainHead:
 
     def advance(self, link: str, position: int) -> None:
         self.hash, self.position, self.known = link, max(self.position, position), True
-        self.recent = [*self.recent[-(RECENT_LINKS - 1):], link]
+        self.recent = [*self.recent[-(RECENT_LINKS - 1) :], link]
 
 
 @dataclass
@@ -77,28 +77,36 @@ class ConsumerState:
 class PostgresConsumerRecorder(PostgresProcessRecorder):
     """The process recorder of a consumer: also writes the inbox and the chain heads."""
 
-    def __init__(self, datastore: PostgresDatastore, *,
-                 events_table_name: str = "stored_events",
-                 tracking_table_name: str = "notification_tracking") -> None:
-        super().__init__(datastore, events_table_name=events_table_name,
-                         tracking_table_name=tracking_table_name)
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+        tracking_table_name: str = "notification_tracking",
+    ) -> None:
+        super().__init__(
+            datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
+        )
         prefix = tracking_table_name.removesuffix("_tracking")
         schema = Identifier(datastore.schema)
         self.inbox = SQL("{0}.{1}").format(schema, Identifier(f"{prefix}_inbox"))
         self.heads = SQL("{0}.{1}").format(schema, Identifier(f"{prefix}_chain_heads"))
         self.tracking = SQL("{0}.{1}").format(schema, Identifier(tracking_table_name))
         self.sql_create_statements += [
-            SQL("CREATE TABLE IF NOT EXISTS {0} (producer text NOT NULL, citizen_id uuid "
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (producer text NOT NULL, citizen_id uuid "
                 "NOT NULL, position bigint NOT NULL, PRIMARY KEY (producer, citizen_id))"
-                ).format(self.inbox),
-            SQL("CREATE TABLE IF NOT EXISTS {0} (group_id text NOT NULL, topic text NOT NULL,"
+            ).format(self.inbox),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (group_id text NOT NULL, topic text NOT NULL,"
                 " partition integer NOT NULL, head text NOT NULL, position bigint NOT NULL,"
                 " recent text[] NOT NULL, PRIMARY KEY (group_id, topic, partition))"
-                ).format(self.heads),
+            ).format(self.heads),
         ]
 
-    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
         state: ConsumerState | None = kwargs.get("consumer_state")
         if state is not None:
             for tracking in state.trackings:
@@ -109,20 +117,25 @@ class PostgresConsumerRecorder(PostgresProcessRecorder):
 
     def _upsert_inbox(self, curs: Cursor[DictRow], inbox: Mapping[InboxKey, int]) -> None:
         if inbox:
-            curs.executemany(SQL(
-                "INSERT INTO {0} VALUES (%s, %s, %s) ON CONFLICT (producer, citizen_id) "
-                "DO UPDATE SET position = EXCLUDED.position "
-                "WHERE {0}.position < EXCLUDED.position").format(self.inbox),
-                [(p, c, position) for (p, c), position in inbox.items()])
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {0} VALUES (%s, %s, %s) ON CONFLICT (producer, citizen_id) "
+                    "DO UPDATE SET position = EXCLUDED.position "
+                    "WHERE {0}.position < EXCLUDED.position"
+                ).format(self.inbox),
+                [(p, c, position) for (p, c), position in inbox.items()],
+            )
 
-    def _upsert_heads(self, curs: Cursor[DictRow],
-                      heads: Mapping[StreamKey, ChainHead]) -> None:
+    def _upsert_heads(self, curs: Cursor[DictRow], heads: Mapping[StreamKey, ChainHead]) -> None:
         if heads:
-            curs.executemany(SQL(
-                "INSERT INTO {0} VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (group_id, topic, partition) DO UPDATE SET head = EXCLUDED.head,"
-                " position = EXCLUDED.position, recent = EXCLUDED.recent").format(self.heads),
-                [(g, t, p, h.hash, h.position, h.recent) for (g, t, p), h in heads.items()])
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {0} VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (group_id, topic, partition) DO UPDATE SET head = EXCLUDED.head,"
+                    " position = EXCLUDED.position, recent = EXCLUDED.recent"
+                ).format(self.heads),
+                [(g, t, p, h.hash, h.position, h.recent) for (g, t, p), h in heads.items()],
+            )
 
     def inbox_positions(self, keys: Iterable[InboxKey]) -> dict[InboxKey, int]:
         """The inbox positions of these (producer, citizen) pairs (absent: none applied)."""
@@ -130,35 +143,49 @@ class PostgresConsumerRecorder(PostgresProcessRecorder):
         if not wanted:
             return {}
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT producer, citizen_id, position FROM {0} WHERE "
-                             "(producer, citizen_id) IN (SELECT * FROM unnest(%s::text[], "
-                             "%s::uuid[]))").format(self.inbox),
-                         ([p for p, _ in wanted], [c for _, c in wanted]))
+            curs.execute(
+                SQL(
+                    "SELECT producer, citizen_id, position FROM {0} WHERE "
+                    "(producer, citizen_id) IN (SELECT * FROM unnest(%s::text[], "
+                    "%s::uuid[]))"
+                ).format(self.inbox),
+                ([p for p, _ in wanted], [c for _, c in wanted]),
+            )
             return {(r["producer"], r["citizen_id"]): r["position"] for r in curs.fetchall()}
 
-    def chain_heads(self, group_id: str,
-                    streams: Iterable[tuple[str, int]]) -> dict[StreamKey, ChainHead]:
+    def chain_heads(
+        self, group_id: str, streams: Iterable[tuple[str, int]]
+    ) -> dict[StreamKey, ChainHead]:
         """The accepted chain heads of these (topic, partition) streams of `group_id`."""
         wanted = list(set(streams))
         heads = {(group_id, t, p): ChainHead() for t, p in wanted}
         if not wanted:
             return heads
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT topic, partition, head, position, recent FROM {0} "
-                             "WHERE group_id = %s AND (topic, partition) IN (SELECT * FROM "
-                             "unnest(%s::text[], %s::int[]))").format(self.heads),
-                         (group_id, [t for t, _ in wanted], [p for _, p in wanted]))
+            curs.execute(
+                SQL(
+                    "SELECT topic, partition, head, position, recent FROM {0} "
+                    "WHERE group_id = %s AND (topic, partition) IN (SELECT * FROM "
+                    "unnest(%s::text[], %s::int[]))"
+                ).format(self.heads),
+                (group_id, [t for t, _ in wanted], [p for _, p in wanted]),
+            )
             for r in curs.fetchall():
                 heads[(group_id, r["topic"], r["partition"])] = ChainHead(
-                    r["head"], r["position"], list(r["recent"]), known=True)
+                    r["head"], r["position"], list(r["recent"]), known=True
+                )
         return heads
 
     def tracking_positions(self, names: Iterable[str]) -> dict[str, int]:
         """The recorded tracking position of each application name (absent: none)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT application_name, notification_id FROM {0} "
-                             "WHERE application_name = ANY(%s)").format(self.tracking),
-                         (list(set(names)),))
+            curs.execute(
+                SQL(
+                    "SELECT application_name, notification_id FROM {0} "
+                    "WHERE application_name = ANY(%s)"
+                ).format(self.tracking),
+                (list(set(names)),),
+            )
             return {r["application_name"]: r["notification_id"] for r in curs.fetchall()}
 
 
@@ -176,8 +203,9 @@ class POPOConsumerRecorder(POPOProcessRecorder):
         for tracking in state.trackings if state else ():
             self._assert_tracking_uniqueness(tracking)
 
-    def _update_table(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         ids = super()._update_table(stored_events, **kwargs)
         state: ConsumerState | None = kwargs.get("consumer_state")
         if state is not None:
@@ -192,11 +220,14 @@ class POPOConsumerRecorder(POPOProcessRecorder):
         with self._database_lock:
             return {k: self._inbox[k] for k in keys if k in self._inbox}
 
-    def chain_heads(self, group_id: str,
-                    streams: Iterable[tuple[str, int]]) -> dict[StreamKey, ChainHead]:
+    def chain_heads(
+        self, group_id: str, streams: Iterable[tuple[str, int]]
+    ) -> dict[StreamKey, ChainHead]:
         with self._database_lock:
-            return {(group_id, t, p): self._heads.get((group_id, t, p), ChainHead()).copy()
-                    for t, p in streams}
+            return {
+                (group_id, t, p): self._heads.get((group_id, t, p), ChainHead()).copy()
+                for t, p in streams
+            }
 
     def tracking_positions(self, names: Iterable[str]) -> dict[str, int]:
         with self._database_lock:

@@ -72,8 +72,9 @@ class ServiceApplication(Application[uuid.UUID]):
     """Base of every service's eventsourcing Application (dates transcoded, traces kept)."""
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(),
-                                   mapper_class=TracingMapper)
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=TracingMapper
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

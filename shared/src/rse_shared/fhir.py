@@ -38,13 +38,20 @@ def concept(system: str, code: str, display: str | None = None) -> dict[str, Any
 def grantee_reference(kind: str, grantee_id: str | None) -> dict[str, Any]:
     """The grantee by its identifier (no Practitioner or Organization resource is served here)."""
     if kind == "professional":
-        return {"type": "Practitioner",
-                "identifier": {"system": PRACTITIONER_SYSTEM, "value": grantee_id}}
+        return {
+            "type": "Practitioner",
+            "identifier": {"system": PRACTITIONER_SYSTEM, "value": grantee_id},
+        }
     if kind == "health_unit":
-        return {"type": "Organization",
-                "identifier": {"system": HEALTH_UNIT_SYSTEM, "value": grantee_id}}
-    return {"type": "Organization", "identifier": {"system": HEALTH_SYSTEM, "value": "SNS"},
-            "display": "All professionals of the Serviço Nacional de Saúde"}
+        return {
+            "type": "Organization",
+            "identifier": {"system": HEALTH_UNIT_SYSTEM, "value": grantee_id},
+        }
+    return {
+        "type": "Organization",
+        "identifier": {"system": HEALTH_SYSTEM, "value": "SNS"},
+        "display": "All professionals of the Serviço Nacional de Saúde",
+    }
 
 
 @dataclass(frozen=True)
@@ -88,15 +95,21 @@ def consent_resource(facts: ConsentFacts, now: datetime) -> dict[str, Any]:
         "status": "active" if facts.in_effect(now) else "inactive",
         "scope": concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
         "category": [concept(LOINC, "59284-0", "Patient Consent")],
-        "patient": {"type": "Patient",
-                    "identifier": {"system": CITIZEN_SYSTEM, "value": facts.citizen_id}},
+        "patient": {
+            "type": "Patient",
+            "identifier": {"system": CITIZEN_SYSTEM, "value": facts.citizen_id},
+        },
         "dateTime": instant(facts.granted_at),
         "policyRule": concept(ACT_CODE, "OPTIN", "opt-in"),
         "provision": {
             "type": "permit",
             "period": period(facts),
-            "actor": [{"role": concept(PARTICIPATION, "IRCP", "information recipient"),
-                       "reference": grantee_reference(facts.grantee_kind, facts.grantee_id)}],
+            "actor": [
+                {
+                    "role": concept(PARTICIPATION, "IRCP", "information recipient"),
+                    "reference": grantee_reference(facts.grantee_kind, facts.grantee_id),
+                }
+            ],
             "action": [concept(CONSENT_ACTION, "access", "Access")],
             "purpose": [coding(ACT_REASON, code, display)],
             "class": [coding(CATEGORY_SYSTEM, category) for category in facts.categories],

@@ -25,8 +25,10 @@ PROBLEM = "application/problem+json"
 # A store that does not answer (down, restarting, no connection free in time, a lock not
 # granted in time): the request may well succeed if sent again a little later.
 UNAVAILABLE: tuple[type[Exception], ...] = (
-    OperationalError, InterfaceError,  # eventsourcing's, after its own retries
-    psycopg.OperationalError, psycopg.InterfaceError,  # direct connections, pool timeouts
+    OperationalError,
+    InterfaceError,  # eventsourcing's, after its own retries
+    psycopg.OperationalError,
+    psycopg.InterfaceError,  # direct connections, pool timeouts
     ConnectionFailure,  # pymongo: no server, network error or timeout
 )
 RETRY_AFTER_SECONDS = 2
@@ -66,8 +68,12 @@ def install_problem_handlers(app: FastAPI, errors: Mapping[type[Exception], int]
     app.add_exception_handler(StarletteHTTPException, http_error)
     for error_class in UNAVAILABLE:
         app.add_exception_handler(error_class, unavailable)
-    mapped: dict[type[Exception], int] = {AuthError: 401, Forbidden: 403, NulCharacter: 422,
-                                          **errors}
+    mapped: dict[type[Exception], int] = {
+        AuthError: 401,
+        Forbidden: 403,
+        NulCharacter: 422,
+        **errors,
+    }
     for error_class, status in mapped.items():
         app.add_exception_handler(error_class, _mapped(status))
 
@@ -76,8 +82,11 @@ def _mapped(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespons
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, IntegrityError):
             # The database's own message names tables and keys: say what it means instead.
-            return problem(status, _title(status), "changed concurrently by another request; "
-                                                   "read it again and retry")
+            return problem(
+                status,
+                _title(status),
+                "changed concurrently by another request; read it again and retry",
+            )
         return problem(status, _title(status), str(exc))
 
     return handler
@@ -86,8 +95,9 @@ def _mapped(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespons
 async def unavailable(_: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After: a database is away; nothing was half-done, the client may retry."""
     log.warning("a store is unavailable: %s", type(exc).__name__)
-    response = problem(503, "Service Unavailable",
-                       "a store this service needs is not answering; retry later")
+    response = problem(
+        503, "Service Unavailable", "a store this service needs is not answering; retry later"
+    )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -150,8 +160,9 @@ class BodyLimit:
             if received > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
-        buffered: list[Message] = [{"type": "http.request", "body": b"".join(chunks),
-                                    "more_body": False}]
+        buffered: list[Message] = [
+            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ]
 
         async def replay() -> Message:
             return buffered.pop() if buffered else await receive()

@@ -42,14 +42,22 @@ from rse_shared.trust import expected_owners
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IdempotentConsumer", "Outcome", "PoisonMessage", "consumer_worker", "decode",
-           "dlq_topic", "tracking_for"]
+__all__ = [
+    "IdempotentConsumer",
+    "Outcome",
+    "PoisonMessage",
+    "consumer_worker",
+    "decode",
+    "dlq_topic",
+    "tracking_for",
+]
 
 
 def tracking_for(record: Record) -> Tracking:
     """The Tracking record of a Kafka message (offsets start at 0, notification ids at 1)."""
-    return Tracking(application_name=f"{record.topic}:{record.partition}",
-                    notification_id=record.offset + 1)
+    return Tracking(
+        application_name=f"{record.topic}:{record.partition}", notification_id=record.offset + 1
+    )
 
 
 class IdempotentConsumer:
@@ -112,9 +120,16 @@ class IdempotentConsumer:
             if outcome.status == "refused":
                 REFUSED_MESSAGES.labels(record.topic, outcome.reason).inc()
             if outcome.status != "applied":
-                log.info("message %s", outcome.status,
-                         extra={"topic": record.topic, "partition": record.partition,
-                                "offset": record.offset, "reason": outcome.reason})
+                log.info(
+                    "message %s",
+                    outcome.status,
+                    extra={
+                        "topic": record.topic,
+                        "partition": record.partition,
+                        "offset": record.offset,
+                        "reason": outcome.reason,
+                    },
+                )
             self.applied[TopicPartition(record.topic, record.partition)] = record.offset + 1
         if time.monotonic() - self.last_commit >= self.commit_interval:
             await self.commit_applied()
@@ -137,9 +152,13 @@ class IdempotentConsumer:
             except KafkaError as lost:
                 # The effects are stored with their tracking records; the messages will come
                 # again (after a rebalance or a broker restart) and be recognised.
-                log.warning("offset commit failed", extra={
-                    "offsets": {f"{tp.topic}:{tp.partition}": o for tp, o in offsets.items()},
-                    "error": type(lost).__name__})
+                log.warning(
+                    "offset commit failed",
+                    extra={
+                        "offsets": {f"{tp.topic}:{tp.partition}": o for tp, o in offsets.items()},
+                        "error": type(lost).__name__,
+                    },
+                )
             self.last_commit = time.monotonic()
 
     @staticmethod
@@ -150,7 +169,8 @@ class IdempotentConsumer:
         end = highwater(TopicPartition(record.topic, record.partition))
         if end is not None:
             CONSUMER_LAG.labels(record.topic, str(record.partition)).set(
-                max(end - record.offset - 1, 0))
+                max(end - record.offset - 1, 0)
+            )
 
     async def handle_batch(self, records: Sequence[Record]) -> list[Outcome]:
         """Apply a batch in one transaction; if that fails, each message on its own."""
@@ -165,9 +185,10 @@ class IdempotentConsumer:
         try:
             await in_thread(self.app.apply, intake.events, intake.state, intake.traceparents)
         except Exception as failure:  # noqa: BLE001 - the per-message path retries or dead-letters
-            log.warning("batch failed; applying its messages one by one",
-                        extra={"error": f"{type(failure).__name__}: {failure}",
-                               "messages": len(records)})
+            log.warning(
+                "batch failed; applying its messages one by one",
+                extra={"error": f"{type(failure).__name__}: {failure}", "messages": len(records)},
+            )
             return [await self.handle(r, dead_lettered=id(r) in dead) for r in records]
         return [t.outcome for t in intake.taken]
 
@@ -203,12 +224,17 @@ class IdempotentConsumer:
         return Outcome("dead-lettered", error)
 
     async def _take_in(self, records: Sequence[Record]) -> Intake:
-        intake = await take_in(records, self.app.recorder, group_id=self.group_id,
-                               owners=self.owners, is_oldest=self._is_oldest)
+        intake = await take_in(
+            records,
+            self.app.recorder,
+            group_id=self.group_id,
+            owners=self.owners,
+            is_oldest=self._is_oldest,
+        )
         for taken in intake.taken:
             with tracer().start_as_current_span(
-                    f"{taken.record.topic} process",
-                    context=extract_trace_context(taken.record.headers)):
+                f"{taken.record.topic} process", context=extract_trace_context(taken.record.headers)
+            ):
                 taken.traceparent = current_traceparent()
         return intake
 
@@ -231,10 +257,17 @@ class IdempotentConsumer:
         return True
 
     async def dead_letter(self, record: Record, error: str, attempts: int) -> None:
-        entry = DeadLetterEntry(group_id=self.group_id, topic=record.topic,
-                                partition=record.partition, offset=record.offset,
-                                key=_text(record.key), value=_text(record.value), error=error,
-                                attempts=attempts, failed_at=utcnow())
+        entry = DeadLetterEntry(
+            group_id=self.group_id,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=_text(record.key),
+            value=_text(record.value),
+            error=error,
+            attempts=attempts,
+            failed_at=utcnow(),
+        )
         DLQ_MESSAGES.labels(record.topic).inc()
         await self.broker.publish(
             entry.model_dump(mode="json"),
@@ -253,18 +286,31 @@ def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="replace")
 
 
-def consumer_worker(bootstrap: str, app: ConsumerApplication, *, topics: list[str],
-                    group_id: str, max_attempts: int = 3, topic_prefix: str = "",
-                    owners: Mapping[str, str] | None = None,
-                    security: BaseSecurity | None = None) -> Worker:
+def consumer_worker(
+    bootstrap: str,
+    app: ConsumerApplication,
+    *,
+    topics: list[str],
+    group_id: str,
+    max_attempts: int = 3,
+    topic_prefix: str = "",
+    owners: Mapping[str, str] | None = None,
+    security: BaseSecurity | None = None,
+) -> Worker:
     """A background worker feeding `app` from `topics` until stopped."""
 
     async def run(stop: asyncio.Event) -> None:
         # FastStream logs through our logger, so its lines are JSON like everything else.
         broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"), security=security)
-        consumer = IdempotentConsumer(broker, app, topics=topics, group_id=group_id,
-                                      max_attempts=max_attempts, topic_prefix=topic_prefix,
-                                      owners=owners)
+        consumer = IdempotentConsumer(
+            broker,
+            app,
+            topics=topics,
+            group_id=group_id,
+            max_attempts=max_attempts,
+            topic_prefix=topic_prefix,
+            owners=owners,
+        )
         await broker.start()
         try:
             await stop.wait()

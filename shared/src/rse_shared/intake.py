@@ -70,8 +70,14 @@ def stream_name(record: Record) -> str:
     return f"{record.topic}:{record.partition}"
 
 
-async def take_in(records: Sequence[Record], recorder: ConsumerRecorder, *, group_id: str,
-                  owners: Mapping[str, str], is_oldest: IsOldest) -> Intake:
+async def take_in(
+    records: Sequence[Record],
+    recorder: ConsumerRecorder,
+    *,
+    group_id: str,
+    owners: Mapping[str, str],
+    is_oldest: IsOldest,
+) -> Intake:
     """Judge `records` (in offset order per partition) against the stored heads."""
     streams = {(r.topic, r.partition) for r in records}
     tracked = await in_thread(recorder.tracking_positions, {stream_name(r) for r in records})
@@ -86,16 +92,19 @@ async def take_in(records: Sequence[Record], recorder: ConsumerRecorder, *, grou
         next_tracked[name] = record.offset + 1
         head = heads[(group_id, record.topic, record.partition)]
         intake.taken.append(await _judge(record, owners[record.topic], head, is_oldest))
-    intake.state.trackings = [Tracking(n, o) for n, o in next_tracked.items()
-                              if o != tracked.get(n)]
+    intake.state.trackings = [
+        Tracking(n, o) for n, o in next_tracked.items() if o != tracked.get(n)
+    ]
     intake.state.heads = _moved(heads, before)
     return intake
 
 
-def _moved(heads: dict[StreamKey, ChainHead],
-           before: dict[StreamKey, ChainHead]) -> dict[StreamKey, ChainHead]:
-    return {k: h for k, h in heads.items() if (h.hash, h.known) != (before[k].hash,
-                                                                     before[k].known)}
+def _moved(
+    heads: dict[StreamKey, ChainHead], before: dict[StreamKey, ChainHead]
+) -> dict[StreamKey, ChainHead]:
+    return {
+        k: h for k, h in heads.items() if (h.hash, h.known) != (before[k].hash, before[k].known)
+    }
 
 
 async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldest) -> Taken:
@@ -103,8 +112,7 @@ async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldes
         document = load(record.value)
     except PoisonMessage as poison:
         return Taken(record, Outcome("dead-lettered", str(poison)), dead_letter=str(poison))
-    oldest = (not head.known and document.get("chain_prev") != GENESIS
-              and await is_oldest(record))
+    oldest = not head.known and document.get("chain_prev") != GENESIS and await is_oldest(record)
     verdict = judge(document, owner, head, oldest=oldest)
     if verdict is DUPLICATE:
         return Taken(record, Outcome("duplicate"))
@@ -119,8 +127,11 @@ async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldes
         return Taken(record, Outcome("ignored", f"unknown event type {unknown}"))
     except PoisonMessage as poison:
         return Taken(record, Outcome("dead-lettered", str(poison)), dead_letter=str(poison))
-    return Taken(record, Outcome("applied"),
-                 event=event.read_from(record.topic, record.partition, record.offset))
+    return Taken(
+        record,
+        Outcome("applied"),
+        event=event.read_from(record.topic, record.partition, record.offset),
+    )
 
 
 def load(value: bytes | None) -> dict[str, Any]:

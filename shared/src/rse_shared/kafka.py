@@ -30,20 +30,29 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
     if protocol.endswith("SSL"):
         options["ssl_context"] = _ssl_context(str(settings.kafka_ca_file or "") or None)
     if protocol.startswith("SASL"):
-        options.update(sasl_mechanism=SASL_MECHANISM,
-                       sasl_plain_username=settings.kafka_username,
-                       sasl_plain_password=settings.kafka_secret())
+        options.update(
+            sasl_mechanism=SASL_MECHANISM,
+            sasl_plain_username=settings.kafka_username,
+            sasl_plain_password=settings.kafka_secret(),
+        )
     return options
 
 
 def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
     """The same, as FastStream's KafkaBroker wants it."""
     protocol = settings.kafka_security_protocol
-    context = _ssl_context(str(settings.kafka_ca_file or "") or None) \
-        if protocol.endswith("SSL") else None
+    context = (
+        _ssl_context(str(settings.kafka_ca_file or "") or None)
+        if protocol.endswith("SSL")
+        else None
+    )
     if protocol.startswith("SASL"):
-        return SASLScram512(settings.kafka_username, settings.kafka_secret(),
-                            ssl_context=context, use_ssl=context is not None)
+        return SASLScram512(
+            settings.kafka_username,
+            settings.kafka_secret(),
+            ssl_context=context,
+            use_ssl=context is not None,
+        )
     return BaseSecurity(ssl_context=context) if context else None
 
 

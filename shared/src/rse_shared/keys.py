@@ -26,7 +26,8 @@ def load_or_create_key(path: Path | None) -> Ed25519PrivateKey:
 def write_new_key(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     path.touch(mode=0o600)

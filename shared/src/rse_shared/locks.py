@@ -23,8 +23,9 @@ class LockLost(Exception):
 class Lease:
     """A held advisory lock: `guard` runs work only while the lock is still ours."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[object], name: str,
-                 check_every: float) -> None:
+    def __init__(
+        self, conn: psycopg.AsyncConnection[object], name: str, check_every: float
+    ) -> None:
         self.conn = conn
         self.name = name
         self.check_every = check_every
@@ -53,8 +54,9 @@ class Lease:
 
 
 @contextlib.asynccontextmanager
-async def advisory_lock(conninfo: str, name: str, retry_every: float = 1.0,
-                        check_every: float = 2.0) -> AsyncIterator[Lease]:
+async def advisory_lock(
+    conninfo: str, name: str, retry_every: float = 1.0, check_every: float = 2.0
+) -> AsyncIterator[Lease]:
     """Hold the advisory lock `name` for the block; wait as a standby until it is free.
 
     The lock lives as long as the connection, so a crashed holder releases it at once;

@@ -9,28 +9,36 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_SECONDS = Histogram(
-    "rse_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"])
+    "rse_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"]
+)
 EVENTS_RELAYED = Counter(
-    "rse_events_relayed_total", "Integration events published and acknowledged", ["topic"])
+    "rse_events_relayed_total", "Integration events published and acknowledged", ["topic"]
+)
 RELAY_POSITION = Gauge(
-    "rse_relay_position", "Last notification id acknowledged by the broker", ["topic"])
+    "rse_relay_position", "Last notification id acknowledged by the broker", ["topic"]
+)
 MESSAGES_CONSUMED = Counter(
-    "rse_messages_consumed_total", "Kafka messages handled by outcome",
-    ["topic", "outcome"])
+    "rse_messages_consumed_total", "Kafka messages handled by outcome", ["topic", "outcome"]
+)
 CONSUMER_LAG = Gauge(
-    "rse_consumer_lag", "Messages behind the partition's end after the last one handled",
-    ["topic", "partition"])
-DLQ_MESSAGES = Counter(
-    "rse_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic"])
+    "rse_consumer_lag",
+    "Messages behind the partition's end after the last one handled",
+    ["topic", "partition"],
+)
+DLQ_MESSAGES = Counter("rse_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic"])
 REFUSED_MESSAGES = Counter(
     "rse_messages_refused_total",
     "Messages refused as not the topic owner's (forged, out of chain, implausible position)",
-    ["topic", "reason"])
+    ["topic", "reason"],
+)
 PROJECTION_FAILURES = Counter(
-    "rse_projection_failures_total", "Events a projection could not apply and set aside",
-    ["projection"])
+    "rse_projection_failures_total",
+    "Events a projection could not apply and set aside",
+    ["projection"],
+)
 PROJECTION_LAG = Gauge(
-    "rse_projection_lag", "Notifications not yet applied to a projection", ["projection"])
+    "rse_projection_lag", "Notifications not yet applied to a projection", ["projection"]
+)
 
 
 class MeasureRequests:
@@ -58,7 +66,8 @@ class MeasureRequests:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
 
 
 def metrics_router() -> APIRouter:

@@ -47,8 +47,9 @@ class Waiter:
         stopping = asyncio.ensure_future(stop.wait())
         ringing = asyncio.ensure_future(self.rung.wait())
         try:
-            await asyncio.wait({stopping, ringing}, timeout=seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {stopping, ringing}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiting in (stopping, ringing):
                 waiting.cancel()
@@ -75,8 +76,7 @@ class Listener:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until `stop`; a broken connection raises (the worker is restarted)."""
-        async with await psycopg.AsyncConnection.connect(self.conninfo,
-                                                         autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             # Commits made while we were not listening would otherwise wait for the poll.
             self.ring()
@@ -94,4 +94,3 @@ def listener_for(app: Any, conninfo: str) -> Listener | None:
 def waker(listener: Listener | None) -> Wake:
     """A follower's wake-up: from the listener when there is one, else plain polling."""
     return listener.waiter() if listener is not None else Sleep()
-

@@ -10,8 +10,9 @@ from typing import TextIO
 class Progress:
     """A one-line progress bar with count, percentage and rate, redrawn in place."""
 
-    def __init__(self, label: str, total: int | None, stream: TextIO = sys.stderr,
-                 every: float = 0.2) -> None:
+    def __init__(
+        self, label: str, total: int | None, stream: TextIO = sys.stderr, every: float = 0.2
+    ) -> None:
         self.label = label
         self.total = total
         self.stream = stream
@@ -34,8 +35,7 @@ class Progress:
         if self.total:
             share = min(self.done / self.total, 1.0)
             bar = "#" * int(share * 30)
-            return (f"{self.label} [{bar:<30}] {self.done}/{self.total} "
-                    f"{share:6.1%} {rate:,.0f}/s")
+            return f"{self.label} [{bar:<30}] {self.done}/{self.total} {share:6.1%} {rate:,.0f}/s"
         return f"{self.label} {self.done} {rate:,.0f}/s"
 
     def close(self) -> None:

@@ -142,12 +142,20 @@ class ProjectionRunner:
         while True:
             notifications: Sequence[Notification] = await in_thread(
                 self.app.recorder.select_notifications,
-                start=position, limit=self.batch_size, inclusive_of_start=False,
+                start=position,
+                limit=self.batch_size,
+                inclusive_of_start=False,
             )
             # The batch's writes go in one bulk per collection before its checkpoint.
-            await apply_batch([(self.app.mapper.to_domain_event(n), n.id)
-                               for n in notifications if handled_by(self.projection, n.topic)],
-                              self._queue, self._apply)
+            await apply_batch(
+                [
+                    (self.app.mapper.to_domain_event(n), n.id)
+                    for n in notifications
+                    if handled_by(self.projection, n.topic)
+                ],
+                self._queue,
+                self._apply,
+            )
             if not notifications:
                 await self._measure_lag(position)
                 return total
@@ -165,7 +173,8 @@ class ProjectionRunner:
     def _span(self, event: Any) -> AbstractContextManager[Any]:
         return tracer().start_as_current_span(
             f"{self.projection.name} apply",
-            context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)))
+            context=context_from_traceparent(getattr(event, TRACE_ATTRIBUTE, None)),
+        )
 
     async def _apply(self, event: Any, position: int) -> None:
         """Apply one event, retrying; set it aside if it keeps failing while MongoDB answers."""
@@ -195,16 +204,25 @@ class ProjectionRunner:
 
     async def _set_aside(self, event: Any, position: int, failure: Exception) -> None:
         error = f"{type(failure).__name__}: {failure}"[:1000]
-        log.error("projection %s set aside event %d", self.projection.name, position,
-                  extra={"event_type": type(event).__qualname__, "error": error})
+        log.error(
+            "projection %s set aside event %d",
+            self.projection.name,
+            position,
+            extra={"event_type": type(event).__qualname__, "error": error},
+        )
         PROJECTION_FAILURES.labels(self.projection.name).inc()
         await self.db[FAILURES].replace_one(
             {"_id": f"{self.projection.name}:{position}"},
-            {"projection": self.projection.name, "position": position,
-             "event_type": type(event).__qualname__,
-             "originator_id": str(getattr(event, "originator_id", "")),
-             "error": error, "attempts": self.max_attempts},
-            upsert=True)
+            {
+                "projection": self.projection.name,
+                "position": position,
+                "event_type": type(event).__qualname__,
+                "originator_id": str(getattr(event, "originator_id", "")),
+                "error": error,
+                "attempts": self.max_attempts,
+            },
+            upsert=True,
+        )
 
     async def _measure_lag(self, position: int) -> None:
         last = await in_thread(self.app.recorder.max_notification_id) or 0

@@ -54,8 +54,13 @@ class Writes:
     def __len__(self) -> int:
         return len(self._upserts)
 
-    def add(self, collection: AsyncCollection[Any], key: Mapping[str, Any],
-            query: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+    def add(
+        self,
+        collection: AsyncCollection[Any],
+        key: Mapping[str, Any],
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+    ) -> None:
         upsert = {"q": query, "u": update, "upsert": True}
         self._upserts.append((collection, upsert, created(key, update)))
 
@@ -77,8 +82,12 @@ class Writes:
 def created(key: Mapping[str, Any], update: Mapping[str, Any]) -> Update | None:
     """The document the upsert creates when there is none, if a plain insert can make it."""
     fields = update.get("$set", {})
-    if set(key) != {"_id"} or set(update) != {"$set"} or not isinstance(key["_id"], str) \
-            or any("." in f or f.startswith("$") or f.isdigit() for f in fields):
+    if (
+        set(key) != {"_id"}
+        or set(update) != {"$set"}
+        or not isinstance(key["_id"], str)
+        or any("." in f or f.startswith("$") or f.isdigit() for f in fields)
+    ):
         return None
     # An upsert sets new fields in lexicographic order (MongoDB 5+, FerretDB alike).
     return {"_id": key["_id"], **{f: fields[f] for f in sorted(fields)}}
@@ -98,8 +107,9 @@ def queueing(writes: Writes | None) -> Iterator[None]:
         _pending.reset(token)
 
 
-async def write_in_order(collection: AsyncCollection[Any],
-                         writes: Sequence[tuple[Update, Update | None]]) -> None:
+async def write_in_order(
+    collection: AsyncCollection[Any], writes: Sequence[tuple[Update, Update | None]]
+) -> None:
     """Insert the documents first written here, then upsert the rest in order."""
     seen: set[str] = set()
     firsts: list[int] = []
@@ -109,30 +119,32 @@ async def write_in_order(collection: AsyncCollection[Any],
         seen.add(str(writes[index][0]["q"].get("_id")))
     refused = await _insert(collection, [writes[i][1] for i in firsts])
     inserted = {index for i, index in enumerate(firsts) if i not in refused}
-    await ordered_upserts(collection, [upsert for index, (upsert, _) in enumerate(writes)
-                                       if index not in inserted])
+    await ordered_upserts(
+        collection, [upsert for index, (upsert, _) in enumerate(writes) if index not in inserted]
+    )
 
 
 async def _insert(collection: AsyncCollection[Any], documents: Sequence[Any]) -> set[int]:
     """Insert `documents` (each its own `_id`); the indexes of those already there."""
     if not documents:
         return set()
-    reply = await _command(collection, {"insert": collection.name,
-                                        "documents": list(documents), "ordered": False})
+    reply = await _command(
+        collection, {"insert": collection.name, "documents": list(documents), "ordered": False}
+    )
     errors = reply.get("writeErrors") or []
-    if any(e.get("code") not in DUPLICATE_KEY for e in errors) \
-            or reply.get("writeConcernError"):
+    if any(e.get("code") not in DUPLICATE_KEY for e in errors) or reply.get("writeConcernError"):
         raise OperationFailure(f"bulk insert into {collection.full_name} failed", details=reply)
     return {int(e["index"]) for e in errors}
 
 
-async def ordered_upserts(collection: AsyncCollection[Any],
-                          updates: Sequence[Mapping[str, Any]]) -> None:
+async def ordered_upserts(
+    collection: AsyncCollection[Any], updates: Sequence[Mapping[str, Any]]
+) -> None:
     """Apply `updates` in order, skipping those the guard refuses (a duplicate key)."""
     most = await _most_updates_per_command(collection)
     start, window = 0, most
     while start < len(updates):
-        chunk = updates[start:start + window]
+        chunk = updates[start : start + window]
         refused = await _update(collection, chunk)
         if refused is None:
             start, window = start + len(chunk), min(window * 2, most)
@@ -147,16 +159,17 @@ async def _most_updates_per_command(collection: AsyncCollection[Any]) -> int:
     client = collection.database.client
     if client not in _updates_per_command:
         info = await collection.database.command("buildInfo")
-        _updates_per_command[client] = 1 if "ferretdbVersion" in info \
-            else MOST_UPDATES_PER_COMMAND
+        _updates_per_command[client] = 1 if "ferretdbVersion" in info else MOST_UPDATES_PER_COMMAND
     return _updates_per_command[client]
 
 
-async def _update(collection: AsyncCollection[Any],
-                  updates: Sequence[Mapping[str, Any]]) -> int | None:
+async def _update(
+    collection: AsyncCollection[Any], updates: Sequence[Mapping[str, Any]]
+) -> int | None:
     """Send one ordered `update`; the index of its refused upsert, None if all were written."""
-    reply = await _command(collection, {"update": collection.name, "updates": list(updates),
-                                        "ordered": True})
+    reply = await _command(
+        collection, {"update": collection.name, "updates": list(updates), "ordered": True}
+    )
     errors = reply.get("writeErrors") or []
     if errors and errors[0].get("code") in DUPLICATE_KEY:
         return int(errors[0].get("index", 0))
@@ -169,7 +182,8 @@ async def _command(collection: AsyncCollection[Any], command: dict[str, Any]) ->
     if not collection.write_concern.is_server_default:
         command["writeConcern"] = collection.write_concern.document
     reply: dict[str, Any] = await collection.database.command(
-        command, codec_options=collection.codec_options)
+        command, codec_options=collection.codec_options
+    )
     return reply
 
 
@@ -205,8 +219,12 @@ async def _flush(writes: Writes, covered: Sequence[tuple[Any, int]], alone: Appl
     try:
         await writes.flush()
     except Exception as failure:  # noqa: BLE001 - the one-by-one path decides, as it always has
-        log.warning("bulk write of %d events failed (%s: %s); applying them one by one",
-                    len(covered), type(failure).__name__, failure)
+        log.warning(
+            "bulk write of %d events failed (%s: %s); applying them one by one",
+            len(covered),
+            type(failure).__name__,
+            failure,
+        )
         for event, position in covered:
             await _alone(alone, event, position)
 

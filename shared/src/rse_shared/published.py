@@ -20,8 +20,9 @@ class Publisher:
     Used as the relay's `Translator`: `publisher(domain_event, position)`.
     """
 
-    def __init__(self, producer: str, *,
-                 citizen_of: Callable[[Any], uuid.UUID] | None = None) -> None:
+    def __init__(
+        self, producer: str, *, citizen_of: Callable[[Any], uuid.UUID] | None = None
+    ) -> None:
         self.producer = producer
         self.citizen_of = citizen_of
         self._translations: dict[type[Any], Translation[Any]] = {}

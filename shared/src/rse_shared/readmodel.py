@@ -79,8 +79,12 @@ def from_exact(value: Any) -> Any:
     return value
 
 
-ExactInstant = Annotated[datetime, BeforeValidator(from_exact), AfterValidator(_utc),
-                         PlainSerializer(exact, return_type=dict)]
+ExactInstant = Annotated[
+    datetime,
+    BeforeValidator(from_exact),
+    AfterValidator(_utc),
+    PlainSerializer(exact, return_type=dict),
+]
 """An instant kept to the microsecond, stored as `{"at": <BSON datetime>, "us": 0-999}`.
 
 BSON datetimes hold milliseconds. Where a read model must answer for any instant exactly

@@ -159,8 +159,9 @@ class OutboxRelay:
         self.last_checkpoint = 0.0
 
     async def start(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **PRODUCER_SETTINGS,
-                                         **self.kafka)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, **PRODUCER_SETTINGS, **self.kafka
+        )
         await self.producer.start()
         await ensure_topics(self.bootstrap, [self.topic], options=self.kafka)
         self.partitions = len(await self.producer.partitions_for(self.topic))
@@ -214,7 +215,9 @@ class OutboxRelay:
         """Read the batch after what was sent and hand it to the producer, in order."""
         notifications: Sequence[Notification] = await in_thread(
             self.app.recorder.select_notifications,
-            start=self.sent_position, limit=self.batch_size, inclusive_of_start=False,
+            start=self.sent_position,
+            limit=self.batch_size,
+            inclusive_of_start=False,
         )
         try:
             acks = [ack for n in notifications if (ack := await self._send_one(n)) is not None]
@@ -266,15 +269,23 @@ class OutboxRelay:
         assert self.producer is not None, "relay not started"
         # The publish span continues the trace of the command that stored the event.
         with tracer().start_as_current_span(
-            f"{self.topic} publish", context=context_from_traceparent(traceparent),
+            f"{self.topic} publish",
+            context=context_from_traceparent(traceparent),
             kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "kafka"},
         ):
-            headers = inject_trace_headers([("event_type", chained.event_type.encode()),
-                                            ("event_id", chained.event_id.encode())])
+            headers = inject_trace_headers(
+                [
+                    ("event_type", chained.event_type.encode()),
+                    ("event_id", chained.event_id.encode()),
+                ]
+            )
             ack: asyncio.Future[Any] = await self.producer.send(
-                self.topic, value=chained.value, key=chained.key,
-                partition=chained.partition, headers=headers,
+                self.topic,
+                value=chained.value,
+                key=chained.key,
+                partition=chained.partition,
+                headers=headers,
             )
         ack.add_done_callback(partial(self._on_ack, self.attempt))
         return ack
@@ -297,11 +308,18 @@ class OutboxRelay:
         self.last_checkpoint = time.monotonic()
         grown = {p: h for p, h in self.heads.items() if self.checkpointed.get(p) != h.count}
         for partition, head in grown.items():
-            document = signed_checkpoint(self.audit_key, producer=self.producer_name,
-                                         topic=self.topic, partition=partition, head=head)
+            document = signed_checkpoint(
+                self.audit_key,
+                producer=self.producer_name,
+                topic=self.topic,
+                partition=partition,
+                head=head,
+            )
             await self.producer.send_and_wait(
-                CHECKPOINTS_TOPIC, json.dumps(document).encode(),
-                key=f"{self.topic}:{partition}".encode())
+                CHECKPOINTS_TOPIC,
+                json.dumps(document).encode(),
+                key=f"{self.topic}:{partition}".encode(),
+            )
             self.checkpointed[partition] = head.count
         return len(grown)
 
@@ -309,8 +327,9 @@ class OutboxRelay:
         assert self.producer is not None
         document = public_key_document(self.producer_name, self.audit_key.public_key())
         await ensure_topics(self.bootstrap, [CHECKPOINTS_TOPIC, KEYS_TOPIC], options=self.kafka)
-        await self.producer.send_and_wait(KEYS_TOPIC, json.dumps(document).encode(),
-                                          key=document["key_id"].encode())
+        await self.producer.send_and_wait(
+            KEYS_TOPIC, json.dumps(document).encode(), key=document["key_id"].encode()
+        )
 
 
 def discard_queued(producer: AIOKafkaProducer, error: BaseException) -> None:
@@ -328,8 +347,9 @@ def discard_queued(producer: AIOKafkaProducer, error: BaseException) -> None:
     accumulator._batches.clear()
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str], *,
-                        options: Mapping[str, Any] | None = None) -> None:
+async def ensure_topics(
+    bootstrap: str, topics: Sequence[str], *, options: Mapping[str, Any] | None = None
+) -> None:
     """Create the topics if they do not exist yet, with the partitions the topology gives.
 
     A service's principal may not create topics: the admin created its topics at set-up,
@@ -339,8 +359,11 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], *,
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions_of(t), replication_factor=1)
-                   for t in topics if t not in existing]
+        missing = [
+            NewTopic(t, num_partitions=partitions_of(t), replication_factor=1)
+            for t in topics
+            if t not in existing
+        ]
         if missing:
             # Another replica may create them meanwhile.
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -23,9 +23,11 @@ CREATE TABLE IF NOT EXISTS outbox_relay_position (
 ALTER TABLE outbox_relay_position ADD COLUMN IF NOT EXISTS chain jsonb NOT NULL DEFAULT '{}'
 """
 
-SAVE = ("INSERT INTO outbox_relay_position (relay_name, position, chain) "
-        "VALUES (%s, %s, %s) ON CONFLICT (relay_name) DO UPDATE "
-        "SET position = EXCLUDED.position, chain = EXCLUDED.chain")
+SAVE = (
+    "INSERT INTO outbox_relay_position (relay_name, position, chain) "
+    "VALUES (%s, %s, %s) ON CONFLICT (relay_name) DO UPDATE "
+    "SET position = EXCLUDED.position, chain = EXCLUDED.chain"
+)
 
 LOAD = "SELECT position, chain FROM outbox_relay_position WHERE relay_name = %s"
 

@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 FIRST_RETRY, LAST_RETRY, HEALTHY_RUN = 0.5, 5.0, 30.0
 
 
-
 def read_models(request: Request) -> AsyncDatabase[Any]:
     """The service's MongoDB database (set on the app by `create_api`), as a dependency."""
     db: AsyncDatabase[Any] = request.app.state.mongo_db
@@ -67,8 +66,11 @@ def readiness_checks(settings: ServiceSettings, db: AsyncDatabase[Any]) -> dict[
             await conn.execute("SELECT 1")
 
     async def kafka() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                                    request_timeout_ms=2000, **client_options(settings))
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap,
+            request_timeout_ms=2000,
+            **client_options(settings),
+        )
         await asyncio.wait_for(admin.start(), timeout=3)
         try:
             await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -91,8 +93,10 @@ def single_active(conninfo: str, lock_name: str, worker: Worker) -> Worker:
     return run
 
 
-def periodic(interval: float, step: Callable[[AsyncDatabase[Any]], Awaitable[object]],
-             ) -> Callable[[AsyncDatabase[Any]], Worker]:
+def periodic(
+    interval: float,
+    step: Callable[[AsyncDatabase[Any]], Awaitable[object]],
+) -> Callable[[AsyncDatabase[Any]], Worker]:
     """A scheduled job for `assemble(scheduled=...)`: `step(db)` every `interval` seconds."""
 
     def job(db: AsyncDatabase[Any]) -> Worker:
@@ -116,8 +120,10 @@ class Workers:
 
     async def start(self) -> None:
         self.stop.clear()
-        self.tasks = [asyncio.create_task(self._keep_running(name, worker), name=name)
-                      for name, worker in self.workers.items()]
+        self.tasks = [
+            asyncio.create_task(self._keep_running(name, worker), name=name)
+            for name, worker in self.workers.items()
+        ]
 
     async def _keep_running(self, name: str, worker: Worker) -> None:
         """Restart a worker that failed (broker or database away), with a back-off."""
@@ -167,8 +173,12 @@ def create_api(
             if workers is not None:
                 await workers.close()
 
-    api = FastAPI(title=title, version="1.0.0", lifespan=lifespan,
-                  dependencies=[Depends(refuse_nul_characters)])
+    api = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
+    )
     for key, value in (state or {}).items():
         setattr(api.state, key, value)
     install_problem_handlers(api, errors)
@@ -202,24 +212,43 @@ class Service:
         self.app.close()
 
 
-def _relay(settings: ServiceSettings, app: Application[Any], translate: Translator,
-           topic: str | None, *, poll: float, wake: Wake | None) -> OutboxRelay:
+def _relay(
+    settings: ServiceSettings,
+    app: Application[Any],
+    translate: Translator,
+    topic: str | None,
+    *,
+    poll: float,
+    wake: Wake | None,
+) -> OutboxRelay:
     """The outbox relay to the service's own events topic (from the topology by default)."""
     name = settings.service_name
-    return OutboxRelay(app, translate,
-                       topic=settings.topic_prefix + (topic or events_topic(name)),
-                       bootstrap=settings.kafka_bootstrap, conninfo=settings.postgres_conninfo(),
-                       poll_interval=poll, producer=name, wake=wake,
-                       kafka=client_options(settings),
-                       audit_key=load_or_create_key(settings.audit_key_file),
-                       checkpoint_interval=settings.checkpoint_interval)
+    return OutboxRelay(
+        app,
+        translate,
+        topic=settings.topic_prefix + (topic or events_topic(name)),
+        bootstrap=settings.kafka_bootstrap,
+        conninfo=settings.postgres_conninfo(),
+        poll_interval=poll,
+        producer=name,
+        wake=wake,
+        kafka=client_options(settings),
+        audit_key=load_or_create_key(settings.audit_key_file),
+        checkpoint_interval=settings.checkpoint_interval,
+    )
 
 
-def _loops(settings: ServiceSettings, app: Application[Any], relay: OutboxRelay,
-           projectors: Mapping[str, ProjectionRunner], consumes: Sequence[str],
-           db: AsyncDatabase[Any], extra_workers: Mapping[str, Worker],
-           scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]],
-           listener: Listener | None) -> Workers:
+def _loops(
+    settings: ServiceSettings,
+    app: Application[Any],
+    relay: OutboxRelay,
+    projectors: Mapping[str, ProjectionRunner],
+    consumes: Sequence[str],
+    db: AsyncDatabase[Any],
+    extra_workers: Mapping[str, Worker],
+    scheduled: Mapping[str, Callable[[AsyncDatabase[Any]], Worker]],
+    listener: Listener | None,
+) -> Workers:
     """Relay, projectors (one replica each), consumer, extra workers and scheduled jobs."""
     name, conninfo = settings.service_name, settings.postgres_conninfo()
     loops: dict[str, Worker] = {"relay": relay.run}
@@ -227,14 +256,20 @@ def _loops(settings: ServiceSettings, app: Application[Any], relay: OutboxRelay,
         loops["listener"] = listener.run
     for projection_name, runner in projectors.items():
         loops[f"projector:{projection_name}"] = single_active(
-            conninfo, f"projector:{name}:{projection_name}", runner.run)
+            conninfo, f"projector:{name}:{projection_name}", runner.run
+        )
     if consumes:
         if not isinstance(app, ConsumerApplication):
             raise TypeError(f"{type(app).__name__} must be a ConsumerApplication to consume")
         loops["consumer"] = consumer_worker(
-            settings.kafka_bootstrap, app, topics=[settings.topic_prefix + t for t in consumes],
-            group_id=settings.consumer_group, max_attempts=settings.consumer_max_attempts,
-            topic_prefix=settings.topic_prefix, security=broker_security(settings))
+            settings.kafka_bootstrap,
+            app,
+            topics=[settings.topic_prefix + t for t in consumes],
+            group_id=settings.consumer_group,
+            max_attempts=settings.consumer_max_attempts,
+            topic_prefix=settings.topic_prefix,
+            security=broker_security(settings),
+        )
     loops.update(extra_workers)
     # Jobs over the read models (e.g. lapsing what expired) run in one replica only.
     for job_name, job in scheduled.items():
@@ -262,23 +297,41 @@ def assemble(
     `extra_workers` run in every replica; `scheduled` jobs get the read-model database
     and run in one replica at a time.
     """
-    mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url, tz_aware=True,
-                                                    serverSelectionTimeoutMS=5000)
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(
+        settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
     db = mongo[settings.mongo_db]
     # One LISTEN connection wakes the relay and projectors; they poll only as a safety net.
     listener = listener_for(app, settings.postgres_conninfo())
     poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
     relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener))
-    projectors = {p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
-                  for p in projections}
-    workers = _loops(settings, app, relay, projectors, consumes, db, extra_workers or {},
-                     scheduled or {}, listener)
-    verifier = verifier or TokenVerifier(http_jwks_loader(settings.jwks_url),
-                                         issuer=settings.jwt_issuer,
-                                         audience=settings.jwt_audience)
-    api = create_api(title=f"RSE {settings.service_name}", settings=settings, routers=routers,
-                     errors={IntegrityError: 409, **(errors or {})},
-                     checks=readiness_checks(settings, db), workers=workers,
-                     state={"app": app, "token_verifier": verifier, "mongo_db": db,
-                            **(state or {})})
+    projectors = {
+        p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
+        for p in projections
+    }
+    workers = _loops(
+        settings,
+        app,
+        relay,
+        projectors,
+        consumes,
+        db,
+        extra_workers or {},
+        scheduled or {},
+        listener,
+    )
+    verifier = verifier or TokenVerifier(
+        http_jwks_loader(settings.jwks_url),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    api = create_api(
+        title=f"RSE {settings.service_name}",
+        settings=settings,
+        routers=routers,
+        errors={IntegrityError: 409, **(errors or {})},
+        checks=readiness_checks(settings, db),
+        workers=workers,
+        state={"app": app, "token_verifier": verifier, "mongo_db": db, **(state or {})},
+    )
     return Service(settings, app, mongo, db, relay, projectors, workers, api, verifier)

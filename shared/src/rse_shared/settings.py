@@ -110,10 +110,15 @@ class ServiceSettings(BaseSettings):
             and self.postgres_password.get_secret_value() == DEV_PASSWORD
         ):
             raise ValueError("RSE_POSTGRES_PASSWORD must be set outside development")
-        if self.environment == "production" and self.kafka_security_protocol.startswith("SASL") \
-                and self.kafka_password is None and self.kafka_password_file is None:
-            raise ValueError("RSE_KAFKA_PASSWORD or RSE_KAFKA_PASSWORD_FILE must be set "
-                             "in production")
+        if (
+            self.environment == "production"
+            and self.kafka_security_protocol.startswith("SASL")
+            and self.kafka_password is None
+            and self.kafka_password_file is None
+        ):
+            raise ValueError(
+                "RSE_KAFKA_PASSWORD or RSE_KAFKA_PASSWORD_FILE must be set in production"
+            )
         return self
 
     def kafka_secret(self) -> str:

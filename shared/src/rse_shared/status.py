@@ -54,14 +54,18 @@ async def health(host: str, port: int) -> str:
 async def event_store(settings: ServiceSettings, name: str) -> tuple[int | None, int | None]:
     """(last notification id, relay backlog) from the service's own database."""
     try:
-        conn = await psycopg.AsyncConnection.connect(settings.postgres_conninfo(),
-                                                     connect_timeout=3)
+        conn = await psycopg.AsyncConnection.connect(
+            settings.postgres_conninfo(), connect_timeout=3
+        )
     except psycopg.Error:
         return None, None
     async with conn:
         try:
-            cur = await conn.execute(sql.SQL("SELECT max(notification_id) FROM {}").format(
-                sql.Identifier(f"{name}_events")))
+            cur = await conn.execute(
+                sql.SQL("SELECT max(notification_id) FROM {}").format(
+                    sql.Identifier(f"{name}_events")
+                )
+            )
             row = await cur.fetchone()
             last = int(row[0] or 0) if row else 0
         except psycopg.Error:
@@ -75,11 +79,14 @@ async def event_store(settings: ServiceSettings, name: str) -> tuple[int | None,
     return last, last - relayed
 
 
-async def projection_lag(settings: ServiceSettings, last: int | None,
-                         ) -> tuple[dict[str, int], int | None]:
+async def projection_lag(
+    settings: ServiceSettings,
+    last: int | None,
+) -> tuple[dict[str, int], int | None]:
     """(lag per projection, events set aside by the projections)."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url,
-                                                     serverSelectionTimeoutMS=3000)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        settings.mongo_url, serverSelectionTimeoutMS=3000
+    )
     try:
         db = client[settings.mongo_db]
         docs = await db[CHECKPOINTS].find().to_list()
@@ -91,23 +98,31 @@ async def projection_lag(settings: ServiceSettings, last: int | None,
     return {str(d["_id"]): (last or 0) - int(d["position"]) for d in docs}, failures
 
 
-async def _group_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
-                     consumed: set[str]) -> int | None:
+async def _group_lag(
+    admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str, consumed: set[str]
+) -> int | None:
     """Messages of the group's consumed topics that it has not committed yet."""
-    committed = {tp: meta for tp, meta in
-                 (await admin.list_consumer_group_offsets(group)).items() if tp.topic in consumed}
+    committed = {
+        tp: meta
+        for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+        if tp.topic in consumed
+    }
     if not committed:
         return None
     ends = await consumer.end_offsets(list(committed))
     return sum(max(int(ends[tp]) - int(meta.offset), 0) for tp, meta in committed.items())
 
 
-async def _letters(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
-                   letters: list[str]) -> int:
+async def _letters(
+    admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, letters: list[str]
+) -> int:
     """Messages on the dead-letter topics, over every partition (the consumer may not know
     them yet)."""
-    partitions = [TopicPartition(d["topic"], p["partition"])
-                  for d in await admin.describe_topics(letters) for p in d["partitions"]]
+    partitions = [
+        TopicPartition(d["topic"], p["partition"])
+        for d in await admin.describe_topics(letters)
+        for p in d["partitions"]
+    ]
     ends = await consumer.end_offsets(partitions)
     return sum(ends.values())
 
@@ -123,18 +138,23 @@ def dead_letter_topics(group: str, existing: set[str]) -> list[str]:
     head, tail = f"{group}.", ".dlq"
     found = []
     for name in existing:
-        inner = name[len(head):-len(tail)] if name.startswith(head) and name.endswith(tail) else ""
+        inner = (
+            name[len(head) : -len(tail)] if name.startswith(head) and name.endswith(tail) else ""
+        )
         if any(inner == t or inner.endswith("." + t) for t in consumed):
             found.append(name)
     return sorted(found)
 
 
-async def kafka_figures(bootstrap: str, prefix: str = "",
-                        ) -> tuple[dict[str, int], dict[str, int]]:
+async def kafka_figures(
+    bootstrap: str,
+    prefix: str = "",
+) -> tuple[dict[str, int], dict[str, int]]:
     """(consumer lag per group, DLQ message count per group), for the topology's consumers."""
     # An operator's tool: the admin principal (it reads every group's offsets).
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
-                                **tool_options(ADMIN))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **tool_options(ADMIN)
+    )
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     await consumer.start()
@@ -161,8 +181,7 @@ async def collect(base: ServiceSettings) -> list[ServiceStatus]:
     rows = []
     lag, dlq = await kafka_figures(base.kafka_bootstrap, base.topic_prefix)
     for name, port in PORTS.items():
-        settings = base.model_copy(update={"postgres_db": f"rse_{name}",
-                                           "mongo_db": f"rse_{name}"})
+        settings = base.model_copy(update={"postgres_db": f"rse_{name}", "mongo_db": f"rse_{name}"})
         row = ServiceStatus(name, health=await health(base.http_host, port))
         row.events, row.relay_backlog = await event_store(settings, name)
         row.projection_lag, row.projection_failures = await projection_lag(settings, row.events)
@@ -176,16 +195,35 @@ def render(rows: list[ServiceStatus]) -> str:
     def cell(value: object) -> str:
         return "-" if value is None else str(value)
 
-    header = ("SERVICE", "HEALTH", "EVENTS", "RELAY BACKLOG", "PROJECTION LAG",
-              "SET ASIDE", "CONSUMER LAG", "DLQ")
+    header = (
+        "SERVICE",
+        "HEALTH",
+        "EVENTS",
+        "RELAY BACKLOG",
+        "PROJECTION LAG",
+        "SET ASIDE",
+        "CONSUMER LAG",
+        "DLQ",
+    )
     lines = [header]
     for r in rows:
         projections = ", ".join(f"{k}={v}" for k, v in sorted(r.projection_lag.items())) or "-"
-        lines.append((r.name, r.health, cell(r.events), cell(r.relay_backlog), projections,
-                      cell(r.projection_failures), cell(r.consumer_lag), str(r.dlq)))
+        lines.append(
+            (
+                r.name,
+                r.health,
+                cell(r.events),
+                cell(r.relay_backlog),
+                projections,
+                cell(r.projection_failures),
+                cell(r.consumer_lag),
+                str(r.dlq),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
-                     for line in lines)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,9 @@ from rse_shared.eventstore import in_thread
 log = logging.getLogger(__name__)
 
 
-async def sweep(due: Awaitable[Iterable[str | uuid.UUID]], act: Callable[[uuid.UUID], Any],
-                *, what: str) -> int:
+async def sweep(
+    due: Awaitable[Iterable[str | uuid.UUID]], act: Callable[[uuid.UUID], Any], *, what: str
+) -> int:
     """Call `act(id)` in a worker thread for every id in `due`; count the truthy results.
 
     The read model may lag, so `act` must check on the aggregate that the step is still
@@ -30,6 +31,7 @@ async def sweep(due: Awaitable[Iterable[str | uuid.UUID]], act: Callable[[uuid.U
             if await in_thread(act, aggregate_id):
                 done += 1
         except IntegrityError:
-            log.info("%s changed while sweeping it", what,
-                     extra={"aggregate_id": str(aggregate_id)})
+            log.info(
+                "%s changed while sweeping it", what, extra={"aggregate_id": str(aggregate_id)}
+            )
     return done

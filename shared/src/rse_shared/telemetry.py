@@ -14,8 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 Headers = list[tuple[str, bytes]]
 
 
-def setup_tracing(service_name: str, otlp_endpoint: str | None = None,
-                  exporter: SpanExporter | None = None) -> TracerProvider:
+def setup_tracing(
+    service_name: str, otlp_endpoint: str | None = None, exporter: SpanExporter | None = None
+) -> TracerProvider:
     """Install a tracer provider; export over OTLP/HTTP when an endpoint is configured."""
     provider = TracerProvider(resource=Resource.create({"service.name": f"rse-{service_name}"}))
     if exporter is None and otlp_endpoint:
@@ -62,6 +63,7 @@ class TraceRequests:
             return
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         name = f"{scope['method']} {scope['path']}"
-        with tracer().start_as_current_span(name, context=propagate.extract(carrier),
-                                            kind=trace.SpanKind.SERVER):
+        with tracer().start_as_current_span(
+            name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
+        ):
             await self.app(scope, receive, send)

@@ -84,20 +84,24 @@ def owner_of(topic: str) -> str | None:
 
 def event_topics() -> tuple[Topic, ...]:
     """Every `<service>.events` topic."""
-    return tuple(Topic(events_topic(s), (s,), consumers_of(events_topic(s)), EVENT_PARTITIONS)
-                 for s in SERVICES)
+    return tuple(
+        Topic(events_topic(s), (s,), consumers_of(events_topic(s)), EVENT_PARTITIONS)
+        for s in SERVICES
+    )
 
 
 def audit_topics() -> tuple[Topic, ...]:
     """The relays' checkpoints and keys: every service writes them, auditors read them."""
-    return tuple(Topic(name, SERVICES, (), AUDIT_PARTITIONS)
-                 for name in (CHECKPOINTS_TOPIC, KEYS_TOPIC))
+    return tuple(
+        Topic(name, SERVICES, (), AUDIT_PARTITIONS) for name in (CHECKPOINTS_TOPIC, KEYS_TOPIC)
+    )
 
 
 def dead_letter_topics() -> tuple[Topic, ...]:
     """One per (consumer group, consumed topic), written by that group's service."""
-    return tuple(Topic(dlq_topic(s, t), (s,), (), EVENT_PARTITIONS)
-                 for s in SERVICES for t in CONSUMES[s])
+    return tuple(
+        Topic(dlq_topic(s, t), (s,), (), EVENT_PARTITIONS) for s in SERVICES for t in CONSUMES[s]
+    )
 
 
 def all_topics() -> tuple[Topic, ...]:

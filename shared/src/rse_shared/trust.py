@@ -42,8 +42,9 @@ are the producer's notification ids, spread over few partitions: a real gap is t
 of notifications that went to other partitions (or were not published) in between."""
 
 
-def expected_owners(topics: Iterable[str], *, prefix: str = "",
-                    owners: Mapping[str, str] | None = None) -> dict[str, str]:
+def expected_owners(
+    topics: Iterable[str], *, prefix: str = "", owners: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The owner of each subscribed topic: given, or read from `[prefix]<service>.events`.
 
     The name is the operator's (a subscription), never the message's. A name whose
@@ -54,8 +55,11 @@ def expected_owners(topics: Iterable[str], *, prefix: str = "",
     found: dict[str, str] = {}
     for topic in topics:
         name = topic.removeprefix(prefix)
-        owner = ((owners or {}).get(topic) or owner_of(name)
-                 or owner_of(".".join(name.rsplit(".", 2)[-2:])))
+        owner = (
+            (owners or {}).get(topic)
+            or owner_of(name)
+            or owner_of(".".join(name.rsplit(".", 2)[-2:]))
+        )
         if owner is None:
             raise ValueError(f"no owner known for topic {topic!r}: pass it in `owners`")
         found[topic] = owner
@@ -86,8 +90,9 @@ class Verdict:
 ACCEPTED, DUPLICATE = Verdict("accepted"), Verdict("duplicate")
 
 
-def judge(document: Mapping[str, Any], owner: str, head: ChainHead, *,
-          oldest: bool = False) -> Verdict:
+def judge(
+    document: Mapping[str, Any], owner: str, head: ChainHead, *, oldest: bool = False
+) -> Verdict:
     """The verdict on one decoded message; `oldest` if it is its partition's first record."""
     producer, event_type = document.get("producer"), document.get("event_type")
     if producer != owner:
@@ -105,6 +110,7 @@ def judge(document: Mapping[str, Any], owner: str, head: ChainHead, *,
         return Verdict("refused", OUT_OF_CHAIN, f"chain_prev does not extend {head.hash[:12]}")
     position = document.get("source_position")
     if not isinstance(position, int) or (
-            not late_start and position > head.position + MAX_POSITION_GAP):
+        not late_start and position > head.position + MAX_POSITION_GAP
+    ):
         return Verdict("refused", IMPLAUSIBLE, f"source_position {position!r}")
     return ACCEPTED

@@ -32,8 +32,9 @@ async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes) -> Non
     try:
         partition = partition_for(key, len(await producer.partitions_for(topic)))
         for value in values:
-            await producer.send_and_wait(topic, chained(topic, partition, value), key=key,
-                                         partition=partition)
+            await producer.send_and_wait(
+                topic, chained(topic, partition, value), key=key, partition=partition
+            )
     finally:
         await producer.stop()
 
@@ -64,11 +65,11 @@ async def test_the_same_message_delivered_twice_is_applied_once(
     key = str(event.citizen_id).encode()
     await produce(bootstrap(), fresh_topic, wire, wire, key=key)
     later = a_registration(event.citizen_id, position=2)
-    await produce(bootstrap(), fresh_topic, json.dumps(later.to_wire()).encode(),
-                  key=key)
+    await produce(bootstrap(), fresh_topic, json.dumps(later.to_wire()).encode(), key=key)
 
     async def both_seen() -> bool:
         return await asyncio.to_thread(tally.count, event.citizen_id) == 2
+
     await eventually(both_seen)
     await asyncio.sleep(0.5)
     assert await asyncio.to_thread(tally.count, event.citizen_id) == 2  # not 3
@@ -101,15 +102,22 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_partition_keeps_flowing(
     key = str(citizen_id).encode()
     failing = a_registration(citizen_id, position=1, full_name="Poison")
     good = a_registration(citizen_id, position=2)
-    await produce(bootstrap(), fresh_topic, b"{not json",
-                  json.dumps(failing.to_wire()).encode(), json.dumps(good.to_wire()).encode(),
-                  key=key)
+    await produce(
+        bootstrap(),
+        fresh_topic,
+        b"{not json",
+        json.dumps(failing.to_wire()).encode(),
+        json.dumps(good.to_wire()).encode(),
+        key=key,
+    )
 
     async def counted() -> bool:
         return await asyncio.to_thread(tally.count, citizen_id) == 1
+
     await eventually(counted)
-    dead = documents(await read_topic(bootstrap(),
-                                      dlq_topic(consuming.group_id, fresh_topic), expect=2))
+    dead = documents(
+        await read_topic(bootstrap(), dlq_topic(consuming.group_id, fresh_topic), expect=2)
+    )
     assert [d["offset"] for d in dead] == [0, 1]
     assert dead[0]["error"].startswith("not JSON") and dead[0]["attempts"] == 1
     assert "cannot count poison" in dead[1]["error"] and dead[1]["attempts"] == 3
@@ -122,11 +130,17 @@ async def test_an_unknown_event_type_is_ignored(
     citizen_id = uuid.uuid4()
     unknown = {**a_registration(citizen_id).to_wire(), "event_type": "SomethingNew"}
     good = a_registration(citizen_id, position=2)
-    await produce(bootstrap(), fresh_topic, json.dumps(unknown).encode(),
-                  json.dumps(good.to_wire()).encode(), key=str(citizen_id).encode())
+    await produce(
+        bootstrap(),
+        fresh_topic,
+        json.dumps(unknown).encode(),
+        json.dumps(good.to_wire()).encode(),
+        key=str(citizen_id).encode(),
+    )
 
     async def counted() -> bool:
         return await asyncio.to_thread(tally.count, citizen_id) == 1
+
     await eventually(counted)
 
 
@@ -136,19 +150,26 @@ async def test_offsets_are_committed_soon_after_the_last_message_even_when_quiet
     """Commits are batched (at most every commit_interval), and the last one is not left out."""
     citizen = uuid.uuid4()
     events = [a_registration(citizen, position=p) for p in (1, 2, 3, 4, 5)]
-    await produce(bootstrap(), fresh_topic, *(json.dumps(e.to_wire()).encode() for e in events),
-                  key=str(citizen).encode())
+    await produce(
+        bootstrap(),
+        fresh_topic,
+        *(json.dumps(e.to_wire()).encode() for e in events),
+        key=str(citizen).encode(),
+    )
 
     async def all_seen() -> bool:
         return await asyncio.to_thread(tally.count, citizen) == 5
+
     await eventually(all_seen)
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(), **tool_options(ADMIN))
     await admin.start()
     try:
+
         async def all_committed() -> bool:  # the five messages share one partition
             offsets = await admin.list_consumer_group_offsets(consuming.group_id)
             return sum(meta.offset for meta in offsets.values() if meta.offset > 0) == 5
+
         await eventually(all_committed, timeout=5)
     finally:
         await admin.close()

@@ -13,8 +13,7 @@ from rse_shared.settings import ServiceSettings
 pytestmark = pytest.mark.integration
 
 
-async def test_a_second_contender_waits_until_the_first_lets_go(
-        settings: ServiceSettings) -> None:
+async def test_a_second_contender_waits_until_the_first_lets_go(settings: ServiceSettings) -> None:
     conninfo = settings.postgres_conninfo()
     second_has_it = asyncio.Event()
 
@@ -38,8 +37,7 @@ async def test_work_stops_when_the_lock_connection_breaks(settings: ServiceSetti
         await asyncio.sleep(0.3)
         assert not work.done()
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
-            await admin.execute("SELECT pg_terminate_backend(%s)",
-                                (lease.conn.info.backend_pid,))
+            await admin.execute("SELECT pg_terminate_backend(%s)", (lease.conn.info.backend_pid,))
         with pytest.raises(LockLost):
             await asyncio.wait_for(work, timeout=5)
     # Someone else can take it now.

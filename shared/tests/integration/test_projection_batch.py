@@ -56,20 +56,31 @@ class Notes:
         """Nothing else is a note."""
 
     @apply.register(Note.Written)
-    async def when_written_add_it(self, event: Note.Written, position: int,
-                                  db: AsyncDatabase[Any]) -> None:
+    async def when_written_add_it(
+        self, event: Note.Written, position: int, db: AsyncDatabase[Any]
+    ) -> None:
         if event.text == "poison":
             raise ValueError("cannot project poison")
-        await guarded_upsert(db.notes, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"text": event.text, "tag": event.tag, "edits": 0}})
-        await guarded_upsert(db.tags, {"_id": event.tag}, position,
-                             {"$set": {"latest": str(event.originator_id)}})
+        await guarded_upsert(
+            db.notes,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"text": event.text, "tag": event.tag, "edits": 0}},
+        )
+        await guarded_upsert(
+            db.tags, {"_id": event.tag}, position, {"$set": {"latest": str(event.originator_id)}}
+        )
 
     @apply.register(Note.Edited)
-    async def when_edited_replace_the_text(self, event: Note.Edited, position: int,
-                                           db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.notes, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"text": event.text}, "$inc": {"edits": 1}})
+    async def when_edited_replace_the_text(
+        self, event: Note.Edited, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await guarded_upsert(
+            db.notes,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"text": event.text}, "$inc": {"edits": 1}},
+        )
         if event.text == "half poison":  # one upsert queued, then the event fails
             raise ValueError("cannot finish half poison")
 
@@ -124,7 +135,8 @@ async def contents(db: AsyncDatabase[Any]) -> dict[str, list[Mapping[str, Any]]]
 
 
 async def test_a_batch_projects_every_document_as_one_by_one_does(
-        notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any]) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any]
+) -> None:
     await in_thread(write, notebook, [f"note {i}" for i in range(120)])
     runner = ProjectionRunner(notebook, Notes(), db, batch_size=100)
     assert await runner.run_once() == await in_thread(notebook.recorder.max_notification_id)
@@ -138,7 +150,8 @@ async def test_a_batch_projects_every_document_as_one_by_one_does(
 
 
 async def test_applying_a_batch_again_changes_nothing(
-        notebook: Notebook, db: AsyncDatabase[Any]) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any]
+) -> None:
     await in_thread(write, notebook, [f"note {i}" for i in range(40)])
     runner = ProjectionRunner(notebook, Notes(), db)
     await runner.run_once()
@@ -150,21 +163,31 @@ async def test_applying_a_batch_again_changes_nothing(
 
 
 def upsert(key: str, position: int, text: str) -> dict[str, Any]:
-    return {"q": {"_id": key, POSITION: {"$lt": position}},
-            "u": {"$set": {"text": text, POSITION: position}}, "upsert": True}
+    return {
+        "q": {"_id": key, POSITION: {"$lt": position}},
+        "u": {"$set": {"text": text, POSITION: position}},
+        "upsert": True,
+    }
 
 
 @pytest.mark.parametrize("stale_at", [0, 2, 5])
 async def test_an_upsert_the_guard_refuses_is_skipped_and_the_rest_are_written(
-        db: AsyncDatabase[Any], stale_at: int) -> None:
+    db: AsyncDatabase[Any], stale_at: int
+) -> None:
     await db.notes.insert_one({"_id": "seen", "text": "kept", POSITION: 10})
     updates = [upsert(f"n{i}", i + 1, f"new {i}") for i in range(5)]
     updates.insert(stale_at, upsert("seen", 3, "stale"))
     updates.append(upsert("n1", 20, "newer"))
     await ordered_upserts(db.notes, updates)
     found = {d["_id"]: d["text"] for d in await db.notes.find().to_list()}
-    assert found == {"seen": "kept", "n0": "new 0", "n1": "newer", "n2": "new 2",
-                     "n3": "new 3", "n4": "new 4"}
+    assert found == {
+        "seen": "kept",
+        "n0": "new 0",
+        "n1": "newer",
+        "n2": "new 2",
+        "n3": "new 3",
+        "n4": "new 4",
+    }
 
 
 def after_commands(count: int, failure: BaseException) -> Any:
@@ -178,12 +201,16 @@ def after_commands(count: int, failure: BaseException) -> Any:
         if calls == count + 1:
             raise failure
         return await real(collection, body)
+
     return command
 
 
 async def test_a_flush_that_dies_midway_leaves_the_checkpoint_where_it_was(
-        notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook: Notebook,
+    db: AsyncDatabase[Any],
+    alone_db: AsyncDatabase[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     await in_thread(write, notebook, [f"note {i}" for i in range(30)])
     monkeypatch.setattr(projection_batch, "_command", after_commands(3, Killed()))
     runner = ProjectionRunner(notebook, Notes(), db)
@@ -199,11 +226,15 @@ async def test_a_flush_that_dies_midway_leaves_the_checkpoint_where_it_was(
 
 
 async def test_a_flush_that_fails_is_applied_one_by_one_instead(
-        notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook: Notebook,
+    db: AsyncDatabase[Any],
+    alone_db: AsyncDatabase[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     await in_thread(write, notebook, [f"note {i}" for i in range(30)])
-    monkeypatch.setattr(projection_batch, "_command",
-                        after_commands(3, OperationFailure("not now")))
+    monkeypatch.setattr(
+        projection_batch, "_command", after_commands(3, OperationFailure("not now"))
+    )
     runner = ProjectionRunner(notebook, Notes(), db)
     assert await runner.run_once() == await in_thread(notebook.recorder.max_notification_id)
     await one_by_one(notebook, Notes(), alone_db)
@@ -212,7 +243,8 @@ async def test_a_flush_that_fails_is_applied_one_by_one_instead(
 
 
 async def test_a_poisoned_event_in_a_batch_is_set_aside_and_the_rest_are_applied(
-        notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any]) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any], alone_db: AsyncDatabase[Any]
+) -> None:
     texts = [f"note {i}" for i in range(20)]
     texts[7] = "poison"
     await in_thread(write, notebook, texts, 0)
@@ -237,13 +269,15 @@ async def one_by_one_tolerant(notebook: Notebook, db: AsyncDatabase[Any]) -> Non
 
 
 async def test_an_event_failing_after_one_of_its_upserts_is_set_aside_after_three_attempts(
-        notebook: Notebook, db: AsyncDatabase[Any]) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any]
+) -> None:
     def write_and_half_poison() -> str:
         note = Note("first", tag="t")
         note.edit("half poison")
         note.edit("after")
         notebook.save(note)
         return str(note.id)
+
     note = await in_thread(write_and_half_poison)
     runner = ProjectionRunner(notebook, Notes(), db, retry_backoff=0.01)
     assert await runner.run_once() == 3
@@ -256,10 +290,12 @@ async def test_an_event_failing_after_one_of_its_upserts_is_set_aside_after_thre
 
 
 async def test_when_the_store_is_away_the_runner_stops_before_its_checkpoint(
-        notebook: Notebook, db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     await in_thread(write, notebook, ["first", "second"], 0)
-    away: AsyncMongoClient[Any] = AsyncMongoClient("mongodb://127.0.0.1:1",
-                                                   serverSelectionTimeoutMS=100)
+    away: AsyncMongoClient[Any] = AsyncMongoClient(
+        "mongodb://127.0.0.1:1", serverSelectionTimeoutMS=100
+    )
 
     class Elsewhere(Notes):
         async def apply(self, event: Any, position: int, _: AsyncDatabase[Any]) -> None:
@@ -269,6 +305,7 @@ async def test_when_the_store_is_away_the_runner_stops_before_its_checkpoint(
 
     async def store_away() -> bool:
         return False
+
     monkeypatch.setattr(runner, "_store_answers", store_away)
     with pytest.raises(PyMongoError):
         await runner.run_once()

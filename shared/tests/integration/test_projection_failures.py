@@ -38,8 +38,9 @@ class Notes:
     async def apply(self, event: Any, position: int, db: AsyncDatabase[Any]) -> None:
         if event.text == "poison":
             raise ValueError("cannot project poison")
-        await guarded_upsert(db.notes, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"text": event.text}})
+        await guarded_upsert(
+            db.notes, {"_id": str(event.originator_id)}, position, {"$set": {"text": event.text}}
+        )
 
 
 @pytest.fixture
@@ -62,7 +63,8 @@ def write(notebook: Notebook, *texts: str) -> list[str]:
 
 
 async def test_an_event_that_cannot_be_projected_is_set_aside_and_the_rest_go_on(
-        notebook: Notebook, db: AsyncDatabase[Any]) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any]
+) -> None:
     first, poison, last = await in_thread(write, notebook, "first", "poison", "last")
     runner = ProjectionRunner(notebook, Notes(), db, retry_backoff=0.01)
     assert await runner.run_once() == 3
@@ -78,12 +80,14 @@ async def test_an_event_that_cannot_be_projected_is_set_aside_and_the_rest_go_on
 
 
 async def test_nothing_is_set_aside_while_the_store_does_not_answer(
-        notebook: Notebook, db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook: Notebook, db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     await in_thread(write, notebook, "first", "poison")
     runner = ProjectionRunner(notebook, Notes(), db, retry_backoff=0.01)
 
     async def store_away() -> bool:
         return False
+
     monkeypatch.setattr(runner, "_store_answers", store_away)
     with pytest.raises(ValueError, match="poison"):
         await runner.run_once()

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_the_consumer_span_joins_the_trace_of_the_published_message(
-    spans: InMemorySpanExporter, consuming: IdempotentConsumer, tally: RegistrationTally,
-    fresh_topic: str, infra: ServiceSettings,
+    spans: InMemorySpanExporter,
+    consuming: IdempotentConsumer,
+    tally: RegistrationTally,
+    fresh_topic: str,
+    infra: ServiceSettings,
 ) -> None:
     event = a_registration()
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, **tool_options(ADMIN))
@@ -29,14 +32,18 @@ async def test_the_consumer_span_joins_the_trace_of_the_published_message(
     try:
         with tracer().start_as_current_span("command") as command:
             wire = json.dumps(link(event.to_wire(), GENESIS)).encode()
-            await producer.send_and_wait(fresh_topic, wire,
-                                         key=str(event.citizen_id).encode(),
-                                         headers=inject_trace_headers())
+            await producer.send_and_wait(
+                fresh_topic,
+                wire,
+                key=str(event.citizen_id).encode(),
+                headers=inject_trace_headers(),
+            )
     finally:
         await producer.stop()
 
     async def counted() -> bool:
         return await asyncio.to_thread(tally.count, event.citizen_id) == 1
+
     await eventually(counted)
     process = [s for s in spans.get_finished_spans() if s.name == f"{fresh_topic} process"]
     assert process, "the consumer recorded no span"

@@ -25,8 +25,16 @@ def jwks() -> str:
 
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"sub": "s1", "role": "citizen", "citizen_id": "c1", "iss": ISS, "aud": AUD,
-            "iat": now, "nbf": now, "exp": now + 60}
+    base = {
+        "sub": "s1",
+        "role": "citizen",
+        "citizen_id": "c1",
+        "iss": ISS,
+        "aud": AUD,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -55,12 +63,14 @@ def alg_none() -> str:
 
 
 def hs256_with_public_key() -> str:
-    public_pem = KEY.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     header = _b64(json.dumps({"alg": "HS256", "kid": KID, "typ": "JWT"}).encode())
     body = _b64(json.dumps(claims()).encode())
     import hashlib
     import hmac
+
     signature = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
     return f"{header}.{body}.{_b64(signature)}"
 
@@ -71,23 +81,37 @@ def tampered() -> str:
     return f"{header}.{forged}.{signature}"
 
 
-@pytest.mark.parametrize("make_token", [
-    alg_none,
-    hs256_with_public_key,
-    tampered,
-    lambda: sign(claims(), kid="unknown"),
-    lambda: sign(claims(), key=Ed25519PrivateKey.generate()),
-    lambda: sign(claims(exp=int(time.time()) - 5)),
-    lambda: sign(claims(nbf=int(time.time()) + 600)),
-    lambda: sign(claims(aud="other")),
-    lambda: sign(claims(iss="http://evil")),
-    lambda: sign(claims(exp=None)),
-    lambda: sign(claims(role="superuser")),
-    lambda: "garbage",
-], ids=["alg-none", "hs256-public-key", "tampered-payload", "unknown-kid", "other-key",
-        "expired", "not-yet-valid", "wrong-aud", "wrong-iss", "no-exp", "unknown-role",
-        "garbage"])
-async def test_a_forged_or_stale_token_is_refused(verifier: TokenVerifier,
-                                                  make_token: Any) -> None:
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        alg_none,
+        hs256_with_public_key,
+        tampered,
+        lambda: sign(claims(), kid="unknown"),
+        lambda: sign(claims(), key=Ed25519PrivateKey.generate()),
+        lambda: sign(claims(exp=int(time.time()) - 5)),
+        lambda: sign(claims(nbf=int(time.time()) + 600)),
+        lambda: sign(claims(aud="other")),
+        lambda: sign(claims(iss="http://evil")),
+        lambda: sign(claims(exp=None)),
+        lambda: sign(claims(role="superuser")),
+        lambda: "garbage",
+    ],
+    ids=[
+        "alg-none",
+        "hs256-public-key",
+        "tampered-payload",
+        "unknown-kid",
+        "other-key",
+        "expired",
+        "not-yet-valid",
+        "wrong-aud",
+        "wrong-iss",
+        "no-exp",
+        "unknown-role",
+        "garbage",
+    ],
+)
+async def test_a_forged_or_stale_token_is_refused(verifier: TokenVerifier, make_token: Any) -> None:
     with pytest.raises(AuthError):
         await verifier.verify(make_token())

@@ -65,8 +65,9 @@ def test_two_swapped_records_are_found_as_reordered() -> None:
 
 def test_a_forged_record_with_a_valid_hash_is_found_as_inserted() -> None:
     records = a_partition()
-    forged = link({"event_id": "forged", "event_type": "ConsentGranted", "n": -1},
-                  records[2][1]["chain_hash"])
+    forged = link(
+        {"event_id": "forged", "event_type": "ConsentGranted", "n": -1}, records[2][1]["chain_hash"]
+    )
     tampered = renumber([*records[:3], (0, forged), *records[3:]])
     broken = verify_partition(tampered).broken
     assert broken is not None and (broken.offset, broken.kind) == (3, "inserted")
@@ -84,21 +85,28 @@ def keys_of(key: Ed25519PrivateKey) -> dict[str, str]:
 
 def test_an_authentic_checkpoint_of_the_chain_passes(key: Ed25519PrivateKey) -> None:
     result = verify_partition(a_partition())
-    checkpoint = signed_checkpoint(key, producer="consent", topic="consent.events",
-                                   partition=0, head=Head(result.hashes[3], 4))
+    checkpoint = signed_checkpoint(
+        key, producer="consent", topic="consent.events", partition=0, head=Head(result.hashes[3], 4)
+    )
     assert check_checkpoints(result, [checkpoint], keys_of(key), last_offset=5) is None
 
 
 def test_a_forged_checkpoint_fails(key: Ed25519PrivateKey) -> None:
     result = verify_partition(a_partition())
-    checkpoint = signed_checkpoint(key, producer="consent", topic="consent.events",
-                                   partition=0, head=Head(result.hashes[3], 4))
+    checkpoint = signed_checkpoint(
+        key, producer="consent", topic="consent.events", partition=0, head=Head(result.hashes[3], 4)
+    )
     forged = {**checkpoint, "count": 3}
     broken = check_checkpoints(result, [forged], keys_of(key), last_offset=5)
     assert broken is not None and broken.kind == "checkpoint"
     other_key = Ed25519PrivateKey.generate()
-    resigned = signed_checkpoint(other_key, producer="consent", topic="consent.events",
-                                 partition=0, head=Head(result.hashes[2], 3))
+    resigned = signed_checkpoint(
+        other_key,
+        producer="consent",
+        topic="consent.events",
+        partition=0,
+        head=Head(result.hashes[2], 3),
+    )
     assert check_checkpoints(result, [resigned], keys_of(key), last_offset=5) is not None
 
 
@@ -106,8 +114,9 @@ def test_records_deleted_from_the_end_are_caught_by_the_last_checkpoint(
     key: Ed25519PrivateKey,
 ) -> None:
     full = verify_partition(a_partition())
-    checkpoint = signed_checkpoint(key, producer="consent", topic="consent.events",
-                                   partition=0, head=Head(full.hashes[5], 6))
+    checkpoint = signed_checkpoint(
+        key, producer="consent", topic="consent.events", partition=0, head=Head(full.hashes[5], 6)
+    )
     truncated = verify_partition(a_partition()[:4])
     broken = check_checkpoints(truncated, [checkpoint], keys_of(key), last_offset=3)
     assert broken is not None and broken.kind == "deleted"

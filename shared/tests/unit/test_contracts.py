@@ -16,10 +16,16 @@ from rse_shared.idempotent_consumer import PoisonMessage, decode
 
 def a_registration() -> CitizenRegistered:
     citizen_id = uuid.uuid4()
-    return CitizenRegistered(event_id=stable_event_id(citizen_id, 1),
-                             occurred_at=datetime.now(UTC), producer="identity",
-                             citizen_id=citizen_id, source_position=3, sns_number="123456789",
-                             full_name="Ana", date_of_birth=date(1980, 1, 1))
+    return CitizenRegistered(
+        event_id=stable_event_id(citizen_id, 1),
+        occurred_at=datetime.now(UTC),
+        producer="identity",
+        citizen_id=citizen_id,
+        source_position=3,
+        sns_number="123456789",
+        full_name="Ana",
+        date_of_birth=date(1980, 1, 1),
+    )
 
 
 def test_an_event_survives_the_wire_unchanged() -> None:

@@ -26,12 +26,16 @@ async def answer_to(error: Exception) -> httpx.Response:
         return await client.post("/command")
 
 
-@pytest.mark.parametrize("error", [
-    OperationalError("connection refused"),
-    PoolTimeout("couldn't get a connection after 1.00 sec"),
-    psycopg.OperationalError("server closed the connection unexpectedly"),
-    ServerSelectionTimeoutError("127.0.0.1:27018: connection refused"),
-], ids=["event store", "pool", "psycopg", "mongo"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("connection refused"),
+        PoolTimeout("couldn't get a connection after 1.00 sec"),
+        psycopg.OperationalError("server closed the connection unexpectedly"),
+        ServerSelectionTimeoutError("127.0.0.1:27018: connection refused"),
+    ],
+    ids=["event store", "pool", "psycopg", "mongo"],
+)
 async def test_a_store_that_does_not_answer_is_503_with_retry_after(error: Exception) -> None:
     response = await answer_to(error)
     assert response.status_code == 503

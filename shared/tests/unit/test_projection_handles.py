@@ -46,8 +46,11 @@ class Everything:
 
 def test_the_events_a_projection_handles_are_its_registered_handlers() -> None:
     assert set(handled_events(Book())) == {Opened, Closed}
-    assert [handled_by(Book(), get_topic(c)) for c in (Opened, Closed, Other)] == \
-        [True, True, False]
+    assert [handled_by(Book(), get_topic(c)) for c in (Opened, Closed, Other)] == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_a_projection_that_names_its_events_is_taken_at_its_word() -> None:

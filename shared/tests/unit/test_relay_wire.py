@@ -13,9 +13,18 @@ from rse_shared.notify import Listener, Sleep, Waiter
 from rse_shared.relay import encode_linked
 
 DOCUMENTS: list[dict[str, Any]] = [
-    {"event_id": "e1", "event_type": "CitizenRegistered", "full_name": "João Gonçalves",
-     "n": 1, "ratio": 0.1, "tiny": 1e-07, "none": None, "tags": ["a", "ç"], "nested": {"b": 2}},
-    {"event_id": "e2", "event_type": "ConsentGranted", "text": "tab\t\"quote\" \u2028 \U0001f600"},
+    {
+        "event_id": "e1",
+        "event_type": "CitizenRegistered",
+        "full_name": "João Gonçalves",
+        "n": 1,
+        "ratio": 0.1,
+        "tiny": 1e-07,
+        "none": None,
+        "tags": ["a", "ç"],
+        "nested": {"b": 2},
+    },
+    {"event_id": "e2", "event_type": "ConsentGranted", "text": 'tab\t"quote" \u2028 \U0001f600'},
 ]
 
 

@@ -20,8 +20,10 @@ def test_the_first_link_on_a_partition_starts_at_genesis() -> None:
 
 
 def test_a_late_joiner_trusts_the_oldest_retained_record() -> None:
-    assert judge(linked("a" * 64, source_position=10**9), "identity", ChainHead(),
-                 oldest=True).status == "accepted"
+    assert (
+        judge(linked("a" * 64, source_position=10**9), "identity", ChainHead(), oldest=True).status
+        == "accepted"
+    )
 
 
 def test_another_producer_or_an_event_type_the_owner_does_not_publish_is_forged() -> None:
@@ -43,13 +45,16 @@ def test_a_link_seen_before_is_a_duplicate() -> None:
 
 
 def test_a_position_far_beyond_the_partitions_is_implausible() -> None:
-    assert judge(linked(source_position=MAX_POSITION_GAP + 1), "identity",
-                 ChainHead()).reason == "implausible position"
+    assert (
+        judge(linked(source_position=MAX_POSITION_GAP + 1), "identity", ChainHead()).reason
+        == "implausible position"
+    )
 
 
 def test_owners_come_from_the_topology_names_or_are_given() -> None:
     assert expected_owners(["staging.consent.events"], prefix="staging.") == {
-        "staging.consent.events": "consent"}
+        "staging.consent.events": "consent"
+    }
     assert expected_owners(["run1.records.events"]) == {"run1.records.events": "records"}
     assert expected_owners(["t.x"], owners={"t.x": "identity"}) == {"t.x": "identity"}
     with pytest.raises(ValueError, match="no owner"):

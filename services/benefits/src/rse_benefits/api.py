@@ -34,7 +34,8 @@ class ExemptionRequest(Strict):
     category: ExemptionCategory
     evidence: Annotated[list[Evidence], Field(max_length=20)] = []
     household_monthly_income_per_person: Annotated[
-        Decimal | None, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)] = None
+        Decimal | None, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)
+    ] = None
 
 
 class RenewalRequest(Strict):
@@ -42,7 +43,8 @@ class RenewalRequest(Strict):
 
     evidence: Annotated[list[Evidence], Field(max_length=20)] = []
     household_monthly_income_per_person: Annotated[
-        Decimal | None, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)] = None
+        Decimal | None, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)
+    ] = None
 
 
 class OfficerDecision(Strict):
@@ -87,8 +89,9 @@ class ExemptionView(BaseModel):
     @classmethod
     def of(cls, document: ExemptionDocument) -> Self:
         """The view of a document of the exemption book."""
-        return cls.model_validate({**document.model_dump(include=set(cls.model_fields)),
-                                   "exemption_id": document.id})
+        return cls.model_validate(
+            {**document.model_dump(include=set(cls.model_fields)), "exemption_id": document.id}
+        )
 
 
 class BenefitsView(BaseModel):
@@ -102,59 +105,84 @@ class BenefitsView(BaseModel):
 App = Annotated[BenefitsApplication, Depends(get_app)]
 Officer = Annotated[Principal, Depends(require_roles("benefits_officer"))]
 TheCitizen = Annotated[Principal, Depends(citizen_or(detail="only the citizen may do this"))]
-CitizenOrOfficer = Annotated[Principal, Depends(citizen_or(
-    "benefits_officer", detail="a citizen may only see their own benefits"))]
+CitizenOrOfficer = Annotated[
+    Principal,
+    Depends(citizen_or("benefits_officer", detail="a citizen may only see their own benefits")),
+]
 
 citizens = APIRouter(prefix="/citizens/{citizen_id}", tags=["citizens"])
 officers = APIRouter(prefix="/exemptions", tags=["officers"])
 
 
 def outcome(exemption: Exemption) -> ExemptionOutcome:
-    return ExemptionOutcome(exemption_id=exemption.id, category=exemption.category,
-                            status=exemption.status, valid_until=exemption.valid_until)
+    return ExemptionOutcome(
+        exemption_id=exemption.id,
+        category=exemption.category,
+        status=exemption.status,
+        valid_until=exemption.valid_until,
+    )
 
 
 @citizens.post("/exemptions", status_code=status.HTTP_201_CREATED, response_model=ExemptionOutcome)
-async def request_exemption(citizen_id: uuid.UUID, body: ExemptionRequest, app: App,
-                            _: TheCitizen) -> ExemptionOutcome:
+async def request_exemption(
+    citizen_id: uuid.UUID, body: ExemptionRequest, app: App, _: TheCitizen
+) -> ExemptionOutcome:
     """Ask for an exemption from user fees; rules decide at once where the data allows."""
     exemption = await in_thread(
-        app.request_exemption, citizen_id, body.category,
-        [e.model_dump() for e in body.evidence], body.household_monthly_income_per_person)
+        app.request_exemption,
+        citizen_id,
+        body.category,
+        [e.model_dump() for e in body.evidence],
+        body.household_monthly_income_per_person,
+    )
     return outcome(exemption)
 
 
-@citizens.post("/exemptions/{exemption_id}/renewal", status_code=status.HTTP_201_CREATED,
-               response_model=ExemptionOutcome)
-async def renew_exemption(citizen_id: uuid.UUID, exemption_id: uuid.UUID, body: RenewalRequest,
-                          app: App, _: TheCitizen) -> ExemptionOutcome:
+@citizens.post(
+    "/exemptions/{exemption_id}/renewal",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExemptionOutcome,
+)
+async def renew_exemption(
+    citizen_id: uuid.UUID, exemption_id: uuid.UUID, body: RenewalRequest, app: App, _: TheCitizen
+) -> ExemptionOutcome:
     """Ask to renew a granted or lapsed exemption."""
     previous = await in_thread(app.exemption, exemption_id)
     if previous.citizen_id != citizen_id:
         raise Forbidden("not your exemption")
     exemption = await in_thread(
-        app.request_exemption, citizen_id, previous.category,
-        [e.model_dump() for e in body.evidence], body.household_monthly_income_per_person,
-        exemption_id)
+        app.request_exemption,
+        citizen_id,
+        previous.category,
+        [e.model_dump() for e in body.evidence],
+        body.household_monthly_income_per_person,
+        exemption_id,
+    )
     return outcome(exemption)
 
 
 @citizens.get("/exemptions", response_model=list[ExemptionView])
-async def list_exemptions(citizen_id: uuid.UUID, db: ReadModels,
-                          _: CitizenOrOfficer) -> list[ExemptionView]:
+async def list_exemptions(
+    citizen_id: uuid.UUID, db: ReadModels, _: CitizenOrOfficer
+) -> list[ExemptionView]:
     """Every exemption request of the citizen, newest first."""
     return [ExemptionView.of(d) for d in await exemptions_of(db, str(citizen_id))]
 
 
 @citizens.get("/benefits", response_model=BenefitsView)
-async def benefits(citizen_id: uuid.UUID, db: ReadModels, app: App,
-                   _: CitizenOrOfficer) -> BenefitsView:
+async def benefits(
+    citizen_id: uuid.UUID, db: ReadModels, app: App, _: CitizenOrOfficer
+) -> BenefitsView:
     """Whether the citizen is exempt from user fees today, and the SNS benefits they hold."""
     on = today(app.clock)
-    active = [ExemptionView.of(d) for d in await exemptions_of(db, str(citizen_id))
-              if d.is_active_on(on)]
-    return BenefitsView(exempt_from_user_fees=bool(active), exemptions=active,
-                        benefits=held_benefits({e.category for e in active}))
+    active = [
+        ExemptionView.of(d) for d in await exemptions_of(db, str(citizen_id)) if d.is_active_on(on)
+    ]
+    return BenefitsView(
+        exempt_from_user_fees=bool(active),
+        exemptions=active,
+        benefits=held_benefits({e.category for e in active}),
+    )
 
 
 def held_benefits(categories: set[str]) -> list[str]:
@@ -172,11 +200,18 @@ async def pending(db: ReadModels, _: Officer) -> list[ExemptionView]:
 
 
 @officers.post("/{exemption_id}/decision", response_model=ExemptionOutcome)
-async def decide(exemption_id: uuid.UUID, body: OfficerDecision, app: App,
-                 officer: Officer) -> ExemptionOutcome:
+async def decide(
+    exemption_id: uuid.UUID, body: OfficerDecision, app: App, officer: Officer
+) -> ExemptionOutcome:
     """Grant (with an end date) or deny a pending request."""
     if body.decision == "granted" and body.valid_until is None:
         raise InvalidDecision("a granted exemption needs valid_until")
-    exemption = await in_thread(app.decide_exemption, exemption_id, body.decision,
-                                body.valid_until, body.reason, officer.subject)
+    exemption = await in_thread(
+        app.decide_exemption,
+        exemption_id,
+        body.decision,
+        body.valid_until,
+        body.reason,
+        officer.subject,
+    )
     return outcome(exemption)

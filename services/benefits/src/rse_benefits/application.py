@@ -27,16 +27,25 @@ class BenefitsApplication(ConsumerApplication):
 
     name = "benefits"
 
-    def __init__(self, env: dict[str, str] | None = None, *, ias: Decimal = Decimal("522.50"),
-                 validity_days: int = 365, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        ias: Decimal = Decimal("522.50"),
+        validity_days: int = 365,
+        clock: Clock = utcnow,
+    ) -> None:
         super().__init__(env)
         self.ias = ias
         self.validity_days = validity_days
         self.clock = clock
 
     def request_exemption(
-        self, citizen_id: uuid.UUID, category: ExemptionCategory,
-        evidence: list[dict[str, Any]], income_per_person: Decimal | None = None,
+        self,
+        citizen_id: uuid.UUID,
+        category: ExemptionCategory,
+        evidence: list[dict[str, Any]],
+        income_per_person: Decimal | None = None,
         renews: uuid.UUID | None = None,
     ) -> Exemption:
         """Record the request and decide it at once where a rule can."""
@@ -45,26 +54,47 @@ class BenefitsApplication(ConsumerApplication):
         if renews is not None:
             self._check_renewable(citizen_id, category, renews)
         requested_on = today(self.clock)
-        exemption = Exemption(citizen_id, category, evidence, income_per_person, requested_on,
-                              renews)
-        outcome = decide_by_rule(category, RuleContext(
-            date_of_birth=beneficiary.date_of_birth, today=requested_on, ias=self.ias,
-            validity_days=self.validity_days, income_per_person=income_per_person))
+        exemption = Exemption(
+            citizen_id, category, evidence, income_per_person, requested_on, renews
+        )
+        outcome = decide_by_rule(
+            category,
+            RuleContext(
+                date_of_birth=beneficiary.date_of_birth,
+                today=requested_on,
+                ias=self.ias,
+                validity_days=self.validity_days,
+                income_per_person=income_per_person,
+            ),
+        )
         if outcome is not None:
-            exemption.decide(outcome.decision, "rule", outcome.valid_from, outcome.valid_until,
-                             outcome.reason)
+            exemption.decide(
+                outcome.decision, "rule", outcome.valid_from, outcome.valid_until, outcome.reason
+            )
         if exemption.status in ("pending", "granted"):
             beneficiary.open_exemption(category, exemption.id)
         self.save(beneficiary, exemption)
         return exemption
 
-    def decide_exemption(self, exemption_id: uuid.UUID, decision: Literal["granted", "denied"],
-                         valid_until: date | None, reason: str, officer: str) -> Exemption:
+    def decide_exemption(
+        self,
+        exemption_id: uuid.UUID,
+        decision: Literal["granted", "denied"],
+        valid_until: date | None,
+        reason: str,
+        officer: str,
+    ) -> Exemption:
         """A benefits officer's decision on a pending request."""
         exemption = self.exemption(exemption_id)
         decided_on = today(self.clock)
-        exemption.decide(decision, "officer", decided_on if decision == "granted" else None,
-                         valid_until if decision == "granted" else None, reason, officer)
+        exemption.decide(
+            decision,
+            "officer",
+            decided_on if decision == "granted" else None,
+            valid_until if decision == "granted" else None,
+            reason,
+            officer,
+        )
         beneficiary = self._beneficiary(exemption.citizen_id)
         if decision == "denied":
             beneficiary.close_exemption(exemption.category, exemption.id)
@@ -93,8 +123,9 @@ class BenefitsApplication(ConsumerApplication):
             raise ExemptionNotFound(f"exemption {exemption_id} not found")
         return exemption
 
-    def _check_renewable(self, citizen_id: uuid.UUID, category: ExemptionCategory,
-                         renews: uuid.UUID) -> None:
+    def _check_renewable(
+        self, citizen_id: uuid.UUID, category: ExemptionCategory, renews: uuid.UUID
+    ) -> None:
         previous = self.exemption(renews)
         if previous.citizen_id != citizen_id or previous.category != category:
             raise ExemptionNotFound(f"exemption {renews} not found")
@@ -114,7 +145,9 @@ class BenefitsApplication(ConsumerApplication):
 
     @handle.register(CitizenRegistered)
     def when_citizen_registered_open_beneficiary(
-        self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenRegistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         try:
             self.repository.get(Beneficiary.create_id(event.citizen_id))
@@ -123,7 +156,9 @@ class BenefitsApplication(ConsumerApplication):
 
     @handle.register(CitizenDeregistered)
     def when_citizen_deregistered_cancel_pending_exemptions(
-        self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenDeregistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         try:
             beneficiary = self._beneficiary(event.citizen_id)

@@ -36,22 +36,35 @@ ERRORS: dict[type[Exception], int] = {
 
 async def expire_due(app: BenefitsApplication, db: AsyncDatabase[Any]) -> int:
     """Lapse granted exemptions whose validity ended (ExemptionExpired when the time comes)."""
-    return await sweep(due_to_expire(db, today(app.clock)), app.expire_if_due,
-                       what="exemption")
+    return await sweep(due_to_expire(db, today(app.clock)), app.expire_if_due, what="exemption")
 
 
-def bootstrap(settings: Settings, *, topic: str | None = None,
-              consumes: Sequence[str] | None = None,
-              verifier: TokenVerifier | None = None,
-              clock: Clock = utcnow) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    topic: str | None = None,
+    consumes: Sequence[str] | None = None,
+    verifier: TokenVerifier | None = None,
+    clock: Clock = utcnow,
+) -> Service:
     """Build benefits from settings; nothing connects until it is used or started."""
-    app = BenefitsApplication(env=settings.eventstore_env(), ias=settings.ias,
-                              validity_days=settings.exemption_validity_days, clock=clock)
+    app = BenefitsApplication(
+        env=settings.eventstore_env(),
+        ias=settings.ias,
+        validity_days=settings.exemption_validity_days,
+        clock=clock,
+    )
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic or events_topic("benefits"),
+        settings,
+        app,
+        translate=to_integration_event,
+        topic=topic or events_topic("benefits"),
         projections=[ExemptionBook()],
         consumes=consumed_by("benefits") if consumes is None else consumes,
-        routers=[api.citizens, api.officers], errors=ERRORS, verifier=verifier,
-        scheduled={"expiry": periodic(settings.expiry_check_interval,
-                                      lambda db: expire_due(app, db))},
+        routers=[api.citizens, api.officers],
+        errors=ERRORS,
+        verifier=verifier,
+        scheduled={
+            "expiry": periodic(settings.expiry_check_interval, lambda db: expire_due(app, db))
+        },
     )

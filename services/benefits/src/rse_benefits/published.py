@@ -19,19 +19,30 @@ to_integration_event = Publisher("benefits")
 
 @to_integration_event.translates(Exemption.Requested)
 def exemption_requested(event: Exemption.Requested, envelope: Envelope) -> IntegrationEvent:
-    return ExemptionRequested(**envelope, exemption_id=event.originator_id,
-                              category=event.category, renews=event.renews)
+    return ExemptionRequested(
+        **envelope, exemption_id=event.originator_id, category=event.category, renews=event.renews
+    )
 
 
 @to_integration_event.translates(Exemption.Decided)
 def exemption_decided(event: Exemption.Decided, envelope: Envelope) -> IntegrationEvent:
-    return ExemptionDecided(**envelope, exemption_id=event.originator_id,
-                            category=event.category, decision=event.decision, basis=event.basis,
-                            valid_from=event.valid_from, valid_until=event.valid_until,
-                            reason=event.reason)
+    return ExemptionDecided(
+        **envelope,
+        exemption_id=event.originator_id,
+        category=event.category,
+        decision=event.decision,
+        basis=event.basis,
+        valid_from=event.valid_from,
+        valid_until=event.valid_until,
+        reason=event.reason,
+    )
 
 
 @to_integration_event.translates(Exemption.Expired)
 def exemption_expired(event: Exemption.Expired, envelope: Envelope) -> IntegrationEvent:
-    return ExemptionExpired(**envelope, exemption_id=event.originator_id,
-                            category=event.category, expired_on=event.expired_on)
+    return ExemptionExpired(
+        **envelope,
+        exemption_id=event.originator_id,
+        category=event.category,
+        expired_on=event.expired_on,
+    )

@@ -40,19 +40,25 @@ def test_declared_low_income_is_granted_by_rule_high_income_denied(
     app: BenefitsApplication,
 ) -> None:
     poor, rich = a_citizen(app), a_citizen(app)
-    assert app.request_exemption(poor, "economic_insufficiency", [],
-                                 Decimal("500.00")).status == "granted"
-    assert app.request_exemption(rich, "economic_insufficiency", [],
-                                 Decimal("2500.00")).status == "denied"
+    assert (
+        app.request_exemption(poor, "economic_insufficiency", [], Decimal("500.00")).status
+        == "granted"
+    )
+    assert (
+        app.request_exemption(rich, "economic_insufficiency", [], Decimal("2500.00")).status
+        == "denied"
+    )
 
 
 def test_other_categories_wait_for_an_officer_who_decides(app: BenefitsApplication) -> None:
     citizen = a_citizen(app)
-    exemption = app.request_exemption(citizen, "blood_donor",
-                                      [{"kind": "card", "reference": "IPST-1"}])
+    exemption = app.request_exemption(
+        citizen, "blood_donor", [{"kind": "card", "reference": "IPST-1"}]
+    )
     assert exemption.status == "pending"
-    decided = app.decide_exemption(exemption.id, "granted", date(2027, 11, 26), "card seen",
-                                   "officer-1")
+    decided = app.decide_exemption(
+        exemption.id, "granted", date(2027, 11, 26), "card seen", "officer-1"
+    )
     assert decided.status == "granted"
     with pytest.raises(ExemptionNotPending):
         app.decide_exemption(exemption.id, "denied", None, "again", "officer-1")
@@ -74,17 +80,22 @@ def test_a_denied_request_can_be_asked_again(app: BenefitsApplication) -> None:
 
 
 def test_a_granted_exemption_lapses_after_its_last_day_and_can_be_renewed(
-    app: BenefitsApplication, clock: Clock,
+    app: BenefitsApplication,
+    clock: Clock,
 ) -> None:
     citizen = a_citizen(app)
     granted = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"))
     assert not app.expire_if_due(granted.id)
-    clock.now = datetime.combine(granted.valid_until + timedelta(days=1),  # type: ignore[operator]
-                                 time(12), UTC)
+    clock.now = datetime.combine(
+        granted.valid_until + timedelta(days=1),  # type: ignore[operator]
+        time(12),
+        UTC,
+    )
     assert app.expire_if_due(granted.id)
     assert app.exemption(granted.id).status == "expired"
-    renewed = app.request_exemption(citizen, "economic_insufficiency", [], Decimal("100"),
-                                    renews=granted.id)
+    renewed = app.request_exemption(
+        citizen, "economic_insufficiency", [], Decimal("100"), renews=granted.id
+    )
     assert renewed.status == "granted" and renewed.renews == granted.id
 
 
@@ -93,15 +104,18 @@ def test_an_unknown_or_deregistered_citizen_cannot_request(app: BenefitsApplicat
         app.request_exemption(uuid.uuid4(), "pregnancy", [])
     citizen = a_citizen(app)
     pending = app.request_exemption(citizen, "pregnancy", [])
-    feed(app, CitizenDeregistered(**_envelope(citizen), reason="death",
-                                  effective_date=date(2026, 11, 1)))
+    feed(
+        app,
+        CitizenDeregistered(**_envelope(citizen), reason="death", effective_date=date(2026, 11, 1)),
+    )
     assert app.exemption(pending.id).status == "cancelled"
     with pytest.raises(NotABeneficiary):
         app.request_exemption(citizen, "firefighter", [])
 
 
-def test_today_is_the_date_in_utc_whatever_the_clocks_zone(app: BenefitsApplication,
-                                                          clock: Clock) -> None:
+def test_today_is_the_date_in_utc_whatever_the_clocks_zone(
+    app: BenefitsApplication, clock: Clock
+) -> None:
     clock.now = datetime(2026, 11, 27, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     exemption = app.request_exemption(a_citizen(app), "pregnancy", [])
     requested = next(iter(app.events.get(exemption.id)))
@@ -113,8 +127,7 @@ def test_renewing_someone_elses_exemption_is_refused(app: BenefitsApplication) -
     owner, other = a_citizen(app), a_citizen(app)
     granted = app.request_exemption(owner, "economic_insufficiency", [], Decimal("1"))
     with pytest.raises(ExemptionNotFound):
-        app.request_exemption(other, "economic_insufficiency", [], Decimal("1"),
-                              renews=granted.id)
+        app.request_exemption(other, "economic_insufficiency", [], Decimal("1"), renews=granted.id)
 
 
 def test_the_decision_event_carries_citizen_and_category(app: BenefitsApplication) -> None:

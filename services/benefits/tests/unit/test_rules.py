@@ -42,15 +42,18 @@ def test_one_cent_above_the_threshold_is_denied() -> None:
     assert economic_rule(Decimal("783.76"), IAS, date(2026, 1, 10), 365).decision == "denied"
 
 
-@pytest.mark.parametrize("category", ["pregnancy", "disability_60", "blood_donor",
-                                      "firefighter", "unemployed"])
+@pytest.mark.parametrize(
+    "category", ["pregnancy", "disability_60", "blood_donor", "firefighter", "unemployed"]
+)
 def test_categories_without_data_to_decide_wait_for_an_officer(category: str) -> None:
-    ctx = RuleContext(date_of_birth=date(1980, 1, 1), today=date(2026, 1, 1), ias=IAS,
-                      validity_days=365)
+    ctx = RuleContext(
+        date_of_birth=date(1980, 1, 1), today=date(2026, 1, 1), ias=IAS, validity_days=365
+    )
     assert decide_by_rule(category, ctx) is None  # type: ignore[arg-type]
 
 
 def test_economic_insufficiency_without_a_declared_income_waits_for_an_officer() -> None:
-    ctx = RuleContext(date_of_birth=date(1980, 1, 1), today=date(2026, 1, 1), ias=IAS,
-                      validity_days=365)
+    ctx = RuleContext(
+        date_of_birth=date(1980, 1, 1), today=date(2026, 1, 1), ias=IAS, validity_days=365
+    )
     assert decide_by_rule("economic_insufficiency", ctx) is None

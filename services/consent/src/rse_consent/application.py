@@ -39,11 +39,18 @@ class ConsentApplication(ConsumerApplication):
         super().__init__(env)
         self.clock = clock
 
-    def grant(self, citizen_id: uuid.UUID, grantee: Grantee, categories: Iterable[str], *,
-              valid_from: datetime | None = None,
-              valid_until: datetime | None = None) -> Consent:
-        consent = Consent.grant(citizen_id, grantee, categories, self.clock(),
-                                valid_from, valid_until)
+    def grant(
+        self,
+        citizen_id: uuid.UUID,
+        grantee: Grantee,
+        categories: Iterable[str],
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> Consent:
+        consent = Consent.grant(
+            citizen_id, grantee, categories, self.clock(), valid_from, valid_until
+        )
         self.save(consent)
         return consent
 
@@ -95,7 +102,9 @@ class ConsentApplication(ConsumerApplication):
 
     @handle.register(RecordAccessed)
     def when_record_accessed_log_it_and_alert(
-        self, event: RecordAccessed, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: RecordAccessed,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         processing_event.collect_events(*self.access_recorded(event))
 
@@ -104,21 +113,36 @@ class ConsentApplication(ConsumerApplication):
         if self._get(Access.create_id(event.access_id), Access) is not None:
             return []  # the same access reported twice (under another source position)
         accessed_at = as_utc(event.accessed_at)
-        recorded: list[Aggregate] = [Access(
-            access_id=event.access_id, citizen_id=event.citizen_id,
-            practitioner_id=event.practitioner_id, health_unit=event.health_unit,
-            categories=event.categories, purpose=event.purpose,
-            emergency_reason=event.emergency_reason, decision=event.decision,
-            consent_id=event.consent_id, accessed_at=accessed_at)]
+        recorded: list[Aggregate] = [
+            Access(
+                access_id=event.access_id,
+                citizen_id=event.citizen_id,
+                practitioner_id=event.practitioner_id,
+                health_unit=event.health_unit,
+                categories=event.categories,
+                purpose=event.purpose,
+                emergency_reason=event.emergency_reason,
+                decision=event.decision,
+                consent_id=event.consent_id,
+                accessed_at=accessed_at,
+            )
+        ]
         preferences = self._preferences(event.citizen_id)
         opted_in = preferences is not None and preferences.access_alerts
         if alert_due(opted_in, event.decision):
-            recorded.append(AccessAlert(
-                citizen_id=event.citizen_id, access_id=event.access_id,
-                practitioner_id=event.practitioner_id, health_unit=event.health_unit,
-                categories=event.categories, decision=event.decision,
-                accessed_at=accessed_at, causation_id=event.event_id,
-                correlation_id=event.correlation_id or event.event_id))
+            recorded.append(
+                AccessAlert(
+                    citizen_id=event.citizen_id,
+                    access_id=event.access_id,
+                    practitioner_id=event.practitioner_id,
+                    health_unit=event.health_unit,
+                    categories=event.categories,
+                    decision=event.decision,
+                    accessed_at=accessed_at,
+                    causation_id=event.event_id,
+                    correlation_id=event.correlation_id or event.event_id,
+                )
+            )
         return recorded
 
     def _preferences(self, citizen_id: uuid.UUID) -> AlertPreferences | None:

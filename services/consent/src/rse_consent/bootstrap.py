@@ -33,17 +33,28 @@ async def expire_due(app: ConsentApplication, db: AsyncDatabase[Any]) -> int:
     return await sweep(due_to_expire(db, app.clock()), app.expire_if_due, what="consent")
 
 
-def bootstrap(settings: Settings, *, topic: str | None = None,
-              consumes: Sequence[str] | None = None, verifier: TokenVerifier | None = None,
-              clock: Clock = utcnow) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    topic: str | None = None,
+    consumes: Sequence[str] | None = None,
+    verifier: TokenVerifier | None = None,
+    clock: Clock = utcnow,
+) -> Service:
     """Build consent from settings; nothing connects until it is used or started."""
     app = ConsentApplication(env=settings.eventstore_env(), clock=clock)
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic or events_topic("consent"),
+        settings,
+        app,
+        translate=to_integration_event,
+        topic=topic or events_topic("consent"),
         projections=[ConsentBook(), AccessHistory(), AlertInbox()],
         consumes=consumes if consumes is not None else consumed_by("consent"),
-        routers=api.ROUTERS, errors=ERRORS, verifier=verifier,
+        routers=api.ROUTERS,
+        errors=ERRORS,
+        verifier=verifier,
         # assemble runs each scheduled job through single_active: one replica at a time.
-        scheduled={"expiry": periodic(settings.expiry_check_interval,
-                                      lambda db: expire_due(app, db))},
+        scheduled={
+            "expiry": periodic(settings.expiry_check_interval, lambda db: expire_due(app, db))
+        },
     )

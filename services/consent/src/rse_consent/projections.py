@@ -52,8 +52,9 @@ class ConsentEntry(Document):
 
     @property
     def validity(self) -> Validity:
-        return Validity(self.granted_at, self.valid_from, self.valid_until,
-                        self.revoked_at, self.expired_at)
+        return Validity(
+            self.granted_at, self.valid_from, self.valid_until, self.revoked_at, self.expired_at
+        )
 
 
 class AccessEntry(Document):
@@ -107,27 +108,43 @@ class ConsentBook:
         """Events of other aggregates do not change the book."""
 
     @apply.register(Consent.Granted)
-    async def when_consent_granted_enter_it(self, event: Consent.Granted, position: int,
-                                            db: AsyncDatabase[Any]) -> None:
+    async def when_consent_granted_enter_it(
+        self, event: Consent.Granted, position: int, db: AsyncDatabase[Any]
+    ) -> None:
         entry = ConsentEntry(
-            id=str(event.originator_id), citizen_id=str(event.citizen_id),
-            grantee_kind=event.grantee_kind, grantee_id=event.grantee_id,
-            categories=tuple(event.categories), purpose=event.purpose,
-            granted_at=event.granted_at, valid_from=event.valid_from,
-            valid_until=event.valid_until)
+            id=str(event.originator_id),
+            citizen_id=str(event.citizen_id),
+            grantee_kind=event.grantee_kind,
+            grantee_id=event.grantee_id,
+            categories=tuple(event.categories),
+            purpose=event.purpose,
+            granted_at=event.granted_at,
+            valid_from=event.valid_from,
+            valid_until=event.valid_until,
+        )
         await guarded_upsert(db.consents, {"_id": entry.id}, position, {"$set": fields(entry)})
 
     @apply.register(Consent.Revoked)
-    async def when_consent_revoked_end_it(self, event: Consent.Revoked, position: int,
-                                          db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position, {
-            "$set": {"revoked_at": exact(event.revoked_at), "state": "revoked"}})
+    async def when_consent_revoked_end_it(
+        self, event: Consent.Revoked, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await guarded_upsert(
+            db.consents,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"revoked_at": exact(event.revoked_at), "state": "revoked"}},
+        )
 
     @apply.register(Consent.Expired)
-    async def when_consent_expired_end_it(self, event: Consent.Expired, position: int,
-                                          db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.consents, {"_id": str(event.originator_id)}, position, {
-            "$set": {"expired_at": exact(event.expired_at), "state": "expired"}})
+    async def when_consent_expired_end_it(
+        self, event: Consent.Expired, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await guarded_upsert(
+            db.consents,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"expired_at": exact(event.expired_at), "state": "expired"}},
+        )
 
 
 class AccessHistory:
@@ -145,15 +162,21 @@ class AccessHistory:
         """Events of other aggregates do not change the history."""
 
     @apply.register(Access.Recorded)
-    async def when_access_recorded_add_it(self, event: Access.Recorded, position: int,
-                                          db: AsyncDatabase[Any]) -> None:
+    async def when_access_recorded_add_it(
+        self, event: Access.Recorded, position: int, db: AsyncDatabase[Any]
+    ) -> None:
         entry = AccessEntry(
-            id=str(event.access_id), citizen_id=str(event.citizen_id),
-            practitioner_id=event.practitioner_id, health_unit=event.health_unit,
-            categories=tuple(event.categories), purpose=event.purpose,
-            emergency_reason=event.emergency_reason, decision=event.decision,
+            id=str(event.access_id),
+            citizen_id=str(event.citizen_id),
+            practitioner_id=event.practitioner_id,
+            health_unit=event.health_unit,
+            categories=tuple(event.categories),
+            purpose=event.purpose,
+            emergency_reason=event.emergency_reason,
+            decision=event.decision,
             consent_id=str(event.consent_id) if event.consent_id else None,
-            accessed_at=event.accessed_at)
+            accessed_at=event.accessed_at,
+        )
         await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
 
 
@@ -171,50 +194,74 @@ class AlertInbox:
         """Events of other aggregates do not change the inbox."""
 
     @apply.register(AccessAlert.Raised)
-    async def when_alert_raised_deliver_it(self, event: AccessAlert.Raised, position: int,
-                                           db: AsyncDatabase[Any]) -> None:
+    async def when_alert_raised_deliver_it(
+        self, event: AccessAlert.Raised, position: int, db: AsyncDatabase[Any]
+    ) -> None:
         entry = AlertEntry(
-            id=str(event.originator_id), citizen_id=str(event.citizen_id),
-            access_id=str(event.access_id), practitioner_id=event.practitioner_id,
-            health_unit=event.health_unit, categories=tuple(event.categories),
-            decision=event.decision, accessed_at=event.accessed_at, raised_at=event.timestamp)
+            id=str(event.originator_id),
+            citizen_id=str(event.citizen_id),
+            access_id=str(event.access_id),
+            practitioner_id=event.practitioner_id,
+            health_unit=event.health_unit,
+            categories=tuple(event.categories),
+            decision=event.decision,
+            accessed_at=event.accessed_at,
+            raised_at=event.timestamp,
+        )
         await guarded_upsert(db.alerts, {"_id": entry.id}, position, {"$set": fields(entry)})
 
     @apply.register(AccessAlert.Read)
-    async def when_alert_read_mark_it(self, event: AccessAlert.Read, position: int,
-                                      db: AsyncDatabase[Any]) -> None:
-        await guarded_upsert(db.alerts, {"_id": str(event.originator_id)}, position,
-                             {"$set": {"read": True, "read_at": exact(event.read_at)}})
+    async def when_alert_read_mark_it(
+        self, event: AccessAlert.Read, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await guarded_upsert(
+            db.alerts,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"read": True, "read_at": exact(event.read_at)}},
+        )
 
     @apply.register(AlertPreferences.OptedIn)
-    async def when_opted_in_turn_alerts_on(self, event: AlertPreferences.OptedIn, position: int,
-                                           db: AsyncDatabase[Any]) -> None:
-        await choose(db, position, AlertChoice(id=str(event.citizen_id), access_alerts=True,
-                                               changed_at=event.at))
+    async def when_opted_in_turn_alerts_on(
+        self, event: AlertPreferences.OptedIn, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await choose(
+            db,
+            position,
+            AlertChoice(id=str(event.citizen_id), access_alerts=True, changed_at=event.at),
+        )
 
     @apply.register(AlertPreferences.OptedOut)
-    async def when_opted_out_turn_alerts_off(self, event: AlertPreferences.OptedOut,
-                                             position: int, db: AsyncDatabase[Any]) -> None:
-        await choose(db, position, AlertChoice(id=str(event.citizen_id), access_alerts=False,
-                                               changed_at=event.at))
+    async def when_opted_out_turn_alerts_off(
+        self, event: AlertPreferences.OptedOut, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        await choose(
+            db,
+            position,
+            AlertChoice(id=str(event.citizen_id), access_alerts=False, changed_at=event.at),
+        )
 
 
 async def choose(db: AsyncDatabase[Any], position: int, choice: AlertChoice) -> None:
-    await guarded_upsert(db.alert_preferences, {"_id": choice.id}, position,
-                         {"$set": fields(choice)})
+    await guarded_upsert(
+        db.alert_preferences, {"_id": choice.id}, position, {"$set": fields(choice)}
+    )
 
 
 async def consents_of(db: AsyncDatabase[Any], citizen_id: str) -> list[ConsentEntry]:
     """Every consent of the citizen, newest grant first."""
-    return ConsentEntry.all(await db.consents.find({"citizen_id": citizen_id}).sort(
-        NEWEST_GRANT).to_list())
+    return ConsentEntry.all(
+        await db.consents.find({"citizen_id": citizen_id}).sort(NEWEST_GRANT).to_list()
+    )
 
 
-async def find_consent(db: AsyncDatabase[Any], citizen_id: str,
-                       consent_id: str) -> ConsentEntry | None:
+async def find_consent(
+    db: AsyncDatabase[Any], citizen_id: str, consent_id: str
+) -> ConsentEntry | None:
     """The citizen's consent in the book; another citizen's is as missing as an unknown one."""
-    return ConsentEntry.of(await db.consents.find_one({"_id": consent_id,
-                                                       "citizen_id": citizen_id}))
+    return ConsentEntry.of(
+        await db.consents.find_one({"_id": consent_id, "citizen_id": citizen_id})
+    )
 
 
 async def due_to_expire(db: AsyncDatabase[Any], now: datetime) -> list[str]:
@@ -223,25 +270,34 @@ async def due_to_expire(db: AsyncDatabase[Any], now: datetime) -> list[str]:
     The millisecond may find a consent due a little early: the aggregate decides.
     """
     docs = await db.consents.find(
-        {"state": "granted", "valid_until.at": {"$lte": now}}, {"_id": 1}).to_list()
+        {"state": "granted", "valid_until.at": {"$lte": now}}, {"_id": 1}
+    ).to_list()
     return [str(d["_id"]) for d in docs]
 
 
-async def accesses_of(db: AsyncDatabase[Any], citizen_id: str, *, limit: int,
-                      offset: int) -> list[AccessEntry]:
+async def accesses_of(
+    db: AsyncDatabase[Any], citizen_id: str, *, limit: int, offset: int
+) -> list[AccessEntry]:
     """The citizen's access history, most recent first."""
-    return AccessEntry.all(await db.accesses.find({"citizen_id": citizen_id}).sort(
-        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
+    return AccessEntry.all(
+        await db.accesses.find({"citizen_id": citizen_id})
+        .sort(NEWEST_ACCESS)
+        .skip(offset)
+        .limit(limit)
+        .to_list()
+    )
 
 
-async def alerts_of(db: AsyncDatabase[Any], citizen_id: str, *, unread_only: bool, limit: int,
-                    offset: int) -> list[AlertEntry]:
+async def alerts_of(
+    db: AsyncDatabase[Any], citizen_id: str, *, unread_only: bool, limit: int, offset: int
+) -> list[AlertEntry]:
     """The citizen's alert inbox, most recent access first."""
     query: dict[str, Any] = {"citizen_id": citizen_id}
     if unread_only:
         query["read"] = False
-    return AlertEntry.all(await db.alerts.find(query).sort(
-        NEWEST_ACCESS).skip(offset).limit(limit).to_list())
+    return AlertEntry.all(
+        await db.alerts.find(query).sort(NEWEST_ACCESS).skip(offset).limit(limit).to_list()
+    )
 
 
 async def access_alerts_enabled(db: AsyncDatabase[Any], citizen_id: str) -> bool:

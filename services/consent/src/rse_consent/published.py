@@ -15,29 +15,40 @@ to_integration_event = Publisher("consent")
 
 @to_integration_event.translates(Consent.Granted)
 def consent_granted(event: Consent.Granted, envelope: Envelope) -> ConsentGranted:
-    return ConsentGranted(**envelope, consent_id=event.originator_id,
-                          grantee_kind=event.grantee_kind, grantee_id=event.grantee_id,
-                          categories=tuple(event.categories), purpose=event.purpose,
-                          valid_from=event.valid_from, valid_until=event.valid_until)
+    return ConsentGranted(
+        **envelope,
+        consent_id=event.originator_id,
+        grantee_kind=event.grantee_kind,
+        grantee_id=event.grantee_id,
+        categories=tuple(event.categories),
+        purpose=event.purpose,
+        valid_from=event.valid_from,
+        valid_until=event.valid_until,
+    )
 
 
 @to_integration_event.translates(Consent.Revoked)
 def consent_revoked(event: Consent.Revoked, envelope: Envelope) -> ConsentRevoked:
-    return ConsentRevoked(**envelope, consent_id=event.originator_id,
-                          revoked_at=event.revoked_at)
+    return ConsentRevoked(**envelope, consent_id=event.originator_id, revoked_at=event.revoked_at)
 
 
 @to_integration_event.translates(Consent.Expired)
 def consent_expired(event: Consent.Expired, envelope: Envelope) -> ConsentExpired:
-    return ConsentExpired(**envelope, consent_id=event.originator_id,
-                          expired_at=event.expired_at)
+    return ConsentExpired(**envelope, consent_id=event.originator_id, expired_at=event.expired_at)
 
 
 @to_integration_event.translates(AccessAlert.Raised)
 def access_alert_raised(event: AccessAlert.Raised, envelope: Envelope) -> AccessAlertRaised:
     # The alert continues records' report of the access: same correlation, caused by it.
-    return AccessAlertRaised(**envelope, correlation_id=event.correlation_id,
-                             causation_id=event.causation_id, alert_id=event.originator_id,
-                             access_id=event.access_id, practitioner_id=event.practitioner_id,
-                             health_unit=event.health_unit, categories=tuple(event.categories),
-                             decision=event.decision, accessed_at=event.accessed_at)
+    return AccessAlertRaised(
+        **envelope,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        alert_id=event.originator_id,
+        access_id=event.access_id,
+        practitioner_id=event.practitioner_id,
+        health_unit=event.health_unit,
+        categories=tuple(event.categories),
+        decision=event.decision,
+        accessed_at=event.accessed_at,
+    )

@@ -37,11 +37,13 @@ def settings(kit: Kit) -> Settings:
 
 
 @pytest.fixture
-async def consent(kit: Kit, settings: Settings, topics: dict[str, str],
-                  clock: Clock) -> AsyncIterator[Service]:
+async def consent(
+    kit: Kit, settings: Settings, topics: dict[str, str], clock: Clock
+) -> AsyncIterator[Service]:
     """Consent with its relay, projectors, consumer and expiry worker running."""
-    async with kit.serve(bootstrap, settings, topics, verifier=kit.mint.verifier(),
-                         clock=clock) as service:
+    async with kit.serve(
+        bootstrap, settings, topics, verifier=kit.mint.verifier(), clock=clock
+    ) as service:
         yield service
 
 
@@ -59,8 +61,12 @@ class Topics:
 
     async def accessed(self, citizen_id: uuid.UUID, **fields: Any) -> RecordAccessed:
         """A RecordAccessed produced onto the records topic, at the citizen's next position."""
-        event = an_access(citizen_id, self.upstream.next_position("records", citizen_id),
-                          accessed_at=datetime.now(UTC), **fields)
+        event = an_access(
+            citizen_id,
+            self.upstream.next_position("records", citizen_id),
+            accessed_at=datetime.now(UTC),
+            **fields,
+        )
         await self.republish(event)
         return event
 
@@ -85,12 +91,18 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def listed(client: httpx.AsyncClient, path: str, headers: dict[str, str],
-                 condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+async def listed(
+    client: httpx.AsyncClient,
+    path: str,
+    headers: dict[str, str],
+    condition: Callable[[list[dict[str, Any]]], bool],
+) -> list[dict[str, Any]]:
     """The list at `path` once the projection shows what `condition` expects."""
+
     async def probe() -> list[dict[str, Any]] | None:
         response = await client.get(path, headers=headers)
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()
         return items if condition(items) else None
+
     return await eventually(probe)

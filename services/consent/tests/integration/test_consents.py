@@ -24,10 +24,14 @@ def path(citizen: uuid.UUID, rest: str = "") -> str:
     return f"/citizens/{citizen}/consents{rest}"
 
 
-async def grant(client: httpx.AsyncClient, mint: TokenMint, citizen: uuid.UUID,
-                **body: Any) -> dict[str, Any]:
-    body = {"grantee": {"kind": "professional", "id": "P-100"},
-            "categories": ["vaccinations"], **body}
+async def grant(
+    client: httpx.AsyncClient, mint: TokenMint, citizen: uuid.UUID, **body: Any
+) -> dict[str, Any]:
+    body = {
+        "grantee": {"kind": "professional", "id": "P-100"},
+        "categories": ["vaccinations"],
+        **body,
+    }
     response = await client.post(path(citizen), json=body, headers=mint.citizen(citizen))
     assert response.status_code == 201, response.text
     granted: dict[str, Any] = response.json()
@@ -35,7 +39,9 @@ async def grant(client: httpx.AsyncClient, mint: TokenMint, citizen: uuid.UUID,
 
 
 async def test_a_granted_consent_is_listed_and_published_with_explicit_categories(
-    client: httpx.AsyncClient, mint: TokenMint, kafka: Topics,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    kafka: Topics,
 ) -> None:
     citizen = uuid.uuid4()
     granted = await grant(client, mint, citizen, categories=["all"])
@@ -49,7 +55,10 @@ async def test_a_granted_consent_is_listed_and_published_with_explicit_categorie
 
 
 async def test_a_revoked_consent_stays_in_the_history_as_it_was_before_revocation(
-    client: httpx.AsyncClient, mint: TokenMint, kafka: Topics, clock: Clock,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    kafka: Topics,
+    clock: Clock,
 ) -> None:
     citizen = uuid.uuid4()
     headers = mint.citizen(citizen)
@@ -61,8 +70,9 @@ async def test_a_revoked_consent_stays_in_the_history_as_it_was_before_revocatio
     await listed(client, path(citizen), headers, lambda c: bool(c) and c[0]["status"] == "revoked")
 
     async def as_of(at: Any, **params: str) -> list[dict[str, Any]]:
-        response = await client.get(path(citizen), headers=headers,
-                                    params={"as_of": at.isoformat(), **params})
+        response = await client.get(
+            path(citizen), headers=headers, params={"as_of": at.isoformat(), **params}
+        )
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()
         return items
@@ -80,7 +90,10 @@ async def test_a_revoked_consent_stays_in_the_history_as_it_was_before_revocatio
 
 
 async def test_the_expiry_worker_publishes_consent_expired_when_the_end_date_comes(
-    client: httpx.AsyncClient, mint: TokenMint, kafka: Topics, clock: Clock,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    kafka: Topics,
+    clock: Clock,
 ) -> None:
     citizen = uuid.uuid4()
     headers = mint.citizen(citizen)
@@ -93,25 +106,32 @@ async def test_the_expiry_worker_publishes_consent_expired_when_the_end_date_com
     clock.advance(DAY)
     [event] = await kafka.published(ConsentExpired, 1)
     assert str(event.consent_id) == lapsing["consent_id"] and event.expired_at == ends
-    consents = await listed(client, path(citizen), headers,
-                            lambda c: any(x["expired_at"] for x in c))
+    consents = await listed(
+        client, path(citizen), headers, lambda c: any(x["expired_at"] for x in c)
+    )
     assert sorted(c["status"] for c in consents) == ["active", "expired"]
     clock.advance(DAY)
     assert len(await kafka.published(ConsentExpired, 1)) == 1  # lapsing is idempotent
 
 
 async def test_the_fhir_export_is_a_valid_r4_bundle_of_consents(
-    client: httpx.AsyncClient, mint: TokenMint, clock: Clock,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    clock: Clock,
 ) -> None:
     citizen = uuid.uuid4()
     headers = mint.citizen(citizen)
-    await grant(client, mint, citizen, categories=["all"],
-                valid_until=(clock.now + 30 * DAY).isoformat())
-    revoked = await grant(client, mint, citizen, grantee={"kind": "health_unit",
-                                                          "id": "USF Tejo"})
+    await grant(
+        client, mint, citizen, categories=["all"], valid_until=(clock.now + 30 * DAY).isoformat()
+    )
+    revoked = await grant(client, mint, citizen, grantee={"kind": "health_unit", "id": "USF Tejo"})
     await client.post(path(citizen, f"/{revoked['consent_id']}/revocation"), headers=headers)
-    await listed(client, path(citizen), headers,
-                 lambda c: len(c) == 2 and any(x["status"] == "revoked" for x in c))
+    await listed(
+        client,
+        path(citizen),
+        headers,
+        lambda c: len(c) == 2 and any(x["status"] == "revoked" for x in c),
+    )
 
     response = await client.get(path(citizen, "/fhir"), headers=headers)
     assert response.status_code == 200
@@ -124,24 +144,36 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_consents(
     assert active.provision.purpose[0].code == "TREAT"
 
 
-@pytest.mark.parametrize("body", [
-    {"grantee": {"kind": "professional"}, "categories": ["vaccinations"]},
-    {"grantee": {"kind": "all_sns", "id": "P-1"}, "categories": ["vaccinations"]},
-    {"grantee": {"kind": "nurse", "id": "P-1"}, "categories": ["vaccinations"]},
-    {"grantee": {"kind": "all_sns"}, "categories": []},
-    {"grantee": {"kind": "all_sns"}, "categories": ["x-rays"]},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"], "purpose": "research"},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"], "valid_until": "2030-01-01T00:00"},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"],
-     "valid_from": "2030-01-02T00:00Z", "valid_until": "2030-01-01T00:00Z"},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"], "valid_from": "2001-01-01T00:00Z"},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"], "extra": 1},
-    {"grantee": {"kind": "all_sns"}, "categories": ["all"],
-     "valid_until": "9999-12-31T23:59:59-14:00"},
-    {"grantee": {"kind": "professional", "id": "P\u0000"}, "categories": ["all"]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"grantee": {"kind": "professional"}, "categories": ["vaccinations"]},
+        {"grantee": {"kind": "all_sns", "id": "P-1"}, "categories": ["vaccinations"]},
+        {"grantee": {"kind": "nurse", "id": "P-1"}, "categories": ["vaccinations"]},
+        {"grantee": {"kind": "all_sns"}, "categories": []},
+        {"grantee": {"kind": "all_sns"}, "categories": ["x-rays"]},
+        {"grantee": {"kind": "all_sns"}, "categories": ["all"], "purpose": "research"},
+        {"grantee": {"kind": "all_sns"}, "categories": ["all"], "valid_until": "2030-01-01T00:00"},
+        {
+            "grantee": {"kind": "all_sns"},
+            "categories": ["all"],
+            "valid_from": "2030-01-02T00:00Z",
+            "valid_until": "2030-01-01T00:00Z",
+        },
+        {"grantee": {"kind": "all_sns"}, "categories": ["all"], "valid_from": "2001-01-01T00:00Z"},
+        {"grantee": {"kind": "all_sns"}, "categories": ["all"], "extra": 1},
+        {
+            "grantee": {"kind": "all_sns"},
+            "categories": ["all"],
+            "valid_until": "9999-12-31T23:59:59-14:00",
+        },
+        {"grantee": {"kind": "professional", "id": "P\u0000"}, "categories": ["all"]},
+    ],
+)
 async def test_bad_input_is_refused_with_a_422_problem(
-    client: httpx.AsyncClient, mint: TokenMint, body: dict[str, Any],
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    body: dict[str, Any],
 ) -> None:
     citizen = uuid.uuid4()
     response = await client.post(path(citizen), json=body, headers=mint.citizen(citizen))
@@ -149,22 +181,26 @@ async def test_bad_input_is_refused_with_a_422_problem(
 
 
 async def test_bad_query_and_path_values_are_422_problems(
-    client: httpx.AsyncClient, mint: TokenMint,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = uuid.uuid4()
     headers = mint.citizen(citizen)
-    assert_problem(await client.get(path(citizen), params={"as_of": "yesterday"},
-                                     headers=headers), 422)
-    assert_problem(await client.get(path(citizen), params={"as_of": "2026-01-01T00:00"},
-                                    headers=headers), 422)
-    assert_problem(await client.get(path(citizen), params={"status": "maybe"},
-                                    headers=headers), 422)
-    assert_problem(await client.post(path(citizen, "/not-a-uuid/revocation"),
-                                     headers=headers), 422)
+    assert_problem(
+        await client.get(path(citizen), params={"as_of": "yesterday"}, headers=headers), 422
+    )
+    assert_problem(
+        await client.get(path(citizen), params={"as_of": "2026-01-01T00:00"}, headers=headers), 422
+    )
+    assert_problem(
+        await client.get(path(citizen), params={"status": "maybe"}, headers=headers), 422
+    )
+    assert_problem(await client.post(path(citizen, "/not-a-uuid/revocation"), headers=headers), 422)
 
 
 async def test_nobody_but_the_citizen_grants_or_revokes_and_only_they_or_auditors_read(
-    client: httpx.AsyncClient, mint: TokenMint,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     ana, rui = uuid.uuid4(), uuid.uuid4()
     consent_id = (await grant(client, mint, ana))["consent_id"]
@@ -174,16 +210,17 @@ async def test_nobody_but_the_citizen_grants_or_revokes_and_only_they_or_auditor
         assert_problem(await client.get(path(ana), headers=headers), 403)
         assert_problem(await client.get(path(ana, "/fhir"), headers=headers), 403)
         assert_problem(await client.get(path(ana, f"/{consent_id}"), headers=headers), 403)
-        assert_problem(await client.post(path(ana, f"/{consent_id}/revocation"),
-                                          headers=headers), 403)
+        assert_problem(
+            await client.post(path(ana, f"/{consent_id}/revocation"), headers=headers), 403
+        )
     body = {"grantee": {"kind": "all_sns"}, "categories": ["all"]}
     assert_problem(await client.post(path(ana), json=body, headers=mint.citizen(rui)), 403)
     assert_problem(await client.post(path(ana), json=body, headers=mint.staff("auditor")), 403)
     # Rui revoking Ana's consent under his own path learns nothing about it.
-    assert_problem(await client.post(path(rui, f"/{consent_id}/revocation"),
-                                     headers=mint.citizen(rui)), 404)
-    assert_problem(await client.get(path(rui, f"/{consent_id}"),
-                                    headers=mint.citizen(rui)), 404)
+    assert_problem(
+        await client.post(path(rui, f"/{consent_id}/revocation"), headers=mint.citizen(rui)), 404
+    )
+    assert_problem(await client.get(path(rui, f"/{consent_id}"), headers=mint.citizen(rui)), 404)
     assert_problem(await client.get(path(ana)), 401)
     audited = await client.get(path(ana), headers=mint.staff("auditor"))
     assert audited.status_code == 200 and len(audited.json()) == 1

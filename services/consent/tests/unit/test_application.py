@@ -39,8 +39,9 @@ def test_a_grant_to_a_professional_of_all_categories_is_saved_explicit(
     app: ConsentApplication,
 ) -> None:
     citizen = uuid.uuid4()
-    consent = app.grant(citizen, Grantee("professional", "P-100"), ["all"],
-                        valid_until=app.clock() + 30 * DAY)
+    consent = app.grant(
+        citizen, Grantee("professional", "P-100"), ["all"], valid_until=app.clock() + 30 * DAY
+    )
     stored = app.consent(consent.id)
     assert stored.categories == CATEGORIES and stored.citizen_id == citizen
     assert stored.valid_from == app.clock() and stored.purpose == "treatment"
@@ -50,13 +51,13 @@ def test_a_grant_starting_in_the_past_is_refused_and_nothing_saved(
     app: ConsentApplication,
 ) -> None:
     with pytest.raises(InvalidConsent):
-        app.grant(uuid.uuid4(), Grantee("all_sns"), ["vaccinations"],
-                  valid_from=app.clock() - DAY)
+        app.grant(uuid.uuid4(), Grantee("all_sns"), ["vaccinations"], valid_from=app.clock() - DAY)
     assert app.recorder.max_notification_id() in (None, 0)
 
 
-def test_a_citizen_revokes_their_consent_but_not_anothers(app: ConsentApplication,
-                                                          clock: Clock) -> None:
+def test_a_citizen_revokes_their_consent_but_not_anothers(
+    app: ConsentApplication, clock: Clock
+) -> None:
     citizen, other = uuid.uuid4(), uuid.uuid4()
     consent = app.grant(citizen, Grantee("health_unit", "USF Tejo"), ["prescriptions"])
     with pytest.raises(ConsentNotFound):
@@ -72,10 +73,10 @@ def test_an_unknown_consent_is_not_found(app: ConsentApplication) -> None:
         app.revoke(uuid.uuid4(), uuid.uuid4())
 
 
-def test_expiry_is_idempotent_and_only_when_the_end_date_came(app: ConsentApplication,
-                                                              clock: Clock) -> None:
-    consent = app.grant(uuid.uuid4(), Grantee("all_sns"), ["all"],
-                        valid_until=clock.now + DAY)
+def test_expiry_is_idempotent_and_only_when_the_end_date_came(
+    app: ConsentApplication, clock: Clock
+) -> None:
+    consent = app.grant(uuid.uuid4(), Grantee("all_sns"), ["all"], valid_until=clock.now + DAY)
     assert not app.expire_if_due(consent.id)
     clock.now += DAY
     assert app.expire_if_due(consent.id)
@@ -109,8 +110,7 @@ def test_an_opted_in_citizen_is_alerted_of_every_read_and_attempt(
     assert app.choose_access_alerts(citizen, True)
     feed(app, an_access(citizen, 1))
     feed(app, an_access(citizen, 2, decision="deny"))
-    assert [a.decision for a in recorded(app, AccessAlert.Raised, citizen)] == [
-        "permit", "deny"]
+    assert [a.decision for a in recorded(app, AccessAlert.Raised, citizen)] == ["permit", "deny"]
 
 
 def test_after_opting_out_only_emergencies_are_alerted(app: ConsentApplication) -> None:
@@ -119,8 +119,7 @@ def test_after_opting_out_only_emergencies_are_alerted(app: ConsentApplication) 
     assert not app.choose_access_alerts(citizen, False)
     feed(app, an_access(citizen, 1))
     feed(app, an_access(citizen, 2, decision="emergency"))
-    assert [a.decision for a in recorded(app, AccessAlert.Raised, citizen)] == [
-        "emergency"]
+    assert [a.decision for a in recorded(app, AccessAlert.Raised, citizen)] == ["emergency"]
 
 
 def test_a_re_published_access_is_applied_once(app: ConsentApplication) -> None:
@@ -133,8 +132,9 @@ def test_a_re_published_access_is_applied_once(app: ConsentApplication) -> None:
     assert len(recorded(app, AccessAlert.Raised, citizen)) == 1
 
 
-def test_a_citizen_marks_their_alert_read_but_not_anothers(app: ConsentApplication,
-                                                           clock: Clock) -> None:
+def test_a_citizen_marks_their_alert_read_but_not_anothers(
+    app: ConsentApplication, clock: Clock
+) -> None:
     citizen = uuid.uuid4()
     access = an_access(citizen, 1, decision="emergency")
     feed(app, access)

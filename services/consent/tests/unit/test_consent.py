@@ -18,10 +18,14 @@ DAY = timedelta(days=1)
 TICK = timedelta(microseconds=1)
 
 
-def a_consent(valid_from: datetime | None = None, valid_until: datetime | None = NOW + 30 * DAY,
-              categories: tuple[str, ...] = ("vaccinations",)) -> Consent:
-    return Consent.grant(uuid4(), Grantee("professional", "P-100"), categories, NOW,
-                         valid_from, valid_until)
+def a_consent(
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = NOW + 30 * DAY,
+    categories: tuple[str, ...] = ("vaccinations",),
+) -> Consent:
+    return Consent.grant(
+        uuid4(), Grantee("professional", "P-100"), categories, NOW, valid_from, valid_until
+    )
 
 
 def test_all_expands_to_every_category_in_canonical_order() -> None:
@@ -31,7 +35,9 @@ def test_all_expands_to_every_category_in_canonical_order() -> None:
 
 def test_categories_are_kept_once_each_in_canonical_order() -> None:
     assert expand_categories(["referrals", "vaccinations", "referrals"]) == (
-        "vaccinations", "referrals")
+        "vaccinations",
+        "referrals",
+    )
 
 
 @pytest.mark.parametrize("categories", [[], ["x-rays"], ["all", "x-rays"]])
@@ -47,10 +53,13 @@ def test_a_grant_of_all_records_the_explicit_list() -> None:
     assert tuple(granted.categories) == CATEGORIES
 
 
-@pytest.mark.parametrize(("kind", "grantee_id"), [
-    ("professional", None), ("professional", " "), ("health_unit", None), ("all_sns", "P-1")])
+@pytest.mark.parametrize(
+    ("kind", "grantee_id"),
+    [("professional", None), ("professional", " "), ("health_unit", None), ("all_sns", "P-1")],
+)
 def test_a_grantee_is_named_exactly_when_it_is_one_professional_or_unit(
-    kind: str, grantee_id: str | None,
+    kind: str,
+    grantee_id: str | None,
 ) -> None:
     with pytest.raises(InvalidConsent):
         Grantee(kind, grantee_id)  # type: ignore[arg-type]

@@ -17,12 +17,18 @@ DAY = timedelta(days=1)
 def as_document(consent: Consent) -> ConsentEntry:
     """The consent as the consent book stores it, read back."""
     entry = ConsentEntry(
-        id=str(consent.id), citizen_id=str(consent.citizen_id),
-        grantee_kind=consent.grantee.kind, grantee_id=consent.grantee.id,
-        categories=consent.categories, purpose=consent.purpose,
-        granted_at=consent.granted_at, valid_from=consent.valid_from,
-        valid_until=consent.valid_until, revoked_at=consent.revoked_at,
-        expired_at=consent.expired_at)
+        id=str(consent.id),
+        citizen_id=str(consent.citizen_id),
+        grantee_kind=consent.grantee.kind,
+        grantee_id=consent.grantee.id,
+        categories=consent.categories,
+        purpose=consent.purpose,
+        granted_at=consent.granted_at,
+        valid_from=consent.valid_from,
+        valid_until=consent.valid_until,
+        revoked_at=consent.revoked_at,
+        expired_at=consent.expired_at,
+    )
     return ConsentEntry.model_validate(entry.to_mongo())
 
 
@@ -31,8 +37,10 @@ def exported(consent: Consent, now: datetime = NOW) -> FhirConsent:
     return FhirConsent.model_validate(resource)
 
 
-@pytest.mark.parametrize("grantee", [
-    Grantee("professional", "P-100"), Grantee("health_unit", "USF Tejo"), Grantee("all_sns")])
+@pytest.mark.parametrize(
+    "grantee",
+    [Grantee("professional", "P-100"), Grantee("health_unit", "USF Tejo"), Grantee("all_sns")],
+)
 def test_a_consent_exports_as_a_valid_r4_permit_for_its_grantee(grantee: Grantee) -> None:
     consent = Consent.grant(uuid.uuid4(), grantee, ["all"], NOW, valid_until=NOW + 30 * DAY)
     resource = exported(consent)
@@ -40,7 +48,8 @@ def test_a_consent_exports_as_a_valid_r4_permit_for_its_grantee(grantee: Grantee
     provision = resource.provision
     assert provision.type == "permit"
     assert [(c.system, c.code) for c in provision.purpose] == [
-        ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "TREAT")]
+        ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "TREAT")
+    ]
     assert [c.code for c in provision.class_fhir] == list(consent.categories)
     assert provision.period.end == NOW + 30 * DAY
     reference = provision.actor[0].reference
@@ -56,16 +65,17 @@ def test_a_revoked_consent_is_inactive_and_its_period_ends_at_the_revocation() -
 
 
 def test_a_consent_past_its_end_date_is_inactive_even_before_the_worker_lapses_it() -> None:
-    consent = Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["vaccinations"], NOW,
-                            valid_until=NOW + DAY)
+    consent = Consent.grant(
+        uuid.uuid4(), Grantee("all_sns"), ["vaccinations"], NOW, valid_until=NOW + DAY
+    )
     assert exported(consent, now=NOW + DAY).status == "inactive"
 
 
 def test_the_bundle_of_consents_validates_as_r4() -> None:
-    consents = [Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["care_plan"], NOW)
-                for _ in range(2)]
-    bundle = collection([consent_resource(facts_of(as_document(c)), NOW) for c in consents],
-                        NOW)
+    consents = [
+        Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["care_plan"], NOW) for _ in range(2)
+    ]
+    bundle = collection([consent_resource(facts_of(as_document(c)), NOW) for c in consents], NOW)
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection" and len(parsed.entry) == 2
     assert all(isinstance(e.resource, FhirConsent) for e in parsed.entry)

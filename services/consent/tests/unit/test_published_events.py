@@ -28,8 +28,13 @@ def published(app: ConsentApplication) -> list[object]:
 
 
 def test_a_grant_is_published_with_its_explicit_categories_keyed_by_citizen() -> None:
-    consent = Consent.grant(uuid.uuid4(), Grantee("health_unit", "USF Tejo"), ["all"], NOW,
-                            valid_until=NOW + timedelta(days=1))
+    consent = Consent.grant(
+        uuid.uuid4(),
+        Grantee("health_unit", "USF Tejo"),
+        ["all"],
+        NOW,
+        valid_until=NOW + timedelta(days=1),
+    )
     event = to_integration_event(consent.collect_events()[0], 7)
     assert isinstance(event, ConsentGranted)
     assert event.categories == CATEGORIES and event.citizen_id == consent.citizen_id
@@ -39,11 +44,13 @@ def test_a_grant_is_published_with_its_explicit_categories_keyed_by_citizen() ->
 
 
 def test_revocation_and_expiry_are_published_with_their_instants() -> None:
-    consent = Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["referrals"], NOW,
-                            valid_until=NOW + timedelta(days=1))
+    consent = Consent.grant(
+        uuid.uuid4(), Grantee("all_sns"), ["referrals"], NOW, valid_until=NOW + timedelta(days=1)
+    )
     consent.revoke(NOW + timedelta(hours=1))
-    lapsing = Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["referrals"], NOW,
-                            valid_until=NOW + timedelta(days=1))
+    lapsing = Consent.grant(
+        uuid.uuid4(), Grantee("all_sns"), ["referrals"], NOW, valid_until=NOW + timedelta(days=1)
+    )
     lapsing.expire(NOW + timedelta(days=2))
     revoked = to_integration_event(consent.collect_events()[-1], 2)
     expired = to_integration_event(lapsing.collect_events()[-1], 4)

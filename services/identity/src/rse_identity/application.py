@@ -45,63 +45,99 @@ class IdentityApplication(ServiceApplication):
 
     name = "identity"
 
-    def __init__(self, env: dict[str, str] | None = None, *,
-                 hasher: PasswordHasher | None = None,
-                 login_policy: LoginPolicy | None = None,
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        hasher: PasswordHasher | None = None,
+        login_policy: LoginPolicy | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         super().__init__(env)
         self.hasher = hasher or PasswordHasher()
         self.login_policy = login_policy or LoginPolicy()
         self.clock = clock
 
     def register_citizen(
-        self, *, sns_number: str, nif: str, full_name: str, date_of_birth: date,
-        email: str, phone: str, address: str, password: str,
+        self,
+        *,
+        sns_number: str,
+        nif: str,
+        full_name: str,
+        date_of_birth: date,
+        email: str,
+        phone: str,
+        address: str,
+        password: str,
     ) -> uuid.UUID:
         citizen = Citizen.register(sns_number, nif, full_name, date_of_birth, email, phone, address)
-        account = Account(username=sns_number, password_hash=self.hasher.hash(password),
-                          role="citizen", claims={"citizen_id": str(citizen.id)})
+        account = Account(
+            username=sns_number,
+            password_hash=self.hasher.hash(password),
+            role="citizen",
+            claims={"citizen_id": str(citizen.id)},
+        )
         try:
             self.save(citizen, NifClaim(nif=nif, citizen_id=citizen.id), account)
         except IntegrityError:
             raise CitizenAlreadyRegistered("SNS number or NIF already registered") from None
         return citizen.id
 
-    def update_contacts(self, citizen_id: uuid.UUID, *, email: str | None = None,
-                        phone: str | None = None, address: str | None = None) -> None:
+    def update_contacts(
+        self,
+        citizen_id: uuid.UUID,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        address: str | None = None,
+    ) -> None:
         citizen = self._citizen(citizen_id)
         citizen.update_contacts(email, phone, address)
         self.save(citizen)
 
-    def assign_family_doctor(self, citizen_id: uuid.UUID, practitioner_id: str,
-                             health_unit: str) -> None:
+    def assign_family_doctor(
+        self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str
+    ) -> None:
         citizen = self._citizen(citizen_id)
         citizen.assign_family_doctor(practitioner_id, health_unit)
         self.save(citizen)
 
-    def deregister(self, citizen_id: uuid.UUID, reason: DeregistrationReason,
-                   effective_date: date) -> None:
+    def deregister(
+        self, citizen_id: uuid.UUID, reason: DeregistrationReason, effective_date: date
+    ) -> None:
         citizen = self._citizen(citizen_id)
         citizen.deregister(reason, effective_date)
         account = self._account(citizen.sns_number)
         account.close()
         self.save(citizen, account)
 
-    def provision_staff(self, *, username: str, password: str, role: Role,
-                        practitioner_id: str | None = None,
-                        health_unit: str | None = None) -> uuid.UUID:
-        claims = {k: v for k, v in {"practitioner_id": practitioner_id,
-                                    "health_unit": health_unit}.items() if v}
-        account = Account(username=staff_username(username),
-                          password_hash=self.hasher.hash(password), role=role, claims=claims)
+    def provision_staff(
+        self,
+        *,
+        username: str,
+        password: str,
+        role: Role,
+        practitioner_id: str | None = None,
+        health_unit: str | None = None,
+    ) -> uuid.UUID:
+        claims = {
+            k: v
+            for k, v in {"practitioner_id": practitioner_id, "health_unit": health_unit}.items()
+            if v
+        }
+        account = Account(
+            username=staff_username(username),
+            password_hash=self.hasher.hash(password),
+            role=role,
+            claims=claims,
+        )
         try:
             self.save(account)
         except IntegrityError:
             raise UsernameTaken(f"username {username!r} is taken") from None
         return account.id
 
-    def authenticate(self, username: str, password: str,
-                     totp_code: str | None = None) -> Account:
+    def authenticate(self, username: str, password: str, totp_code: str | None = None) -> Account:
         """The account, if the password (and second factor, once enrolled) are right."""
         try:
             account = self._account(username)
@@ -144,7 +180,8 @@ class IdentityApplication(ServiceApplication):
         if account.totp_secret is None:
             return True
         return bool(totp_code) and pyotp.TOTP(account.totp_secret).verify(
-            str(totp_code), valid_window=1)
+            str(totp_code), valid_window=1
+        )
 
     def _burn_time(self, password: str) -> None:
         # Hash anyway, so an unknown username takes as long as a wrong password.

@@ -42,16 +42,26 @@ ERRORS: dict[type[Exception], int] = {
 def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any) -> Service:
     """Build identity from settings; nothing connects until it is used or started."""
     app = IdentityApplication(env=settings.eventstore_env(), **app_kwargs)
-    issuer = TokenIssuer(load_or_create_key(settings.signing_key_file),
-                         issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         ttl=settings.access_token_ttl_seconds)
+    issuer = TokenIssuer(
+        load_or_create_key(settings.signing_key_file),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl_seconds,
+    )
     # identity verifies its own tokens with its own public key, no HTTP round trip.
-    verifier = TokenVerifier(jwks_from_json(json.dumps(issuer.jwks())),
-                             issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    verifier = TokenVerifier(
+        jwks_from_json(json.dumps(issuer.jwks())),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
     return assemble(
-        settings, app, translate=to_integration_event,
+        settings,
+        app,
+        translate=to_integration_event,
         topic=topic or events_topic("identity"),
         projections=[CitizenDirectory()],
-        routers=[api.citizens, api.staff, api.auth], errors=ERRORS,
-        state={"token_issuer": issuer}, verifier=verifier,
+        routers=[api.citizens, api.staff, api.auth],
+        errors=ERRORS,
+        state={"token_issuer": issuer},
+        verifier=verifier,
     )

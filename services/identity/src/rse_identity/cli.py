@@ -23,8 +23,7 @@ def create_operator(args: argparse.Namespace) -> int:
         return 2
     app = IdentityApplication(env=Settings().eventstore_env())
     try:
-        account_id = app.provision_staff(username=args.username, password=password,
-                                         role="operator")
+        account_id = app.provision_staff(username=args.username, password=password, role="operator")
     except UsernameTaken:
         print(f"username {args.username!r} already exists", file=sys.stderr)
         return 1
@@ -40,12 +39,21 @@ def generate_key(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return service_main(
-        "rse-identity", Settings, lambda s: bootstrap(Settings.model_validate(s)), argv,
+        "rse-identity",
+        Settings,
+        lambda s: bootstrap(Settings.model_validate(s)),
+        argv,
         extra={
-            "create-operator": ("create an operator account (the first one, too)",
-                                lambda p: p.add_argument("username"), create_operator),
-            "generate-key": ("write a new Ed25519 signing key (PEM)",
-                             lambda p: p.add_argument("path", type=Path), generate_key),
+            "create-operator": (
+                "create an operator account (the first one, too)",
+                lambda p: p.add_argument("username"),
+                create_operator,
+            ),
+            "generate-key": (
+                "write a new Ed25519 signing key (PEM)",
+                lambda p: p.add_argument("path", type=Path),
+                generate_key,
+            ),
         },
     )
 

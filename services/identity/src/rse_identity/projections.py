@@ -58,43 +58,72 @@ class CitizenDirectory:
 
     @apply.register(Citizen.Registered)
     async def when_citizen_registered_add_to_directory(
-            self, event: Citizen.Registered, position: int, db: AsyncDatabase[Any],
+        self,
+        event: Citizen.Registered,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, event, position, {
-            "sns_number": event.sns_number, "nif": event.nif, "full_name": event.full_name,
-            "date_of_birth": event.date_of_birth, "email": event.email,
-            "phone": event.phone, "address": event.address, "status": "registered",
-            "family_doctor": None, "registered_at": event.timestamp,
-        })
+        await _set(
+            db,
+            event,
+            position,
+            {
+                "sns_number": event.sns_number,
+                "nif": event.nif,
+                "full_name": event.full_name,
+                "date_of_birth": event.date_of_birth,
+                "email": event.email,
+                "phone": event.phone,
+                "address": event.address,
+                "status": "registered",
+                "family_doctor": None,
+                "registered_at": event.timestamp,
+            },
+        )
 
     @apply.register(Citizen.PersonalDataUpdated)
     async def when_personal_data_updated_update_entry(
-            self, event: Citizen.PersonalDataUpdated, position: int, db: AsyncDatabase[Any],
+        self,
+        event: Citizen.PersonalDataUpdated,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
         await _set(db, event, position, dict(event.changed))
 
     @apply.register(Citizen.FamilyDoctorAssigned)
     async def when_family_doctor_assigned_record_doctor(
-            self, event: Citizen.FamilyDoctorAssigned, position: int, db: AsyncDatabase[Any],
+        self,
+        event: Citizen.FamilyDoctorAssigned,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        doctor = FamilyDoctorEntry(practitioner_id=event.practitioner_id,
-                                   health_unit=event.health_unit)
+        doctor = FamilyDoctorEntry(
+            practitioner_id=event.practitioner_id, health_unit=event.health_unit
+        )
         await _set(db, event, position, {"family_doctor": doctor.model_dump()})
 
     @apply.register(Citizen.Deregistered)
     async def when_citizen_deregistered_mark_deregistered(
-            self, event: Citizen.Deregistered, position: int, db: AsyncDatabase[Any],
+        self,
+        event: Citizen.Deregistered,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        deregistration = DeregistrationEntry(reason=event.reason,
-                                             effective_date=event.effective_date)
-        await _set(db, event, position, {"status": "deregistered",
-                                         "deregistration": deregistration.model_dump()})
+        deregistration = DeregistrationEntry(
+            reason=event.reason, effective_date=event.effective_date
+        )
+        await _set(
+            db,
+            event,
+            position,
+            {"status": "deregistered", "deregistration": deregistration.model_dump()},
+        )
 
 
-async def _set(db: AsyncDatabase[Any], event: Any, position: int,
-               fields: dict[str, Any]) -> None:
-    await guarded_upsert(db.citizens, {"_id": str(event.originator_id)}, position,
-                         {"$set": stored(fields)})
+async def _set(db: AsyncDatabase[Any], event: Any, position: int, fields: dict[str, Any]) -> None:
+    await guarded_upsert(
+        db.citizens, {"_id": str(event.originator_id)}, position, {"$set": stored(fields)}
+    )
 
 
 async def find_citizen(db: AsyncDatabase[Any], citizen_id: str) -> CitizenDocument | None:

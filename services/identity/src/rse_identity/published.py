@@ -21,24 +21,30 @@ to_integration_event = Publisher("identity", citizen_of=lambda event: event.orig
 
 @to_integration_event.translates(Citizen.Registered)
 def citizen_registered(event: Citizen.Registered, envelope: Envelope) -> IntegrationEvent:
-    return CitizenRegistered(**envelope, sns_number=event.sns_number,
-                             full_name=event.full_name, date_of_birth=event.date_of_birth)
+    return CitizenRegistered(
+        **envelope,
+        sns_number=event.sns_number,
+        full_name=event.full_name,
+        date_of_birth=event.date_of_birth,
+    )
 
 
 @to_integration_event.translates(Citizen.PersonalDataUpdated)
-def personal_data_updated(event: Citizen.PersonalDataUpdated,
-                          envelope: Envelope) -> IntegrationEvent:
+def personal_data_updated(
+    event: Citizen.PersonalDataUpdated, envelope: Envelope
+) -> IntegrationEvent:
     return PersonalDataUpdated(**envelope, changed_fields=tuple(sorted(event.changed)))
 
 
 @to_integration_event.translates(Citizen.FamilyDoctorAssigned)
-def family_doctor_assigned(event: Citizen.FamilyDoctorAssigned,
-                           envelope: Envelope) -> IntegrationEvent:
-    return FamilyDoctorAssigned(**envelope, practitioner_id=event.practitioner_id,
-                                health_unit=event.health_unit)
+def family_doctor_assigned(
+    event: Citizen.FamilyDoctorAssigned, envelope: Envelope
+) -> IntegrationEvent:
+    return FamilyDoctorAssigned(
+        **envelope, practitioner_id=event.practitioner_id, health_unit=event.health_unit
+    )
 
 
 @to_integration_event.translates(Citizen.Deregistered)
 def citizen_deregistered(event: Citizen.Deregistered, envelope: Envelope) -> IntegrationEvent:
-    return CitizenDeregistered(**envelope, reason=event.reason,
-                               effective_date=event.effective_date)
+    return CitizenDeregistered(**envelope, reason=event.reason, effective_date=event.effective_date)

@@ -27,8 +27,14 @@ class TokenIssuer:
 
     def issue(self, claims: dict[str, Any]) -> str:
         now = int(time.time())
-        payload = {**claims, "iss": self.issuer, "aud": self.audience, "iat": now,
-                   "nbf": now, "exp": now + self.ttl}
+        payload = {
+            **claims,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl,
+        }
         return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
     def jwks(self) -> dict[str, Any]:
@@ -37,7 +43,8 @@ class TokenIssuer:
 
 def thumbprint(okp_jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK thumbprint of an OKP key, used as its `kid`."""
-    canonical = json.dumps({k: okp_jwk[k] for k in ("crv", "kty", "x")},
-                           separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {k: okp_jwk[k] for k in ("crv", "kty", "x")}, separators=(",", ":"), sort_keys=True
+    )
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -24,8 +24,9 @@ def settings(kit: Kit) -> Settings:
 @pytest.fixture
 async def identity(kit: Kit, settings: Settings, fresh_topic: str) -> AsyncIterator[Service]:
     """Identity with its relay and projector running."""
-    async with kit.serve(bootstrap, settings, {"identity": fresh_topic},
-                         hasher=FAST_HASHER) as service:
+    async with kit.serve(
+        bootstrap, settings, {"identity": fresh_topic}, hasher=FAST_HASHER
+    ) as service:
         yield service
 
 

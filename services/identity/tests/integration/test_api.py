@@ -29,9 +29,13 @@ def nif_with_check_digit(first8: str) -> str:
 def a_registration(**overrides: Any) -> dict[str, Any]:
     n = (uuid.uuid4().int + next(_counter)) % 10**8
     body = {
-        "full_name": "Ana Silva", "date_of_birth": "1980-05-17",
-        "nif": nif_with_check_digit(f"2{n:07d}"[:8]), "sns_number": f"1{n:08d}",
-        "email": "ana@example.pt", "phone": "+351912345678", "address": "Rua A, Lisboa",
+        "full_name": "Ana Silva",
+        "date_of_birth": "1980-05-17",
+        "nif": nif_with_check_digit(f"2{n:07d}"[:8]),
+        "sns_number": f"1{n:08d}",
+        "email": "ana@example.pt",
+        "phone": "+351912345678",
+        "address": "Rua A, Lisboa",
         "password": "correct horse battery",
     }
     body.update(overrides)
@@ -45,8 +49,9 @@ async def register(client: httpx.AsyncClient, **overrides: Any) -> tuple[str, di
     return response.json()["citizen_id"], body
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str,
-                totp_code: str | None = None) -> httpx.Response:
+async def login(
+    client: httpx.AsyncClient, username: str, password: str, totp_code: str | None = None
+) -> httpx.Response:
     payload = {"username": username, "password": password}
     if totp_code:
         payload["totp_code"] = totp_code
@@ -67,6 +72,7 @@ async def visible(client: httpx.AsyncClient, citizen_id: str, token: str) -> dic
     async def probe() -> dict[str, Any] | None:
         response = await client.get(f"/citizens/{citizen_id}", headers=bearer(token))
         return response.json() if response.status_code == 200 else None
+
     return await eventually(probe)
 
 
@@ -86,8 +92,9 @@ async def test_a_citizen_registers_enrols_totp_logs_in_and_reads_their_data(
 
     enrolment = await client.post("/auth/totp", headers=bearer(token))
     totp = pyotp.parse_uri(enrolment.json()["otpauth_uri"])
-    confirmed = await client.post("/auth/totp/confirm", json={"code": totp.now()},
-                                  headers=bearer(token))
+    confirmed = await client.post(
+        "/auth/totp/confirm", json={"code": totp.now()}, headers=bearer(token)
+    )
     assert confirmed.status_code == 204
     assert_problem(await login(client, body["sns_number"], body["password"]), 401)
     with_code = await login(client, body["sns_number"], body["password"], totp.now())
@@ -100,35 +107,40 @@ async def test_a_citizen_updates_contacts(client: httpx.AsyncClient) -> None:
     citizen_id, body = await register(client)
     token = await token_for(client, body)
     await visible(client, citizen_id, token)
-    response = await client.patch(f"/citizens/{citizen_id}/contacts",
-                                  json={"email": "new@example.pt"}, headers=bearer(token))
+    response = await client.patch(
+        f"/citizens/{citizen_id}/contacts", json={"email": "new@example.pt"}, headers=bearer(token)
+    )
     assert response.status_code == 204
 
     async def updated() -> bool:
         data = await visible(client, citizen_id, token)
         return data["email"] == "new@example.pt"
+
     await eventually(updated)
 
 
 async def test_an_operator_assigns_a_family_doctor_and_deregisters(
     client: httpx.AsyncClient, identity: Service
 ) -> None:
-    identity.app.provision_staff(username="op.one", password="operator password",
-                                 role="operator")
+    identity.app.provision_staff(username="op.one", password="operator password", role="operator")
     operator = (await login(client, "op.one", "operator password")).json()["access_token"]
     citizen_id, body = await register(client)
     doctor = {"practitioner_id": "P-100", "health_unit": "USF Tejo"}
-    assigned = await client.put(f"/citizens/{citizen_id}/family-doctor", json=doctor,
-                                headers=bearer(operator))
+    assigned = await client.put(
+        f"/citizens/{citizen_id}/family-doctor", json=doctor, headers=bearer(operator)
+    )
     assert assigned.status_code == 204
-    gone = await client.post(f"/citizens/{citizen_id}/deregistration",
-                             json={"reason": "emigration", "effective_date": "2026-11-01"},
-                             headers=bearer(operator))
+    gone = await client.post(
+        f"/citizens/{citizen_id}/deregistration",
+        json={"reason": "emigration", "effective_date": "2026-11-01"},
+        headers=bearer(operator),
+    )
     assert gone.status_code == 204
 
     async def deregistered() -> dict[str, Any] | None:
         data = await visible(client, citizen_id, operator)
         return data if data["status"] == "deregistered" else None
+
     data = await eventually(deregistered)
     assert data["family_doctor"] == doctor
     assert_problem(await login(client, body["sns_number"], body["password"]), 401)
@@ -137,18 +149,28 @@ async def test_an_operator_assigns_a_family_doctor_and_deregisters(
 async def test_an_operator_provisions_a_professional_who_can_log_in(
     client: httpx.AsyncClient, identity: Service
 ) -> None:
-    identity.app.provision_staff(username="op.two", password="operator password",
-                                 role="operator")
+    identity.app.provision_staff(username="op.two", password="operator password", role="operator")
     operator = (await login(client, "op.two", "operator password")).json()["access_token"]
-    created = await client.post("/staff", headers=bearer(operator), json={
-        "username": "dr.costa", "password": "professional pw", "role": "professional",
-        "practitioner_id": "P-7", "health_unit": "USF Tejo"})
+    created = await client.post(
+        "/staff",
+        headers=bearer(operator),
+        json={
+            "username": "dr.costa",
+            "password": "professional pw",
+            "role": "professional",
+            "practitioner_id": "P-7",
+            "health_unit": "USF Tejo",
+        },
+    )
     assert created.status_code == 201
     token = (await login(client, "dr.costa", "professional pw")).json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["role"] == "professional" and claims["practitioner_id"] == "P-7"
-    denied = await client.post("/staff", headers=bearer(token), json={
-        "username": "sneaky", "password": "professional pw", "role": "operator"})
+    denied = await client.post(
+        "/staff",
+        headers=bearer(token),
+        json={"username": "sneaky", "password": "professional pw", "role": "operator"},
+    )
     assert_problem(denied, 403)
 
 
@@ -161,12 +183,15 @@ async def test_repeated_failures_slow_down_then_lock(client: httpx.AsyncClient) 
     assert int(throttled.headers["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("nif", "123456788"),            # wrong check digit
-    ("sns_number", "12345678"),      # 8 digits
-    ("email", "not-an-email"),
-    ("date_of_birth", "2999-01-01"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("nif", "123456788"),  # wrong check digit
+        ("sns_number", "12345678"),  # 8 digits
+        ("email", "not-an-email"),
+        ("date_of_birth", "2999-01-01"),
+    ],
+)
 async def test_bad_registration_data_is_refused_with_422(
     client: httpx.AsyncClient, field: str, value: str
 ) -> None:
@@ -184,8 +209,9 @@ async def test_a_duplicate_sns_number_or_nif_conflicts(client: httpx.AsyncClient
 
 
 async def test_malformed_json_is_refused_with_422(client: httpx.AsyncClient) -> None:
-    response = await client.post("/citizens", content=b'{"full_name": "Ana"',
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/citizens", content=b'{"full_name": "Ana"', headers={"content-type": "application/json"}
+    )
     assert_problem(response, 422)
 
 
@@ -196,8 +222,9 @@ async def test_a_nul_character_is_refused_with_422(client: httpx.AsyncClient) ->
 
 
 async def test_a_10_mb_body_is_refused_with_413(client: httpx.AsyncClient) -> None:
-    response = await client.post("/citizens", content=b"x" * (10 * 1024 * 1024),
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/citizens", content=b"x" * (10 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
     assert_problem(response, 413)
 
 
@@ -206,17 +233,27 @@ async def test_personal_data_needs_a_token(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get(f"/citizens/{citizen_id}"), 401)
 
 
-def forged(claims: dict[str, Any], key: Any = None, alg: str = "EdDSA",
-           headers: dict[str, Any] | None = None) -> str:
-    return jwt.encode(claims, key or Ed25519PrivateKey.generate(), algorithm=alg,
-                      headers=headers)
+def forged(
+    claims: dict[str, Any],
+    key: Any = None,
+    alg: str = "EdDSA",
+    headers: dict[str, Any] | None = None,
+) -> str:
+    return jwt.encode(claims, key or Ed25519PrivateKey.generate(), algorithm=alg, headers=headers)
 
 
 def claims_for(identity: Service, citizen_id: str, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"sub": str(uuid.uuid4()), "role": "citizen", "citizen_id": citizen_id,
-              "iss": identity.settings.jwt_issuer, "aud": identity.settings.jwt_audience,
-              "iat": now, "nbf": now, "exp": now + 300}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "citizen",
+        "citizen_id": citizen_id,
+        "iss": identity.settings.jwt_issuer,
+        "aud": identity.settings.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+    }
     claims.update(overrides)
     return claims
 
@@ -226,10 +263,12 @@ async def test_expired_unsigned_and_foreign_tokens_are_refused(
 ) -> None:
     citizen_id, _ = await register(client)
     kid = {"kid": identity.api.state.token_issuer.kid}
-    expired = forged(claims_for(identity, citizen_id, exp=int(time.time()) - 10),
-                     key=identity.api.state.token_issuer.key, headers=kid)
-    unsigned = jwt.encode(claims_for(identity, citizen_id), key=None, algorithm="none",
-                          headers=kid)
+    expired = forged(
+        claims_for(identity, citizen_id, exp=int(time.time()) - 10),
+        key=identity.api.state.token_issuer.key,
+        headers=kid,
+    )
+    unsigned = jwt.encode(claims_for(identity, citizen_id), key=None, algorithm="none", headers=kid)
     foreign_key = forged(claims_for(identity, citizen_id), headers=kid)
     for token in (expired, unsigned, foreign_key, "not-a-token"):
         response = await client.get(f"/citizens/{citizen_id}", headers=bearer(token))
@@ -241,13 +280,13 @@ async def test_a_citizen_cannot_read_another_citizens_data(client: httpx.AsyncCl
     _, intruder = await register(client)
     token = await token_for(client, intruder)
     assert_problem(await client.get(f"/citizens/{victim_id}", headers=bearer(token)), 403)
-    patch = await client.patch(f"/citizens/{victim_id}/contacts", json={"phone": "+351900000000"},
-                               headers=bearer(token))
+    patch = await client.patch(
+        f"/citizens/{victim_id}/contacts", json={"phone": "+351900000000"}, headers=bearer(token)
+    )
     assert_problem(patch, 403)
 
 
-async def test_jwks_publishes_the_signing_key(client: httpx.AsyncClient,
-                                              identity: Service) -> None:
+async def test_jwks_publishes_the_signing_key(client: httpx.AsyncClient, identity: Service) -> None:
     keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
     assert [k["kid"] for k in keys] == [identity.api.state.token_issuer.kid]
     assert "d" not in keys[0]  # never the private part

@@ -41,15 +41,27 @@ async def idle_identity(settings: Settings, fresh_topic: str) -> AsyncIterator[S
 
 def register(service: Service, sns: str = "123456789", nif: str = "123456789") -> uuid.UUID:
     return service.app.register_citizen(
-        sns_number=sns, nif=nif, full_name="Ana Silva", date_of_birth=date(1980, 5, 17),
-        email="ana@example.pt", phone="+351912345678", address="Rua A", password="a long secret")
+        sns_number=sns,
+        nif=nif,
+        full_name="Ana Silva",
+        date_of_birth=date(1980, 5, 17),
+        email="ana@example.pt",
+        phone="+351912345678",
+        address="Rua A",
+        password="a long secret",
+    )
 
 
 def a_relay(service: Service, topic: str) -> OutboxRelay:
     s = service.settings
-    return OutboxRelay(service.app, to_integration_event, topic=topic,
-                       bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo(),
-                       kafka=client_options(s))
+    return OutboxRelay(
+        service.app,
+        to_integration_event,
+        topic=topic,
+        bootstrap=s.kafka_bootstrap,
+        conninfo=s.postgres_conninfo(),
+        kafka=client_options(s),
+    )
 
 
 NIFS = ["123456789", "501964843", "999999990", "100000002", "200000004", "300000006"]
@@ -88,6 +100,7 @@ async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(
 
     def die(*_: Any) -> None:
         raise Crash
+
     crashing.translate = die  # type: ignore[assignment]
     with pytest.raises(Crash):
         await crashing.publish_pending()
@@ -102,7 +115,9 @@ async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(
 
 
 async def test_a_relay_killed_after_publishing_republishes_the_same_event_applied_once(
-    idle_identity: Service, fresh_topic: str, consuming: IdempotentConsumer,
+    idle_identity: Service,
+    fresh_topic: str,
+    consuming: IdempotentConsumer,
     tally: RegistrationTally,
 ) -> None:
     citizen_id = register(idle_identity)
@@ -111,6 +126,7 @@ async def test_a_relay_killed_after_publishing_republishes_the_same_event_applie
 
     async def die(*_: object) -> None:
         raise Crash
+
     crashing.positions.save = die  # type: ignore[method-assign]
     with pytest.raises(Crash):
         await crashing.publish_pending()  # published, position not recorded
@@ -121,13 +137,15 @@ async def test_a_relay_killed_after_publishing_republishes_the_same_event_applie
     await restarted.publish_pending()
     await restarted.stop()
 
-    records = documents(await read_topic(idle_identity.settings.kafka_bootstrap, fresh_topic,
-                                         expect=2))
+    records = documents(
+        await read_topic(idle_identity.settings.kafka_bootstrap, fresh_topic, expect=2)
+    )
     assert len(records) == 2
     assert records[0]["event_id"] == records[1]["event_id"]
 
     async def applied() -> bool:
         return await asyncio.to_thread(tally.count, citizen_id) == 1
+
     await eventually(applied)
     await asyncio.sleep(1.0)  # give the duplicate time to be (not) applied
     assert await asyncio.to_thread(tally.count, citizen_id) == 1
@@ -142,7 +160,7 @@ async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
     app.update_contacts(first, email="new@example.pt", address="Rua B")
     app.assign_family_doctor(second, "P-1", "USF Tejo")
     app.deregister(first, "emigration", date(2026, 11, 1))
-    projector = idle_identity.projectors['citizen_directory']
+    projector = idle_identity.projectors["citizen_directory"]
     await projector.run_once()
     await projector.run_once()  # re-running applies nothing twice
     live = await idle_identity.db.citizens.find().sort("_id").to_list()
@@ -157,10 +175,10 @@ async def test_a_dropped_projection_rebuilt_from_the_log_equals_the_live_one(
 async def test_re_applying_an_old_event_changes_nothing(idle_identity: Service) -> None:
     citizen_id = register(idle_identity)
     idle_identity.app.update_contacts(citizen_id, email="new@example.pt")
-    await idle_identity.projectors['citizen_directory'].run_once()
+    await idle_identity.projectors["citizen_directory"].run_once()
     before = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     registered = next(iter(idle_identity.app.events.get(citizen_id)))
-    projection = idle_identity.projectors['citizen_directory'].projection
+    projection = idle_identity.projectors["citizen_directory"].projection
     await projection.apply(registered, 1, idle_identity.db)
     after = await idle_identity.db.citizens.find_one({"_id": str(citizen_id)})
     assert after == before and after is not None and after["email"] == "new@example.pt"
@@ -181,12 +199,17 @@ async def test_published_events_form_unbroken_chains_with_signed_checkpoints(
     partitions: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for record in records:
         partitions.setdefault(record.partition, []).append(
-            (record.offset, json.loads(record.value)))
-    keys = {d["key_id"]: d["public_key"] for d in documents(
-        await read_topic(bootstrap_servers, KEYS_TOPIC, timeout=3))}
-    checkpoints = [d for d in documents(await read_topic(bootstrap_servers, CHECKPOINTS_TOPIC,
-                                                         timeout=3))
-                   if d["topic"] == fresh_topic]
+            (record.offset, json.loads(record.value))
+        )
+    keys = {
+        d["key_id"]: d["public_key"]
+        for d in documents(await read_topic(bootstrap_servers, KEYS_TOPIC, timeout=3))
+    }
+    checkpoints = [
+        d
+        for d in documents(await read_topic(bootstrap_servers, CHECKPOINTS_TOPIC, timeout=3))
+        if d["topic"] == fresh_topic
+    ]
     assert {c["partition"] for c in checkpoints} == set(partitions)
     for partition, chain in partitions.items():
         result = verify_partition(sorted(chain))
@@ -200,10 +223,16 @@ async def test_a_following_relay_publishes_a_backlog_in_windows_with_unbroken_ch
 ) -> None:
     for i in range(6):
         register(idle_identity, sns=f"50000000{i}", nif=NIFS[i])
-    relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
-                        bootstrap=idle_identity.settings.kafka_bootstrap,
-                        conninfo=idle_identity.settings.postgres_conninfo(), batch_size=2,
-                        windows=2, kafka=client_options(idle_identity.settings))
+    relay = OutboxRelay(
+        idle_identity.app,
+        to_integration_event,
+        topic=fresh_topic,
+        bootstrap=idle_identity.settings.kafka_bootstrap,
+        conninfo=idle_identity.settings.postgres_conninfo(),
+        batch_size=2,
+        windows=2,
+        kafka=client_options(idle_identity.settings),
+    )
     await relay.start()
     stop = asyncio.Event()
     following = asyncio.create_task(relay.follow(stop))
@@ -216,7 +245,8 @@ async def test_a_following_relay_publishes_a_backlog_in_windows_with_unbroken_ch
     partitions: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for record in records:
         partitions.setdefault(record.partition, []).append(
-            (record.offset, json.loads(record.value)))
+            (record.offset, json.loads(record.value))
+        )
     for chain in partitions.values():
         assert verify_partition(sorted(chain)).broken is None
     restarted = a_relay(idle_identity, fresh_topic)
@@ -232,9 +262,16 @@ async def test_a_commit_wakes_the_relay_long_before_its_safety_poll(
     s = idle_identity.settings
     listener = listener_for(idle_identity.app, s.postgres_conninfo())
     assert listener is not None
-    relay = OutboxRelay(idle_identity.app, to_integration_event, topic=fresh_topic,
-                        bootstrap=s.kafka_bootstrap, conninfo=s.postgres_conninfo(),
-                        poll_interval=60.0, wake=listener.waiter(), kafka=client_options(s))
+    relay = OutboxRelay(
+        idle_identity.app,
+        to_integration_event,
+        topic=fresh_topic,
+        bootstrap=s.kafka_bootstrap,
+        conninfo=s.postgres_conninfo(),
+        poll_interval=60.0,
+        wake=listener.waiter(),
+        kafka=client_options(s),
+    )
     stop = asyncio.Event()
     await relay.start()
     tasks = [asyncio.create_task(listener.run(stop)), asyncio.create_task(relay.follow(stop))]

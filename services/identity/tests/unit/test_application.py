@@ -26,9 +26,16 @@ def app(clock: Clock) -> IdentityApplication:
 
 
 def register(app: IdentityApplication, sns: str = "123456789", nif: str = "123456789") -> object:
-    return app.register_citizen(sns_number=sns, nif=nif, full_name="Ana Silva",
-                                date_of_birth=date(1980, 5, 17), email="ana@example.pt",
-                                phone="+351912345678", address="Rua A", password="a long secret")
+    return app.register_citizen(
+        sns_number=sns,
+        nif=nif,
+        full_name="Ana Silva",
+        date_of_birth=date(1980, 5, 17),
+        email="ana@example.pt",
+        phone="+351912345678",
+        address="Rua A",
+        password="a long secret",
+    )
 
 
 def test_registration_records_the_citizen_without_the_password(app: IdentityApplication) -> None:
@@ -113,7 +120,12 @@ def test_a_deregistered_citizen_cannot_log_in(app: IdentityApplication) -> None:
 
 
 def test_staff_usernames_are_unique(app: IdentityApplication) -> None:
-    app.provision_staff(username="dr.costa", password="x" * 12, role="professional",
-                        practitioner_id="P1", health_unit="USF A")
+    app.provision_staff(
+        username="dr.costa",
+        password="x" * 12,
+        role="professional",
+        practitioner_id="P1",
+        health_unit="USF A",
+    )
     with pytest.raises(UsernameTaken):
         app.provision_staff(username="dr.costa", password="y" * 12, role="auditor")

@@ -11,9 +11,15 @@ from rse_identity.domain.citizen import (
 
 
 def a_citizen(**overrides: object) -> Citizen:
-    data = {"sns_number": "123456789", "nif": "123456789", "full_name": "Ana Silva",
-            "date_of_birth": date(1980, 5, 17), "email": "ana@example.pt",
-            "phone": "+351912345678", "address": "Rua A, Lisboa"}
+    data = {
+        "sns_number": "123456789",
+        "nif": "123456789",
+        "full_name": "Ana Silva",
+        "date_of_birth": date(1980, 5, 17),
+        "email": "ana@example.pt",
+        "phone": "+351912345678",
+        "address": "Rua A, Lisboa",
+    }
     data.update(overrides)
     return Citizen.register(**data)  # type: ignore[arg-type]
 

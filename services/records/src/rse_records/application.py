@@ -70,8 +70,12 @@ def source_of(event: IntegrationEvent) -> ConsentSource | None:
     origin = event.origin
     if origin is None:
         return None
-    return ConsentSource(topic=origin.topic, partition=origin.partition, offset=origin.offset,
-                         chain_hash=event.chain_hash)
+    return ConsentSource(
+        topic=origin.topic,
+        partition=origin.partition,
+        offset=origin.offset,
+        chain_hash=event.chain_hash,
+    )
 
 
 class RecordsApplication(ConsumerApplication):
@@ -89,8 +93,9 @@ class RecordsApplication(ConsumerApplication):
 
     # --- opening and closing (identity's events, or direct calls)
 
-    def open_record(self, citizen_id: uuid.UUID, sns_number: str, full_name: str,
-                    date_of_birth: date) -> uuid.UUID:
+    def open_record(
+        self, citizen_id: uuid.UUID, sns_number: str, full_name: str, date_of_birth: date
+    ) -> uuid.UUID:
         record = HealthRecord(citizen_id, sns_number, full_name, date_of_birth)
         try:
             self.save(record)
@@ -117,8 +122,9 @@ class RecordsApplication(ConsumerApplication):
         self.save(record)
         return medication.medication_id
 
-    def change_medication(self, citizen_id: uuid.UUID, medication_id: str, name: str,
-                          dosage: str, by: str) -> None:
+    def change_medication(
+        self, citizen_id: uuid.UUID, medication_id: str, name: str, dosage: str, by: str
+    ) -> None:
         record = self.record(citizen_id)
         record.change_medication(Medication(medication_id, name, dosage), by)
         self.save(record)
@@ -130,64 +136,130 @@ class RecordsApplication(ConsumerApplication):
 
     # --- vaccinations, care plan, prescriptions
 
-    def record_vaccination(self, citizen_id: uuid.UUID, *, vaccine: str, dose_number: int,
-                           administered_on: date, lot: str, health_unit: str,
-                           recorded_by: str) -> uuid.UUID:
+    def record_vaccination(
+        self,
+        citizen_id: uuid.UUID,
+        *,
+        vaccine: str,
+        dose_number: int,
+        administered_on: date,
+        lot: str,
+        health_unit: str,
+        recorded_by: str,
+    ) -> uuid.UUID:
         record = self.record(citizen_id)
         vaccination_id = uuid.uuid4()
-        record.record_vaccination(vaccination_id, vaccine, dose_number, administered_on, lot,
-                                  health_unit, recorded_by, self.today())
+        record.record_vaccination(
+            vaccination_id,
+            vaccine,
+            dose_number,
+            administered_on,
+            lot,
+            health_unit,
+            recorded_by,
+            self.today(),
+        )
         self.save(record)
         return vaccination_id
 
-    def update_care_plan(self, citizen_id: uuid.UUID, *, goals: list[str],
-                         interventions: list[str], responsible_professional: str,
-                         next_review: date | None, updated_by: str) -> None:
+    def update_care_plan(
+        self,
+        citizen_id: uuid.UUID,
+        *,
+        goals: list[str],
+        interventions: list[str],
+        responsible_professional: str,
+        next_review: date | None,
+        updated_by: str,
+    ) -> None:
         record = self.record(citizen_id)
-        record.update_care_plan(goals, interventions, responsible_professional, next_review,
-                                updated_by, self.today())
+        record.update_care_plan(
+            goals, interventions, responsible_professional, next_review, updated_by, self.today()
+        )
         self.save(record)
 
-    def issue_prescription(self, citizen_id: uuid.UUID, *, lines: Sequence[PrescriptionLine],
-                           valid_until: date, prescriber: str,
-                           renewal_request_id: uuid.UUID | None = None) -> IssuedPrescription:
+    def issue_prescription(
+        self,
+        citizen_id: uuid.UUID,
+        *,
+        lines: Sequence[PrescriptionLine],
+        valid_until: date,
+        prescriber: str,
+        renewal_request_id: uuid.UUID | None = None,
+    ) -> IssuedPrescription:
         """Issue an e-prescription; a renewal request can be issued only once."""
         record = self.record(citizen_id)
         issued = self._prescribe(record, lines, valid_until, prescriber, renewal_request_id)
         self.save(record)
         return issued
 
-    def _prescribe(self, record: HealthRecord, lines: Sequence[PrescriptionLine],
-                   valid_until: date, prescriber: str,
-                   renewal_request_id: uuid.UUID | None) -> IssuedPrescription:
-        prescription_id = (prescription_id_for(renewal_request_id) if renewal_request_id
-                           else uuid.uuid4())
+    def _prescribe(
+        self,
+        record: HealthRecord,
+        lines: Sequence[PrescriptionLine],
+        valid_until: date,
+        prescriber: str,
+        renewal_request_id: uuid.UUID | None,
+    ) -> IssuedPrescription:
+        prescription_id = (
+            prescription_id_for(renewal_request_id) if renewal_request_id else uuid.uuid4()
+        )
         issued = IssuedPrescription(prescription_id, new_prescription_number())
-        record.issue_prescription(prescription_id, issued.prescription_number, list(lines),
-                                  valid_until, prescriber, PrescriptionCodes.generate(),
-                                  renewal_request_id, self.today())
+        record.issue_prescription(
+            prescription_id,
+            issued.prescription_number,
+            list(lines),
+            valid_until,
+            prescriber,
+            PrescriptionCodes.generate(),
+            renewal_request_id,
+            self.today(),
+        )
         return issued
 
     # --- reads: the access decision, recorded whatever it is
 
-    def authorise_read(self, citizen_id: uuid.UUID, reader: Reader,
-                       categories: Sequence[Category], purpose: str | None,
-                       emergency_reason: str | None = None) -> AccessDecision:
+    def authorise_read(
+        self,
+        citizen_id: uuid.UUID,
+        reader: Reader,
+        categories: Sequence[Category],
+        purpose: str | None,
+        emergency_reason: str | None = None,
+    ) -> AccessDecision:
         """Decide a professional's read against the consents in the event store; record it."""
         now = self.clock()
-        decision = decide(self.consent_register(citizen_id), reader.practitioner_id,
-                          reader.health_unit, categories, now, emergency_reason)
-        self.save(RecordAccess(
-            citizen_id=citizen_id, practitioner_id=reader.practitioner_id,
-            health_unit=reader.health_unit, categories=list(categories), purpose=purpose,
-            emergency_reason=stated(emergency_reason),
-            decision=decision.decision, consent_id=decision.consent_id, accessed_at=now))
+        decision = decide(
+            self.consent_register(citizen_id),
+            reader.practitioner_id,
+            reader.health_unit,
+            categories,
+            now,
+            emergency_reason,
+        )
+        self.save(
+            RecordAccess(
+                citizen_id=citizen_id,
+                practitioner_id=reader.practitioner_id,
+                health_unit=reader.health_unit,
+                categories=list(categories),
+                purpose=purpose,
+                emergency_reason=stated(emergency_reason),
+                decision=decision.decision,
+                consent_id=decision.consent_id,
+                accessed_at=now,
+            )
+        )
         return decision
 
     def categories_authorised(self, citizen_id: uuid.UUID, reader: Reader) -> frozenset[Category]:
         """What `reader` may read of the citizen's record right now, under consent."""
-        return authorised_categories(self.consent_register(citizen_id), reader.practitioner_id,
-                                     reader.health_unit, self.clock())
+        return authorised_categories(
+            self.consent_register(citizen_id),
+            reader.practitioner_id,
+            reader.health_unit,
+            self.clock(),
+        )
 
     def consent_register(self, citizen_id: uuid.UUID) -> ConsentRegister | None:
         try:
@@ -211,15 +283,20 @@ class RecordsApplication(ConsumerApplication):
 
     @handle.register(CitizenRegistered)
     def when_citizen_registered_open_record(
-        self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenRegistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         # No existence check: a second opening conflicts at version 1 and is not applied.
-        processing_event.collect_events(HealthRecord(
-            event.citizen_id, event.sns_number, event.full_name, event.date_of_birth))
+        processing_event.collect_events(
+            HealthRecord(event.citizen_id, event.sns_number, event.full_name, event.date_of_birth)
+        )
 
     @handle.register(CitizenDeregistered)
     def when_citizen_deregistered_close_record(
-        self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenDeregistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         try:
             record = self.record(event.citizen_id)
@@ -230,17 +307,28 @@ class RecordsApplication(ConsumerApplication):
 
     @handle.register(ConsentGranted)
     def when_consent_granted_allow_access(
-        self, event: ConsentGranted, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: ConsentGranted,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         register = self._register_or_new(event.citizen_id)
-        register.grant(event.consent_id, event.grantee_kind, event.grantee_id,
-                       list(event.categories), event.purpose, event.valid_from,
-                       event.valid_until, source_of(event))
+        register.grant(
+            event.consent_id,
+            event.grantee_kind,
+            event.grantee_id,
+            list(event.categories),
+            event.purpose,
+            event.valid_from,
+            event.valid_until,
+            source_of(event),
+        )
         processing_event.collect_events(register)
 
     @handle.register(ConsentRevoked)
     def when_consent_revoked_deny_access(
-        self, event: ConsentRevoked, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: ConsentRevoked,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         register = self._register_or_new(event.citizen_id)
         register.revoke(event.consent_id, event.revoked_at, source_of(event))
@@ -248,7 +336,9 @@ class RecordsApplication(ConsumerApplication):
 
     @handle.register(ConsentExpired)
     def when_consent_expired_deny_access(
-        self, event: ConsentExpired, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: ConsentExpired,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         register = self._register_or_new(event.citizen_id)
         register.expire(event.consent_id, event.expired_at, source_of(event))
@@ -256,15 +346,21 @@ class RecordsApplication(ConsumerApplication):
 
     @handle.register(MedicationRenewalDecided)
     def when_renewal_approved_issue_prescription(
-        self, event: MedicationRenewalDecided, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: MedicationRenewalDecided,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         if event.decision != "approved":
             return
         record = self.record(event.citizen_id)
         if prescription_id_for(event.request_id) in record.prescriptions:
             return  # issued already, under an earlier delivery
-        lines = [PrescriptionLine(name=i.name, dosage=i.dosage, packs=i.packs,
-                                  medication_id=i.medication_id) for i in event.items]
+        lines = [
+            PrescriptionLine(
+                name=i.name, dosage=i.dosage, packs=i.packs, medication_id=i.medication_id
+            )
+            for i in event.items
+        ]
         valid_until = event.valid_until or self.today() + timedelta(days=DEFAULT_VALIDITY_DAYS)
         self._prescribe(record, lines, valid_until, event.practitioner_id, event.request_id)
         processing_event.collect_events(record)

@@ -35,9 +35,14 @@ ERRORS: dict[type[Exception], int] = {
 }
 
 
-def bootstrap(settings: Settings, *, topic: str | None = None,
-              consumes: Sequence[str] | None = None, verifier: TokenVerifier | None = None,
-              clock: Clock = utcnow) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    topic: str | None = None,
+    consumes: Sequence[str] | None = None,
+    verifier: TokenVerifier | None = None,
+    clock: Clock = utcnow,
+) -> Service:
     """Build records from settings; nothing connects until it is used or started.
 
     identity opens and closes records, consent says who reads, and requests' approved
@@ -45,9 +50,13 @@ def bootstrap(settings: Settings, *, topic: str | None = None,
     """
     app = RecordsApplication(env=settings.eventstore_env(), clock=clock)
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic or events_topic("records"),
+        settings,
+        app,
+        translate=to_integration_event,
+        topic=topic or events_topic("records"),
         projections=[HealthRecordBook(), ConsentDirectory(), AccessLog()],
         consumes=consumed_by("records") if consumes is None else consumes,
-        routers=[api.records, api.entries, api.professionals], errors=ERRORS,
+        routers=[api.records, api.entries, api.professionals],
+        errors=ERRORS,
         verifier=verifier,
     )

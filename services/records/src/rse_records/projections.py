@@ -28,8 +28,9 @@ class NotVisible(LookupError):
     """Not (yet) in the read model."""
 
 
-async def _set(db: AsyncDatabase[Any], collection: str, key: str, position: int,
-               fields: dict[str, Any]) -> None:
+async def _set(
+    db: AsyncDatabase[Any], collection: str, key: str, position: int, fields: dict[str, Any]
+) -> None:
     """Upsert `fields` (stored by the one time convention) unless `position` was applied."""
     await guarded_upsert(db[collection], {"_id": key}, position, {"$set": stored(fields)})
 
@@ -39,9 +40,14 @@ class HealthRecordBook:
 
     name = "health_records"
     collections: tuple[str, ...] = ("records", "vaccinations", "prescriptions")
-    handles = (HealthRecord.Opened, HealthRecord.HealthSummaryUpdated,
-               HealthRecord.VaccinationRecorded, HealthRecord.CarePlanUpdated,
-               HealthRecord.PrescriptionIssued, HealthRecord.Closed)
+    handles = (
+        HealthRecord.Opened,
+        HealthRecord.HealthSummaryUpdated,
+        HealthRecord.VaccinationRecorded,
+        HealthRecord.CarePlanUpdated,
+        HealthRecord.PrescriptionIssued,
+        HealthRecord.Closed,
+    )
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db.vaccinations.create_index("citizen_id")
@@ -54,71 +60,143 @@ class HealthRecordBook:
 
     @apply.register(HealthRecord.Opened)
     async def when_record_opened_add_an_empty_record(
-        self, event: HealthRecord.Opened, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.Opened,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "records", str(event.citizen_id), position, {
-            "record_id": str(event.originator_id), "status": "open",
-            "sns_number": event.sns_number, "full_name": event.full_name,
-            "date_of_birth": event.date_of_birth, "opened_at": event.timestamp,
-            "health_summary": {"allergies": [], "chronic_conditions": [],
-                               "chronic_medications": [], "updated_by": None,
-                               "updated_at": None},
-            "care_plan": None,
-        })
+        await _set(
+            db,
+            "records",
+            str(event.citizen_id),
+            position,
+            {
+                "record_id": str(event.originator_id),
+                "status": "open",
+                "sns_number": event.sns_number,
+                "full_name": event.full_name,
+                "date_of_birth": event.date_of_birth,
+                "opened_at": event.timestamp,
+                "health_summary": {
+                    "allergies": [],
+                    "chronic_conditions": [],
+                    "chronic_medications": [],
+                    "updated_by": None,
+                    "updated_at": None,
+                },
+                "care_plan": None,
+            },
+        )
 
     @apply.register(HealthRecord.HealthSummaryUpdated)
     async def when_summary_updated_replace_the_summary(
-        self, event: HealthRecord.HealthSummaryUpdated, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.HealthSummaryUpdated,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "records", str(event.citizen_id), position, {
-            "health_summary": {"allergies": event.allergies,
-                               "chronic_conditions": event.chronic_conditions,
-                               "chronic_medications": event.chronic_medications,
-                               "updated_by": event.updated_by, "updated_at": event.timestamp},
-        })
+        await _set(
+            db,
+            "records",
+            str(event.citizen_id),
+            position,
+            {
+                "health_summary": {
+                    "allergies": event.allergies,
+                    "chronic_conditions": event.chronic_conditions,
+                    "chronic_medications": event.chronic_medications,
+                    "updated_by": event.updated_by,
+                    "updated_at": event.timestamp,
+                },
+            },
+        )
 
     @apply.register(HealthRecord.VaccinationRecorded)
     async def when_vaccination_recorded_add_the_dose(
-        self, event: HealthRecord.VaccinationRecorded, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.VaccinationRecorded,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "vaccinations", str(event.vaccination_id), position, {
-            "citizen_id": str(event.citizen_id), "vaccine": event.vaccine,
-            "dose_number": event.dose_number, "administered_on": event.administered_on,
-            "lot": event.lot, "health_unit": event.health_unit,
-            "recorded_by": event.recorded_by,
-        })
+        await _set(
+            db,
+            "vaccinations",
+            str(event.vaccination_id),
+            position,
+            {
+                "citizen_id": str(event.citizen_id),
+                "vaccine": event.vaccine,
+                "dose_number": event.dose_number,
+                "administered_on": event.administered_on,
+                "lot": event.lot,
+                "health_unit": event.health_unit,
+                "recorded_by": event.recorded_by,
+            },
+        )
 
     @apply.register(HealthRecord.CarePlanUpdated)
     async def when_care_plan_updated_replace_the_plan(
-        self, event: HealthRecord.CarePlanUpdated, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.CarePlanUpdated,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "records", str(event.citizen_id), position, {
-            "care_plan": {"goals": event.goals, "interventions": event.interventions,
-                          "responsible_professional": event.responsible_professional,
-                          "next_review": event.next_review,
-                          "updated_by": event.updated_by, "updated_at": event.timestamp},
-        })
+        await _set(
+            db,
+            "records",
+            str(event.citizen_id),
+            position,
+            {
+                "care_plan": {
+                    "goals": event.goals,
+                    "interventions": event.interventions,
+                    "responsible_professional": event.responsible_professional,
+                    "next_review": event.next_review,
+                    "updated_by": event.updated_by,
+                    "updated_at": event.timestamp,
+                },
+            },
+        )
 
     @apply.register(HealthRecord.PrescriptionIssued)
     async def when_prescription_issued_add_it_with_its_codes(
-        self, event: HealthRecord.PrescriptionIssued, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.PrescriptionIssued,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
         renewal = event.renewal_request_id
-        await _set(db, "prescriptions", str(event.prescription_id), position, {
-            "citizen_id": str(event.citizen_id),
-            "prescription_number": event.prescription_number, "items": event.items,
-            "valid_until": event.valid_until, "prescriber": event.prescriber,
-            "issued_at": event.timestamp,
-            "renewal_request_id": str(renewal) if renewal else None,
-            CODES: {"access_code": event.access_code, "choice_code": event.choice_code},
-        })
+        await _set(
+            db,
+            "prescriptions",
+            str(event.prescription_id),
+            position,
+            {
+                "citizen_id": str(event.citizen_id),
+                "prescription_number": event.prescription_number,
+                "items": event.items,
+                "valid_until": event.valid_until,
+                "prescriber": event.prescriber,
+                "issued_at": event.timestamp,
+                "renewal_request_id": str(renewal) if renewal else None,
+                CODES: {"access_code": event.access_code, "choice_code": event.choice_code},
+            },
+        )
 
     @apply.register(HealthRecord.Closed)
     async def when_record_closed_mark_it_closed(
-        self, event: HealthRecord.Closed, position: int, db: AsyncDatabase[Any],
+        self,
+        event: HealthRecord.Closed,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "records", str(event.citizen_id), position,
-                   {"status": "closed", "closed_reason": event.reason})
+        await _set(
+            db,
+            "records",
+            str(event.citizen_id),
+            position,
+            {"status": "closed", "closed_reason": event.reason},
+        )
 
 
 class ConsentDirectory:
@@ -138,30 +216,56 @@ class ConsentDirectory:
 
     @apply.register(ConsentRegister.Granted)
     async def when_consent_granted_list_its_grantee(
-        self, event: ConsentRegister.Granted, position: int, db: AsyncDatabase[Any],
+        self,
+        event: ConsentRegister.Granted,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "consents", str(event.consent_id), position, {
-            "citizen_id": str(event.citizen_id),
-            "grantee": grantee_key(event.grantee_kind, event.grantee_id),
-            "categories": list(event.categories), "purpose": event.purpose,
-            "valid_from": as_utc(event.valid_from),
-            "valid_until": as_utc(event.valid_until) if event.valid_until else None,
-        })
+        await _set(
+            db,
+            "consents",
+            str(event.consent_id),
+            position,
+            {
+                "citizen_id": str(event.citizen_id),
+                "grantee": grantee_key(event.grantee_kind, event.grantee_id),
+                "categories": list(event.categories),
+                "purpose": event.purpose,
+                "valid_from": as_utc(event.valid_from),
+                "valid_until": as_utc(event.valid_until) if event.valid_until else None,
+            },
+        )
 
     # Endings are flags of their own, so a grant applied after its revocation keeps them.
     @apply.register(ConsentRegister.Revoked)
     async def when_consent_revoked_flag_it_revoked(
-        self, event: ConsentRegister.Revoked, position: int, db: AsyncDatabase[Any],
+        self,
+        event: ConsentRegister.Revoked,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "consents", str(event.consent_id), position,
-                   {"citizen_id": str(event.citizen_id), "revoked": True})
+        await _set(
+            db,
+            "consents",
+            str(event.consent_id),
+            position,
+            {"citizen_id": str(event.citizen_id), "revoked": True},
+        )
 
     @apply.register(ConsentRegister.Expired)
     async def when_consent_expired_flag_it_expired(
-        self, event: ConsentRegister.Expired, position: int, db: AsyncDatabase[Any],
+        self,
+        event: ConsentRegister.Expired,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "consents", str(event.consent_id), position,
-                   {"citizen_id": str(event.citizen_id), "expired": True})
+        await _set(
+            db,
+            "consents",
+            str(event.consent_id),
+            position,
+            {"citizen_id": str(event.citizen_id), "expired": True},
+        )
 
 
 class AccessLog:
@@ -180,16 +284,28 @@ class AccessLog:
 
     @apply.register(RecordAccess.Recorded)
     async def when_access_recorded_log_it(
-        self, event: RecordAccess.Recorded, position: int, db: AsyncDatabase[Any],
+        self,
+        event: RecordAccess.Recorded,
+        position: int,
+        db: AsyncDatabase[Any],
     ) -> None:
-        await _set(db, "accesses", str(event.originator_id), position, {
-            "citizen_id": str(event.citizen_id), "practitioner_id": event.practitioner_id,
-            "health_unit": event.health_unit, "categories": list(event.categories),
-            "purpose": event.purpose, "emergency_reason": event.emergency_reason,
-            "decision": event.decision,
-            "consent_id": str(event.consent_id) if event.consent_id else None,
-            "accessed_at": event.accessed_at,
-        })
+        await _set(
+            db,
+            "accesses",
+            str(event.originator_id),
+            position,
+            {
+                "citizen_id": str(event.citizen_id),
+                "practitioner_id": event.practitioner_id,
+                "health_unit": event.health_unit,
+                "categories": list(event.categories),
+                "purpose": event.purpose,
+                "emergency_reason": event.emergency_reason,
+                "decision": event.decision,
+                "consent_id": str(event.consent_id) if event.consent_id else None,
+                "accessed_at": event.accessed_at,
+            },
+        )
 
 
 # --- queries: typed documents, never raw dicts
@@ -201,36 +317,52 @@ async def find_record(db: AsyncDatabase[Any], citizen_id: str) -> RecordDocument
 
 async def vaccinations_of(db: AsyncDatabase[Any], citizen_id: str) -> list[VaccinationDocument]:
     """The citizen's vaccination bulletin, oldest dose first."""
-    return VaccinationDocument.all(await db.vaccinations.find(
-        {"citizen_id": citizen_id}).sort("administered_on", 1).to_list())
+    return VaccinationDocument.all(
+        await db.vaccinations.find({"citizen_id": citizen_id}).sort("administered_on", 1).to_list()
+    )
 
 
-async def prescriptions_of(db: AsyncDatabase[Any], citizen_id: str, *,
-                           with_codes: bool) -> list[PrescriptionDocument]:
+async def prescriptions_of(
+    db: AsyncDatabase[Any], citizen_id: str, *, with_codes: bool
+) -> list[PrescriptionDocument]:
     """The citizen's prescriptions, newest first; the codes only when asked for (the citizen)."""
     fields = None if with_codes else {CODES: 0}
-    return PrescriptionDocument.all(await db.prescriptions.find(
-        {"citizen_id": citizen_id}, fields).sort("issued_at", -1).to_list())
+    return PrescriptionDocument.all(
+        await db.prescriptions.find({"citizen_id": citizen_id}, fields)
+        .sort("issued_at", -1)
+        .to_list()
+    )
 
 
-async def candidate_patients(db: AsyncDatabase[Any], practitioner_id: str,
-                             health_unit: str | None, limit: int) -> list[str]:
+async def candidate_patients(
+    db: AsyncDatabase[Any], practitioner_id: str, health_unit: str | None, limit: int
+) -> list[str]:
     """Citizens with a consent naming this professional (to be confirmed by the register)."""
-    consents = ConsentDocument.all(await db.consents.find(
-        {"grantee": {"$in": grantee_keys(practitioner_id, health_unit)},
-         "revoked": {"$ne": True}, "expired": {"$ne": True}}).sort("citizen_id", 1).to_list())
+    consents = ConsentDocument.all(
+        await db.consents.find(
+            {
+                "grantee": {"$in": grantee_keys(practitioner_id, health_unit)},
+                "revoked": {"$ne": True},
+                "expired": {"$ne": True},
+            }
+        )
+        .sort("citizen_id", 1)
+        .to_list()
+    )
     return list(dict.fromkeys(c.citizen_id for c in consents))[:limit]
 
 
-async def records_of(db: AsyncDatabase[Any],
-                     citizen_ids: list[str]) -> dict[str, RecordDocument]:
+async def records_of(db: AsyncDatabase[Any], citizen_ids: list[str]) -> dict[str, RecordDocument]:
     """The records of these citizens, by citizen id (those records knows of)."""
     found = RecordDocument.all(await db.records.find({"_id": {"$in": citizen_ids}}).to_list())
     return {record.id: record for record in found}
 
 
-async def accesses_of(db: AsyncDatabase[Any], citizen_id: str,
-                      limit: int) -> list[AccessDocument]:
+async def accesses_of(db: AsyncDatabase[Any], citizen_id: str, limit: int) -> list[AccessDocument]:
     """The accesses to the citizen's record, newest first."""
-    return AccessDocument.all(await db.accesses.find(
-        {"citizen_id": citizen_id}).sort("accessed_at", -1).limit(limit).to_list())
+    return AccessDocument.all(
+        await db.accesses.find({"citizen_id": citizen_id})
+        .sort("accessed_at", -1)
+        .limit(limit)
+        .to_list()
+    )

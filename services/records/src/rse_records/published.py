@@ -30,46 +30,71 @@ def health_record_opened(event: HealthRecord.Opened, envelope: Envelope) -> Inte
 
 
 @to_integration_event.translates(HealthRecord.HealthSummaryUpdated)
-def health_summary_updated(event: HealthRecord.HealthSummaryUpdated,
-                           envelope: Envelope) -> IntegrationEvent:
+def health_summary_updated(
+    event: HealthRecord.HealthSummaryUpdated, envelope: Envelope
+) -> IntegrationEvent:
     return HealthSummaryUpdated(
-        **envelope, allergies=tuple(event.allergies),
+        **envelope,
+        allergies=tuple(event.allergies),
         chronic_conditions=tuple(event.chronic_conditions),
         chronic_medications=tuple(ChronicMedication(**m) for m in event.chronic_medications),
-        updated_by=event.updated_by)
+        updated_by=event.updated_by,
+    )
 
 
 @to_integration_event.translates(HealthRecord.VaccinationRecorded)
-def vaccination_recorded(event: HealthRecord.VaccinationRecorded,
-                         envelope: Envelope) -> IntegrationEvent:
+def vaccination_recorded(
+    event: HealthRecord.VaccinationRecorded, envelope: Envelope
+) -> IntegrationEvent:
     return VaccinationRecorded(
-        **envelope, vaccine=event.vaccine, dose_number=event.dose_number,
-        administered_on=event.administered_on, lot=event.lot, health_unit=event.health_unit,
-        recorded_by=event.recorded_by)
+        **envelope,
+        vaccine=event.vaccine,
+        dose_number=event.dose_number,
+        administered_on=event.administered_on,
+        lot=event.lot,
+        health_unit=event.health_unit,
+        recorded_by=event.recorded_by,
+    )
 
 
 @to_integration_event.translates(HealthRecord.CarePlanUpdated)
 def care_plan_updated(event: HealthRecord.CarePlanUpdated, envelope: Envelope) -> IntegrationEvent:
     return CarePlanUpdated(
-        **envelope, goals=tuple(event.goals), interventions=tuple(event.interventions),
-        responsible_professional=event.responsible_professional, next_review=event.next_review)
+        **envelope,
+        goals=tuple(event.goals),
+        interventions=tuple(event.interventions),
+        responsible_professional=event.responsible_professional,
+        next_review=event.next_review,
+    )
 
 
 @to_integration_event.translates(HealthRecord.PrescriptionIssued)
-def prescription_issued(event: HealthRecord.PrescriptionIssued,
-                        envelope: Envelope) -> IntegrationEvent:
+def prescription_issued(
+    event: HealthRecord.PrescriptionIssued, envelope: Envelope
+) -> IntegrationEvent:
     return PrescriptionIssued(
-        **envelope, prescription_id=event.prescription_id,
+        **envelope,
+        prescription_id=event.prescription_id,
         prescription_number=event.prescription_number,
         items=tuple(PrescriptionItem(**item) for item in event.items),
-        valid_until=event.valid_until, prescriber=event.prescriber,
-        renewal_request_id=event.renewal_request_id)
+        valid_until=event.valid_until,
+        prescriber=event.prescriber,
+        renewal_request_id=event.renewal_request_id,
+    )
 
 
 @to_integration_event.translates(RecordAccess.Recorded)
 def record_accessed(event: RecordAccess.Recorded, envelope: Envelope) -> IntegrationEvent:
     return RecordAccessed(
-        **envelope, access_id=event.originator_id, practitioner_id=event.practitioner_id,
-        role="professional", health_unit=event.health_unit, categories=tuple(event.categories),
-        purpose=event.purpose, emergency_reason=event.emergency_reason,
-        decision=event.decision, consent_id=event.consent_id, accessed_at=event.accessed_at)
+        **envelope,
+        access_id=event.originator_id,
+        practitioner_id=event.practitioner_id,
+        role="professional",
+        health_unit=event.health_unit,
+        categories=tuple(event.categories),
+        purpose=event.purpose,
+        emergency_reason=event.emergency_reason,
+        decision=event.decision,
+        consent_id=event.consent_id,
+        accessed_at=event.accessed_at,
+    )

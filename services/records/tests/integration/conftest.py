@@ -61,36 +61,56 @@ class World:
         await self.upstream.publish("identity", event)
 
         async def projected() -> bool:
-            return await self.records.db.records.find_one({"_id": str(event.citizen_id)}) \
-                is not None
+            return (
+                await self.records.db.records.find_one({"_id": str(event.citizen_id)}) is not None
+            )
+
         await eventually(projected)
         return event.citizen_id
 
     def _envelope(self, citizen_id: uuid.UUID) -> dict[str, Any]:
         return self.upstream.envelope("consent", citizen_id)
 
-    async def grant(self, citizen_id: uuid.UUID, categories: tuple[str, ...],
-                    kind: str = "professional", grantee_id: str | None = "P-1",
-                    valid_until: datetime | None = None) -> uuid.UUID:
+    async def grant(
+        self,
+        citizen_id: uuid.UUID,
+        categories: tuple[str, ...],
+        kind: str = "professional",
+        grantee_id: str | None = "P-1",
+        valid_until: datetime | None = None,
+    ) -> uuid.UUID:
         """A consent granted, once records has consumed it."""
         consent_id = uuid.uuid4()
         now = datetime.now(UTC)
-        await self._tell(ConsentGranted(
-            **self._envelope(citizen_id), consent_id=consent_id,
-            grantee_kind=kind, grantee_id=grantee_id, categories=categories,  # type: ignore[arg-type]
-            purpose="treatment", valid_from=now - timedelta(minutes=1),
-            valid_until=valid_until or now + timedelta(days=30)))
+        await self._tell(
+            ConsentGranted(
+                **self._envelope(citizen_id),
+                consent_id=consent_id,
+                grantee_kind=kind,
+                grantee_id=grantee_id,
+                categories=categories,  # type: ignore[arg-type]
+                purpose="treatment",
+                valid_from=now - timedelta(minutes=1),
+                valid_until=valid_until or now + timedelta(days=30),
+            )
+        )
         await self._known(citizen_id, lambda r: consent_id in r.grants)
         return consent_id
 
     async def revoke(self, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> None:
-        await self._tell(ConsentRevoked(**self._envelope(citizen_id), consent_id=consent_id,
-                                        revoked_at=datetime.now(UTC)))
+        await self._tell(
+            ConsentRevoked(
+                **self._envelope(citizen_id), consent_id=consent_id, revoked_at=datetime.now(UTC)
+            )
+        )
         await self._known(citizen_id, lambda r: consent_id in r.ended)
 
     async def expire(self, citizen_id: uuid.UUID, consent_id: uuid.UUID) -> None:
-        await self._tell(ConsentExpired(**self._envelope(citizen_id), consent_id=consent_id,
-                                        expired_at=datetime.now(UTC)))
+        await self._tell(
+            ConsentExpired(
+                **self._envelope(citizen_id), consent_id=consent_id, expired_at=datetime.now(UTC)
+            )
+        )
         await self._known(citizen_id, lambda r: consent_id in r.ended)
 
     async def _tell(self, event: IntegrationEvent) -> None:
@@ -100,10 +120,10 @@ class World:
         async def consumed() -> bool:
             register = await in_thread(self.records.app.consent_register, citizen_id)
             return register is not None and condition(register)
+
         await eventually(consumed)
 
-    async def published(self, event_type: type[IntegrationEvent],
-                        count: int) -> list[Any]:
+    async def published(self, event_type: type[IntegrationEvent], count: int) -> list[Any]:
         """The events of a type records published, once there are `count` of them."""
         return await self.upstream.published("records", event_type, count)
 

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_registration_produced_twice_opens_one_record(
-    world: World, records: Service,
+    world: World,
+    records: Service,
 ) -> None:
     registration = a_registration()
     await publish(records.settings.kafka_bootstrap, world.topics["identity"], registration)
@@ -30,7 +31,8 @@ async def test_a_registration_produced_twice_opens_one_record(
 
 
 async def test_a_republished_registration_at_a_new_position_conflicts_and_changes_nothing(
-    world: World, records: Service,
+    world: World,
+    records: Service,
 ) -> None:
     registration = a_registration()
     citizen = await world.registered(registration)
@@ -42,21 +44,36 @@ async def test_a_republished_registration_at_a_new_position_conflicts_and_change
 
 
 async def test_a_deregistered_citizens_record_takes_no_new_entries_but_can_be_read(
-    world: World, records: Service, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    records: Service,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
-    await publish(records.settings.kafka_bootstrap, world.topics["identity"], CitizenDeregistered(
-        event_id=citizen, occurred_at=datetime.now(UTC), producer="identity",
-        citizen_id=citizen, source_position=2, reason="emigration",
-        effective_date=date.today()))
+    await publish(
+        records.settings.kafka_bootstrap,
+        world.topics["identity"],
+        CitizenDeregistered(
+            event_id=citizen,
+            occurred_at=datetime.now(UTC),
+            producer="identity",
+            citizen_id=citizen,
+            source_position=2,
+            reason="emigration",
+            effective_date=date.today(),
+        ),
+    )
 
     async def closed() -> bool:
         doc = await records.db.records.find_one({"_id": str(citizen)})
         return doc is not None and doc["status"] == "closed"
+
     await eventually(closed)
-    refused = await client.post(f"/records/{citizen}/health-summary/allergies",
-                                headers=mint.professional("P-1", "USF Tejo"),
-                                json={"allergy": "Pólen"})
+    refused = await client.post(
+        f"/records/{citizen}/health-summary/allergies",
+        headers=mint.professional("P-1", "USF Tejo"),
+        json={"allergy": "Pólen"},
+    )
     assert_problem(refused, 409)
     kept = await client.get(f"/records/{citizen}", headers=mint.citizen(citizen))
     assert kept.status_code == 200 and kept.json()["status"] == "closed"

@@ -22,18 +22,24 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def idle_records(settings: Settings, fresh_topic: str,
-                       mint: TokenMint) -> AsyncIterator[Service]:
+async def idle_records(
+    settings: Settings, fresh_topic: str, mint: TokenMint
+) -> AsyncIterator[Service]:
     """Records without its background workers: the test drives the projectors."""
     service = bootstrap(settings, topic=fresh_topic, consumes=[], verifier=mint.verifier())
     yield service
     await service.close()
 
 
-def consent_event(citizen: uuid.UUID, position: int, cls: type[Any],
-                  **payload: Any) -> Any:
-    return cls(event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), producer="consent",
-               citizen_id=citizen, source_position=position, **payload)
+def consent_event(citizen: uuid.UUID, position: int, cls: type[Any], **payload: Any) -> Any:
+    return cls(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        producer="consent",
+        citizen_id=citizen,
+        source_position=position,
+        **payload,
+    )
 
 
 def fill(service: Service) -> uuid.UUID:
@@ -43,14 +49,29 @@ def fill(service: Service) -> uuid.UUID:
     citizen = registration.citizen_id
     medication_id = app.add_medication(citizen, "Metformina", "500 mg", "P-1")
     app.change_medication(citizen, medication_id, "Metformina", "850 mg", "P-1")
-    app.record_vaccination(citizen, vaccine="VASPR", dose_number=1,
-                           administered_on=date.today(), lot="L-1", health_unit="USF Tejo",
-                           recorded_by="P-1")
-    app.update_care_plan(citizen, goals=["Peso"], interventions=[],
-                         responsible_professional="P-1", next_review=None, updated_by="P-1")
-    app.issue_prescription(citizen, lines=[PrescriptionLine("Metformina", "850 mg", 2,
-                                                            medication_id)],
-                           valid_until=date.today() + timedelta(days=30), prescriber="P-1")
+    app.record_vaccination(
+        citizen,
+        vaccine="VASPR",
+        dose_number=1,
+        administered_on=date.today(),
+        lot="L-1",
+        health_unit="USF Tejo",
+        recorded_by="P-1",
+    )
+    app.update_care_plan(
+        citizen,
+        goals=["Peso"],
+        interventions=[],
+        responsible_professional="P-1",
+        next_review=None,
+        updated_by="P-1",
+    )
+    app.issue_prescription(
+        citizen,
+        lines=[PrescriptionLine("Metformina", "850 mg", 2, medication_id)],
+        valid_until=date.today() + timedelta(days=30),
+        prescriber="P-1",
+    )
     consent_id = grant(service, citizen)
     app.authorise_read(citizen, Reader("P-1", "USF Tejo"), ["vaccinations"], "treatment")
     revoke(service, citizen, consent_id)
@@ -59,16 +80,31 @@ def fill(service: Service) -> uuid.UUID:
 
 def grant(service: Service, citizen: uuid.UUID) -> uuid.UUID:
     consent_id = uuid.uuid4()
-    service.app.process_event(consent_event(
-        citizen, 1, ConsentGranted, consent_id=consent_id, grantee_kind="professional",
-        grantee_id="P-1", categories=("vaccinations",), purpose="treatment",
-        valid_from=datetime.now(UTC) - timedelta(minutes=1), valid_until=None), None)
+    service.app.process_event(
+        consent_event(
+            citizen,
+            1,
+            ConsentGranted,
+            consent_id=consent_id,
+            grantee_kind="professional",
+            grantee_id="P-1",
+            categories=("vaccinations",),
+            purpose="treatment",
+            valid_from=datetime.now(UTC) - timedelta(minutes=1),
+            valid_until=None,
+        ),
+        None,
+    )
     return consent_id
 
 
 def revoke(service: Service, citizen: uuid.UUID, consent_id: uuid.UUID) -> None:
-    service.app.process_event(consent_event(citizen, 2, ConsentRevoked, consent_id=consent_id,
-                                            revoked_at=datetime.now(UTC)), None)
+    service.app.process_event(
+        consent_event(
+            citizen, 2, ConsentRevoked, consent_id=consent_id, revoked_at=datetime.now(UTC)
+        ),
+        None,
+    )
 
 
 async def snapshot(service: Service) -> dict[str, list[dict[str, Any]]]:
@@ -108,7 +144,8 @@ async def test_re_applying_an_old_event_changes_nothing(idle_records: Service) -
 
 
 async def test_a_revocation_the_directory_has_not_seen_yet_already_hides_the_patient(
-    idle_records: Service, mint: TokenMint,
+    idle_records: Service,
+    mint: TokenMint,
 ) -> None:
     citizen = a_registration().citizen_id
     consent_id = grant(idle_records, citizen)

@@ -19,48 +19,92 @@ pytestmark = pytest.mark.integration
 TODAY = date.today()
 
 
-async def fill(client: httpx.AsyncClient, doctor: dict[str, str],
-               citizen: uuid.UUID) -> dict[str, Any]:
+async def fill(
+    client: httpx.AsyncClient, doctor: dict[str, str], citizen: uuid.UUID
+) -> dict[str, Any]:
     """A record with one entry of every kind, written by a professional."""
     base = f"/records/{citizen}"
-    ok = [await client.post(f"{base}/health-summary/allergies", headers=doctor,
-                            json={"allergy": "Penicilina"}),
-          await client.post(f"{base}/health-summary/chronic-conditions", headers=doctor,
-                            json={"condition": "Diabetes tipo 2"})]
-    medication = await client.post(f"{base}/health-summary/medications", headers=doctor,
-                                   json={"name": "Metformina", "dosage": "500 mg 2x/dia"})
+    ok = [
+        await client.post(
+            f"{base}/health-summary/allergies", headers=doctor, json={"allergy": "Penicilina"}
+        ),
+        await client.post(
+            f"{base}/health-summary/chronic-conditions",
+            headers=doctor,
+            json={"condition": "Diabetes tipo 2"},
+        ),
+    ]
+    medication = await client.post(
+        f"{base}/health-summary/medications",
+        headers=doctor,
+        json={"name": "Metformina", "dosage": "500 mg 2x/dia"},
+    )
     medication_id = medication.json()["medication_id"]
-    ok.append(await client.put(f"{base}/health-summary/medications/{medication_id}",
-                               headers=doctor, json={"name": "Metformina",
-                                                     "dosage": "850 mg 2x/dia"}))
-    vaccination = await client.post(f"{base}/vaccinations", headers=doctor, json={
-        "vaccine": "Tétano e difteria", "dose_number": 1,
-        "administered_on": TODAY.isoformat(), "lot": "TD-2211"})
-    ok.append(await client.put(f"{base}/care-plan", headers=doctor, json={
-        "goals": ["HbA1c abaixo de 7%"], "interventions": ["Consulta de enfermagem"],
-        "responsible_professional": "P-1",
-        "next_review": (TODAY + timedelta(days=90)).isoformat()}))
-    prescription = await client.post(f"{base}/prescriptions", headers=doctor, json={
-        "items": [{"medication_id": medication_id, "name": "Metformina",
-                   "dosage": "850 mg", "packs": 2}],
-        "valid_until": (TODAY + timedelta(days=60)).isoformat()})
+    ok.append(
+        await client.put(
+            f"{base}/health-summary/medications/{medication_id}",
+            headers=doctor,
+            json={"name": "Metformina", "dosage": "850 mg 2x/dia"},
+        )
+    )
+    vaccination = await client.post(
+        f"{base}/vaccinations",
+        headers=doctor,
+        json={
+            "vaccine": "Tétano e difteria",
+            "dose_number": 1,
+            "administered_on": TODAY.isoformat(),
+            "lot": "TD-2211",
+        },
+    )
+    ok.append(
+        await client.put(
+            f"{base}/care-plan",
+            headers=doctor,
+            json={
+                "goals": ["HbA1c abaixo de 7%"],
+                "interventions": ["Consulta de enfermagem"],
+                "responsible_professional": "P-1",
+                "next_review": (TODAY + timedelta(days=90)).isoformat(),
+            },
+        )
+    )
+    prescription = await client.post(
+        f"{base}/prescriptions",
+        headers=doctor,
+        json={
+            "items": [
+                {
+                    "medication_id": medication_id,
+                    "name": "Metformina",
+                    "dosage": "850 mg",
+                    "packs": 2,
+                }
+            ],
+            "valid_until": (TODAY + timedelta(days=60)).isoformat(),
+        },
+    )
     assert [r.status_code for r in ok] == [204, 204, 204, 204], [r.text for r in ok]
     assert [r.status_code for r in (medication, vaccination, prescription)] == [201] * 3
     return {"medication_id": medication_id, "prescription": prescription.json()}
 
 
-async def whole_record(client: httpx.AsyncClient, mint: TokenMint,
-                       citizen: uuid.UUID) -> dict[str, Any]:
+async def whole_record(
+    client: httpx.AsyncClient, mint: TokenMint, citizen: uuid.UUID
+) -> dict[str, Any]:
     async def complete() -> dict[str, Any] | None:
         response = await client.get(f"/records/{citizen}", headers=mint.citizen(citizen))
         assert response.status_code == 200, response.text
         record: dict[str, Any] = response.json()
         return record if record["prescriptions"] and record["care_plan"] else None
+
     return await eventually(complete)
 
 
 async def test_a_citizen_reads_their_whole_record_with_prescription_codes(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
     written = await fill(client, mint.professional("P-1", "USF Tejo"), citizen)
@@ -68,9 +112,9 @@ async def test_a_citizen_reads_their_whole_record_with_prescription_codes(
     summary = record["health_summary"]
     assert summary["allergies"] == ["Penicilina"]
     assert summary["chronic_conditions"] == ["Diabetes tipo 2"]
-    assert summary["chronic_medications"] == [{"medication_id": written["medication_id"],
-                                               "name": "Metformina",
-                                               "dosage": "850 mg 2x/dia"}]
+    assert summary["chronic_medications"] == [
+        {"medication_id": written["medication_id"], "name": "Metformina", "dosage": "850 mg 2x/dia"}
+    ]
     [vaccination] = record["vaccinations"]
     assert vaccination["health_unit"] == "USF Tejo" and vaccination["recorded_by"] == "P-1"
     assert record["care_plan"]["goals"] == ["HbA1c abaixo de 7%"]
@@ -83,7 +127,9 @@ async def test_a_citizen_reads_their_whole_record_with_prescription_codes(
 
 
 async def test_a_citizen_cannot_read_another_citizens_record(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
     intruder = mint.citizen(uuid.uuid4())
@@ -92,7 +138,9 @@ async def test_a_citizen_cannot_read_another_citizens_record(
 
 
 async def test_prescription_codes_never_reach_a_professional_nor_kafka(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
     doctor = mint.professional("P-1", "USF Tejo")
@@ -111,18 +159,21 @@ async def test_prescription_codes_never_reach_a_professional_nor_kafka(
 
 
 async def test_the_citizen_sees_who_read_their_record(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
-    await client.get(f"/records/{citizen}/vaccinations",
-                     headers=mint.professional("P-1", "USF Tejo"))
+    await client.get(
+        f"/records/{citizen}/vaccinations", headers=mint.professional("P-1", "USF Tejo")
+    )
     await client.get(f"/records/{citizen}/vaccinations", headers=mint.citizen(citizen))
 
     async def logged() -> list[dict[str, Any]] | None:
-        response = await client.get(f"/records/{citizen}/accesses",
-                                    headers=mint.citizen(citizen))
+        response = await client.get(f"/records/{citizen}/accesses", headers=mint.citizen(citizen))
         accesses: list[dict[str, Any]] = response.json()
         return accesses or None
+
     [access] = await eventually(logged)  # the citizen's own read is not an access
     assert (access["practitioner_id"], access["decision"]) == ("P-1", "deny")
     audited = await client.get(f"/records/{citizen}/accesses", headers=mint.staff("auditor"))
@@ -131,58 +182,108 @@ async def test_the_citizen_sees_who_read_their_record(
 
 
 async def test_entries_are_for_professionals_and_known_records(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
     allergy = {"allergy": "Pólen"}
-    as_citizen = await client.post(f"/records/{citizen}/health-summary/allergies",
-                                   headers=mint.citizen(citizen), json=allergy)
+    as_citizen = await client.post(
+        f"/records/{citizen}/health-summary/allergies", headers=mint.citizen(citizen), json=allergy
+    )
     assert_problem(as_citizen, 403)
-    unknown = await client.post(f"/records/{uuid.uuid4()}/health-summary/allergies",
-                                headers=mint.professional("P-1", "USF Tejo"), json=allergy)
+    unknown = await client.post(
+        f"/records/{uuid.uuid4()}/health-summary/allergies",
+        headers=mint.professional("P-1", "USF Tejo"),
+        json=allergy,
+    )
     assert_problem(unknown, 404)
-    missing = await client.put(f"/records/{citizen}/health-summary/medications/nope",
-                               headers=mint.professional("P-1", "USF Tejo"),
-                               json={"name": "X", "dosage": "1 mg"})
+    missing = await client.put(
+        f"/records/{citizen}/health-summary/medications/nope",
+        headers=mint.professional("P-1", "USF Tejo"),
+        json={"name": "X", "dosage": "1 mg"},
+    )
     assert_problem(missing, 404)
 
 
 async def test_the_same_dose_twice_conflicts(
-    world: World, client: httpx.AsyncClient, mint: TokenMint,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
-    dose = {"vaccine": "VASPR", "dose_number": 1, "administered_on": TODAY.isoformat(),
-            "lot": "MMR-1", "health_unit": "USF Tejo"}
+    dose = {
+        "vaccine": "VASPR",
+        "dose_number": 1,
+        "administered_on": TODAY.isoformat(),
+        "lot": "MMR-1",
+        "health_unit": "USF Tejo",
+    }
     doctor = mint.professional("P-1", "USF Tejo")
-    assert (await client.post(f"/records/{citizen}/vaccinations", headers=doctor,
-                              json=dose)).status_code == 201
-    assert_problem(await client.post(f"/records/{citizen}/vaccinations", headers=doctor,
-                                     json=dose), 409)
+    assert (
+        await client.post(f"/records/{citizen}/vaccinations", headers=doctor, json=dose)
+    ).status_code == 201
+    assert_problem(
+        await client.post(f"/records/{citizen}/vaccinations", headers=doctor, json=dose), 409
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "body", "params"), [
-    ("GET", "/records/not-a-uuid/vaccinations", None, {}),
-    ("GET", "/records/{c}/vaccinations", None, {"emergency_reason": "   "}),
-    ("GET", "/records/{c}/vaccinations", None, {"purpose": "marketing"}),
-    ("GET", "/professionals/me/patients", None, {"limit": "0"}),
-    ("POST", "/records/{c}/vaccinations", {"vaccine": "VASPR", "dose_number": 0,
-                                           "administered_on": "2026-01-01", "lot": "L"}, {}),
-    ("POST", "/records/{c}/vaccinations", {"vaccine": "VASPR", "dose_number": 1,
-                                           "administered_on": "2999-01-01", "lot": "L",
-                                           "health_unit": "USF Tejo"}, {}),
-    ("POST", "/records/{c}/prescriptions", {"items": [], "valid_until": "2030-01-01"}, {}),
-    ("POST", "/records/{c}/prescriptions", {"items": [{"name": "X", "dosage": "1 mg",
-                                                       "packs": 1}],
-                                            "valid_until": "yesterday"}, {}),
-    ("PUT", "/records/{c}/care-plan", {"goals": ["A"], "responsible_professional": "P-1",
-                                       "surprise": True}, {}),
-    ("POST", "/records/{c}/health-summary/allergies", {"allergy": ""}, {}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"),
+    [
+        ("GET", "/records/not-a-uuid/vaccinations", None, {}),
+        ("GET", "/records/{c}/vaccinations", None, {"emergency_reason": "   "}),
+        ("GET", "/records/{c}/vaccinations", None, {"purpose": "marketing"}),
+        ("GET", "/professionals/me/patients", None, {"limit": "0"}),
+        (
+            "POST",
+            "/records/{c}/vaccinations",
+            {"vaccine": "VASPR", "dose_number": 0, "administered_on": "2026-01-01", "lot": "L"},
+            {},
+        ),
+        (
+            "POST",
+            "/records/{c}/vaccinations",
+            {
+                "vaccine": "VASPR",
+                "dose_number": 1,
+                "administered_on": "2999-01-01",
+                "lot": "L",
+                "health_unit": "USF Tejo",
+            },
+            {},
+        ),
+        ("POST", "/records/{c}/prescriptions", {"items": [], "valid_until": "2030-01-01"}, {}),
+        (
+            "POST",
+            "/records/{c}/prescriptions",
+            {"items": [{"name": "X", "dosage": "1 mg", "packs": 1}], "valid_until": "yesterday"},
+            {},
+        ),
+        (
+            "PUT",
+            "/records/{c}/care-plan",
+            {"goals": ["A"], "responsible_professional": "P-1", "surprise": True},
+            {},
+        ),
+        ("POST", "/records/{c}/health-summary/allergies", {"allergy": ""}, {}),
+    ],
+)
 async def test_bad_input_is_refused_with_422_problem_json(
-    world: World, client: httpx.AsyncClient, mint: TokenMint, method: str, path: str,
-    body: dict[str, Any] | None, params: dict[str, str],
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    params: dict[str, str],
 ) -> None:
     citizen = await world.registered()
-    response = await client.request(method, path.format(c=citizen), json=body, params=params,
-                                    headers=mint.professional("P-1", "USF Tejo"))
+    response = await client.request(
+        method,
+        path.format(c=citizen),
+        json=body,
+        params=params,
+        headers=mint.professional("P-1", "USF Tejo"),
+    )
     assert_problem(response, 422)

@@ -18,19 +18,30 @@ def a_register() -> ConsentRegister:
     return ConsentRegister(CITIZEN)
 
 
-def grant(register: ConsentRegister, *, kind: Any = "professional",
-          grantee_id: str | None = "P-1", categories: tuple[Any, ...] = ("vaccinations",),
-          valid_from: datetime = NOW - timedelta(days=1),
-          valid_until: datetime | None = NOW + timedelta(days=30)) -> uuid.UUID:
+def grant(
+    register: ConsentRegister,
+    *,
+    kind: Any = "professional",
+    grantee_id: str | None = "P-1",
+    categories: tuple[Any, ...] = ("vaccinations",),
+    valid_from: datetime = NOW - timedelta(days=1),
+    valid_until: datetime | None = NOW + timedelta(days=30),
+) -> uuid.UUID:
     consent_id = uuid.uuid4()
-    register.grant(consent_id, kind, grantee_id, list(categories), "treatment", valid_from,
-                   valid_until)
+    register.grant(
+        consent_id, kind, grantee_id, list(categories), "treatment", valid_from, valid_until
+    )
     return consent_id
 
 
-def read(register: ConsentRegister | None, practitioner: str | None = "P-1",
-         unit: str | None = "USF Tejo", categories: tuple[Any, ...] = ("vaccinations",),
-         now: datetime = NOW, emergency: str | None = None) -> AccessDecision:
+def read(
+    register: ConsentRegister | None,
+    practitioner: str | None = "P-1",
+    unit: str | None = "USF Tejo",
+    categories: tuple[Any, ...] = ("vaccinations",),
+    now: datetime = NOW,
+    emergency: str | None = None,
+) -> AccessDecision:
     return decide(register, practitioner, unit, categories, now, emergency)
 
 
@@ -86,12 +97,15 @@ def test_a_read_of_several_categories_relies_on_one_consent_covering_them_all() 
     assert read(register, categories=("vaccinations", "prescriptions")).consent_id == both
 
 
-@pytest.mark.parametrize(("moment", "decision"), [
-    (NOW - timedelta(days=1) - TICK, "deny"),      # a microsecond before it starts
-    (NOW - timedelta(days=1), "permit"),           # the first instant it is valid
-    (NOW + timedelta(days=30) - TICK, "permit"),   # the last instant it is valid
-    (NOW + timedelta(days=30), "deny"),            # its end is exclusive
-])
+@pytest.mark.parametrize(
+    ("moment", "decision"),
+    [
+        (NOW - timedelta(days=1) - TICK, "deny"),  # a microsecond before it starts
+        (NOW - timedelta(days=1), "permit"),  # the first instant it is valid
+        (NOW + timedelta(days=30) - TICK, "permit"),  # the last instant it is valid
+        (NOW + timedelta(days=30), "deny"),  # its end is exclusive
+    ],
+)
 def test_a_consent_is_valid_from_its_start_inclusive_to_its_end_exclusive(
     moment: datetime, decision: str
 ) -> None:
@@ -124,8 +138,15 @@ def test_a_revocation_that_arrives_before_its_grant_still_wins() -> None:
     register = a_register()
     consent_id = uuid.uuid4()
     register.revoke(consent_id, revoked_at=NOW)
-    register.grant(consent_id, "professional", "P-1", ["vaccinations"], "treatment",
-                   NOW - timedelta(days=1), None)
+    register.grant(
+        consent_id,
+        "professional",
+        "P-1",
+        ["vaccinations"],
+        "treatment",
+        NOW - timedelta(days=1),
+        None,
+    )
     assert read(register).decision == "deny"
 
 
@@ -186,6 +207,5 @@ def test_the_authorised_categories_are_those_of_every_consent_naming_the_reader(
     grant(register, kind="health_unit", grantee_id="USF Douro", categories=("prescriptions",))
     ended = grant(register, categories=("health_summary",))
     register.expire(ended, expired_at=NOW)
-    assert authorised_categories(register, "P-1", "USF Tejo", NOW) == {"vaccinations",
-                                                                        "care_plan"}
+    assert authorised_categories(register, "P-1", "USF Tejo", NOW) == {"vaccinations", "care_plan"}
     assert authorised_categories(None, "P-1", "USF Tejo", NOW) == frozenset()

@@ -46,8 +46,13 @@ def app() -> RecordsApplication:
 
 
 def envelope(citizen_id: uuid.UUID, position: int, producer: str = "consent") -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "occurred_at": NOW, "producer": producer,
-            "citizen_id": citizen_id, "source_position": position}
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": NOW,
+        "producer": producer,
+        "citizen_id": citizen_id,
+        "source_position": position,
+    }
 
 
 def a_citizen(app: RecordsApplication) -> uuid.UUID:
@@ -56,13 +61,26 @@ def a_citizen(app: RecordsApplication) -> uuid.UUID:
     return registered.citizen_id
 
 
-def a_consent(app: RecordsApplication, citizen_id: uuid.UUID, position: int = 1,
-              categories: tuple[Any, ...] = ("vaccinations",)) -> uuid.UUID:
+def a_consent(
+    app: RecordsApplication,
+    citizen_id: uuid.UUID,
+    position: int = 1,
+    categories: tuple[Any, ...] = ("vaccinations",),
+) -> uuid.UUID:
     consent_id = uuid.uuid4()
-    feed(app, ConsentGranted(**envelope(citizen_id, position), consent_id=consent_id,
-                             grantee_kind="professional", grantee_id="P-1",
-                             categories=categories, purpose="treatment",
-                             valid_from=NOW - timedelta(days=1), valid_until=None))
+    feed(
+        app,
+        ConsentGranted(
+            **envelope(citizen_id, position),
+            consent_id=consent_id,
+            grantee_kind="professional",
+            grantee_id="P-1",
+            categories=categories,
+            purpose="treatment",
+            valid_from=NOW - timedelta(days=1),
+            valid_until=None,
+        ),
+    )
     return consent_id
 
 
@@ -102,8 +120,12 @@ def test_a_second_registration_at_a_new_position_conflicts_rather_than_duplicate
 
 def test_a_deregistered_citizens_record_is_closed_to_new_writes(app: RecordsApplication) -> None:
     citizen_id = a_citizen(app)
-    feed(app, CitizenDeregistered(**envelope(citizen_id, 2, "identity"), reason="death",
-                                  effective_date=date(2026, 11, 26)))
+    feed(
+        app,
+        CitizenDeregistered(
+            **envelope(citizen_id, 2, "identity"), reason="death", effective_date=date(2026, 11, 26)
+        ),
+    )
     with pytest.raises(RecordClosed):
         app.add_allergy(citizen_id, "Penicilina", "P-1")
 
@@ -121,8 +143,9 @@ def test_a_consent_lets_its_professional_read_and_the_read_is_recorded(
     decision = app.authorise_read(citizen_id, DOCTOR, ["vaccinations"], "treatment")
     assert (decision.decision, decision.consent_id) == ("permit", consent_id)
     accessed = [e for e in published(app) if isinstance(e, RecordAccessed)]
-    assert [(e.decision, e.consent_id, e.practitioner_id, e.health_unit, e.categories)
-            for e in accessed] == [("permit", consent_id, "P-1", "USF Tejo", ("vaccinations",))]
+    assert [
+        (e.decision, e.consent_id, e.practitioner_id, e.health_unit, e.categories) for e in accessed
+    ] == [("permit", consent_id, "P-1", "USF Tejo", ("vaccinations",))]
     assert accessed[0].accessed_at == NOW and accessed[0].role == "professional"
 
 
@@ -152,8 +175,13 @@ def test_an_expiry_ends_the_consent_too(app: RecordsApplication) -> None:
 
 def test_an_emergency_read_records_its_reason(app: RecordsApplication) -> None:
     citizen_id = a_citizen(app)
-    decision = app.authorise_read(citizen_id, DOCTOR, ["health_summary"], "treatment",
-                                  emergency_reason="  unconscious, no relatives  ")
+    decision = app.authorise_read(
+        citizen_id,
+        DOCTOR,
+        ["health_summary"],
+        "treatment",
+        emergency_reason="  unconscious, no relatives  ",
+    )
     assert decision.decision == "emergency"
     accessed = next(e for e in published(app) if isinstance(e, RecordAccessed))
     assert accessed.emergency_reason == "unconscious, no relatives"
@@ -175,10 +203,16 @@ def test_prescription_codes_stay_with_the_citizen_never_on_the_wire(
     citizen_id = a_citizen(app)
     medication_id = app.add_medication(citizen_id, "Metformina", "500 mg", "P-1")
     issued = app.issue_prescription(
-        citizen_id, lines=[PrescriptionLine("Metformina", "500 mg", 2, medication_id)],
-        valid_until=NOW.date() + timedelta(days=30), prescriber="P-1")
-    stored = next(e for e in app.events.get(HealthRecord.create_id(citizen_id))
-                  if isinstance(e, HealthRecord.PrescriptionIssued))
+        citizen_id,
+        lines=[PrescriptionLine("Metformina", "500 mg", 2, medication_id)],
+        valid_until=NOW.date() + timedelta(days=30),
+        prescriber="P-1",
+    )
+    stored = next(
+        e
+        for e in app.events.get(HealthRecord.create_id(citizen_id))
+        if isinstance(e, HealthRecord.PrescriptionIssued)
+    )
     assert len(stored.access_code) == 6 and len(stored.choice_code) == 4
     assert not {"access_code", "choice_code"} & set(vars(issued))
     wire = next(e for e in published(app) if isinstance(e, PrescriptionIssued))
@@ -193,37 +227,74 @@ def test_a_renewal_request_issues_one_prescription(app: RecordsApplication) -> N
     renewal = uuid.uuid4()
     lines = [PrescriptionLine("Metformina", "500 mg", 2)]
     valid_until = NOW.date() + timedelta(days=30)
-    first = app.issue_prescription(citizen_id, lines=lines, valid_until=valid_until,
-                                   prescriber="P-1", renewal_request_id=renewal)
+    first = app.issue_prescription(
+        citizen_id,
+        lines=lines,
+        valid_until=valid_until,
+        prescriber="P-1",
+        renewal_request_id=renewal,
+    )
     with pytest.raises(PrescriptionAlreadyIssued):
-        app.issue_prescription(citizen_id, lines=lines, valid_until=valid_until,
-                               prescriber="P-1", renewal_request_id=renewal)
+        app.issue_prescription(
+            citizen_id,
+            lines=lines,
+            valid_until=valid_until,
+            prescriber="P-1",
+            renewal_request_id=renewal,
+        )
     wire = [e for e in published(app) if isinstance(e, PrescriptionIssued)]
     assert [(e.prescription_id, e.renewal_request_id) for e in wire] == [
-        (first.prescription_id, renewal)]
+        (first.prescription_id, renewal)
+    ]
 
 
 def test_consent_registers_and_closings_stay_inside_records(app: RecordsApplication) -> None:
     citizen_id = a_citizen(app)
     a_consent(app, citizen_id)
-    feed(app, CitizenDeregistered(**envelope(citizen_id, 2, "identity"), reason="emigration",
-                                  effective_date=date(2026, 11, 26)))
+    feed(
+        app,
+        CitizenDeregistered(
+            **envelope(citizen_id, 2, "identity"),
+            reason="emigration",
+            effective_date=date(2026, 11, 26),
+        ),
+    )
     assert [type(e).__name__ for e in published(app)] == ["HealthRecordOpened"]
 
 
 def test_every_kind_of_entry_is_published(app: RecordsApplication) -> None:
     citizen_id = a_citizen(app)
     app.add_allergy(citizen_id, "Penicilina", "P-1")
-    app.record_vaccination(citizen_id, vaccine="Tétano", dose_number=1,
-                           administered_on=NOW.date(), lot="L-1", health_unit="USF Tejo",
-                           recorded_by="P-1")
-    app.update_care_plan(citizen_id, goals=["HbA1c < 7%"], interventions=["Consulta"],
-                         responsible_professional="P-1", next_review=None, updated_by="P-1")
-    app.issue_prescription(citizen_id, lines=[PrescriptionLine("Amoxicilina", "1 g", 1)],
-                           valid_until=NOW.date(), prescriber="P-1")
+    app.record_vaccination(
+        citizen_id,
+        vaccine="Tétano",
+        dose_number=1,
+        administered_on=NOW.date(),
+        lot="L-1",
+        health_unit="USF Tejo",
+        recorded_by="P-1",
+    )
+    app.update_care_plan(
+        citizen_id,
+        goals=["HbA1c < 7%"],
+        interventions=["Consulta"],
+        responsible_professional="P-1",
+        next_review=None,
+        updated_by="P-1",
+    )
+    app.issue_prescription(
+        citizen_id,
+        lines=[PrescriptionLine("Amoxicilina", "1 g", 1)],
+        valid_until=NOW.date(),
+        prescriber="P-1",
+    )
     assert [type(e).__name__ for e in published(app)] == [
-        "HealthRecordOpened", "HealthSummaryUpdated", "VaccinationRecorded",
-        "CarePlanUpdated", "PrescriptionIssued"]
+        "HealthRecordOpened",
+        "HealthSummaryUpdated",
+        "VaccinationRecorded",
+        "CarePlanUpdated",
+        "PrescriptionIssued",
+    ]
     assert all(e.citizen_id == citizen_id and e.producer == "records" for e in published(app))
 
 
@@ -238,15 +309,25 @@ def test_an_approved_renewal_becomes_an_e_prescription_once() -> None:
     app = RecordsApplication()
     registered = a_registration()
     app.process_event(registered, Tracking("identity.events:0", 1))  # type: ignore[arg-type]
-    medication_id = app.add_medication(registered.citizen_id, "Metformina", "850 mg 2x/dia",
-                                       "P-1")
+    medication_id = app.add_medication(registered.citizen_id, "Metformina", "850 mg 2x/dia", "P-1")
     request_id = uuid.uuid4()
     decided = MedicationRenewalDecided(
-        event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), producer="requests",
-        citizen_id=registered.citizen_id, source_position=1, request_id=request_id,
-        decision="approved", valid_until=date(2099, 1, 1), reason=None, practitioner_id="P-1",
-        items=(RenewedItem(medication_id=medication_id, name="Metformina",
-                           dosage="850 mg 2x/dia", packs=2),))
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        producer="requests",
+        citizen_id=registered.citizen_id,
+        source_position=1,
+        request_id=request_id,
+        decision="approved",
+        valid_until=date(2099, 1, 1),
+        reason=None,
+        practitioner_id="P-1",
+        items=(
+            RenewedItem(
+                medication_id=medication_id, name="Metformina", dosage="850 mg 2x/dia", packs=2
+            ),
+        ),
+    )
     app.process_event(decided, Tracking("requests.events:0", 1))  # type: ignore[arg-type]
     again = decided.model_copy(update={"source_position": 2, "event_id": uuid.uuid4()})
     app.process_event(again, Tracking("requests.events:0", 2))  # type: ignore[arg-type]

@@ -30,15 +30,26 @@ def app() -> RecordsApplication:
 
 
 def envelope(citizen_id: uuid.UUID, position: int) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "occurred_at": NOW, "producer": "consent",
-            "citizen_id": citizen_id, "source_position": position}
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": NOW,
+        "producer": "consent",
+        "citizen_id": citizen_id,
+        "source_position": position,
+    }
 
 
 def a_grant(citizen_id: uuid.UUID, consent_id: uuid.UUID, position: int = 1) -> ConsentGranted:
-    return ConsentGranted(**envelope(citizen_id, position), consent_id=consent_id,
-                          grantee_kind="professional", grantee_id="P-1",
-                          categories=("vaccinations",), purpose="treatment",
-                          valid_from=NOW - timedelta(days=1), valid_until=None)
+    return ConsentGranted(
+        **envelope(citizen_id, position),
+        consent_id=consent_id,
+        grantee_kind="professional",
+        grantee_id="P-1",
+        categories=("vaccinations",),
+        purpose="treatment",
+        valid_from=NOW - timedelta(days=1),
+        valid_until=None,
+    )
 
 
 def as_read(event: IntegrationEvent, offset: int, partition: int = 2) -> IntegrationEvent:
@@ -59,18 +70,20 @@ def test_a_grant_a_revocation_and_an_expiry_each_name_their_record(
     app: RecordsApplication,
 ) -> None:
     citizen, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    fed = [as_read(a_grant(citizen, first, 1), 10), as_read(a_grant(citizen, second, 2), 11),
-           as_read(ConsentRevoked(**envelope(citizen, 3), consent_id=first,
-                                  revoked_at=NOW), 12),
-           as_read(ConsentExpired(**envelope(citizen, 4), consent_id=second,
-                                  expired_at=NOW), 13)]
+    fed = [
+        as_read(a_grant(citizen, first, 1), 10),
+        as_read(a_grant(citizen, second, 2), 11),
+        as_read(ConsentRevoked(**envelope(citizen, 3), consent_id=first, revoked_at=NOW), 12),
+        as_read(ConsentExpired(**envelope(citizen, 4), consent_id=second, expired_at=NOW), 13),
+    ]
     for offset, event in enumerate(fed, start=10):
         feed(app, event, offset)
     changes = register_events(app, citizen)[1:]
     assert [type(c).__name__ for c in changes] == ["Granted", "Granted", "Revoked", "Expired"]
     assert [c.source for c in changes] == [
         {"topic": TOPIC, "partition": 2, "offset": offset, "chain_hash": event.chain_hash}
-        for offset, event in enumerate(fed, start=10)]
+        for offset, event in enumerate(fed, start=10)
+    ]
 
 
 def test_the_origin_stays_out_of_the_document_and_its_chain_hash() -> None:
@@ -98,8 +111,9 @@ def test_a_register_stored_before_changes_named_their_record_still_loads(
     [opened, granted] = app.recorder.select_events(register_id)
     state = json.loads(granted.state)
     del state["source"]
-    older = StoredEvent(granted.originator_id, granted.originator_version, granted.topic,
-                        json.dumps(state).encode())
+    older = StoredEvent(
+        granted.originator_id, granted.originator_version, granted.topic, json.dumps(state).encode()
+    )
     legacy = RecordsApplication(clock=ManualClock(NOW))
     legacy.recorder.insert_events([opened, older])
     register = legacy.consent_register(citizen)

@@ -26,17 +26,22 @@ def a_record(citizen_id: uuid.UUID | None = None) -> HealthRecord:
     return HealthRecord(citizen_id or uuid.uuid4(), "123456789", "Ana Silva", date(1980, 5, 17))
 
 
-def vaccinate(record: HealthRecord, dose: int = 1, on: date = TODAY,
-              vaccine: str = "Tetanus") -> None:
+def vaccinate(
+    record: HealthRecord, dose: int = 1, on: date = TODAY, vaccine: str = "Tetanus"
+) -> None:
     record.record_vaccination(uuid.uuid4(), vaccine, dose, on, "L-1", "USF Tejo", "P-1", TODAY)
 
 
-def prescribe(record: HealthRecord, lines: list[PrescriptionLine] | None = None,
-              valid_until: date = TODAY + timedelta(days=60),
-              prescription_id: uuid.UUID | None = None) -> None:
+def prescribe(
+    record: HealthRecord,
+    lines: list[PrescriptionLine] | None = None,
+    valid_until: date = TODAY + timedelta(days=60),
+    prescription_id: uuid.UUID | None = None,
+) -> None:
     lines = lines if lines is not None else [PrescriptionLine("Metformina", "500 mg", 2)]
-    record.issue_prescription(prescription_id or uuid.uuid4(), "1" * 19, lines, valid_until,
-                              "P-1", CODES, None, TODAY)
+    record.issue_prescription(
+        prescription_id or uuid.uuid4(), "1" * 19, lines, valid_until, "P-1", CODES, None, TODAY
+    )
 
 
 def test_a_record_id_follows_from_the_citizen_so_a_second_opening_conflicts() -> None:
@@ -59,7 +64,8 @@ def test_each_summary_change_carries_the_whole_summary() -> None:
     assert isinstance(last, HealthRecord.HealthSummaryUpdated)
     assert last.allergies == ["Penicilina"]
     assert last.chronic_medications == [
-        {"medication_id": "m1", "name": "Metformina", "dosage": "500 mg"}]
+        {"medication_id": "m1", "name": "Metformina", "dosage": "500 mg"}
+    ]
 
 
 def test_an_unknown_medication_cannot_change_stop_or_be_prescribed_by_id() -> None:
@@ -134,11 +140,14 @@ def test_a_care_plan_needs_a_goal_and_a_review_not_in_the_past() -> None:
     record.update_care_plan(["Peso"], [], "P-1", TODAY, "P-1", TODAY)
 
 
-@pytest.mark.parametrize(("lines", "valid_until"), [
-    ([], TODAY),
-    ([PrescriptionLine("Metformina", "500 mg", 0)], TODAY),
-    ([PrescriptionLine("Metformina", "500 mg", 1)], TODAY - timedelta(days=1)),
-])
+@pytest.mark.parametrize(
+    ("lines", "valid_until"),
+    [
+        ([], TODAY),
+        ([PrescriptionLine("Metformina", "500 mg", 0)], TODAY),
+        ([PrescriptionLine("Metformina", "500 mg", 1)], TODAY - timedelta(days=1)),
+    ],
+)
 def test_a_prescription_needs_items_packs_and_a_validity_not_in_the_past(
     lines: list[PrescriptionLine], valid_until: date
 ) -> None:
@@ -157,21 +166,27 @@ def test_a_prescription_is_issued_once() -> None:
 def test_items_without_a_medication_id_get_one_and_chronic_ones_keep_theirs() -> None:
     record = a_record()
     record.add_medication(Medication("m1", "Metformina", "500 mg"), "P-1")
-    prescribe(record, [PrescriptionLine("Metformina", "500 mg", 2, medication_id="m1"),
-                       PrescriptionLine("Amoxicilina", "1 g", 1)])
+    prescribe(
+        record,
+        [
+            PrescriptionLine("Metformina", "500 mg", 2, medication_id="m1"),
+            PrescriptionLine("Amoxicilina", "1 g", 1),
+        ],
+    )
     issued = record.collect_events()[-1]
     ids = [item["medication_id"] for item in issued.items]  # type: ignore[attr-defined]
     assert ids[0] == "m1" and ids[1] and ids[1] != "m1"
 
 
 def test_prescription_codes_are_six_and_four_random_digits_from_secrets(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     drawn: list[int] = []
 
     def randbelow(bound: int) -> int:
         drawn.append(bound)
         return 42
+
     monkeypatch.setattr(secrets, "randbelow", randbelow)
     codes = PrescriptionCodes.generate()
     assert (codes.access, codes.choice) == ("000042", "0042")

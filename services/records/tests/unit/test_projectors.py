@@ -23,10 +23,20 @@ def test_a_projection_lists_exactly_the_events_it_has_a_handler_for(projection: 
 
 
 def test_each_projector_decodes_only_its_own_aggregates_events() -> None:
-    topics = {name: get_topic(cls) for name, cls in {
-        "opened": HealthRecord.Opened, "granted": ConsentRegister.Granted,
-        "register opened": ConsentRegister.Opened, "accessed": RecordAccess.Recorded}.items()}
-    decoded = {p.__name__: sorted(n for n, t in topics.items() if handled_by(p(), t))
-               for p in PROJECTIONS}
-    assert decoded == {"HealthRecordBook": ["opened"], "ConsentDirectory": ["granted"],
-                       "AccessLog": ["accessed"]}
+    topics = {
+        name: get_topic(cls)
+        for name, cls in {
+            "opened": HealthRecord.Opened,
+            "granted": ConsentRegister.Granted,
+            "register opened": ConsentRegister.Opened,
+            "accessed": RecordAccess.Recorded,
+        }.items()
+    }
+    decoded = {
+        p.__name__: sorted(n for n, t in topics.items() if handled_by(p(), t)) for p in PROJECTIONS
+    }
+    assert decoded == {
+        "HealthRecordBook": ["opened"],
+        "ConsentDirectory": ["granted"],
+        "AccessLog": ["accessed"],
+    }

@@ -54,10 +54,15 @@ class RequestsApplication(ConsumerApplication):
 
     name = "requests"
 
-    def __init__(self, env: dict[str, str] | None = None, *, booking_horizon_days: int = 60,
-                 tmrg_days: Mapping[Priority, int] = DEFAULT_TMRG_DAYS,
-                 max_validity_days: int = 365,
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        booking_horizon_days: int = 60,
+        tmrg_days: Mapping[Priority, int] = DEFAULT_TMRG_DAYS,
+        max_validity_days: int = 365,
+        clock: Clock = utcnow,
+    ) -> None:
         super().__init__(env)
         self.booking_horizon_days = booking_horizon_days
         self.tmrg_days = dict(tmrg_days)
@@ -70,8 +75,9 @@ class RequestsApplication(ConsumerApplication):
 
     # --- appointments -------------------------------------------------------------------
 
-    def open_slot(self, practitioner_id: str, health_unit: str, starts_at: datetime,
-                  duration_minutes: int) -> Slot:
+    def open_slot(
+        self, practitioner_id: str, health_unit: str, starts_at: datetime, duration_minutes: int
+    ) -> Slot:
         """Open a slot; opening it again conflicts at version 1."""
         slot = Slot.open(practitioner_id, health_unit, starts_at, duration_minutes, self.clock())
         try:
@@ -98,8 +104,9 @@ class RequestsApplication(ConsumerApplication):
             raise ConcurrentBooking("the slot was booked meanwhile") from None
         return slot
 
-    def cancel_appointment(self, citizen_id: uuid.UUID, appointment_id: uuid.UUID,
-                           reason: str) -> Slot:
+    def cancel_appointment(
+        self, citizen_id: uuid.UUID, appointment_id: uuid.UUID, reason: str
+    ) -> Slot:
         """The citizen cancels one of their upcoming appointments; the slot is free again."""
         patient = self._patient(citizen_id)
         slot = self.slot(patient.slot_of(appointment_id))
@@ -110,23 +117,33 @@ class RequestsApplication(ConsumerApplication):
     def cancel_booking(self, practitioner_id: str, slot_id: uuid.UUID, reason: str) -> Slot:
         """The professional cancels the appointment booked in one of their slots."""
         slot = self.slot(slot_id)
-        if slot.practitioner_id != practitioner_id or slot.appointment_id is None \
-                or slot.citizen_id is None:
+        if (
+            slot.practitioner_id != practitioner_id
+            or slot.appointment_id is None
+            or slot.citizen_id is None
+        ):
             raise SlotNotFound(f"no booked slot {slot_id} in your agenda")
         patient = self._patient(slot.citizen_id)
         self._cancel(patient, slot, slot.appointment_id, "professional", reason)
         self.save(slot, patient)
         return slot
 
-    def _cancel(self, patient: Patient, slot: Slot, appointment_id: uuid.UUID,
-                cancelled_by: CancelledBy, reason: str) -> None:
+    def _cancel(
+        self,
+        patient: Patient,
+        slot: Slot,
+        appointment_id: uuid.UUID,
+        cancelled_by: CancelledBy,
+        reason: str,
+    ) -> None:
         slot.cancel(appointment_id, cancelled_by, reason, self.clock())
         patient.close_appointment(appointment_id)
 
     # --- medication renewals ------------------------------------------------------------
 
-    def request_renewal(self, citizen_id: uuid.UUID,
-                        medication_ids: Sequence[str]) -> RenewalRequest:
+    def request_renewal(
+        self, citizen_id: uuid.UUID, medication_ids: Sequence[str]
+    ) -> RenewalRequest:
         """Ask the family doctor to renew chronic medications from the health summary."""
         patient = self._patient(citizen_id)
         medications = patient.medications_for(medication_ids)
@@ -136,16 +153,21 @@ class RequestsApplication(ConsumerApplication):
         self.save(renewal, patient)
         return renewal
 
-    def approve_renewal(self, practitioner_id: str, request_id: uuid.UUID,
-                        packs: Mapping[str, int], valid_until: date) -> RenewalRequest:
+    def approve_renewal(
+        self,
+        practitioner_id: str,
+        request_id: uuid.UUID,
+        packs: Mapping[str, int],
+        valid_until: date,
+    ) -> RenewalRequest:
         """The addressed doctor approves items (packs each) until a validity date."""
         renewal = self.renewal(request_id)
-        renewal.approve(practitioner_id, packs, valid_until, self.today(),
-                        self.max_validity_days)
+        renewal.approve(practitioner_id, packs, valid_until, self.today(), self.max_validity_days)
         return self._closed(renewal)
 
-    def reject_renewal(self, practitioner_id: str, request_id: uuid.UUID,
-                       reason: str) -> RenewalRequest:
+    def reject_renewal(
+        self, practitioner_id: str, request_id: uuid.UUID, reason: str
+    ) -> RenewalRequest:
         """The addressed doctor rejects the request, with a reason the citizen sees."""
         renewal = self.renewal(request_id)
         renewal.reject(practitioner_id, reason)
@@ -159,14 +181,28 @@ class RequestsApplication(ConsumerApplication):
 
     # --- referrals ----------------------------------------------------------------------
 
-    def register_referral(self, citizen_id: uuid.UUID, specialty: str, hospital: str,
-                          priority: Priority, practitioner_id: str,
-                          health_unit: str) -> Referral:
+    def register_referral(
+        self,
+        citizen_id: uuid.UUID,
+        specialty: str,
+        hospital: str,
+        priority: Priority,
+        practitioner_id: str,
+        health_unit: str,
+    ) -> Referral:
         """Register a referral; its deadline follows from the TMRG of its priority."""
         patient = self._patient(citizen_id)
         patient.check_active()
-        referral = Referral.register(citizen_id, specialty, hospital, priority, self.today(),
-                                     self.tmrg_days, practitioner_id, health_unit)
+        referral = Referral.register(
+            citizen_id,
+            specialty,
+            hospital,
+            priority,
+            self.today(),
+            self.tmrg_days,
+            practitioner_id,
+            health_unit,
+        )
         patient.open_referral(referral.id)
         self.save(referral, patient)
         return referral
@@ -216,8 +252,7 @@ class RequestsApplication(ConsumerApplication):
     def patient(self, citizen_id: uuid.UUID) -> Patient:
         return self._patient(citizen_id)
 
-    def _get(self, aggregate_id: uuid.UUID, kind: type[A],
-             missing: type[LookupError]) -> A:
+    def _get(self, aggregate_id: uuid.UUID, kind: type[A], missing: type[LookupError]) -> A:
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -248,13 +283,17 @@ class RequestsApplication(ConsumerApplication):
 
     @handle.register(CitizenRegistered)
     def when_citizen_registered_open_the_patient(
-            self, event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenRegistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         processing_event.collect_events(self._patient_or_new(event.citizen_id))
 
     @handle.register(FamilyDoctorAssigned)
     def when_family_doctor_assigned_hand_over_pending_renewals(
-            self, event: FamilyDoctorAssigned, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: FamilyDoctorAssigned,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         """The new family doctor takes over the citizen's pending renewal requests."""
         patient = self._patient_or_new(event.citizen_id)
@@ -266,14 +305,18 @@ class RequestsApplication(ConsumerApplication):
 
     @handle.register(CitizenDeregistered)
     def when_citizen_deregistered_cancel_what_is_open(
-            self, event: CitizenDeregistered, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: CitizenDeregistered,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         """Future appointments, pending renewals and open referrals are cancelled."""
         patient = self._patient_or_new(event.citizen_id)
         patient.deregister()
-        changed = [*self._cancel_future_appointments(patient),
-                   *self._cancel_pending_renewals(patient),
-                   *self._cancel_open_referrals(patient)]
+        changed = [
+            *self._cancel_future_appointments(patient),
+            *self._cancel_pending_renewals(patient),
+            *self._cancel_open_referrals(patient),
+        ]
         processing_event.collect_events(patient, *changed)
 
     def _cancel_future_appointments(self, patient: Patient) -> list[Slot]:
@@ -302,7 +345,9 @@ class RequestsApplication(ConsumerApplication):
 
     @handle.register(HealthSummaryUpdated)
     def when_health_summary_updated_keep_chronic_medications(
-            self, event: HealthSummaryUpdated, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: HealthSummaryUpdated,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         patient.update_medications([m.model_dump() for m in event.chronic_medications])
@@ -310,7 +355,9 @@ class RequestsApplication(ConsumerApplication):
 
     @handle.register(PrescriptionIssued)
     def when_prescription_issued_record_it_on_the_renewal(
-            self, event: PrescriptionIssued, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: PrescriptionIssued,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         """The e-prescription records issued for an approved renewal."""
         if event.renewal_request_id is None:
@@ -328,19 +375,24 @@ class RequestsApplication(ConsumerApplication):
 
     @handle.register(ExemptionDecided)
     def when_exemption_decided_grant_or_end_the_exemption(
-            self, event: ExemptionDecided, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: ExemptionDecided,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         if event.decision == "granted":
-            patient.grant_exemption(event.exemption_id, event.category, event.valid_from,
-                                    event.valid_until)
+            patient.grant_exemption(
+                event.exemption_id, event.category, event.valid_from, event.valid_until
+            )
         else:
             patient.end_exemption(event.exemption_id)
         processing_event.collect_events(patient)
 
     @handle.register(ExemptionExpired)
     def when_exemption_expired_end_the_exemption(
-            self, event: ExemptionExpired, processing_event: ProcessingEvent[uuid.UUID],
+        self,
+        event: ExemptionExpired,
+        processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         patient = self._patient_or_new(event.citizen_id)
         patient.end_exemption(event.exemption_id)

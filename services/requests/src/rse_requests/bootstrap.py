@@ -76,22 +76,34 @@ async def flag_breaches(app: RequestsApplication, db: AsyncDatabase[Any]) -> Non
     await sweep(breach_due(db, app.today()), app.flag_breach_if_due, what="referral")
 
 
-def bootstrap(settings: Settings, *, topic: str | None = None,
-              consumes: Sequence[str] | None = None,
-              verifier: TokenVerifier | None = None,
-              clock: Clock = utcnow) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    topic: str | None = None,
+    consumes: Sequence[str] | None = None,
+    verifier: TokenVerifier | None = None,
+    clock: Clock = utcnow,
+) -> Service:
     """Build requests from settings; nothing connects until it is used or started."""
-    app = RequestsApplication(env=settings.eventstore_env(),
-                              booking_horizon_days=settings.booking_horizon_days,
-                              tmrg_days=settings.tmrg_days,
-                              max_validity_days=settings.prescription_max_validity_days,
-                              clock=clock)
+    app = RequestsApplication(
+        env=settings.eventstore_env(),
+        booking_horizon_days=settings.booking_horizon_days,
+        tmrg_days=settings.tmrg_days,
+        max_validity_days=settings.prescription_max_validity_days,
+        clock=clock,
+    )
     return assemble(
-        settings, app, translate=to_integration_event, topic=topic or events_topic("requests"),
+        settings,
+        app,
+        translate=to_integration_event,
+        topic=topic or events_topic("requests"),
         projections=PROJECTIONS,
         consumes=consumed_by("requests") if consumes is None else consumes,
-        routers=api.ROUTERS, errors=ERRORS,
-        state={"consultation_fee": settings.consultation_fee}, verifier=verifier,
-        scheduled={"tmrg": periodic(settings.tmrg_check_interval,
-                                    lambda db: flag_breaches(app, db))},
+        routers=api.ROUTERS,
+        errors=ERRORS,
+        state={"consultation_fee": settings.consultation_fee},
+        verifier=verifier,
+        scheduled={
+            "tmrg": periodic(settings.tmrg_check_interval, lambda db: flag_breaches(app, db))
+        },
     )

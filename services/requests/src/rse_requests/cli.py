@@ -8,8 +8,9 @@ from rse_shared.cli import main as service_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main("rse-requests", Settings,
-                        lambda s: bootstrap(Settings.model_validate(s)), argv)
+    return service_main(
+        "rse-requests", Settings, lambda s: bootstrap(Settings.model_validate(s)), argv
+    )
 
 
 if __name__ == "__main__":

@@ -59,11 +59,13 @@ def settings(kit: Kit) -> Settings:
 
 
 @pytest.fixture
-async def requests_service(kit: Kit, settings: Settings, topics: dict[str, str],
-                           clock: Clock) -> AsyncIterator[Service]:
+async def requests_service(
+    kit: Kit, settings: Settings, topics: dict[str, str], clock: Clock
+) -> AsyncIterator[Service]:
     """Requests with its relay, projectors, consumer and TMRG job running."""
-    async with kit.serve(bootstrap, settings, topics, verifier=kit.mint.verifier(),
-                         clock=clock) as service:
+    async with kit.serve(
+        bootstrap, settings, topics, verifier=kit.mint.verifier(), clock=clock
+    ) as service:
         yield service
 
 
@@ -90,8 +92,9 @@ class World:
     def _envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
         return self.upstream.envelope(producer, citizen_id)
 
-    async def citizens(self, count: int, doctor: tuple[str, str] = DOCTOR,
-                       medications: tuple[str, ...] = ()) -> list[uuid.UUID]:
+    async def citizens(
+        self, count: int, doctor: tuple[str, str] = DOCTOR, medications: tuple[str, ...] = ()
+    ) -> list[uuid.UUID]:
         """Citizens registered with a family doctor (and a summary), once requests knows them."""
         ids = [uuid.uuid4() for _ in range(count)]
         identity: list[IntegrationEvent] = []
@@ -100,57 +103,85 @@ class World:
             identity += [a_registration(citizen_id), self.assignment(citizen_id, *doctor)]
         await self.upstream.publish("identity", *identity)
         if medications:
-            await self.upstream.publish("records",
-                                        *(self.summary(c, *medications) for c in ids))
+            await self.upstream.publish("records", *(self.summary(c, *medications) for c in ids))
         for citizen_id in ids:
-            await self.known(citizen_id, lambda p: (
-                p.family_doctor == doctor and set(medications) <= set(p.medications)))
+            await self.known(
+                citizen_id,
+                lambda p: p.family_doctor == doctor and set(medications) <= set(p.medications),
+            )
         return ids
 
-    async def citizen(self, doctor: tuple[str, str] = DOCTOR,
-                      medications: tuple[str, ...] = ()) -> uuid.UUID:
+    async def citizen(
+        self, doctor: tuple[str, str] = DOCTOR, medications: tuple[str, ...] = ()
+    ) -> uuid.UUID:
         return (await self.citizens(1, doctor, medications))[0]
 
-    def assignment(self, citizen_id: uuid.UUID, practitioner_id: str,
-                   health_unit: str) -> FamilyDoctorAssigned:
-        return FamilyDoctorAssigned(**self._envelope("identity", citizen_id),
-                                    practitioner_id=practitioner_id, health_unit=health_unit)
+    def assignment(
+        self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str
+    ) -> FamilyDoctorAssigned:
+        return FamilyDoctorAssigned(
+            **self._envelope("identity", citizen_id),
+            practitioner_id=practitioner_id,
+            health_unit=health_unit,
+        )
 
     def summary(self, citizen_id: uuid.UUID, *medication_ids: str) -> HealthSummaryUpdated:
-        medications = tuple(ChronicMedication(medication_id=m, name=f"drug {m}", dosage="1/day")
-                            for m in medication_ids)
-        return HealthSummaryUpdated(**self._envelope("records", citizen_id), allergies=(),
-                                    chronic_conditions=("diabetes",),
-                                    chronic_medications=medications, updated_by=DOCTOR[0])
+        medications = tuple(
+            ChronicMedication(medication_id=m, name=f"drug {m}", dosage="1/day")
+            for m in medication_ids
+        )
+        return HealthSummaryUpdated(
+            **self._envelope("records", citizen_id),
+            allergies=(),
+            chronic_conditions=("diabetes",),
+            chronic_medications=medications,
+            updated_by=DOCTOR[0],
+        )
 
-    async def reassign(self, citizen_id: uuid.UUID, practitioner_id: str,
-                       health_unit: str) -> None:
-        await self.upstream.publish("identity",
-                                    self.assignment(citizen_id, practitioner_id, health_unit))
+    async def reassign(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str) -> None:
+        await self.upstream.publish(
+            "identity", self.assignment(citizen_id, practitioner_id, health_unit)
+        )
         await self.known(citizen_id, lambda p: p.family_doctor == (practitioner_id, health_unit))
 
     async def deregister(self, citizen_id: uuid.UUID) -> None:
-        await self.upstream.publish("identity", CitizenDeregistered(
-            **self._envelope("identity", citizen_id), reason="emigration",
-            effective_date=date(2026, 12, 1)))
+        await self.upstream.publish(
+            "identity",
+            CitizenDeregistered(
+                **self._envelope("identity", citizen_id),
+                reason="emigration",
+                effective_date=date(2026, 12, 1),
+            ),
+        )
         await self.known(citizen_id, lambda p: p.deregistered)
 
     async def prescribe(self, citizen_id: uuid.UUID, request_id: uuid.UUID) -> PrescriptionIssued:
         issued = PrescriptionIssued(
-            **self._envelope("records", citizen_id), prescription_id=uuid.uuid4(),
-            prescription_number="011000000123456789", valid_until=date(2027, 5, 31),
-            prescriber=DOCTOR[0], renewal_request_id=request_id,
-            items=(PrescriptionItem(medication_id="M1", name="drug M1", dosage="1/day",
-                                    packs=2),))
+            **self._envelope("records", citizen_id),
+            prescription_id=uuid.uuid4(),
+            prescription_number="011000000123456789",
+            valid_until=date(2027, 5, 31),
+            prescriber=DOCTOR[0],
+            renewal_request_id=request_id,
+            items=(PrescriptionItem(medication_id="M1", name="drug M1", dosage="1/day", packs=2),),
+        )
         await self.upstream.publish("records", issued)
         return issued
 
     async def exempt(self, citizen_id: uuid.UUID) -> None:
-        await self.upstream.publish("benefits", ExemptionDecided(
-            **self._envelope("benefits", citizen_id), exemption_id=uuid.uuid4(),
-            category="economic_insufficiency", decision="granted", basis="rule",
-            valid_from=NOW.date() - timedelta(days=1),
-            valid_until=NOW.date() + timedelta(days=364), reason="income per person"))
+        await self.upstream.publish(
+            "benefits",
+            ExemptionDecided(
+                **self._envelope("benefits", citizen_id),
+                exemption_id=uuid.uuid4(),
+                category="economic_insufficiency",
+                decision="granted",
+                basis="rule",
+                valid_from=NOW.date() - timedelta(days=1),
+                valid_until=NOW.date() + timedelta(days=364),
+                reason="income per person",
+            ),
+        )
         # Consumed before the test goes on, so its own commands do not race the consumer.
         await self.known(citizen_id, lambda p: bool(p.exemptions))
 
@@ -159,6 +190,7 @@ class World:
 
         async def consumed() -> bool:
             return await in_thread(self._holds, citizen_id, condition)
+
         await eventually(consumed, timeout=30)
 
     def _holds(self, citizen_id: uuid.UUID, condition: Callable[[Patient], bool]) -> bool:
@@ -168,8 +200,7 @@ class World:
             return False
         return bool(condition(patient))
 
-    async def published(self, event_type: type[IntegrationEvent],
-                        count: int = 1) -> list[Any]:
+    async def published(self, event_type: type[IntegrationEvent], count: int = 1) -> list[Any]:
         """The events of one type requests published on its topic, once there are `count`."""
         return await self.upstream.published("requests", event_type, count, settle=0)
 
@@ -183,12 +214,15 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def open_slot(client: httpx.AsyncClient, mint: TokenMint, days: float,
-                    doctor: tuple[str, str] = DOCTOR) -> str:
+async def open_slot(
+    client: httpx.AsyncClient, mint: TokenMint, days: float, doctor: tuple[str, str] = DOCTOR
+) -> str:
     """A slot opened by the doctor `days` after the test clock's now."""
     response = await client.post(
-        f"/practitioners/{doctor[0]}/slots", headers=mint.professional(*doctor),
-        json={"starts_at": (NOW + timedelta(days=days)).isoformat(), "duration_minutes": 20})
+        f"/practitioners/{doctor[0]}/slots",
+        headers=mint.professional(*doctor),
+        json={"starts_at": (NOW + timedelta(days=days)).isoformat(), "duration_minutes": 20},
+    )
     assert response.status_code == 201, response.text
     slot_id: str = response.json()["slot_id"]
     return slot_id

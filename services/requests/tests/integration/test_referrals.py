@@ -16,18 +16,29 @@ from .conftest import DOCTOR, NOW, Clock, World, assert_problem
 pytestmark = pytest.mark.integration
 
 
-async def refer(client: httpx.AsyncClient, mint: TokenMint, citizen: object,
-                priority: str) -> dict[str, Any]:
-    response = await client.post("/referrals", headers=mint.professional(*DOCTOR), json={
-        "citizen_id": str(citizen), "specialty": "Cardiologia",
-        "hospital": "Hospital de Santa Maria", "priority": priority})
+async def refer(
+    client: httpx.AsyncClient, mint: TokenMint, citizen: object, priority: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/referrals",
+        headers=mint.professional(*DOCTOR),
+        json={
+            "citizen_id": str(citizen),
+            "specialty": "Cardiologia",
+            "hospital": "Hospital de Santa Maria",
+            "priority": priority,
+        },
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 async def test_an_unscheduled_referral_is_flagged_when_the_clock_passes_its_deadline(
-    world: World, client: httpx.AsyncClient, mint: TokenMint, clock: Clock,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    clock: Clock,
 ) -> None:
     citizen = await world.citizen()
     referral = await refer(client, mint, citizen, "very_urgent")
@@ -40,35 +51,45 @@ async def test_an_unscheduled_referral_is_flagged_when_the_clock_passes_its_dead
     assert breach.status == "tmrg_breached" and breach.citizen_id == citizen
 
     async def flagged() -> dict[str, Any] | None:
-        views = (await client.get(f"/citizens/{citizen}/referrals",
-                                  headers=mint.citizen(citizen))).json()
+        views = (
+            await client.get(f"/citizens/{citizen}/referrals", headers=mint.citizen(citizen))
+        ).json()
         return views[0] if views and views[0]["tmrg_breached"] else None
+
     view = await eventually(flagged)
     assert view["status"] == "tmrg_breached" and view["days_left"] == 0
 
 
 async def test_the_citizen_follows_a_referral_until_its_consultation(
-    world: World, client: httpx.AsyncClient, mint: TokenMint, clock: Clock,
+    world: World,
+    client: httpx.AsyncClient,
+    mint: TokenMint,
+    clock: Clock,
 ) -> None:
     citizen = await world.citizen()
     referral = await refer(client, mint, citizen, "priority")
     clock.now = NOW + timedelta(days=10)
     path = f"/referrals/{referral['referral_id']}/status"
     hospital = mint.professional("H-7", "Hospital de Santa Maria")
-    scheduled = await client.post(path, headers=hospital,
-                                  json={"status": "scheduled", "scheduled_for": "2027-01-15"})
+    scheduled = await client.post(
+        path, headers=hospital, json={"status": "scheduled", "scheduled_for": "2027-01-15"}
+    )
     assert scheduled.status_code == 200 and scheduled.json()["days_left"] is None
 
     async def shown() -> dict[str, Any] | None:
-        views = (await client.get(f"/citizens/{citizen}/referrals",
-                                  headers=mint.citizen(citizen))).json()
+        views = (
+            await client.get(f"/citizens/{citizen}/referrals", headers=mint.citizen(citizen))
+        ).json()
         return views[0] if views and views[0]["status"] == "scheduled" else None
+
     assert (await eventually(shown))["scheduled_for"] == "2027-01-15"
     clock.now = NOW + timedelta(days=90)  # past the deadline, but scheduled: no breach
-    assert (await client.post(path, headers=hospital,
-                              json={"status": "completed"})).json()["status"] == "completed"
+    assert (await client.post(path, headers=hospital, json={"status": "completed"})).json()[
+        "status"
+    ] == "completed"
     changes = await world.published(ReferralStatusChanged, count=2)
     assert [c.status for c in changes] == ["scheduled", "completed"]
     assert_problem(await client.post(path, headers=hospital, json={"status": "cancelled"}), 409)
-    assert_problem(await client.post(path, headers=mint.citizen(citizen),
-                                     json={"status": "cancelled"}), 403)
+    assert_problem(
+        await client.post(path, headers=mint.citizen(citizen), json={"status": "cancelled"}), 403
+    )

@@ -43,8 +43,9 @@ class World:
     def envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
         return self.envelopes.envelope(producer, citizen_id)
 
-    def citizen(self, doctor: tuple[str, str] | None = DOCTOR,
-                medications: tuple[str, ...] = ()) -> uuid.UUID:
+    def citizen(
+        self, doctor: tuple[str, str] | None = DOCTOR, medications: tuple[str, ...] = ()
+    ) -> uuid.UUID:
         """A registered citizen, with a family doctor and chronic medications if given."""
         citizen_id = uuid.uuid4()
         self.positions["identity", citizen_id] = 1
@@ -56,44 +57,80 @@ class World:
         return citizen_id
 
     def assign(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str) -> None:
-        self.feed(FamilyDoctorAssigned(**self.envelope("identity", citizen_id),
-                                       practitioner_id=practitioner_id, health_unit=health_unit))
+        self.feed(
+            FamilyDoctorAssigned(
+                **self.envelope("identity", citizen_id),
+                practitioner_id=practitioner_id,
+                health_unit=health_unit,
+            )
+        )
 
     def deregister(self, citizen_id: uuid.UUID) -> None:
-        self.feed(CitizenDeregistered(**self.envelope("identity", citizen_id), reason="death",
-                                      effective_date=date(2026, 12, 1)))
+        self.feed(
+            CitizenDeregistered(
+                **self.envelope("identity", citizen_id),
+                reason="death",
+                effective_date=date(2026, 12, 1),
+            )
+        )
 
     def summary(self, citizen_id: uuid.UUID, *medication_ids: str) -> None:
-        medications = tuple(ChronicMedication(medication_id=m, name=f"drug {m}", dosage="1/day")
-                            for m in medication_ids)
-        self.feed(HealthSummaryUpdated(**self.envelope("records", citizen_id), allergies=(),
-                                       chronic_conditions=("hypertension",),
-                                       chronic_medications=medications, updated_by="P-100"))
+        medications = tuple(
+            ChronicMedication(medication_id=m, name=f"drug {m}", dosage="1/day")
+            for m in medication_ids
+        )
+        self.feed(
+            HealthSummaryUpdated(
+                **self.envelope("records", citizen_id),
+                allergies=(),
+                chronic_conditions=("hypertension",),
+                chronic_medications=medications,
+                updated_by="P-100",
+            )
+        )
 
     def prescribe(self, citizen_id: uuid.UUID, request_id: uuid.UUID) -> uuid.UUID:
         prescription_id = uuid.uuid4()
-        self.feed(PrescriptionIssued(
-            **self.envelope("records", citizen_id), prescription_id=prescription_id,
-            prescription_number="PT-0001", valid_until=date(2027, 6, 1), prescriber="P-100",
-            items=(PrescriptionItem(medication_id="M1", name="drug M1", dosage="1/day",
-                                    packs=2),),
-            renewal_request_id=request_id))
+        self.feed(
+            PrescriptionIssued(
+                **self.envelope("records", citizen_id),
+                prescription_id=prescription_id,
+                prescription_number="PT-0001",
+                valid_until=date(2027, 6, 1),
+                prescriber="P-100",
+                items=(
+                    PrescriptionItem(medication_id="M1", name="drug M1", dosage="1/day", packs=2),
+                ),
+                renewal_request_id=request_id,
+            )
+        )
         return prescription_id
 
     def exemption(self, citizen_id: uuid.UUID, decision: str = "granted") -> uuid.UUID:
         exemption_id = uuid.uuid4()
-        self.feed(ExemptionDecided(
-            **self.envelope("benefits", citizen_id), exemption_id=exemption_id,
-            category="economic_insufficiency", decision=decision,  # type: ignore[arg-type]
-            basis="rule", valid_from=date(2026, 11, 1), valid_until=date(2027, 10, 31),
-            reason="income"))
+        self.feed(
+            ExemptionDecided(
+                **self.envelope("benefits", citizen_id),
+                exemption_id=exemption_id,
+                category="economic_insufficiency",
+                decision=decision,  # type: ignore[arg-type]
+                basis="rule",
+                valid_from=date(2026, 11, 1),
+                valid_until=date(2027, 10, 31),
+                reason="income",
+            )
+        )
         return exemption_id
 
     def exemption_expired(self, citizen_id: uuid.UUID, exemption_id: uuid.UUID) -> None:
-        self.feed(ExemptionExpired(**self.envelope("benefits", citizen_id),
-                                   exemption_id=exemption_id,
-                                   category="economic_insufficiency",
-                                   expired_on=date(2027, 11, 1)))
+        self.feed(
+            ExemptionExpired(
+                **self.envelope("benefits", citizen_id),
+                exemption_id=exemption_id,
+                category="economic_insufficiency",
+                expired_on=date(2027, 11, 1),
+            )
+        )
 
     def slot(self, days: float = 3, practitioner: tuple[str, str] = DOCTOR) -> uuid.UUID:
         """A slot opened `days` from now."""

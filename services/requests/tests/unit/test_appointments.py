@@ -25,7 +25,8 @@ from .conftest import DOCTOR, NOW, Clock, World
 
 
 def test_a_citizen_books_a_free_slot_with_their_family_doctor(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen, slot_id = world.citizen(), world.slot()
     slot = app.book(citizen, slot_id)
@@ -41,7 +42,8 @@ def test_a_slot_is_booked_once(app: RequestsApplication, world: World) -> None:
 
 
 def test_two_bookings_written_from_the_same_version_conflict(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     first, second, slot_id = world.citizen(), world.citizen(), world.slot()
     mine, theirs = app.repository.get(slot_id), app.repository.get(slot_id)
@@ -70,7 +72,8 @@ def test_a_slot_cannot_be_opened_in_the_past(app: RequestsApplication) -> None:
 
 
 def test_booking_with_a_doctor_not_theirs_is_refused_and_records_nothing(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen()
     other_slot = world.slot(practitioner=("P-999", "USF Outra"))
@@ -81,7 +84,8 @@ def test_booking_with_a_doctor_not_theirs_is_refused_and_records_nothing(
 
 
 def test_a_citizen_without_a_family_doctor_cannot_book(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen(doctor=None)
     with pytest.raises(NoFamilyDoctor):
@@ -94,7 +98,9 @@ def test_an_unknown_citizen_cannot_book(app: RequestsApplication, world: World) 
 
 
 def test_slots_outside_the_booking_window_cannot_be_booked(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     citizen = world.citizen()
     too_far = world.slot(days=61)
@@ -107,7 +113,8 @@ def test_slots_outside_the_booking_window_cannot_be_booked(
 
 
 def test_a_cancelled_appointment_frees_the_slot_for_someone_else(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     first, second, slot_id = world.citizen(), world.citizen(), world.slot()
     booked = app.book(first, slot_id)
@@ -117,7 +124,8 @@ def test_a_cancelled_appointment_frees_the_slot_for_someone_else(
 
 
 def test_a_citizen_cannot_cancel_someone_elses_appointment(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     owner, other, slot_id = world.citizen(), world.citizen(), world.slot()
     booked = app.book(owner, slot_id)
@@ -126,7 +134,9 @@ def test_a_citizen_cannot_cancel_someone_elses_appointment(
 
 
 def test_an_appointment_whose_time_has_come_cannot_be_cancelled(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     citizen = world.citizen()
     booked = app.book(citizen, world.slot(days=1))
@@ -136,7 +146,8 @@ def test_an_appointment_whose_time_has_come_cannot_be_cancelled(
 
 
 def test_the_professional_cancels_a_booking_in_their_own_agenda(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen, slot_id = world.citizen(), world.slot()
     app.book(citizen, slot_id)

@@ -24,7 +24,9 @@ def published(app: RequestsApplication) -> list[IntegrationEvent]:
 
 
 def test_every_request_is_published_keyed_by_its_citizen(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     citizen = world.citizen(medications=("M1",))
     booked = app.book(citizen, world.slot())
@@ -36,8 +38,13 @@ def test_every_request_is_published_keyed_by_its_citizen(
     app.flag_breach_if_due(referral.id)
     events = published(app)
     assert [type(e) for e in events] == [
-        AppointmentBooked, AppointmentCancelled, MedicationRenewalRequested,
-        MedicationRenewalDecided, ReferralRegistered, ReferralStatusChanged]
+        AppointmentBooked,
+        AppointmentCancelled,
+        MedicationRenewalRequested,
+        MedicationRenewalDecided,
+        ReferralRegistered,
+        ReferralStatusChanged,
+    ]
     assert {e.citizen_id for e in events} == {citizen}
     decided = events[3]
     assert isinstance(decided, MedicationRenewalDecided)
@@ -47,7 +54,8 @@ def test_every_request_is_published_keyed_by_its_citizen(
 
 
 def test_a_republished_event_keeps_its_event_id(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen()
     app.book(citizen, world.slot())

@@ -10,7 +10,8 @@ from .conftest import DOCTOR, NOW, Clock, World
 
 
 def test_a_new_family_doctor_takes_over_pending_renewals(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen(medications=("M1", "M2"))
     pending = app.request_renewal(citizen, ["M1"])
@@ -20,12 +21,16 @@ def test_a_new_family_doctor_takes_over_pending_renewals(
     assert app.renewal(pending.id).practitioner_id == "P-200"
     assert app.renewal(pending.id).health_unit == "USF Nova"
     assert app.renewal(decided.id).practitioner_id == DOCTOR[0]
-    assert app.approve_renewal("P-200", pending.id, {"M1": 1},
-                               NOW.date() + timedelta(days=90)).status == "approved"
+    assert (
+        app.approve_renewal("P-200", pending.id, {"M1": 1}, NOW.date() + timedelta(days=90)).status
+        == "approved"
+    )
 
 
 def test_deregistration_cancels_future_appointments_and_pending_requests(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     citizen = world.citizen(medications=("M1",))
     past = app.book(citizen, world.slot(days=1))
@@ -44,7 +49,8 @@ def test_deregistration_cancels_future_appointments_and_pending_requests(
 
 
 def test_a_granted_exemption_covers_the_citizen_until_it_expires(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen()
     exemption = world.exemption(citizen)
@@ -67,7 +73,8 @@ def test_a_republished_event_changes_nothing(app: RequestsApplication, world: Wo
 
 
 def test_events_may_arrive_before_the_registration(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = uuid.uuid4()
     world.summary(citizen, "M1")

@@ -15,14 +15,19 @@ from .conftest import DOCTOR, NOW, Clock, World
 
 
 def refer(app: RequestsApplication, world: World, priority: Priority = "normal") -> Referral:
-    return app.register_referral(world.citizen(), "Cardiologia", "Hospital de Santa Maria",
-                                 priority, *DOCTOR)
+    return app.register_referral(
+        world.citizen(), "Cardiologia", "Hospital de Santa Maria", priority, *DOCTOR
+    )
 
 
-@pytest.mark.parametrize(("priority", "days"),
-                         [("normal", 120), ("priority", 60), ("very_urgent", 30)])
+@pytest.mark.parametrize(
+    ("priority", "days"), [("normal", 120), ("priority", 60), ("very_urgent", 30)]
+)
 def test_a_referral_gets_its_deadline_from_the_tmrg_of_its_priority(
-    app: RequestsApplication, world: World, priority: Priority, days: int,
+    app: RequestsApplication,
+    world: World,
+    priority: Priority,
+    days: int,
 ) -> None:
     referral = refer(app, world, priority)
     assert referral.registered_on == NOW.date()
@@ -30,14 +35,17 @@ def test_a_referral_gets_its_deadline_from_the_tmrg_of_its_priority(
 
 
 def test_tmrg_days_are_configurable(clock: Clock) -> None:
-    app = RequestsApplication(clock=clock,
-                              tmrg_days={"normal": 90, "priority": 45, "very_urgent": 10})
+    app = RequestsApplication(
+        clock=clock, tmrg_days={"normal": 90, "priority": 45, "very_urgent": 10}
+    )
     world = World(app)
     assert refer(app, world, "very_urgent").deadline == NOW.date() + timedelta(days=10)
 
 
 def test_an_unscheduled_referral_is_flagged_only_after_its_deadline(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     referral = refer(app, world, "very_urgent")
     clock.now = NOW + timedelta(days=30)
@@ -50,7 +58,9 @@ def test_an_unscheduled_referral_is_flagged_only_after_its_deadline(
 
 
 def test_a_scheduled_referral_is_not_flagged(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     referral = refer(app, world, "very_urgent")
     app.schedule_referral(referral.id, NOW.date() + timedelta(days=40))
@@ -59,7 +69,9 @@ def test_a_scheduled_referral_is_not_flagged(
 
 
 def test_a_breached_referral_can_still_be_scheduled_and_stays_flagged(
-    app: RequestsApplication, world: World, clock: Clock,
+    app: RequestsApplication,
+    world: World,
+    clock: Clock,
 ) -> None:
     referral = refer(app, world, "priority")
     clock.now = NOW + timedelta(days=61)
@@ -69,7 +81,8 @@ def test_a_breached_referral_can_still_be_scheduled_and_stays_flagged(
 
 
 def test_a_referral_is_scheduled_then_completed_and_then_closed(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     referral = refer(app, world)
     with pytest.raises(ReferralTransitionRefused):
@@ -84,7 +97,8 @@ def test_a_referral_is_scheduled_then_completed_and_then_closed(
 
 
 def test_a_deregistered_citizen_gets_no_new_referral(
-    app: RequestsApplication, world: World,
+    app: RequestsApplication,
+    world: World,
 ) -> None:
     citizen = world.citizen()
     world.deregister(citizen)

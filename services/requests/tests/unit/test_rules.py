@@ -43,8 +43,9 @@ def test_the_window_compares_instants_whatever_their_offset() -> None:
     assert within_booking_window(same_instant + TICK, NOW, 60)
 
 
-@pytest.mark.parametrize(("priority", "days"),
-                         [("normal", 120), ("priority", 60), ("very_urgent", 30)])
+@pytest.mark.parametrize(
+    ("priority", "days"), [("normal", 120), ("priority", 60), ("very_urgent", 30)]
+)
 def test_the_tmrg_deadline_follows_the_priority(priority: Priority, days: int) -> None:
     registered = date(2026, 12, 1)
     deadline = tmrg_deadline(priority, registered, DEFAULT_TMRG_DAYS)

@@ -16,5 +16,13 @@ from rse_shared.asyncapi.cli import default_path, main
 from rse_shared.asyncapi.document import build, render
 from rse_shared.asyncapi.parts import channel_id, contracts, message_id, producer_of
 
-__all__ = ["build", "channel_id", "contracts", "default_path", "main", "message_id",
-           "producer_of", "render"]
+__all__ = [
+    "build",
+    "channel_id",
+    "contracts",
+    "default_path",
+    "main",
+    "message_id",
+    "producer_of",
+    "render",
+]

@@ -24,8 +24,7 @@ def default_path(start: Path | None = None) -> Path:
 def _check(path: Path, text: str) -> int:
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if current != text:
-        print(f"{path} is out of date: run `uv run python -m rse_shared.asyncapi`",
-              file=sys.stderr)
+        print(f"{path} is out of date: run `uv run python -m rse_shared.asyncapi`", file=sys.stderr)
         return 1
     print(f"{path} is up to date")
     return 0
@@ -33,11 +32,16 @@ def _check(path: Path, text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="rse-asyncapi", description="Write the AsyncAPI document of every Kafka topic.")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the file is not what would be written")
-    parser.add_argument("--output", type=Path, default=None,
-                        help=f"the file (default: {DOC_PATH} of the workspace)")
+        prog="rse-asyncapi", description="Write the AsyncAPI document of every Kafka topic."
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the file is not what would be written",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help=f"the file (default: {DOC_PATH} of the workspace)"
+    )
     args = parser.parse_args(argv)
     path: Path = args.output or default_path()
     text = render()

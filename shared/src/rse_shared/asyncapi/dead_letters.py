@@ -20,11 +20,17 @@ DLQ_ADDRESS = topology.dlq_topic("{group}", "{topic}")
 """`rse_shared.topics.dlq_topic(group, topic)`, as an AsyncAPI channel address expression."""
 
 HEADERS: dict[str, Any] = {
-    "type": "object", "required": ["x-error", "x-original-topic"],
+    "type": "object",
+    "required": ["x-error", "x-original-topic"],
     "properties": {
-        "x-error": {"type": "string", "maxLength": 500,
-                    "description": "The error, truncated to 500 characters."},
-        "x-original-topic": {"type": "string", "description": "The topic it was read from."}}}
+        "x-error": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "The error, truncated to 500 characters.",
+        },
+        "x-original-topic": {"type": "string", "description": "The topic it was read from."},
+    },
+}
 
 
 def _addresses(pairs: list[tuple[str, str]]) -> str:
@@ -36,23 +42,32 @@ def add_dead_letters(sections: Sections) -> None:
     pairs = topology.consumer_pairs()
     groups = sorted({g for g, _ in pairs})
     sections.messages["DeadLetterEntry"] = model_message(
-        sections.schemas, DeadLetterEntry,
+        sections.schemas,
+        DeadLetterEntry,
         {**CITIZEN_KEY, "description": "The original message's key (the citizen id)."},
-        headers=HEADERS)
+        headers=HEADERS,
+    )
     dlq = channel_id("dead.letters")
     sections.channels[dlq] = channel(
-        DLQ_ADDRESS, ["DeadLetterEntry"],
+        DLQ_ADDRESS,
+        ["DeadLetterEntry"],
         f"Dead letters of consumer group `group` for `topic` (rse_shared.topics."
         f"dlq_topic): a message that is not a valid contract, or that still fails after "
         f"the retries. The partition keeps flowing. The topics that exist: "
         f"{_addresses(pairs)}.",
         parameters={
             "group": {"enum": groups, "description": "The consumer group (the service)."},
-            "topic": {"enum": sorted({t for _, t in pairs}),
-                      "description": "The topic it consumes."},
-        })
+            "topic": {
+                "enum": sorted({t for _, t in pairs}),
+                "description": "The topic it consumes.",
+            },
+        },
+    )
     for group in groups:
         sections.operations[f"{group}_send_{dlq}"] = operation(
-            "send", dlq, ["DeadLetterEntry"],
+            "send",
+            dlq,
+            ["DeadLetterEntry"],
             f"The {group} consumer dead-letters to "
-            f"{_addresses([(g, t) for g, t in pairs if g == group])}.")
+            f"{_addresses([(g, t) for g, t in pairs if g == group])}.",
+        )

@@ -26,7 +26,7 @@ from rse_shared.contracts.envelope import IntegrationEvent
 
 ENVELOPE_FIELDS = {
     "event_id": "Stable id derived from the stored domain event: a re-publication keeps it, "
-                "so consumers deduplicate on it.",
+    "so consumers deduplicate on it.",
     "occurred_at": "When the domain event was stored (ISO 8601, UTC).",
     "producer": "The publishing service.",
     "citizen_id": "The citizen the event is about; also the Kafka message key.",
@@ -34,9 +34,9 @@ ENVELOPE_FIELDS = {
     "causation_id": "The event that caused this one, if known.",
     "source_position": "Notification id of the event in the producer's outbox log.",
     "chain_prev": f"Set by the relay: `chain_hash` of the previous event in the same topic "
-                  f"partition (`{GENESIS[:8]}...`, 64 zeros, for the first).",
+    f"partition (`{GENESIS[:8]}...`, 64 zeros, for the first).",
     "chain_hash": "Set by the relay: SHA-256 (hex) over this document's canonical JSON "
-                  "(sorted keys, no spaces) without `chain_hash`, `chain_prev` included.",
+    "(sorted keys, no spaces) without `chain_hash`, `chain_prev` included.",
 }
 
 TRACEPARENT = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
@@ -48,10 +48,16 @@ def payload(schemas: Schemas, cls: type[IntegrationEvent]) -> None:
     properties: dict[str, Any] = schema["properties"]
     for name, description in ENVELOPE_FIELDS.items():
         properties[name].setdefault("description", description)
-    properties["event_type"] = {"type": "string", "const": cls.event_type,
-                                "description": "The contract's name."}
-    properties["schema_version"] = {"type": "integer", "const": cls.schema_version,
-                                    "description": "The contract's version."}
+    properties["event_type"] = {
+        "type": "string",
+        "const": cls.event_type,
+        "description": "The contract's name.",
+    }
+    properties["schema_version"] = {
+        "type": "integer",
+        "const": cls.schema_version,
+        "description": "The contract's version.",
+    }
     schema["required"] = [*schema.get("required", []), "event_type", "schema_version"]
 
 
@@ -60,14 +66,22 @@ def event_headers(cls: type[IntegrationEvent]) -> dict[str, Any]:
         "type": "object",
         "required": ["event_type", "event_id"],
         "properties": {
-            "event_type": {"type": "string", "const": cls.event_type,
-                           "description": "The payload's `event_type`, to route without "
-                                          "parsing the value."},
-            "event_id": {"type": "string", "format": "uuid",
-                         "description": "The payload's `event_id`."},
-            "traceparent": {"type": "string", "pattern": TRACEPARENT,
-                            "description": "W3C trace context of the command that stored the "
-                                           "event (absent when it was not traced)."},
+            "event_type": {
+                "type": "string",
+                "const": cls.event_type,
+                "description": "The payload's `event_type`, to route without parsing the value.",
+            },
+            "event_id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "The payload's `event_id`.",
+            },
+            "traceparent": {
+                "type": "string",
+                "pattern": TRACEPARENT,
+                "description": "W3C trace context of the command that stored the "
+                "event (absent when it was not traced).",
+            },
             "tracestate": {"type": "string", "description": "W3C trace state, if any."},
         },
     }
@@ -119,16 +133,22 @@ def add_event_topics(sections: Sections) -> None:
         cid = channel_id(topic)
         readers = topology.consumers_of(topic)
         sections.channels[cid] = channel(
-            topic, ids,
+            topic,
+            ids,
             f"Integration events of {producer} (rse_shared.contracts.{producer}), published "
             f"by its outbox relay with acks=all, keyed by citizen id, hash-chained per "
             f"partition. Consumed by: {', '.join(readers) or 'no service'}; verified by "
-            f"`rse-audit verify`.")
+            f"`rse-audit verify`.",
+        )
         sections.operations[f"{producer}_send_{cid}"] = operation(
-            "send", cid, ids, f"The {producer} outbox relay publishes its integration events.")
+            "send", cid, ids, f"The {producer} outbox relay publishes its integration events."
+        )
         for group in readers:
             sections.operations[f"{group}_receive_{cid}"] = operation(
-                "receive", cid, ids,
+                "receive",
+                cid,
+                ids,
                 f"The {group} idempotent consumer applies them (exactly-once effect); what "
                 f"it cannot apply goes to `{topology.dlq_topic(group, topic)}`.",
-                group=group)
+                group=group,
+            )

@@ -20,8 +20,7 @@ MESSAGES = "#/components/messages/"
 CITIZEN_KEY = {
     "type": "string",
     "format": "uuid",
-    "description": "The citizen id (`citizen_id`): a citizen's events share a partition, "
-                   "in order.",
+    "description": "The citizen id (`citizen_id`): a citizen's events share a partition, in order.",
 }
 
 
@@ -37,8 +36,7 @@ class Schemas:
         self.schemas[name] = dict(schema)
 
     def add_model(self, name: str, model: type[BaseModel]) -> dict[str, Any]:
-        schema = model.model_json_schema(mode="serialization",
-                                         ref_template=SCHEMAS + "{model}")
+        schema = model.model_json_schema(mode="serialization", ref_template=SCHEMAS + "{model}")
         for nested, definition in sorted(schema.pop("$defs", {}).items()):
             self.add(nested, definition)
         self.add(name, schema)
@@ -99,8 +97,12 @@ def kafka_key(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"kafka": {"key": dict(schema), "bindingVersion": KAFKA_BINDING_VERSION}}
 
 
-def model_message(schemas: Schemas, model: type[BaseModel], key: Mapping[str, Any],
-                  headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_message(
+    schemas: Schemas,
+    model: type[BaseModel],
+    key: Mapping[str, Any],
+    headers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The message of a contract model (not an integration event), its schema added."""
     schemas.add_model(model.__name__, model)
     summary, description = doc_of(model)
@@ -120,15 +122,25 @@ def model_message(schemas: Schemas, model: type[BaseModel], key: Mapping[str, An
     return message
 
 
-def channel(address: str, messages: Iterable[str], description: str,
-            **extra: Any) -> dict[str, Any]:
-    return {"address": address, "description": description,
-            "messages": {m: ref(MESSAGES + m) for m in sorted(messages)},
-            "bindings": {"kafka": {"bindingVersion": KAFKA_BINDING_VERSION}}, **extra}
+def channel(
+    address: str, messages: Iterable[str], description: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "address": address,
+        "description": description,
+        "messages": {m: ref(MESSAGES + m) for m in sorted(messages)},
+        "bindings": {"kafka": {"bindingVersion": KAFKA_BINDING_VERSION}},
+        **extra,
+    }
 
 
-def operation(action: str, channel_name: str, messages: Iterable[str], description: str,
-              group: str | None = None) -> dict[str, Any]:
+def operation(
+    action: str,
+    channel_name: str,
+    messages: Iterable[str],
+    description: str,
+    group: str | None = None,
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "action": action,
         "channel": ref(f"#/channels/{channel_name}"),
@@ -136,6 +148,10 @@ def operation(action: str, channel_name: str, messages: Iterable[str], descripti
         "description": description,
     }
     if group is not None:
-        result["bindings"] = {"kafka": {"groupId": {"type": "string", "const": group},
-                                        "bindingVersion": KAFKA_BINDING_VERSION}}
+        result["bindings"] = {
+            "kafka": {
+                "groupId": {"type": "string", "const": group},
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        }
     return result

@@ -23,12 +23,14 @@ class Checkpoint(BaseModel):
     producer: str = Field(description="The publishing service.")
     topic: str = Field(description="The topic whose chain this is.")
     partition: int = Field(ge=0, description="The partition whose chain this is.")
-    head: str = Field(pattern="^[0-9a-f]{64}$",
-                      description="`chain_hash` of the partition's last event.")
+    head: str = Field(
+        pattern="^[0-9a-f]{64}$", description="`chain_hash` of the partition's last event."
+    )
     count: int = Field(ge=0, description="Number of events in the chain up to `head`.")
     at: datetime = Field(description="When the checkpoint was signed.")
-    key_id: str = Field(pattern="^[0-9a-f]{16}$",
-                        description="Id of the verification key on `audit.keys`.")
+    key_id: str = Field(
+        pattern="^[0-9a-f]{16}$", description="Id of the verification key on `audit.keys`."
+    )
     signature: str = Field(description="Base64 Ed25519 signature.")
 
 
@@ -38,8 +40,9 @@ class VerificationKey(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     producer: str = Field(description="The publishing service.")
-    key_id: str = Field(pattern="^[0-9a-f]{16}$",
-                        description="First 16 hex digits of SHA-256 over the raw key.")
+    key_id: str = Field(
+        pattern="^[0-9a-f]{16}$", description="First 16 hex digits of SHA-256 over the raw key."
+    )
     public_key: str = Field(description="Base64 raw Ed25519 public key (32 bytes).")
 
 

@@ -10,7 +10,11 @@ from rse_shared.contracts.envelope import IntegrationEvent, contract
 
 Category = Literal["health_summary", "vaccinations", "prescriptions", "care_plan", "referrals"]
 CATEGORIES: tuple[Category, ...] = (
-    "health_summary", "vaccinations", "prescriptions", "care_plan", "referrals",
+    "health_summary",
+    "vaccinations",
+    "prescriptions",
+    "care_plan",
+    "referrals",
 )
 GranteeKind = Literal["professional", "health_unit", "all_sns"]
 Purpose = Literal["treatment"]

@@ -105,8 +105,9 @@ def stable_event_id(originator_id: uuid.UUID, originator_version: int) -> uuid.U
     return uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
 
 
-def envelope_of(domain_event: Any, position: int, producer: str,
-                citizen_id: uuid.UUID | None = None) -> dict[str, Any]:
+def envelope_of(
+    domain_event: Any, position: int, producer: str, citizen_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     """The envelope of the integration event translated from a stored domain event.
 
     The citizen is the event's `citizen_id` unless given (identity's citizen is the

@@ -47,15 +47,15 @@ def infra() -> ServiceSettings:
     become the defaults of every settings object the tests build.
     """
     if os.environ.get("RSE_TEST_INFRA", "local") == "local":
-        subprocess.run(["bash", str(infra_script()), "up"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(["bash", str(infra_script()), "up"], check=True, stdout=subprocess.DEVNULL)
         _adopt_infra_env()
     return ServiceSettings(service_name="test", environment="test")
 
 
 def _adopt_infra_env() -> None:
-    printed = subprocess.run(["bash", str(infra_script()), "env"], check=True,
-                             capture_output=True, text=True).stdout
+    printed = subprocess.run(
+        ["bash", str(infra_script()), "env"], check=True, capture_output=True, text=True
+    ).stdout
     for line in printed.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         if line.startswith("export ") and name.startswith(("RSE_", "PG")):
@@ -104,12 +104,14 @@ def tally(settings: ServiceSettings) -> Iterator[RegistrationTally]:
 
 
 @pytest.fixture
-async def consuming(infra: ServiceSettings, tally: RegistrationTally,
-                    fresh_topic: str) -> AsyncIterator[IdempotentConsumer]:
+async def consuming(
+    infra: ServiceSettings, tally: RegistrationTally, fresh_topic: str
+) -> AsyncIterator[IdempotentConsumer]:
     """The tally fed from `fresh_topic` (identity's, as it counts registrations) by an
     idempotent consumer in its own group."""
-    async with feeding(infra.kafka_bootstrap, tally, [fresh_topic],
-                       owners={fresh_topic: "identity"}) as consumer:
+    async with feeding(
+        infra.kafka_bootstrap, tally, [fresh_topic], owners={fresh_topic: "identity"}
+    ) as consumer:
         yield consumer
 
 
@@ -120,8 +122,13 @@ def mint(infra: ServiceSettings) -> TokenMint:
 
 
 @pytest.fixture
-def kit(infra: ServiceSettings, fresh_database: str, fresh_mongo: str,
-        new_topic: Callable[[str], Awaitable[str]], mint: TokenMint) -> Kit:
+def kit(
+    infra: ServiceSettings,
+    fresh_database: str,
+    fresh_mongo: str,
+    new_topic: Callable[[str], Awaitable[str]],
+    mint: TokenMint,
+) -> Kit:
     """A service's test settings, fresh topics and running service (rse_shared.testing.kit)."""
     return Kit(infra, fresh_database, fresh_mongo, new_topic, mint)
 

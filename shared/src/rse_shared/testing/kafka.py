@@ -27,8 +27,9 @@ async def create_topic(bootstrap: str, label: str = "t") -> str:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, num_partitions=EVENT_PARTITIONS,
-                                            replication_factor=1)])
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=EVENT_PARTITIONS, replication_factor=1)]
+        )
     finally:
         await admin.close()
     return name
@@ -43,8 +44,13 @@ def published_head(bootstrap: str, topic: str, partition: int) -> str:
     return _published_heads.get((bootstrap, topic, partition), GENESIS)
 
 
-async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
-                  partition: int | None = None, chained: bool = True) -> None:
+async def publish(
+    bootstrap: str,
+    topic: str,
+    *events: IntegrationEvent,
+    partition: int | None = None,
+    chained: bool = True,
+) -> None:
     """Produce integration events as a producer's relay would (acks=all, keyed by citizen,
     linked into the partition's hash chain unless not `chained`), onto `partition` if
     given, whatever the key would pick."""
@@ -60,8 +66,9 @@ async def publish(bootstrap: str, topic: str, *events: IntegrationEvent,
                 head = (bootstrap, topic, where)
                 document = link(document, _published_heads.get(head, GENESIS))
                 _published_heads[head] = document["chain_hash"]
-            await producer.send_and_wait(topic, json.dumps(document).encode(), key=key,
-                                         partition=where)
+            await producer.send_and_wait(
+                topic, json.dumps(document).encode(), key=key, partition=where
+            )
     finally:
         await producer.stop()
 
@@ -75,16 +82,22 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str, deadline: float) -
     return set(partitions or ())
 
 
-async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0,
-                     expect: int | None = None) -> list[Any]:
+async def read_topic(
+    bootstrap: str, topic: str, *, timeout: float = 10.0, expect: int | None = None
+) -> list[Any]:
     """Every record on `topic` from offset 0 (stops once `expect` are read, or at timeout)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", **tool_options(ADMIN))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **tool_options(ADMIN),
+    )
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
-        tps = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic,
-                                                                           deadline))]
+        tps = [
+            TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic, deadline))
+        ]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         records: list[Any] = []

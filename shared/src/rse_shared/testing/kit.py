@@ -43,17 +43,20 @@ class Envelopes:
     """Envelope fields of the events other services would publish: each producer's events
     about one citizen carry rising source positions, as its relay's would."""
 
-    positions: dict[tuple[str, uuid.UUID], int] = field(
-        default_factory=lambda: defaultdict(int))
+    positions: dict[tuple[str, uuid.UUID], int] = field(default_factory=lambda: defaultdict(int))
 
     def next_position(self, producer: str, citizen_id: uuid.UUID) -> int:
         self.positions[producer, citizen_id] += 1
         return self.positions[producer, citizen_id]
 
     def envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
-        return {"event_id": uuid.uuid4(), "occurred_at": datetime.now(UTC),
-                "producer": producer, "citizen_id": citizen_id,
-                "source_position": self.next_position(producer, citizen_id)}
+        return {
+            "event_id": uuid.uuid4(),
+            "occurred_at": datetime.now(UTC),
+            "producer": producer,
+            "citizen_id": citizen_id,
+            "source_position": self.next_position(producer, citizen_id),
+        }
 
 
 class Upstream(Envelopes):
@@ -73,13 +76,22 @@ class Upstream(Envelopes):
         records = await read_topic(self.bootstrap, self.topics[producer], timeout=2)
         return [e for e in map(parse_event, documents(records)) if isinstance(e, event_type)]
 
-    async def published(self, producer: str, event_type: type[E], count: int = 1, *,
-                        settle: float = 0.5, timeout: float = 30.0) -> list[E]:
+    async def published(
+        self,
+        producer: str,
+        event_type: type[E],
+        count: int = 1,
+        *,
+        settle: float = 0.5,
+        timeout: float = 30.0,
+    ) -> list[E]:
         """The events of a type on `producer`'s topic once there are `count`; after `settle`
         seconds read again, so that anything beyond `count` would have been relayed."""
+
         async def probe() -> tuple[list[E]] | None:
             found = await self.read(producer, event_type)
             return (found,) if len(found) >= count else None  # a tuple: truthy even if empty
+
         (found,) = await eventually(probe, timeout=timeout)
         if not settle:
             return found
@@ -99,9 +111,13 @@ class Kit:
 
     def settings(self, cls: type[S], **overrides: Any) -> S:
         """The service's test settings: its own databases and group, a fast relay."""
-        values: dict[str, Any] = {"environment": "test", "postgres_db": self.database,
-                                  "mongo_db": self.mongo, "consumer_group": self.database,
-                                  "relay_poll_interval": 0.05}
+        values: dict[str, Any] = {
+            "environment": "test",
+            "postgres_db": self.database,
+            "mongo_db": self.mongo,
+            "consumer_group": self.database,
+            "relay_poll_interval": 0.05,
+        }
         return cls(**{**values, **overrides})
 
     async def topics(self, service: str) -> dict[str, str]:
@@ -111,8 +127,13 @@ class Kit:
         return {name: await self.new_topic(name) for name in producers}
 
     @contextlib.asynccontextmanager
-    async def serve(self, bootstrap: Callable[..., Service], settings: ServiceSettings,
-                    topics: dict[str, str], **kwargs: Any) -> AsyncIterator[Service]:
+    async def serve(
+        self,
+        bootstrap: Callable[..., Service],
+        settings: ServiceSettings,
+        topics: dict[str, str],
+        **kwargs: Any,
+    ) -> AsyncIterator[Service]:
         """The service built by `bootstrap` on the fresh topics, running until the test ends."""
         service = settings.service_name
         consumes = [topics[topology.owner_of(t) or t] for t in topology.consumed_by(service)]

@@ -17,16 +17,30 @@ from rse_shared.service import Service
 
 
 @contextlib.asynccontextmanager
-async def feeding(bootstrap: str, app: ConsumerApplication, topics: list[str], *,
-                  group_id: str | None = None, owners: dict[str, str] | None = None,
-                  ) -> AsyncIterator[IdempotentConsumer]:
+async def feeding(
+    bootstrap: str,
+    app: ConsumerApplication,
+    topics: list[str],
+    *,
+    group_id: str | None = None,
+    owners: dict[str, str] | None = None,
+) -> AsyncIterator[IdempotentConsumer]:
     """`app` fed from `topics` by an idempotent consumer (in a group of its own by default);
     `owners` names the producer of each topic whose name does not."""
-    broker = KafkaBroker(bootstrap, logger=logging.getLogger("faststream"),
-                         security=broker_security(tool_settings(ADMIN)))
-    consumer = IdempotentConsumer(broker, app, topics=topics, max_attempts=3,
-                                  retry_backoff=0.05, owners=owners,
-                                  group_id=group_id or f"g-{uuid.uuid4().hex[:8]}")
+    broker = KafkaBroker(
+        bootstrap,
+        logger=logging.getLogger("faststream"),
+        security=broker_security(tool_settings(ADMIN)),
+    )
+    consumer = IdempotentConsumer(
+        broker,
+        app,
+        topics=topics,
+        max_attempts=3,
+        retry_backoff=0.05,
+        owners=owners,
+        group_id=group_id or f"g-{uuid.uuid4().hex[:8]}",
+    )
     await broker.start()
     try:
         yield consumer

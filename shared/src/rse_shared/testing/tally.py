@@ -41,8 +41,9 @@ class RegistrationTally(ConsumerApplication):
         """Other events change nothing."""
 
     @handle.register(CitizenRegistered)
-    def _(self, domain_event: CitizenRegistered,
-          processing_event: ProcessingEvent[uuid.UUID]) -> None:
+    def _(
+        self, domain_event: CitizenRegistered, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
         if domain_event.full_name == "Poison":
             raise RuntimeError("cannot count poison")
         try:
@@ -60,10 +61,17 @@ class RegistrationTally(ConsumerApplication):
         return tally.count
 
 
-def a_registration(citizen_id: uuid.UUID | None = None, position: int = 1,
-                   full_name: str = "Ana Silva") -> CitizenRegistered:
+def a_registration(
+    citizen_id: uuid.UUID | None = None, position: int = 1, full_name: str = "Ana Silva"
+) -> CitizenRegistered:
     citizen_id = citizen_id or uuid.uuid4()
     return CitizenRegistered(
-        event_id=uuid.uuid5(citizen_id, str(position)), occurred_at=datetime.now(UTC),
-        producer="identity", citizen_id=citizen_id, source_position=position,
-        sns_number="123456789", full_name=full_name, date_of_birth=date(1980, 1, 1))
+        event_id=uuid.uuid5(citizen_id, str(position)),
+        occurred_at=datetime.now(UTC),
+        producer="identity",
+        citizen_id=citizen_id,
+        source_position=position,
+        sns_number="123456789",
+        full_name=full_name,
+        date_of_birth=date(1980, 1, 1),
+    )

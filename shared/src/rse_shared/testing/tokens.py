@@ -26,15 +26,24 @@ class TokenMint:
         self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
 
     def verifier(self) -> TokenVerifier:
-        return TokenVerifier(jwks_from_json(json.dumps(self.jwks)),
-                             issuer=self.settings.jwt_issuer,
-                             audience=self.settings.jwt_audience)
+        return TokenVerifier(
+            jwks_from_json(json.dumps(self.jwks)),
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+        )
 
     def token(self, role: Role, **claims: Any) -> str:
         now = int(time.time())
-        payload = {"sub": str(uuid.uuid4()), "role": role, "iss": self.settings.jwt_issuer,
-                   "aud": self.settings.jwt_audience, "iat": now, "nbf": now,
-                   "exp": now + 600, **claims}
+        payload = {
+            "sub": str(uuid.uuid4()),
+            "role": role,
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            **claims,
+        }
         return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
     def citizen(self, citizen_id: uuid.UUID | str) -> dict[str, str]:
@@ -42,8 +51,9 @@ class TokenMint:
         return bearer(self.token("citizen", citizen_id=str(citizen_id)))
 
     def professional(self, practitioner_id: str, health_unit: str) -> dict[str, str]:
-        return bearer(self.token("professional", practitioner_id=practitioner_id,
-                                 health_unit=health_unit))
+        return bearer(
+            self.token("professional", practitioner_id=practitioner_id, health_unit=health_unit)
+        )
 
     def staff(self, role: Role) -> dict[str, str]:
         return bearer(self.token(role))

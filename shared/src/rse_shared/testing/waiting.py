@@ -12,8 +12,9 @@ import pytest
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0,
-                     every: float = 0.1) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, every: float = 0.1
+) -> T:
     """Poll `probe` until it returns something truthy; fail the test at `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

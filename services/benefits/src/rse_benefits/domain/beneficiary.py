@@ -33,8 +33,9 @@ class Beneficiary(Aggregate):
         self.open: dict[str, uuid.UUID] = {}
         self.deregistered = False
 
-    def check_may_request(self, category: ExemptionCategory,
-                          renews: uuid.UUID | None = None) -> None:
+    def check_may_request(
+        self, category: ExemptionCategory, renews: uuid.UUID | None = None
+    ) -> None:
         if self.deregistered:
             raise NotABeneficiary("citizen is deregistered")
         current = self.open.get(category)

@@ -60,9 +60,15 @@ class Exemption(Aggregate):
         reason: str
 
     @event(Requested)
-    def __init__(self, citizen_id: uuid.UUID, category: ExemptionCategory,
-                 evidence: list[dict[str, Any]], income_per_person: Decimal | None,
-                 requested_on: date, renews: uuid.UUID | None) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        category: ExemptionCategory,
+        evidence: list[dict[str, Any]],
+        income_per_person: Decimal | None,
+        requested_on: date,
+        renews: uuid.UUID | None,
+    ) -> None:
         self.citizen_id = citizen_id
         self.category = category
         self.status: Status = "pending"
@@ -73,25 +79,46 @@ class Exemption(Aggregate):
         if self.status != "pending":
             raise ExemptionNotPending(f"exemption is {self.status}")
 
-    def decide(self, decision: Literal["granted", "denied"], basis: Literal["rule", "officer"],
-               valid_from: date | None, valid_until: date | None, reason: str,
-               decided_by: str | None = None) -> None:
+    def decide(
+        self,
+        decision: Literal["granted", "denied"],
+        basis: Literal["rule", "officer"],
+        valid_from: date | None,
+        valid_until: date | None,
+        reason: str,
+        decided_by: str | None = None,
+    ) -> None:
         self.check_pending()
-        self._decided(citizen_id=self.citizen_id, category=self.category, decision=decision,
-                      basis=basis, valid_from=valid_from, valid_until=valid_until,
-                      reason=reason, decided_by=decided_by)
+        self._decided(
+            citizen_id=self.citizen_id,
+            category=self.category,
+            decision=decision,
+            basis=basis,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            reason=reason,
+            decided_by=decided_by,
+        )
 
     @event(Decided)
-    def _decided(self, citizen_id: uuid.UUID, category: ExemptionCategory,
-                 decision: Literal["granted", "denied"], basis: Literal["rule", "officer"],
-                 valid_from: date | None, valid_until: date | None, reason: str,
-                 decided_by: str | None) -> None:
+    def _decided(
+        self,
+        citizen_id: uuid.UUID,
+        category: ExemptionCategory,
+        decision: Literal["granted", "denied"],
+        basis: Literal["rule", "officer"],
+        valid_from: date | None,
+        valid_until: date | None,
+        reason: str,
+        decided_by: str | None,
+    ) -> None:
         self.status = decision
         self.valid_until = valid_until
 
     def is_due_to_expire(self, today: date) -> bool:
-        return self.status == "granted" and self.valid_until is not None and \
-            self.valid_until < today
+        return (
+            self.status == "granted" and self.valid_until is not None and self.valid_until < today
+        )
 
     def expire(self, today: date) -> None:
         if not self.is_due_to_expire(today):
@@ -99,8 +126,9 @@ class Exemption(Aggregate):
         self._expired(citizen_id=self.citizen_id, category=self.category, expired_on=today)
 
     @event(Expired)
-    def _expired(self, citizen_id: uuid.UUID, category: ExemptionCategory,
-                 expired_on: date) -> None:
+    def _expired(
+        self, citizen_id: uuid.UUID, category: ExemptionCategory, expired_on: date
+    ) -> None:
         self.status = "expired"
 
     def cancel(self, reason: str) -> None:

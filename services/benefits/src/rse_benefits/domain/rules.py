@@ -38,15 +38,21 @@ def minor_rule(born: date, today: date) -> RuleOutcome:
     return RuleOutcome("granted", today, birthday - timedelta(days=1), "minor (age under 18)")
 
 
-def economic_rule(income_per_person: Decimal, ias: Decimal, today: date,
-                  validity_days: int) -> RuleOutcome:
+def economic_rule(
+    income_per_person: Decimal, ias: Decimal, today: date, validity_days: int
+) -> RuleOutcome:
     """Household monthly income per person at most 1.5 x IAS gives economic insufficiency."""
     threshold = ECONOMIC_THRESHOLD_IAS * ias
     if income_per_person <= threshold:
-        return RuleOutcome("granted", today, today + timedelta(days=validity_days - 1),
-                           f"income per person {income_per_person} <= 1.5 x IAS ({threshold})")
-    return RuleOutcome("denied", None, None,
-                       f"income per person {income_per_person} > 1.5 x IAS ({threshold})")
+        return RuleOutcome(
+            "granted",
+            today,
+            today + timedelta(days=validity_days - 1),
+            f"income per person {income_per_person} <= 1.5 x IAS ({threshold})",
+        )
+    return RuleOutcome(
+        "denied", None, None, f"income per person {income_per_person} > 1.5 x IAS ({threshold})"
+    )
 
 
 @dataclass(frozen=True)

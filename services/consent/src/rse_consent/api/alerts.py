@@ -12,8 +12,9 @@ from rse_consent.projections import access_alerts_enabled, alerts_of
 from rse_shared.eventstore import in_thread
 from rse_shared.service import ReadModels
 
-router = APIRouter(prefix="/citizens/{citizen_id}", tags=["access alerts"],
-                   dependencies=[THE_CITIZEN])
+router = APIRouter(
+    prefix="/citizens/{citizen_id}", tags=["access alerts"], dependencies=[THE_CITIZEN]
+)
 
 
 @router.get("/alert-settings", response_model=AlertSettings)
@@ -30,11 +31,15 @@ async def choose_alerts(body: AlertSettings, citizen_id: uuid.UUID, app: App) ->
 
 
 @router.get("/alerts", response_model=list[AlertView])
-async def alert_inbox(citizen_id: uuid.UUID, db: ReadModels, unread: bool = False,
-                      limit: Limit = 100, offset: Offset = 0) -> list[AlertView]:
+async def alert_inbox(
+    citizen_id: uuid.UUID,
+    db: ReadModels,
+    unread: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AlertView]:
     """The citizen's access alerts, most recent access first (only unread ones if asked)."""
-    entries = await alerts_of(db, str(citizen_id), unread_only=unread, limit=limit,
-                              offset=offset)
+    entries = await alerts_of(db, str(citizen_id), unread_only=unread, limit=limit, offset=offset)
     return [AlertView.of(entry) for entry in entries]
 
 

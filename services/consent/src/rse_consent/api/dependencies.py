@@ -14,6 +14,7 @@ App = Annotated[ConsentApplication, Depends(get_app)]
 THE_CITIZEN = Depends(citizen_or(detail="only the citizen may do this"))
 """Consents are granted and revoked, and alerts read and chosen, by their citizen alone."""
 
-THE_CITIZEN_OR_AUDITOR = Depends(citizen_or(
-    "auditor", detail="a citizen may only see their own consents and access history"))
+THE_CITIZEN_OR_AUDITOR = Depends(
+    citizen_or("auditor", detail="a citizen may only see their own consents and access history")
+)
 """Consents and the access history are the citizen's to see, and an auditor's to check."""

@@ -16,8 +16,9 @@ from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.fhir import ConsentFacts
 
-CategoryOrAll = Literal["health_summary", "vaccinations", "prescriptions", "care_plan",
-                        "referrals", "all"]
+CategoryOrAll = Literal[
+    "health_summary", "vaccinations", "prescriptions", "care_plan", "referrals", "all"
+]
 GranteeId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Limit = Annotated[int, Query(ge=1, le=500, description="at most this many items")]
 Offset = Annotated[int, Query(ge=0, le=100_000, description="skip this many items first")]
@@ -88,12 +89,17 @@ class AccessView(BaseModel):
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessView:
         """The access as the citizen (or an auditor) sees it."""
-        return cls(access_id=uuid.UUID(entry.id), practitioner_id=entry.practitioner_id,
-                   health_unit=entry.health_unit, categories=list(entry.categories),
-                   purpose=entry.purpose, emergency_reason=entry.emergency_reason,
-                   decision=entry.decision,
-                   consent_id=uuid.UUID(entry.consent_id) if entry.consent_id else None,
-                   accessed_at=entry.accessed_at)
+        return cls(
+            access_id=uuid.UUID(entry.id),
+            practitioner_id=entry.practitioner_id,
+            health_unit=entry.health_unit,
+            categories=list(entry.categories),
+            purpose=entry.purpose,
+            emergency_reason=entry.emergency_reason,
+            decision=entry.decision,
+            consent_id=uuid.UUID(entry.consent_id) if entry.consent_id else None,
+            accessed_at=entry.accessed_at,
+        )
 
 
 class AlertView(BaseModel):
@@ -112,10 +118,17 @@ class AlertView(BaseModel):
     @classmethod
     def of(cls, entry: AlertEntry) -> AlertView:
         """The alert as its citizen sees it."""
-        return cls(alert_id=uuid.UUID(entry.id), access_id=uuid.UUID(entry.access_id),
-                   practitioner_id=entry.practitioner_id, health_unit=entry.health_unit,
-                   categories=list(entry.categories), decision=entry.decision,
-                   accessed_at=entry.accessed_at, read=entry.read, read_at=entry.read_at)
+        return cls(
+            alert_id=uuid.UUID(entry.id),
+            access_id=uuid.UUID(entry.access_id),
+            practitioner_id=entry.practitioner_id,
+            health_unit=entry.health_unit,
+            categories=list(entry.categories),
+            decision=entry.decision,
+            accessed_at=entry.accessed_at,
+            read=entry.read,
+            read_at=entry.read_at,
+        )
 
 
 class AlertSettings(Strict):
@@ -124,20 +137,33 @@ class AlertSettings(Strict):
     access_alerts: bool
 
 
-def consent_view(consent_id: uuid.UUID | str, citizen_id: uuid.UUID | str, grantee: Grantee,
-                 categories: list[Category], purpose: Purpose, validity: Validity,
-                 at: datetime) -> ConsentView | None:
+def consent_view(
+    consent_id: uuid.UUID | str,
+    citizen_id: uuid.UUID | str,
+    grantee: Grantee,
+    categories: list[Category],
+    purpose: Purpose,
+    validity: Validity,
+    at: datetime,
+) -> ConsentView | None:
     """The consent as it stood at `at`; None if it was not granted yet."""
     state = validity.status_at(at)
     if state is None:
         return None
     # What happened after `at` was not known then: a past view is never rewritten.
     return ConsentView(
-        consent_id=uuid.UUID(str(consent_id)), citizen_id=uuid.UUID(str(citizen_id)),
-        grantee=GranteeView(kind=grantee.kind, id=grantee.id), categories=categories,
-        purpose=purpose, status=state, granted_at=validity.granted_at,
-        valid_from=validity.valid_from, valid_until=validity.valid_until,
-        revoked_at=_known(validity.revoked_at, at), expired_at=_known(validity.expired_at, at))
+        consent_id=uuid.UUID(str(consent_id)),
+        citizen_id=uuid.UUID(str(citizen_id)),
+        grantee=GranteeView(kind=grantee.kind, id=grantee.id),
+        categories=categories,
+        purpose=purpose,
+        status=state,
+        granted_at=validity.granted_at,
+        valid_from=validity.valid_from,
+        valid_until=validity.valid_until,
+        revoked_at=_known(validity.revoked_at, at),
+        expired_at=_known(validity.expired_at, at),
+    )
 
 
 def _known(moment: datetime | None, at: datetime) -> datetime | None:
@@ -146,14 +172,28 @@ def _known(moment: datetime | None, at: datetime) -> datetime | None:
 
 def view_of_entry(entry: ConsentEntry, at: datetime) -> ConsentView | None:
     """A consent of the book as it stood at `at`; None if it was not granted yet."""
-    return consent_view(entry.id, entry.citizen_id, entry.grantee, list(entry.categories),
-                        entry.purpose, entry.validity, at)
+    return consent_view(
+        entry.id,
+        entry.citizen_id,
+        entry.grantee,
+        list(entry.categories),
+        entry.purpose,
+        entry.validity,
+        at,
+    )
 
 
 def view_of_consent(consent: Consent, at: datetime) -> ConsentView:
     """A consent just granted or revoked, as it stands at `at`."""
-    view = consent_view(consent.id, consent.citizen_id, consent.grantee,
-                        list(consent.categories), consent.purpose, consent.validity, at)
+    view = consent_view(
+        consent.id,
+        consent.citizen_id,
+        consent.grantee,
+        list(consent.categories),
+        consent.purpose,
+        consent.validity,
+        at,
+    )
     assert view is not None, "a consent just saved exists now"
     return view
 
@@ -161,8 +201,15 @@ def view_of_consent(consent: Consent, at: datetime) -> ConsentView:
 def facts_of(entry: ConsentEntry) -> ConsentFacts:
     """A consent of the book, as a FHIR Consent describes it."""
     return ConsentFacts(
-        consent_id=entry.id, citizen_id=entry.citizen_id, grantee_kind=entry.grantee_kind,
-        grantee_id=entry.grantee_id, categories=entry.categories, purpose=entry.purpose,
-        granted_at=entry.granted_at, valid_from=entry.valid_from,
-        valid_until=entry.valid_until, revoked_at=entry.revoked_at,
-        expired_at=entry.expired_at)
+        consent_id=entry.id,
+        citizen_id=entry.citizen_id,
+        grantee_kind=entry.grantee_kind,
+        grantee_id=entry.grantee_id,
+        categories=entry.categories,
+        purpose=entry.purpose,
+        granted_at=entry.granted_at,
+        valid_from=entry.valid_from,
+        valid_until=entry.valid_until,
+        revoked_at=entry.revoked_at,
+        expired_at=entry.expired_at,
+    )

@@ -34,9 +34,18 @@ class Access(Aggregate):
         return natural_id("access", str(access_id))
 
     @event(Recorded)
-    def __init__(self, access_id: uuid.UUID, citizen_id: uuid.UUID, practitioner_id: str,
-                 health_unit: str | None, categories: tuple[Category, ...], purpose: str | None,
-                 emergency_reason: str | None, decision: Decision, consent_id: uuid.UUID | None,
-                 accessed_at: datetime) -> None:
+    def __init__(
+        self,
+        access_id: uuid.UUID,
+        citizen_id: uuid.UUID,
+        practitioner_id: str,
+        health_unit: str | None,
+        categories: tuple[Category, ...],
+        purpose: str | None,
+        emergency_reason: str | None,
+        decision: Decision,
+        consent_id: uuid.UUID | None,
+        accessed_at: datetime,
+    ) -> None:
         self.citizen_id = citizen_id
         self.decision = decision

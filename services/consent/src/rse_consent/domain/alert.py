@@ -44,10 +44,18 @@ class AccessAlert(Aggregate):
         return natural_id("access-alert", str(access_id))
 
     @event(Raised)
-    def __init__(self, citizen_id: uuid.UUID, access_id: uuid.UUID, practitioner_id: str,
-                 health_unit: str | None, categories: tuple[Category, ...], decision: Decision,
-                 accessed_at: datetime, causation_id: uuid.UUID | None,
-                 correlation_id: uuid.UUID | None) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        access_id: uuid.UUID,
+        practitioner_id: str,
+        health_unit: str | None,
+        categories: tuple[Category, ...],
+        decision: Decision,
+        accessed_at: datetime,
+        causation_id: uuid.UUID | None,
+        correlation_id: uuid.UUID | None,
+    ) -> None:
         self.citizen_id = citizen_id
         self.read_at: datetime | None = None
 

@@ -134,9 +134,17 @@ class Consent(Aggregate):
         expired_at: datetime
 
     @event(Granted)
-    def __init__(self, citizen_id: uuid.UUID, grantee_kind: GranteeKind, grantee_id: str | None,
-                 categories: tuple[Category, ...], purpose: Purpose, valid_from: datetime,
-                 valid_until: datetime | None, granted_at: datetime) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        grantee_kind: GranteeKind,
+        grantee_id: str | None,
+        categories: tuple[Category, ...],
+        purpose: Purpose,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        granted_at: datetime,
+    ) -> None:
         self.citizen_id = citizen_id
         self.grantee = Grantee(grantee_kind, grantee_id)
         self.categories = tuple(categories)
@@ -148,20 +156,35 @@ class Consent(Aggregate):
         self.expired_at: datetime | None = None
 
     @classmethod
-    def grant(cls, citizen_id: uuid.UUID, grantee: Grantee, categories: Iterable[str],
-              now: datetime, valid_from: datetime | None = None,
-              valid_until: datetime | None = None, purpose: Purpose = "treatment") -> Consent:
+    def grant(
+        cls,
+        citizen_id: uuid.UUID,
+        grantee: Grantee,
+        categories: Iterable[str],
+        now: datetime,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        purpose: Purpose = "treatment",
+    ) -> Consent:
         start = in_utc(valid_from or now)
         end = in_utc(valid_until) if valid_until else None
         check_window(start, end, now)
-        return cls(citizen_id=citizen_id, grantee_kind=grantee.kind, grantee_id=grantee.id,
-                   categories=expand_categories(categories), purpose=purpose,
-                   valid_from=start, valid_until=end, granted_at=in_utc(now))
+        return cls(
+            citizen_id=citizen_id,
+            grantee_kind=grantee.kind,
+            grantee_id=grantee.id,
+            categories=expand_categories(categories),
+            purpose=purpose,
+            valid_from=start,
+            valid_until=end,
+            granted_at=in_utc(now),
+        )
 
     @property
     def validity(self) -> Validity:
-        return Validity(self.granted_at, self.valid_from, self.valid_until,
-                        self.revoked_at, self.expired_at)
+        return Validity(
+            self.granted_at, self.valid_from, self.valid_until, self.revoked_at, self.expired_at
+        )
 
     def check_not_ended(self, now: datetime) -> None:
         status = self.validity.status_at(now)
@@ -177,8 +200,12 @@ class Consent(Aggregate):
         self.revoked_at = revoked_at
 
     def is_due_to_expire(self, now: datetime) -> bool:
-        return (self.revoked_at is None and self.expired_at is None
-                and self.valid_until is not None and self.valid_until <= now)
+        return (
+            self.revoked_at is None
+            and self.expired_at is None
+            and self.valid_until is not None
+            and self.valid_until <= now
+        )
 
     def expire(self, now: datetime) -> None:
         if not self.is_due_to_expire(now):

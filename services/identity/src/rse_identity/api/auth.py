@@ -24,13 +24,17 @@ def account_username(username: str) -> str:
     return username if username.isdigit() and len(username) == 9 else staff_username(username)
 
 
-@auth.post("/auth/token", response_model=AccessToken,
-           responses={401: {}, 429: {"description": "slow down, or account locked"}})
+@auth.post(
+    "/auth/token",
+    response_model=AccessToken,
+    responses={401: {}, 429: {"description": "slow down, or account locked"}},
+)
 async def login(body: Login, app: App, issuer: Issuer) -> AccessToken | JSONResponse:
     """Exchange username, password and (once enrolled) a TOTP code for an access token."""
     try:
-        account = await in_thread(app.authenticate, account_username(body.username),
-                                  body.password, body.totp_code)
+        account = await in_thread(
+            app.authenticate, account_username(body.username), body.password, body.totp_code
+        )
     except LoginThrottled as throttled:
         seconds = max(1, int(throttled.retry_after.total_seconds() + 0.999))
         response = problem(429, "Too Many Requests", str(throttled), retry_after=seconds)

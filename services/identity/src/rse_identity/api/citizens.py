@@ -39,8 +39,7 @@ async def my_personal_data(db: ReadModels, principal: CurrentPrincipal) -> Citiz
 
 
 @citizens.get("/{citizen_id}", response_model=CitizenView)
-async def personal_data(citizen_id: uuid.UUID, db: ReadModels,
-                        _: CitizenOrOperator) -> CitizenView:
+async def personal_data(citizen_id: uuid.UUID, db: ReadModels, _: CitizenOrOperator) -> CitizenView:
     """A citizen's personal data (the citizen themself, or an operator)."""
     return await _citizen_view(db, str(citizen_id))
 
@@ -53,15 +52,17 @@ async def _citizen_view(db: ReadModels, citizen_id: str) -> CitizenView:
 
 
 @citizens.patch("/{citizen_id}/contacts", status_code=status.HTTP_204_NO_CONTENT)
-async def update_contacts(citizen_id: uuid.UUID, body: ContactsUpdate, app: App,
-                          _: CitizenOrOperator) -> None:
+async def update_contacts(
+    citizen_id: uuid.UUID, body: ContactsUpdate, app: App, _: CitizenOrOperator
+) -> None:
     """Update e-mail, phone or address."""
     await in_thread(app.update_contacts, citizen_id, **body.model_dump())
 
 
 @citizens.put("/{citizen_id}/family-doctor", status_code=status.HTTP_204_NO_CONTENT)
-async def assign_family_doctor(citizen_id: uuid.UUID, body: FamilyDoctor, app: App,
-                               _: Operator) -> None:
+async def assign_family_doctor(
+    citizen_id: uuid.UUID, body: FamilyDoctor, app: App, _: Operator
+) -> None:
     """Assign the citizen's family doctor (operators)."""
     await in_thread(app.assign_family_doctor, citizen_id, body.practitioner_id, body.health_unit)
 

@@ -15,7 +15,8 @@ from rse_shared.service import ReadModels
 App = Annotated[IdentityApplication, Depends(get_app)]
 Issuer = Annotated[TokenIssuer, Depends(state("token_issuer"))]
 Operator = Annotated[Principal, Depends(require_roles("operator"))]
-CitizenOrOperator = Annotated[Principal, Depends(
-    citizen_or("operator", detail="a citizen may only see their own data"))]
+CitizenOrOperator = Annotated[
+    Principal, Depends(citizen_or("operator", detail="a citizen may only see their own data"))
+]
 
 __all__ = ["App", "CitizenOrOperator", "Issuer", "Operator", "ReadModels"]

@@ -111,8 +111,9 @@ class CitizenView(BaseModel):
     @classmethod
     def of(cls, document: CitizenDocument) -> Self:
         """The view of a directory entry."""
-        return cls.model_validate({**document.model_dump(include=set(cls.model_fields)),
-                                   "citizen_id": document.id})
+        return cls.model_validate(
+            {**document.model_dump(include=set(cls.model_fields)), "citizen_id": document.id}
+        )
 
 
 class StaffProvisioning(Strict):

@@ -19,8 +19,12 @@ async def provision_staff(body: StaffProvisioning, app: App, _: Operator) -> Pro
     if body.role == "professional" and not (body.practitioner_id and body.health_unit):
         raise InvalidCitizenData("a professional needs a practitioner id and a health unit")
     role: Role = body.role
-    account_id = await in_thread(app.provision_staff, username=body.username,
-                                 password=body.password, role=role,
-                                 practitioner_id=body.practitioner_id,
-                                 health_unit=body.health_unit)
+    account_id = await in_thread(
+        app.provision_staff,
+        username=body.username,
+        password=body.password,
+        role=role,
+        practitioner_id=body.practitioner_id,
+        health_unit=body.health_unit,
+    )
     return Provisioned(account_id=account_id)

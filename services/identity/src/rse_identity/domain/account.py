@@ -56,8 +56,9 @@ class Account(Aggregate):
         return natural_id("account", username)
 
     @event("Opened")
-    def __init__(self, username: str, password_hash: str, role: Role,
-                 claims: dict[str, Any]) -> None:
+    def __init__(
+        self, username: str, password_hash: str, role: Role, claims: dict[str, Any]
+    ) -> None:
         self.username = username
         self.password_hash = password_hash
         self.role = role

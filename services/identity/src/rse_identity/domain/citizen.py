@@ -69,8 +69,14 @@ class Citizen(Aggregate):
 
     @event(Registered)
     def __init__(
-        self, sns_number: str, nif: str, full_name: str, date_of_birth: date,
-        email: str, phone: str, address: str,
+        self,
+        sns_number: str,
+        nif: str,
+        full_name: str,
+        date_of_birth: date,
+        email: str,
+        phone: str,
+        address: str,
     ) -> None:
         self.sns_number = sns_number
         self.nif = nif
@@ -84,20 +90,32 @@ class Citizen(Aggregate):
 
     @classmethod
     def register(
-        cls, sns_number: str, nif: str, full_name: str, date_of_birth: date,
-        email: str, phone: str, address: str,
+        cls,
+        sns_number: str,
+        nif: str,
+        full_name: str,
+        date_of_birth: date,
+        email: str,
+        phone: str,
+        address: str,
     ) -> Citizen:
         check_sns_number(sns_number)
         check_nif(nif)
-        return cls(sns_number=sns_number, nif=nif, full_name=full_name,
-                   date_of_birth=date_of_birth, email=email, phone=phone, address=address)
+        return cls(
+            sns_number=sns_number,
+            nif=nif,
+            full_name=full_name,
+            date_of_birth=date_of_birth,
+            email=email,
+            phone=phone,
+            address=address,
+        )
 
     def check_is_registered(self) -> None:
         if self.deregistered is not None:
             raise CitizenDeregisteredError("citizen is deregistered")
 
-    def update_contacts(self, email: str | None, phone: str | None,
-                        address: str | None) -> None:
+    def update_contacts(self, email: str | None, phone: str | None, address: str | None) -> None:
         self.check_is_registered()
         changes = {"email": email, "phone": phone, "address": address}
         changed = {k: v for k, v in changes.items() if v is not None and v != getattr(self, k)}
@@ -118,4 +136,3 @@ class Citizen(Aggregate):
     def deregister(self, reason: DeregistrationReason, effective_date: date) -> None:
         self.check_is_registered()
         self.deregistered = reason
-

@@ -39,14 +39,25 @@ def reader_of(principal: Principal) -> Reader:
     return Reader(principal.practitioner_id, principal.health_unit)
 
 
-async def authorise(app: RecordsApplication, principal: Principal, citizen_id: uuid.UUID,
-                    category: Category, reason: ReadReason) -> None:
+async def authorise(
+    app: RecordsApplication,
+    principal: Principal,
+    citizen_id: uuid.UUID,
+    category: Category,
+    reason: ReadReason,
+) -> None:
     """The citizen reads their own record; a professional as the access decision says."""
     if principal.role == "citizen":
         check_citizen_or(principal, citizen_id, detail=OWN_RECORD)
         return
-    decision = await in_thread(app.authorise_read, citizen_id, reader_of(principal),
-                               [category], reason.purpose, reason.emergency_reason)
+    decision = await in_thread(
+        app.authorise_read,
+        citizen_id,
+        reader_of(principal),
+        [category],
+        reason.purpose,
+        reason.emergency_reason,
+    )
     if not decision.allowed:
         raise Forbidden(NO_CONSENT)
 

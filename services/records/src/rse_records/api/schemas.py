@@ -194,15 +194,20 @@ class RecordView(BaseModel):
     prescriptions: list[CitizensPrescriptionView]
 
     @classmethod
-    def of(cls, record: RecordDocument, vaccinations: list[VaccinationDocument],
-           prescriptions: list[PrescriptionDocument]) -> Self:
+    def of(
+        cls,
+        record: RecordDocument,
+        vaccinations: list[VaccinationDocument],
+        prescriptions: list[PrescriptionDocument],
+    ) -> Self:
         return cls(
-            citizen_id=record.id, status=record.status,
+            citizen_id=record.id,
+            status=record.status,
             health_summary=HealthSummaryView.of(record.health_summary),
             vaccinations=[VaccinationView.of(v) for v in vaccinations],
-            care_plan=CarePlanView.of(record.care_plan) if record.care_plan
-            else None,
-            prescriptions=[CitizensPrescriptionView.of(p) for p in prescriptions])
+            care_plan=CarePlanView.of(record.care_plan) if record.care_plan else None,
+            prescriptions=[CitizensPrescriptionView.of(p) for p in prescriptions],
+        )
 
 
 class AuthorisedPatient(BaseModel):

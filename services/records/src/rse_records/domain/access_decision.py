@@ -27,27 +27,43 @@ class AccessDecision:
         return self.decision != "deny"
 
 
-def consents_naming(register: ConsentRegister | None, practitioner_id: str | None,
-                    health_unit: str | None, now: datetime) -> list[ConsentTerms]:
+def consents_naming(
+    register: ConsentRegister | None,
+    practitioner_id: str | None,
+    health_unit: str | None,
+    now: datetime,
+) -> list[ConsentTerms]:
     """The consents in force and valid `now` whose grantee covers this professional."""
     if register is None:
         return []
-    return [terms for terms in register.in_force()
-            if terms.is_valid_at(now) and terms.names(practitioner_id, health_unit)]
+    return [
+        terms
+        for terms in register.in_force()
+        if terms.is_valid_at(now) and terms.names(practitioner_id, health_unit)
+    ]
 
 
-def decide(register: ConsentRegister | None, practitioner_id: str | None,
-           health_unit: str | None, categories: Iterable[Category], now: datetime,
-           emergency_reason: str | None = None) -> AccessDecision:
+def decide(
+    register: ConsentRegister | None,
+    practitioner_id: str | None,
+    health_unit: str | None,
+    categories: Iterable[Category],
+    now: datetime,
+    emergency_reason: str | None = None,
+) -> AccessDecision:
     """Permit under one consent covering every category; else emergency if a reason is given."""
     wanted = frozenset(categories)
     if not wanted:
         raise ValueError("a read names at least one category")
-    covering = [terms for terms in consents_naming(register, practitioner_id, health_unit, now)
-                if terms.covers(wanted)]
+    covering = [
+        terms
+        for terms in consents_naming(register, practitioner_id, health_unit, now)
+        if terms.covers(wanted)
+    ]
     if covering:
-        chosen = min(covering, key=lambda t: (SPECIFICITY[t.grantee_kind], t.valid_from,
-                                              str(t.consent_id)))
+        chosen = min(
+            covering, key=lambda t: (SPECIFICITY[t.grantee_kind], t.valid_from, str(t.consent_id))
+        )
         return AccessDecision("permit", chosen.consent_id)
     # Break-the-glass only where no consent covers the read: with one, it is an ordinary read.
     if emergency_reason and emergency_reason.strip():
@@ -55,8 +71,12 @@ def decide(register: ConsentRegister | None, practitioner_id: str | None,
     return AccessDecision("deny")
 
 
-def authorised_categories(register: ConsentRegister | None, practitioner_id: str | None,
-                          health_unit: str | None, now: datetime) -> frozenset[Category]:
+def authorised_categories(
+    register: ConsentRegister | None,
+    practitioner_id: str | None,
+    health_unit: str | None,
+    now: datetime,
+) -> frozenset[Category]:
     """Every category this professional may read now under some consent."""
     covered: frozenset[Category] = frozenset()
     for terms in consents_naming(register, practitioner_id, health_unit, now):

@@ -102,41 +102,84 @@ class ConsentRegister(Aggregate):
         """Granted and neither revoked nor expired (validity dates aside)."""
         return [terms for consent_id, terms in self.grants.items() if consent_id not in self.ended]
 
-    def grant(self, consent_id: uuid.UUID, grantee_kind: GranteeKind, grantee_id: str | None,
-              categories: list[Category], purpose: str, valid_from: datetime,
-              valid_until: datetime | None, source: ConsentSource | None = None) -> None:
-        self._granted(citizen_id=self.citizen_id, consent_id=consent_id,
-                      grantee_kind=grantee_kind, grantee_id=grantee_id,
-                      categories=list(categories), purpose=purpose, valid_from=valid_from,
-                      valid_until=valid_until, source=source)
+    def grant(
+        self,
+        consent_id: uuid.UUID,
+        grantee_kind: GranteeKind,
+        grantee_id: str | None,
+        categories: list[Category],
+        purpose: str,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        source: ConsentSource | None = None,
+    ) -> None:
+        self._granted(
+            citizen_id=self.citizen_id,
+            consent_id=consent_id,
+            grantee_kind=grantee_kind,
+            grantee_id=grantee_id,
+            categories=list(categories),
+            purpose=purpose,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            source=source,
+        )
 
     @event(Granted)
-    def _granted(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, grantee_kind: GranteeKind,
-                 grantee_id: str | None, categories: list[Category], purpose: str,
-                 valid_from: datetime, valid_until: datetime | None,
-                 source: ConsentSource | None = None) -> None:
+    def _granted(
+        self,
+        citizen_id: uuid.UUID,
+        consent_id: uuid.UUID,
+        grantee_kind: GranteeKind,
+        grantee_id: str | None,
+        categories: list[Category],
+        purpose: str,
+        valid_from: datetime,
+        valid_until: datetime | None,
+        source: ConsentSource | None = None,
+    ) -> None:
         self.grants[consent_id] = ConsentTerms(
-            consent_id, grantee_kind, grantee_id, frozenset(categories), purpose,
-            as_utc(valid_from), as_utc(valid_until) if valid_until else None)
+            consent_id,
+            grantee_kind,
+            grantee_id,
+            frozenset(categories),
+            purpose,
+            as_utc(valid_from),
+            as_utc(valid_until) if valid_until else None,
+        )
 
     # An ending is kept even for a consent not (yet) granted here, so a grant that arrives
     # after its own revocation can never come into force.
-    def revoke(self, consent_id: uuid.UUID, revoked_at: datetime,
-               source: ConsentSource | None = None) -> None:
-        self._revoked(citizen_id=self.citizen_id, consent_id=consent_id, revoked_at=revoked_at,
-                      source=source)
+    def revoke(
+        self, consent_id: uuid.UUID, revoked_at: datetime, source: ConsentSource | None = None
+    ) -> None:
+        self._revoked(
+            citizen_id=self.citizen_id, consent_id=consent_id, revoked_at=revoked_at, source=source
+        )
 
     @event(Revoked)
-    def _revoked(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, revoked_at: datetime,
-                 source: ConsentSource | None = None) -> None:
+    def _revoked(
+        self,
+        citizen_id: uuid.UUID,
+        consent_id: uuid.UUID,
+        revoked_at: datetime,
+        source: ConsentSource | None = None,
+    ) -> None:
         self.ended.setdefault(consent_id, "revoked")
 
-    def expire(self, consent_id: uuid.UUID, expired_at: datetime,
-               source: ConsentSource | None = None) -> None:
-        self._expired(citizen_id=self.citizen_id, consent_id=consent_id, expired_at=expired_at,
-                      source=source)
+    def expire(
+        self, consent_id: uuid.UUID, expired_at: datetime, source: ConsentSource | None = None
+    ) -> None:
+        self._expired(
+            citizen_id=self.citizen_id, consent_id=consent_id, expired_at=expired_at, source=source
+        )
 
     @event(Expired)
-    def _expired(self, citizen_id: uuid.UUID, consent_id: uuid.UUID, expired_at: datetime,
-                 source: ConsentSource | None = None) -> None:
+    def _expired(
+        self,
+        citizen_id: uuid.UUID,
+        consent_id: uuid.UUID,
+        expired_at: datetime,
+        source: ConsentSource | None = None,
+    ) -> None:
         self.ended.setdefault(consent_id, "expired")

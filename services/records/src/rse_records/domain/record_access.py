@@ -26,10 +26,18 @@ class RecordAccess(Aggregate):
         accessed_at: datetime
 
     @event(Recorded)
-    def __init__(self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str | None,
-                 categories: list[Category], purpose: str | None, emergency_reason: str | None,
-                 decision: Decision, consent_id: uuid.UUID | None,
-                 accessed_at: datetime) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        practitioner_id: str,
+        health_unit: str | None,
+        categories: list[Category],
+        purpose: str | None,
+        emergency_reason: str | None,
+        decision: Decision,
+        consent_id: uuid.UUID | None,
+        accessed_at: datetime,
+    ) -> None:
         self.citizen_id = citizen_id
         self.practitioner_id = practitioner_id
         self.decision = decision

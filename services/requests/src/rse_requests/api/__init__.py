@@ -9,8 +9,12 @@ from rse_requests.api.practitioners import practitioners
 from rse_requests.api.referrals import citizen_referrals, referrals
 from rse_requests.api.renewals import renewals
 
-ROUTERS: tuple[APIRouter, ...] = (appointments, renewals, citizen_referrals, practitioners,
-                                  referrals)
+ROUTERS: tuple[APIRouter, ...] = (
+    appointments,
+    renewals,
+    citizen_referrals,
+    practitioners,
+    referrals,
+)
 
-__all__ = ["ROUTERS", "appointments", "citizen_referrals", "practitioners", "referrals",
-           "renewals"]
+__all__ = ["ROUTERS", "appointments", "citizen_referrals", "practitioners", "referrals", "renewals"]

@@ -16,7 +16,8 @@ Fee = Annotated[Decimal, Depends(state("consultation_fee"))]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
 # Citizens reach only their own requests.
 OwnCitizen = Annotated[
-    Principal, Depends(citizen_or(detail="a citizen may only reach their own requests"))]
+    Principal, Depends(citizen_or(detail="a citizen may only reach their own requests"))
+]
 
 
 async def own_practitioner(practitioner_id: str, principal: Professional) -> Principal:

@@ -26,29 +26,37 @@ referrals = APIRouter(prefix="/referrals", tags=["referrals"])
 
 
 @citizen_referrals.get("/referrals", response_model=list[ReferralView])
-async def referrals_of_citizen(citizen_id: uuid.UUID, _: OwnCitizen, app: App,
-                               db: ReadModels) -> list[ReferralView]:
+async def referrals_of_citizen(
+    citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: ReadModels
+) -> list[ReferralView]:
     """The citizen's referrals: status, deadline, days left, TMRG breach."""
     today = app.today()
-    return [ReferralView.of_document(d, today)
-            for d in await q.referrals_of(db, str(citizen_id))]
+    return [ReferralView.of_document(d, today) for d in await q.referrals_of(db, str(citizen_id))]
 
 
 @referrals.post("", status_code=status.HTTP_201_CREATED, response_model=ReferralView)
-async def register_referral(body: ReferralRegistration, caller: Professional,
-                            app: App) -> ReferralView:
+async def register_referral(
+    body: ReferralRegistration, caller: Professional, app: App
+) -> ReferralView:
     """Register a referral for a first hospital consultation, with its TMRG deadline."""
     if not (caller.practitioner_id and caller.health_unit):
         raise Forbidden("the professional's token names no practitioner or health unit")
-    referral = await in_thread(app.register_referral, body.citizen_id, body.specialty,
-                               body.hospital, body.priority, caller.practitioner_id,
-                               caller.health_unit)
+    referral = await in_thread(
+        app.register_referral,
+        body.citizen_id,
+        body.specialty,
+        body.hospital,
+        body.priority,
+        caller.practitioner_id,
+        caller.health_unit,
+    )
     return ReferralView.of_referral(referral, app.today())
 
 
 @referrals.post("/{referral_id}/status", response_model=ReferralView)
-async def change_referral(referral_id: uuid.UUID, body: ReferralChange, _: Professional,
-                          app: App) -> ReferralView:
+async def change_referral(
+    referral_id: uuid.UUID, body: ReferralChange, _: Professional, app: App
+) -> ReferralView:
     """The hospital scheduled (with a date), completed or cancelled the consultation."""
     referral = await in_thread(change, app, referral_id, body)
     return ReferralView.of_referral(referral, app.today())

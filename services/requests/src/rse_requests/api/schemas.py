@@ -121,8 +121,9 @@ class ReferralCancelled(Strict):
     reason: Text = "cancelled"
 
 
-ReferralChange = Annotated[ReferralScheduled | ReferralCompleted | ReferralCancelled,
-                           Field(discriminator="status")]
+ReferralChange = Annotated[
+    ReferralScheduled | ReferralCompleted | ReferralCancelled, Field(discriminator="status")
+]
 
 
 # --- responses --------------------------------------------------------------------------
@@ -159,19 +160,33 @@ class AppointmentView(BaseModel):
     def of_document(cls, doc: AppointmentDocument, user_fee: UserFee) -> AppointmentView:
         """The appointment as the agenda read model holds it."""
         return cls.model_validate(
-            {**doc.model_dump(exclude={"id"}), "appointment_id": doc.id, "user_fee": user_fee})
+            {**doc.model_dump(exclude={"id"}), "appointment_id": doc.id, "user_fee": user_fee}
+        )
 
     @classmethod
-    def of_slot(cls, slot: Slot, appointment_id: uuid.UUID, citizen_id: uuid.UUID,
-                user_fee: UserFee, cancel_reason: str | None = None) -> AppointmentView:
+    def of_slot(
+        cls,
+        slot: Slot,
+        appointment_id: uuid.UUID,
+        citizen_id: uuid.UUID,
+        user_fee: UserFee,
+        cancel_reason: str | None = None,
+    ) -> AppointmentView:
         """The appointment just booked in `slot`, or just cancelled by the citizen (a reason)."""
         cancelled = cancel_reason is not None
-        return cls(appointment_id=appointment_id, slot_id=slot.id, citizen_id=citizen_id,
-                   practitioner_id=slot.practitioner_id, health_unit=slot.health_unit,
-                   starts_at=slot.starts_at, duration_minutes=slot.duration_minutes,
-                   status="cancelled" if cancelled else "booked",
-                   cancelled_by="citizen" if cancelled else None, cancel_reason=cancel_reason,
-                   user_fee=user_fee)
+        return cls(
+            appointment_id=appointment_id,
+            slot_id=slot.id,
+            citizen_id=citizen_id,
+            practitioner_id=slot.practitioner_id,
+            health_unit=slot.health_unit,
+            starts_at=slot.starts_at,
+            duration_minutes=slot.duration_minutes,
+            status="cancelled" if cancelled else "booked",
+            cancelled_by="citizen" if cancelled else None,
+            cancel_reason=cancel_reason,
+            user_fee=user_fee,
+        )
 
 
 class Appointments(BaseModel):
@@ -194,9 +209,14 @@ class FreeSlot(BaseModel):
     @classmethod
     def of(cls, doc: SlotDocument, user_fee: UserFee) -> FreeSlot:
         """A free slot of the agenda read model."""
-        return cls(slot_id=uuid.UUID(doc.id), practitioner_id=doc.practitioner_id,
-                   health_unit=doc.health_unit, starts_at=doc.starts_at,
-                   duration_minutes=doc.duration_minutes, user_fee=user_fee)
+        return cls(
+            slot_id=uuid.UUID(doc.id),
+            practitioner_id=doc.practitioner_id,
+            health_unit=doc.health_unit,
+            starts_at=doc.starts_at,
+            duration_minutes=doc.duration_minutes,
+            user_fee=user_fee,
+        )
 
 
 class BookingView(BaseModel):
@@ -224,17 +244,29 @@ class AgendaSlot(BaseModel):
         booking = doc.booking and BookingView(
             appointment_id=uuid.UUID(doc.booking.appointment_id),
             citizen_id=uuid.UUID(doc.booking.citizen_id),
-            user_fee=UserFee.of(amount, doc.booking.citizen_id in exempt))
-        return cls(slot_id=uuid.UUID(doc.id), practitioner_id=doc.practitioner_id,
-                   health_unit=doc.health_unit, starts_at=doc.starts_at,
-                   duration_minutes=doc.duration_minutes, status=doc.status, booking=booking)
+            user_fee=UserFee.of(amount, doc.booking.citizen_id in exempt),
+        )
+        return cls(
+            slot_id=uuid.UUID(doc.id),
+            practitioner_id=doc.practitioner_id,
+            health_unit=doc.health_unit,
+            starts_at=doc.starts_at,
+            duration_minutes=doc.duration_minutes,
+            status=doc.status,
+            booking=booking,
+        )
 
     @classmethod
     def of_free(cls, slot: Slot) -> AgendaSlot:
         """A slot just opened, or just freed by a cancellation."""
-        return cls(slot_id=slot.id, practitioner_id=slot.practitioner_id,
-                   health_unit=slot.health_unit, starts_at=slot.starts_at,
-                   duration_minutes=slot.duration_minutes, status="free")
+        return cls(
+            slot_id=slot.id,
+            practitioner_id=slot.practitioner_id,
+            health_unit=slot.health_unit,
+            starts_at=slot.starts_at,
+            duration_minutes=slot.duration_minutes,
+            status="free",
+        )
 
 
 class Medication(BaseModel):
@@ -276,13 +308,22 @@ class RenewalView(BaseModel):
     def of_request(cls, renewal: RenewalRequest) -> RenewalView:
         """The request as a command just left it."""
         prescription_id, number = renewal.prescription or (None, None)
-        return cls.model_validate({
-            "request_id": renewal.id, "citizen_id": renewal.citizen_id,
-            "practitioner_id": renewal.practitioner_id, "health_unit": renewal.health_unit,
-            "medications": renewal.medications, "status": renewal.status,
-            "requested_at": renewal.created_on, "items": renewal.items,
-            "valid_until": renewal.valid_until, "reason": renewal.reason,
-            "prescription_id": prescription_id, "prescription_number": number})
+        return cls.model_validate(
+            {
+                "request_id": renewal.id,
+                "citizen_id": renewal.citizen_id,
+                "practitioner_id": renewal.practitioner_id,
+                "health_unit": renewal.health_unit,
+                "medications": renewal.medications,
+                "status": renewal.status,
+                "requested_at": renewal.created_on,
+                "items": renewal.items,
+                "valid_until": renewal.valid_until,
+                "reason": renewal.reason,
+                "prescription_id": prescription_id,
+                "prescription_number": number,
+            }
+        )
 
 
 class ReferralView(BaseModel):
@@ -306,19 +347,30 @@ class ReferralView(BaseModel):
     def of_document(cls, doc: ReferralDocument, today: date) -> ReferralView:
         """The referral as the referrals read model holds it."""
         waiting = doc.status in UNSCHEDULED
-        return cls.model_validate({
-            **doc.model_dump(exclude={"id"}), "referral_id": doc.id,
-            "days_left": days_left(doc.deadline, today) if waiting else None})
+        return cls.model_validate(
+            {
+                **doc.model_dump(exclude={"id"}),
+                "referral_id": doc.id,
+                "days_left": days_left(doc.deadline, today) if waiting else None,
+            }
+        )
 
     @classmethod
     def of_referral(cls, referral: Referral, today: date) -> ReferralView:
         """The referral as a command just left it."""
         waiting = referral.status in UNSCHEDULED
         return cls(
-            referral_id=referral.id, citizen_id=referral.citizen_id,
-            practitioner_id=referral.practitioner_id, specialty=referral.specialty,
-            hospital=referral.hospital, priority=referral.priority, status=referral.status,
-            registered_on=referral.registered_on, deadline=referral.deadline,
-            scheduled_for=referral.scheduled_for, reason=referral.reason,
+            referral_id=referral.id,
+            citizen_id=referral.citizen_id,
+            practitioner_id=referral.practitioner_id,
+            specialty=referral.specialty,
+            hospital=referral.hospital,
+            priority=referral.priority,
+            status=referral.status,
+            registered_on=referral.registered_on,
+            deadline=referral.deadline,
+            scheduled_for=referral.scheduled_for,
+            reason=referral.reason,
             days_left=days_left(referral.deadline, today) if waiting else None,
-            tmrg_breached=referral.tmrg_breached)
+            tmrg_breached=referral.tmrg_breached,
+        )

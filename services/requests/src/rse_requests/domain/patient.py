@@ -95,9 +95,9 @@ class Patient(Aggregate):
 
     def assign_family_doctor(self, practitioner_id: str, health_unit: str) -> None:
         if self.family_doctor != (practitioner_id, health_unit):
-            self._family_doctor_assigned(citizen_id=self.citizen_id,
-                                         practitioner_id=practitioner_id,
-                                         health_unit=health_unit)
+            self._family_doctor_assigned(
+                citizen_id=self.citizen_id, practitioner_id=practitioner_id, health_unit=health_unit
+            )
 
     class FamilyDoctorAssigned(Aggregate.Event):
         citizen_id: uuid.UUID
@@ -106,8 +106,9 @@ class Patient(Aggregate):
 
     # Events the read models use repeat the citizen id: the aggregate id is a hash of it.
     @event(FamilyDoctorAssigned)
-    def _family_doctor_assigned(self, citizen_id: uuid.UUID, practitioner_id: str,
-                                health_unit: str) -> None:
+    def _family_doctor_assigned(
+        self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str
+    ) -> None:
         self.family_doctor = (practitioner_id, health_unit)
 
     def update_medications(self, medications: list[dict[str, str]]) -> None:
@@ -120,16 +121,26 @@ class Patient(Aggregate):
         medications: list[dict[str, str]]
 
     @event(MedicationsUpdated)
-    def _medications_updated(self, citizen_id: uuid.UUID,
-                             medications: list[dict[str, str]]) -> None:
-        self.medications = {m["medication_id"]: {"name": m["name"], "dosage": m["dosage"]}
-                            for m in medications}
+    def _medications_updated(
+        self, citizen_id: uuid.UUID, medications: list[dict[str, str]]
+    ) -> None:
+        self.medications = {
+            m["medication_id"]: {"name": m["name"], "dosage": m["dosage"]} for m in medications
+        }
 
-    def grant_exemption(self, exemption_id: uuid.UUID, category: str,
-                        valid_from: date | None, valid_until: date | None) -> None:
-        granted = {"exemption_id": str(exemption_id), "category": category,
-                   "valid_from": valid_from.isoformat() if valid_from else None,
-                   "valid_until": valid_until.isoformat() if valid_until else None}
+    def grant_exemption(
+        self,
+        exemption_id: uuid.UUID,
+        category: str,
+        valid_from: date | None,
+        valid_until: date | None,
+    ) -> None:
+        granted = {
+            "exemption_id": str(exemption_id),
+            "category": category,
+            "valid_from": valid_from.isoformat() if valid_from else None,
+            "valid_until": valid_until.isoformat() if valid_until else None,
+        }
         others = [e for e in self.exemptions if e["exemption_id"] != str(exemption_id)]
         self._exemptions_changed(citizen_id=self.citizen_id, exemptions=[*others, granted])
 
@@ -143,8 +154,7 @@ class Patient(Aggregate):
         exemptions: list[dict[str, Any]]
 
     @event(ExemptionsChanged)
-    def _exemptions_changed(self, citizen_id: uuid.UUID,
-                            exemptions: list[dict[str, Any]]) -> None:
+    def _exemptions_changed(self, citizen_id: uuid.UUID, exemptions: list[dict[str, Any]]) -> None:
         self.exemptions = exemptions
 
     def deregister(self) -> None:

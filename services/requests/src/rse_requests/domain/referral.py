@@ -30,13 +30,27 @@ class Referral(Aggregate):
     """registered -> scheduled -> completed; cancelled while open; TMRG breached if unscheduled."""
 
     @classmethod
-    def register(cls, citizen_id: uuid.UUID, specialty: str, hospital: str, priority: Priority,
-                 today: date, tmrg_days: Mapping[Priority, int], practitioner_id: str,
-                 health_unit: str) -> Referral:
-        return cls(citizen_id=citizen_id, specialty=specialty, hospital=hospital,
-                   priority=priority, registered_on=today,
-                   deadline=tmrg_deadline(priority, today, tmrg_days),
-                   practitioner_id=practitioner_id, health_unit=health_unit)
+    def register(
+        cls,
+        citizen_id: uuid.UUID,
+        specialty: str,
+        hospital: str,
+        priority: Priority,
+        today: date,
+        tmrg_days: Mapping[Priority, int],
+        practitioner_id: str,
+        health_unit: str,
+    ) -> Referral:
+        return cls(
+            citizen_id=citizen_id,
+            specialty=specialty,
+            hospital=hospital,
+            priority=priority,
+            registered_on=today,
+            deadline=tmrg_deadline(priority, today, tmrg_days),
+            practitioner_id=practitioner_id,
+            health_unit=health_unit,
+        )
 
     class Registered(Aggregate.Created):
         citizen_id: uuid.UUID
@@ -49,9 +63,17 @@ class Referral(Aggregate):
         health_unit: str
 
     @event(Registered)
-    def __init__(self, citizen_id: uuid.UUID, specialty: str, hospital: str, priority: Priority,
-                 registered_on: date, deadline: date, practitioner_id: str,
-                 health_unit: str) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        specialty: str,
+        hospital: str,
+        priority: Priority,
+        registered_on: date,
+        deadline: date,
+        practitioner_id: str,
+        health_unit: str,
+    ) -> None:
         self.citizen_id = citizen_id
         self.specialty = specialty
         self.hospital = hospital
@@ -94,10 +116,12 @@ class Referral(Aggregate):
             raise ReferralTransitionRefused("the referral is scheduled, closed or within TMRG")
         self._changed("tmrg_breached", reason=f"unscheduled after the deadline {self.deadline}")
 
-    def _changed(self, status: NewStatus, scheduled_for: date | None = None,
-                 reason: str | None = None) -> None:
-        self._status_changed(citizen_id=self.citizen_id, status=status,
-                             scheduled_for=scheduled_for, reason=reason)
+    def _changed(
+        self, status: NewStatus, scheduled_for: date | None = None, reason: str | None = None
+    ) -> None:
+        self._status_changed(
+            citizen_id=self.citizen_id, status=status, scheduled_for=scheduled_for, reason=reason
+        )
 
     class StatusChanged(Aggregate.Event):
         citizen_id: uuid.UUID
@@ -106,8 +130,13 @@ class Referral(Aggregate):
         reason: str | None
 
     @event(StatusChanged)
-    def _status_changed(self, citizen_id: uuid.UUID, status: NewStatus,
-                        scheduled_for: date | None, reason: str | None) -> None:
+    def _status_changed(
+        self,
+        citizen_id: uuid.UUID,
+        status: NewStatus,
+        scheduled_for: date | None,
+        reason: str | None,
+    ) -> None:
         self.status = status
         self.scheduled_for = scheduled_for
         self.reason = reason

@@ -38,8 +38,13 @@ class RenewalRequest(Aggregate):
         health_unit: str
 
     @event(Requested)
-    def __init__(self, citizen_id: uuid.UUID, medications: list[dict[str, str]],
-                 practitioner_id: str, health_unit: str) -> None:
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        medications: list[dict[str, str]],
+        practitioner_id: str,
+        health_unit: str,
+    ) -> None:
         self.citizen_id = citizen_id
         self.medications = medications
         self.practitioner_id = practitioner_id
@@ -61,8 +66,9 @@ class RenewalRequest(Aggregate):
     def reassign(self, practitioner_id: str, health_unit: str) -> None:
         self.check_pending()
         if (practitioner_id, health_unit) != (self.practitioner_id, self.health_unit):
-            self._reassigned(citizen_id=self.citizen_id, practitioner_id=practitioner_id,
-                             health_unit=health_unit)
+            self._reassigned(
+                citizen_id=self.citizen_id, practitioner_id=practitioner_id, health_unit=health_unit
+            )
 
     class Reassigned(Aggregate.Event):
         citizen_id: uuid.UUID
@@ -74,16 +80,29 @@ class RenewalRequest(Aggregate):
         self.practitioner_id = practitioner_id
         self.health_unit = health_unit
 
-    def approve(self, practitioner_id: str, packs: Mapping[str, int], valid_until: date,
-                today: date, max_validity_days: int) -> None:
+    def approve(
+        self,
+        practitioner_id: str,
+        packs: Mapping[str, int],
+        valid_until: date,
+        today: date,
+        max_validity_days: int,
+    ) -> None:
         self.check_addressed_to(practitioner_id)
         self.check_pending()
         items = self._items(packs)
         if not today < valid_until <= today + timedelta(days=max_validity_days):
             raise InvalidRenewalDecision(
-                f"valid_until must be after today and within {max_validity_days} days")
-        self._decided(citizen_id=self.citizen_id, decision="approved", items=items,
-                      valid_until=valid_until, reason=None, practitioner_id=practitioner_id)
+                f"valid_until must be after today and within {max_validity_days} days"
+            )
+        self._decided(
+            citizen_id=self.citizen_id,
+            decision="approved",
+            items=items,
+            valid_until=valid_until,
+            reason=None,
+            practitioner_id=practitioner_id,
+        )
 
     def _items(self, packs: Mapping[str, int]) -> list[dict[str, Any]]:
         requested = {m["medication_id"]: m for m in self.medications}
@@ -95,21 +114,33 @@ class RenewalRequest(Aggregate):
     def reject(self, practitioner_id: str, reason: str) -> None:
         self.check_addressed_to(practitioner_id)
         self.check_pending()
-        self._decided(citizen_id=self.citizen_id, decision="rejected", items=[],
-                      valid_until=None, reason=reason, practitioner_id=practitioner_id)
+        self._decided(
+            citizen_id=self.citizen_id,
+            decision="rejected",
+            items=[],
+            valid_until=None,
+            reason=reason,
+            practitioner_id=practitioner_id,
+        )
 
     class Decided(Aggregate.Event):
         citizen_id: uuid.UUID
-        decision: Literal['approved', 'rejected']
+        decision: Literal["approved", "rejected"]
         items: list[dict[str, Any]]
         valid_until: date | None
         reason: str | None
         practitioner_id: str
 
     @event(Decided)
-    def _decided(self, citizen_id: uuid.UUID, decision: Literal["approved", "rejected"],
-                 items: list[dict[str, Any]], valid_until: date | None, reason: str | None,
-                 practitioner_id: str) -> None:
+    def _decided(
+        self,
+        citizen_id: uuid.UUID,
+        decision: Literal["approved", "rejected"],
+        items: list[dict[str, Any]],
+        valid_until: date | None,
+        reason: str | None,
+        practitioner_id: str,
+    ) -> None:
         self.status = decision
         self.items = items
         self.valid_until = valid_until
@@ -118,8 +149,11 @@ class RenewalRequest(Aggregate):
     def record_prescription(self, prescription_id: uuid.UUID, prescription_number: str) -> None:
         if self.status != "approved":
             raise RenewalNotApproved(f"the request is {self.status}")
-        self._prescribed(citizen_id=self.citizen_id, prescription_id=prescription_id,
-                         prescription_number=prescription_number)
+        self._prescribed(
+            citizen_id=self.citizen_id,
+            prescription_id=prescription_id,
+            prescription_number=prescription_number,
+        )
 
     class Prescribed(Aggregate.Event):
         citizen_id: uuid.UUID
@@ -127,8 +161,9 @@ class RenewalRequest(Aggregate):
         prescription_number: str
 
     @event(Prescribed)
-    def _prescribed(self, citizen_id: uuid.UUID, prescription_id: uuid.UUID,
-                    prescription_number: str) -> None:
+    def _prescribed(
+        self, citizen_id: uuid.UUID, prescription_id: uuid.UUID, prescription_number: str
+    ) -> None:
         self.status = "prescribed"
         self.prescription = (prescription_id, prescription_number)
 

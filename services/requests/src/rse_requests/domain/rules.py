@@ -17,8 +17,9 @@ def within_booking_window(starts_at: datetime, now: datetime, horizon_days: int)
     return now < starts_at <= now + timedelta(days=horizon_days)
 
 
-def tmrg_deadline(priority: Priority, registered_on: date,
-                  tmrg_days: Mapping[Priority, int]) -> date:
+def tmrg_deadline(
+    priority: Priority, registered_on: date, tmrg_days: Mapping[Priority, int]
+) -> date:
     """The last day the first consultation may take place within the guaranteed time."""
     return registered_on + timedelta(days=tmrg_days[priority])
 
@@ -36,5 +37,6 @@ def days_left(deadline: date, today: date) -> int:
 def exempt_on(exemptions: Iterable[Mapping[str, Any]], today: date) -> bool:
     """Whether any granted exemption (ISO valid_from / valid_until, None = open) covers today."""
     day = today.isoformat()
-    return any((e.get("valid_from") or day) <= day <= (e.get("valid_until") or day)
-               for e in exemptions)
+    return any(
+        (e.get("valid_from") or day) <= day <= (e.get("valid_until") or day) for e in exemptions
+    )
