@@ -66,7 +66,9 @@ ACCEPTS_NUL = {  # the fields each one stores with the NUL in it (as this test f
     "identity POST /citizens": "full_name, address (and password, which is only hashed)",
     "identity PATCH /citizens/{citizen_id}/contacts": "address",
     "records POST /records/{citizen_id}/health-summary/allergies": "allergy",
-    "records PUT /records/{citizen_id}/care-plan": "goals[], interventions[], responsible_professional",
+    "records PUT /records/{citizen_id}/care-plan": (
+        "goals[], interventions[], responsible_professional"
+    ),
     "records POST /records/{citizen_id}/vaccinations": "vaccine, lot",
     "requests POST /referrals": "specialty, hospital",
     "benefits POST /citizens/{citizen_id}/exemptions": "evidence[].kind (and .reference)",
