@@ -83,11 +83,7 @@ class IdempotentConsumer:
         # (and that long after the last one): a message redelivered for want of a commit is
         # recognised by its tracking record, so committing each one would only cost time.
         self.commit_interval = commit_interval
-        self.applied: dict[TopicPartition, int] = {}
-        self.last_commit = 0.0
-        self.committing = asyncio.Lock()
-        self.flusher: asyncio.Task[None] | None = None
-        self.kafka: Any = None
+        self._no_commits_yet()
         self.app = app
         self.topics = topics
         self.owners = expected_owners(topics, prefix=topic_prefix, owners=owners)
@@ -107,6 +103,13 @@ class IdempotentConsumer:
             batch_timeout_ms=fetch_max_wait_ms,
         )
         self.subscriber(self.on_batch)
+
+    def _no_commits_yet(self) -> None:
+        self.applied: dict[TopicPartition, int] = {}
+        self.last_commit = 0.0
+        self.committing = asyncio.Lock()
+        self.flusher: asyncio.Task[None] | None = None
+        self.kafka: Any = None
 
     async def on_batch(self, message: KafkaMessage) -> None:
         raw = message.raw_message

@@ -144,6 +144,13 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.wake = wake or Sleep()
         self.windows = windows
+        self.producer_name = producer or topic.split(".")[0]
+        self.audit_key = audit_key or Ed25519PrivateKey.generate()
+        self.checkpoint_interval = checkpoint_interval
+        self._start_fresh()
+
+    def _start_fresh(self) -> None:
+        """What the relay learns as it runs: producer, positions, chain heads, checkpoints."""
         self.producer: AIOKafkaProducer | None = None
         self.position = 0
         self.heads: dict[int, Head] = {}
@@ -152,9 +159,6 @@ class OutboxRelay:
         self.failure: BaseException | None = None
         self.attempt = 0
         self.partitions = 1
-        self.producer_name = producer or topic.split(".")[0]
-        self.audit_key = audit_key or Ed25519PrivateKey.generate()
-        self.checkpoint_interval = checkpoint_interval
         self.checkpointed: dict[int, int] = {}
         self.last_checkpoint = 0.0
 

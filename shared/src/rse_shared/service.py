@@ -309,22 +309,10 @@ def assemble(
         p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
         for p in projections
     }
-    workers = _loops(
-        settings,
-        app,
-        relay,
-        projectors,
-        consumes,
-        db,
-        extra_workers or {},
-        scheduled or {},
-        listener,
-    )
-    verifier = verifier or TokenVerifier(
-        http_jwks_loader(settings.jwks_url),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
+    jobs = (extra_workers or {}, scheduled or {})
+    workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
+    verifier = verifier or _verifier(settings)
+    state = {"app": app, "token_verifier": verifier, "mongo_db": db, **(state or {})}
     api = create_api(
         title=f"RSE {settings.service_name}",
         settings=settings,
@@ -332,6 +320,15 @@ def assemble(
         errors={IntegrityError: 409, **(errors or {})},
         checks=readiness_checks(settings, db),
         workers=workers,
-        state={"app": app, "token_verifier": verifier, "mongo_db": db, **(state or {})},
+        state=state,
     )
     return Service(settings, app, mongo, db, relay, projectors, workers, api, verifier)
+
+
+def _verifier(settings: ServiceSettings) -> TokenVerifier:
+    """Verifies access tokens offline against identity's JWKS."""
+    return TokenVerifier(
+        http_jwks_loader(settings.jwks_url),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
