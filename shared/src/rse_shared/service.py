@@ -297,18 +297,12 @@ def assemble(
     `extra_workers` run in every replica; `scheduled` jobs get the read-model database
     and run in one replica at a time.
     """
-    mongo: AsyncMongoClient[Any] = AsyncMongoClient(
-        settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
-    )
-    db = mongo[settings.mongo_db]
+    mongo, db = _read_models(settings)
     # One LISTEN connection wakes the relay and projectors; they poll only as a safety net.
     listener = listener_for(app, settings.postgres_conninfo())
     poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
     relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener))
-    projectors = {
-        p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
-        for p in projections
-    }
+    projectors = _projectors(app, projections, db, poll, listener)
     jobs = (extra_workers or {}, scheduled or {})
     workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
     verifier = verifier or _verifier(settings)
@@ -323,6 +317,28 @@ def assemble(
         state=state,
     )
     return Service(settings, app, mongo, db, relay, projectors, workers, api, verifier)
+
+
+def _read_models(settings: ServiceSettings) -> tuple[AsyncMongoClient[Any], AsyncDatabase[Any]]:
+    """The MongoDB client (aware UTC datetimes) and the service's database."""
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(
+        settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    return mongo, mongo[settings.mongo_db]
+
+
+def _projectors(
+    app: Application[Any],
+    projections: Sequence[Projection],
+    db: AsyncDatabase[Any],
+    poll: float,
+    listener: Listener | None,
+) -> dict[str, ProjectionRunner]:
+    """One runner per projection, woken by the listener (or polling every `poll` seconds)."""
+    return {
+        p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
+        for p in projections
+    }
 
 
 def _verifier(settings: ServiceSettings) -> TokenVerifier:
