@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import math
+import os
 import socket
 import sys
 import time
@@ -33,6 +34,10 @@ from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic, eventually, unique
 
 OUT = Path(__file__).resolve().parent / "out"
+
+# Benchmarks reach Kafka as the admin, as the tests do: their scratch topics and groups are
+# outside the topology's ACLs. The service processes they start inherit it.
+os.environ.setdefault("RSE_KAFKA_USERNAME", ADMIN)
 
 # The topics each service consumes, as the platform wires them (tests/e2e/conftest.py).
 CONSUMES = {
