@@ -18,19 +18,66 @@ AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 
 def audit_event(access: dict[str, Any]) -> dict[str, Any]:
     """One professional read as an AuditEvent: who, which categories, when, decision, consent."""
-    emergency = access["decision"] == "emergency"
+    event_type, subtype, purpose = _event_kind(access["decision"] == "emergency")
+    return {
+        "resourceType": "AuditEvent",
+        "id": access["access_id"],
+        "type": event_type,
+        "subtype": subtype,
+        "action": "R",
+        "recorded": access["accessed_at"],
+        "outcome": "4" if access["decision"] == "deny" else "0",
+        "outcomeDesc": _outcome_description(access),
+        "purposeOfEvent": purpose,
+        "agent": [_practitioner_agent(access)],
+        "source": {"observer": {"display": "RSE records service"}},
+        "entity": _entities(access),
+    }
+
+
+def _event_kind(
+    emergency: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(type, subtype, purpose of use): break-glass codes for an emergency read."""
     if emergency:
-        event_type = _coding(DCM, "110113", "Security Alert")
-        subtype = [_coding(DCM, "110127", "Emergency Override Started")]
-        purpose = [
-            {"coding": [_coding(ACT_REASON, "BTG", "break the glass")]},
-            {"coding": [_coding(ACT_REASON, "ETREAT", "Emergency Treatment")]},
-        ]
-    else:
-        event_type = _coding(DCM, "110110", "Patient Record")
-        subtype = [_coding(AUDIT_TYPE, "read", "read")]
-        purpose = [{"coding": [_coding(ACT_REASON, "TREAT", "treatment")]}]
-    entities = [
+        return (
+            _coding(DCM, "110113", "Security Alert"),
+            [_coding(DCM, "110127", "Emergency Override Started")],
+            [
+                {"coding": [_coding(ACT_REASON, "BTG", "break the glass")]},
+                {"coding": [_coding(ACT_REASON, "ETREAT", "Emergency Treatment")]},
+            ],
+        )
+    return (
+        _coding(DCM, "110110", "Patient Record"),
+        [_coding(AUDIT_TYPE, "read", "read")],
+        [{"coding": [_coding(ACT_REASON, "TREAT", "treatment")]}],
+    )
+
+
+def _outcome_description(access: dict[str, Any]) -> str:
+    text = f"decision: {access['decision']}"
+    if access["decision"] == "emergency":
+        text += f"; emergency reason: {access['emergency_reason']}"
+    return text
+
+
+def _practitioner_agent(access: dict[str, Any]) -> dict[str, Any]:
+    """The practitioner who read, and the health unit they read from when known."""
+    agent: dict[str, Any] = {
+        "who": {
+            "identifier": {"system": "urn:rse:practitioner", "value": access["practitioner_id"]}
+        },
+        "requestor": True,
+    }
+    if access.get("health_unit"):
+        agent["location"] = {"display": access["health_unit"]}
+    return agent
+
+
+def _entities(access: dict[str, Any]) -> list[dict[str, Any]]:
+    """The patient whose categories were read, and the consent the read relied on if any."""
+    entities: list[dict[str, Any]] = [
         {
             "what": {"reference": f"Patient/{access['citizen_id']}"},
             "type": {
@@ -48,36 +95,7 @@ def audit_event(access: dict[str, Any]) -> dict[str, Any]:
                 "description": "the consent the read relied on",
             }
         )
-    return {
-        "resourceType": "AuditEvent",
-        "id": access["access_id"],
-        "type": event_type,
-        "subtype": subtype,
-        "action": "R",
-        "recorded": access["accessed_at"],
-        "outcome": "4" if access["decision"] == "deny" else "0",
-        "outcomeDesc": f"decision: {access['decision']}"
-        + (f"; emergency reason: {access['emergency_reason']}" if emergency else ""),
-        "purposeOfEvent": purpose,
-        "agent": [
-            {
-                "who": {
-                    "identifier": {
-                        "system": "urn:rse:practitioner",
-                        "value": access["practitioner_id"],
-                    }
-                },
-                "requestor": True,
-                **(
-                    {"location": {"display": access["health_unit"]}}
-                    if access.get("health_unit")
-                    else {}
-                ),
-            }
-        ],
-        "source": {"observer": {"display": "RSE records service"}},
-        "entity": entities,
-    }
+    return entities
 
 
 def _instant(text: str | None) -> datetime | None:

@@ -42,50 +42,57 @@ STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse
 td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}.emergency{background:#fdd}"""
 
 
-def render_html(
-    title: str,
+CONSENT_COLUMNS = [
+    "consent_id",
+    "grantee_kind",
+    "grantee_id",
+    "categories",
+    "valid_from",
+    "valid_until",
+    "granted_at",
+    "revoked_at",
+    "expired_at",
+]
+ACCESS_COLUMNS = [
+    "accessed_at",
+    "practitioner_id",
+    "health_unit",
+    "categories",
+    "decision",
+    "consent_id",
+    "emergency_reason",
+]
+DECISION_COLUMNS = ["decided_at", "kind", "subject_id", "outcome"]
+
+
+def _summary(
     consents: list[dict[str, Any]],
     accesses: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
 ) -> str:
     emergencies = sum(1 for a in accesses if a["decision"] == "emergency")
     denied = sum(1 for a in accesses if a["decision"] == "deny")
+    # Byte for byte the paragraph the report has always written, its line break included.
+    return (
+        f"{len(accesses)} accesses ({denied} denied, {emergencies} emergency), "
+        f"{len(consents)} consents,\n{len(decisions)} decisions."
+    )
+
+
+def render_html(
+    title: str,
+    consents: list[dict[str, Any]],
+    accesses: list[dict[str, Any]],
+    decisions: list[dict[str, Any]],
+) -> str:
+    """The whole report as one HTML page: a summary line, then one table per kind of fact."""
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{len(accesses)} accesses ({denied} denied, {emergencies} emergency), {len(consents)} consents,
-{len(decisions)} decisions.</p>
-<h2>Consents</h2>{
-        _table(
-            consents,
-            [
-                "consent_id",
-                "grantee_kind",
-                "grantee_id",
-                "categories",
-                "valid_from",
-                "valid_until",
-                "granted_at",
-                "revoked_at",
-                "expired_at",
-            ],
-        )
-    }
-<h2>Accesses</h2>{
-        _table(
-            accesses,
-            [
-                "accessed_at",
-                "practitioner_id",
-                "health_unit",
-                "categories",
-                "decision",
-                "consent_id",
-                "emergency_reason",
-            ],
-        )
-    }
-<h2>Decisions</h2>{_table(decisions, ["decided_at", "kind", "subject_id", "outcome"])}
+<p>{_summary(consents, accesses, decisions)}</p>
+<h2>Consents</h2>{_table(consents, CONSENT_COLUMNS)}
+<h2>Accesses</h2>{_table(accesses, ACCESS_COLUMNS)}
+<h2>Decisions</h2>{_table(decisions, DECISION_COLUMNS)}
 </body></html>"""
 
 
