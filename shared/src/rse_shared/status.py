@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
-from rse_shared.topics import SERVICES, consumer_pairs
+from rse_shared.topics import SERVICES, consumer_pairs, dlq_parts
 
 PORTS = dict(zip(SERVICES, range(8001, 8001 + len(SERVICES)), strict=True))
 """Each service's HTTP port on a local deployment, in the topology's order (8001 ...)."""
@@ -135,12 +135,9 @@ def dead_letter_topics(group: str, existing: set[str]) -> list[str]:
     runs the status without the deployment's RSE_TOPIC_PREFIX still sees its dead letters.
     """
     consumed = {t for g, t in consumer_pairs() if g == group}
-    head, tail = f"{group}.", ".dlq"
     found = []
     for name in existing:
-        inner = (
-            name[len(head) : -len(tail)] if name.startswith(head) and name.endswith(tail) else ""
-        )
+        inner = dlq_parts(name, group) or ""
         if any(inner == t or inner.endswith("." + t) for t in consumed):
             found.append(name)
     return sorted(found)

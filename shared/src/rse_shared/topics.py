@@ -22,6 +22,8 @@ CHECKPOINTS_TOPIC = "audit.checkpoints"
 """Signed chain heads, one stream for every relay (rse_shared.chain)."""
 
 KEYS_TOPIC = "audit.keys"
+
+DLQ_SUFFIX = ".dlq"
 """The relays' Ed25519 verification keys."""
 
 
@@ -34,7 +36,16 @@ def events_topic(service: str) -> str:
 
 def dlq_topic(group: str, topic: str) -> str:
     """The dead-letter topic of consumer group `group` for `topic`."""
-    return f"{group}.{topic}.dlq"
+    return f"{group}.{topic}{DLQ_SUFFIX}"
+
+
+def dlq_parts(name: str, group: str) -> str | None:
+    """The consumed topic (with any deployment prefix) of `group`'s dead-letter topic `name`,
+    or None if `name` is not one of `group`'s."""
+    head = f"{group}."
+    if name.startswith(head) and name.endswith(DLQ_SUFFIX):
+        return name[len(head) : -len(DLQ_SUFFIX)]
+    return None
 
 
 CONSUMES: dict[str, tuple[str, ...]] = {
