@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from rse_shared import topics as topology
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
@@ -38,6 +39,8 @@ OUT = Path(__file__).resolve().parent / "out"
 # Benchmarks reach Kafka as the admin, as the tests do: their scratch topics and groups are
 # outside the topology's ACLs. The service processes they start inherit it.
 os.environ.setdefault("RSE_KAFKA_USERNAME", ADMIN)
+
+SERVICE_NAMES = frozenset(topology.SERVICES)
 
 # The topics each service consumes, as the platform wires them (tests/e2e/conftest.py).
 CONSUMES = {
@@ -71,7 +74,10 @@ class Scratch:
         return name
 
     async def topic(self, label: str) -> str:
-        name = await create_topic(self.infra.kafka_bootstrap, f"bench.{label}")
+        """A scratch topic; a service's is named so that its owner can be read from it
+        (`t.<id>.<service>.events`), as consumers now refuse events from anyone else."""
+        owned = label in SERVICE_NAMES
+        name = await create_topic(self.infra.kafka_bootstrap, label if owned else f"bench.{label}")
         self.topics.append(name)
         return name
 
