@@ -37,6 +37,7 @@ from common import (
     service_process,
 )
 
+from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.testing import TokenMint, a_registration, eventually
@@ -87,6 +88,19 @@ class Load:
             self.failures += 1
 
 
+_heads: dict[tuple[str, int], str] = {}
+
+
+async def send_chained(producer: AIOKafkaProducer, topic: str, event: IntegrationEvent) -> None:
+    """Send `event` linked into its partition's hash chain, as the owner's relay would
+    (consumers refuse what does not extend the chain)."""
+    key = str(event.citizen_id).encode()
+    partition = partition_for(key, len(await producer.partitions_for(topic)))
+    document = link(event.to_wire(), _heads.get((topic, partition), GENESIS))
+    _heads[(topic, partition)] = document["chain_hash"]
+    await producer.send_and_wait(topic, json.dumps(document).encode(), key=key, partition=partition)
+
+
 class Consent:
     """Plays the consent service: contract messages on its topic, acks=all, keyed by citizen."""
 
@@ -95,9 +109,7 @@ class Consent:
         self.topic = topic
 
     async def tell(self, event: IntegrationEvent) -> None:
-        await self.producer.send_and_wait(
-            self.topic, json.dumps(event.to_wire()).encode(), key=str(event.citizen_id).encode()
-        )
+        await send_chained(self.producer, self.topic, event)
 
     async def grant(self, citizen_id: uuid.UUID) -> uuid.UUID:
         consent_id = uuid.uuid4()
@@ -172,9 +184,7 @@ async def register(
     """`count` citizens registered by identity, once records shows each their record."""
     registrations = [a_registration() for _ in range(count)]
     for event in registrations:
-        await producer.send_and_wait(
-            topic, json.dumps(event.to_wire()).encode(), key=str(event.citizen_id).encode()
-        )
+        await send_chained(producer, topic, event)
     citizens = [event.citizen_id for event in registrations]
 
     async def all_open() -> bool:
