@@ -305,9 +305,14 @@ class OutboxRelay:
             discard_queued(self.producer, failure)
 
     async def checkpoint_if_due(self, force: bool = False) -> int:
-        """Publish signed checkpoints of the chains that grew since the last ones."""
+        """Publish signed checkpoints of the chains that grew since the last ones.
+
+        A partition's first records are signed at once, not at the next interval: an auditor
+        fails a partition that has records and no checkpoint.
+        """
         due = time.monotonic() - self.last_checkpoint >= self.checkpoint_interval
-        if not (due or force) or self.producer is None:
+        unsigned = any(p not in self.checkpointed for p in self.heads)
+        if not (due or force or unsigned) or self.producer is None:
             return 0
         self.last_checkpoint = time.monotonic()
         grown = {p: h for p, h in self.heads.items() if self.checkpointed.get(p) != h.count}
