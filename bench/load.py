@@ -20,12 +20,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from common import infra_settings, open_loop, percentile
 
+from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.progress import Progress
 
 
 def kafka_options() -> dict[str, Any]:
-    """Connection options every Kafka client here is built with (bootstrap, later SASL_SSL)."""
-    return {"bootstrap_servers": infra_settings().kafka_bootstrap}
+    """Connection options every Kafka client here is built with: bootstrap and the admin's
+    SASL_SSL credentials (scratch topics and groups are outside the topology's ACLs)."""
+    return {"bootstrap_servers": infra_settings().kafka_bootstrap, **tool_options(ADMIN)}
 
 
 def producer(**options: Any) -> AIOKafkaProducer:
