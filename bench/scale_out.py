@@ -115,7 +115,8 @@ async def publish(topic: str, events: list[IntegrationEvent]) -> None:
 
 
 async def topics(labels: list[str]) -> list[str]:
-    names = [unique(f"bench.scale.{label}").replace("_", ".") for label in labels]
+    # `...<service>.events`: consumers read a topic's owner from its name.
+    names = [f"{unique('bench.scale').replace('_', '.')}.{label}.events" for label in labels]
     client = admin()
     await client.start()
     try:
