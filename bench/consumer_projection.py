@@ -21,7 +21,8 @@ import json
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from common import (
     Rate,
     infra_settings,
@@ -113,6 +114,50 @@ async def consume_and_project(
     return consumer, projected
 
 
+async def raw_consume_into_postgres(
+    bootstrap: str, topic: str, conninfo: str, *, per_message: bool
+) -> Rate:
+    """The physical limit of this design: every message consumed and its row written to
+    PostgreSQL, in one transaction per fetched batch (or, `per_message`, one per message)."""
+    label = "raw consume + INSERT, 1 txn/" + ("message" if per_message else "batch")
+    table = "raw_rows_per_message" if per_message else "raw_rows_per_batch"
+    rate = Rate(label, 0, 0.0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(ADMIN)
+    )
+    async with await psycopg.AsyncConnection.connect(conninfo) as db:
+        await db.execute(
+            f"CREATE TABLE {table} (topic text, part int, off bigint, value bytea,"
+            " PRIMARY KEY (topic, part, off))"
+        )
+        await db.commit()
+        await consumer.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            started = time.perf_counter()
+            while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+                batch = await consumer.getmany(timeout_ms=1000, max_records=300)
+                rows = [
+                    (m.topic, m.partition, m.offset, m.value) for ms in batch.values() for m in ms
+                ]
+                for chunk in [[r] for r in rows] if per_message else [rows]:
+                    async with db.cursor() as cursor:
+                        await cursor.executemany(
+                            f"INSERT INTO {table} VALUES (%s, %s, %s, %s)",
+                            chunk,
+                        )
+                    await db.commit()
+                rate.count += len(rows)
+                rate.timeline.append((time.perf_counter() - started, rate.count))
+            rate.seconds = time.perf_counter() - started
+        finally:
+            await consumer.stop()
+    return rate
+
+
 async def main(events: int, patience: float) -> None:
     infra = infra_settings()
     async with scratch() as fresh:
@@ -125,6 +170,13 @@ async def main(events: int, patience: float) -> None:
         raw.count = await raw_consume(infra.kafka_bootstrap, source, PARTITIONS, raw.timeline)
         raw.seconds = time.perf_counter() - started
         database = fresh.database()
+        conninfo = infra.model_copy(update={"postgres_db": database}).postgres_conninfo()
+        batched = await raw_consume_into_postgres(
+            infra.kafka_bootstrap, source, conninfo, per_message=False
+        )
+        single = await raw_consume_into_postgres(
+            infra.kafka_bootstrap, source, conninfo, per_message=True
+        )
         service = bootstrap(
             Settings(
                 environment="test", postgres_db=database, mongo_db=database, consumer_group=database
@@ -134,13 +186,21 @@ async def main(events: int, patience: float) -> None:
         )
         consumer, projected = await consume_and_project(service, source, events, patience)
     print()
-    print(rate_table([raw, consumer, projected]))
+    print(rate_table([raw, batched, single, consumer, projected]))
     print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.2g}")
     print(f"consumer + projection / raw consume rate: {projected.per_second / raw.per_second:.2g}")
+    print(
+        "consumer + projection / raw consume + INSERT (1 txn per batch) rate: "
+        f"{projected.per_second / batched.per_second:.2g}"
+    )
+    print(
+        "consumer + projection / raw consume + INSERT (1 txn per message) rate: "
+        f"{projected.per_second / single.per_second:.2g}"
+    )
     rate_plot(
         "consumer_projection",
         f"records consuming CitizenRegistered ({events:,} events)",
-        [raw, consumer, projected],
+        [raw, batched, single, consumer, projected],
     )
 
 
