@@ -244,13 +244,7 @@ class ConsentDirectory:
         position: int,
         db: AsyncDatabase[Any],
     ) -> None:
-        await _set(
-            db,
-            "consents",
-            str(event.consent_id),
-            position,
-            {"citizen_id": str(event.citizen_id), "revoked": True},
-        )
+        await _flag_consent(db, event, position, "revoked")
 
     @apply.register(ConsentRegister.Expired)
     async def when_consent_expired_flag_it_expired(
@@ -259,13 +253,23 @@ class ConsentDirectory:
         position: int,
         db: AsyncDatabase[Any],
     ) -> None:
-        await _set(
-            db,
-            "consents",
-            str(event.consent_id),
-            position,
-            {"citizen_id": str(event.citizen_id), "expired": True},
-        )
+        await _flag_consent(db, event, position, "expired")
+
+
+async def _flag_consent(
+    db: AsyncDatabase[Any],
+    event: ConsentRegister.Revoked | ConsentRegister.Expired,
+    position: int,
+    flag: str,
+) -> None:
+    """Mark how a consent ended (its own flag, so a later-applied grant keeps it)."""
+    await _set(
+        db,
+        "consents",
+        str(event.consent_id),
+        position,
+        {"citizen_id": str(event.citizen_id), flag: True},
+    )
 
 
 class AccessLog:
