@@ -8,12 +8,12 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rse_audit.fhir import audit_event, consent_facts
 from rse_audit.history import accesses_of, consents_of, decisions_of
+from rse_shared.clock import utcnow
 from rse_shared.fhir import collection, consent_resource
 
 
@@ -106,7 +106,7 @@ def write_report(
 ) -> list[Path]:
     """report.html, JSON lines and the FHIR AuditEvent and Consent bundles."""
     out.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
+    now = utcnow()
     accesses = accesses_of(db, citizen_id, since, until)
     consents = consents_of(db, citizen_id) if citizen_id else []
     decisions = decisions_of(db, citizen_id) if citizen_id else []

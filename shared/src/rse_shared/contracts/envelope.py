@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -120,7 +120,3 @@ def envelope_of(
         "citizen_id": citizen_id or domain_event.citizen_id,
         "source_position": position,
     }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -10,12 +10,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import Tracking
 
 from rse_shared import topics as topology
+from rse_shared.clock import utcnow
 from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import IntegrationEvent, parse_event
 from rse_shared.service import Service
@@ -52,7 +52,7 @@ class Envelopes:
     def envelope(self, producer: str, citizen_id: uuid.UUID) -> dict[str, Any]:
         return {
             "event_id": uuid.uuid4(),
-            "occurred_at": datetime.now(UTC),
+            "occurred_at": utcnow(),
             "producer": producer,
             "citizen_id": citizen_id,
             "source_position": self.next_position(producer, citizen_id),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import singledispatchmethod
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 
+from rse_shared.clock import utcnow
 from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.contracts import CitizenRegistered
 from rse_shared.eventstore import natural_id
@@ -67,7 +68,7 @@ def a_registration(
     citizen_id = citizen_id or uuid.uuid4()
     return CitizenRegistered(
         event_id=uuid.uuid5(citizen_id, str(position)),
-        occurred_at=datetime.now(UTC),
+        occurred_at=utcnow(),
         producer="identity",
         citizen_id=citizen_id,
         source_position=position,
