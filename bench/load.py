@@ -243,29 +243,74 @@ class LagSampler:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat(pid: int) -> list[str]:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()  # fields from the state on
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process, its living descendants and its reaped children (PostgreSQL's
+    backends come and go under the postmaster)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = _stat(current)
+            # utime, stime, and the children's it has waited for (cutime, cstime)
+            total += sum(int(f) for f in fields[11:15]) / TICKS
+        todo.extend(parents.get(current, []))
+    return total
+
+
+def infra_pids() -> dict[str, int]:
+    """The local PostgreSQL, Kafka and FerretDB servers' pids, where their pid files are."""
+    local = Path(os.environ.get("RSE_LOCAL_DIR", Path(__file__).resolve().parents[1] / ".local"))
+    files = {
+        "postgresql (all backends)": local / "postgres/data/postmaster.pid",
+        "kafka": local / "kafka/kafka.pid",
+        "ferretdb": local / "ferretdb/ferretdb.pid",
+    }
+    pids = {}
+    for name, file in files.items():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(file.read_text().split()[0])
+            if Path(f"/proc/{pid}").exists():
+                pids[name] = pid
+    return pids
 
 
 class Cpu:
     """CPU used by each process between `start()` and `stop()`, as a share of one core."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], trees: dict[str, int] | None = None) -> None:
         self.pids = pids
+        self.trees = trees or {}  # processes counted with their children
         self.began: dict[str, float] = {}
         self.used: dict[str, float] = {}
         self.wall = 0.0
 
+    def sample(self) -> dict[str, float]:
+        own = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return own | {name: tree_cpu_seconds(pid) for name, pid in self.trees.items()}
+
     def start(self) -> None:
-        self.began = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.began = self.sample()
         self.wall = time.perf_counter()
 
     def stop(self) -> None:
         self.wall = time.perf_counter() - self.wall
-        self.used = {name: cpu_seconds(pid) - self.began[name] for name, pid in self.pids.items()}
+        self.used = {name: used - self.began[name] for name, used in self.sample().items()}
 
     def rows(self) -> list[tuple[object, ...]]:
         return [(name, used, f"{100 * used / self.wall:.0f}%") for name, used in self.used.items()]

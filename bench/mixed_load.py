@@ -43,6 +43,7 @@ from load import (
     Sent,
     Series,
     bounded_open_loop,
+    infra_pids,
     raw_round_trips,
     say,
     watch,
@@ -258,7 +259,7 @@ async def drive(
     """The mix at `rate` for `duration` s, watched until every effect arrived or `drain`."""
     mix = Mix(plat, seed=13)
     lag = LagSampler(plat.groups())
-    cpu = Cpu({**plat.pids, "this driver": os.getpid()})
+    cpu = Cpu({**plat.pids, "this driver": os.getpid()}, infra_pids())
     stop_watch, stop_lag = asyncio.Event(), asyncio.Event()
     watching = asyncio.create_task(watch(mix.watchers(), poll, stop_watch, drain))
     sampling = asyncio.create_task(lag.run(stop_lag))
