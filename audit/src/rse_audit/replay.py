@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS consents (
 CREATE TABLE IF NOT EXISTS accesses (
     access_id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, practitioner_id TEXT,
     health_unit TEXT, categories TEXT, purpose TEXT, emergency_reason TEXT,
-    decision TEXT, consent_id TEXT, accessed_at TEXT);
+    decision TEXT, consent_id TEXT, accessed_at TEXT, action TEXT, role TEXT, actor_id TEXT,
+    entries TEXT, relationship TEXT);
 CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
@@ -61,7 +62,9 @@ GRANT = Statement(
 )
 REVOKE = Statement("consents", "UPDATE consents SET revoked_at = ? WHERE consent_id = ?")
 EXPIRE = Statement("consents", "UPDATE consents SET expired_at = ? WHERE consent_id = ?")
-ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?)")
+ACCESS = Statement(
+    "accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 DECIDE = Statement("decisions", "INSERT OR IGNORE INTO decisions VALUES (?,?,?,?,?,?)")
 LOG = Statement("consent_log", "INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)")
 CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
@@ -112,6 +115,12 @@ def _accessed(e: dict[str, Any]) -> Row:
         e["decision"],
         e.get("consent_id"),
         e["accessed_at"],
+        # Events from before writes and privileged reads were recorded: a professional's read.
+        e.get("action") or "read",
+        e.get("role") or "professional",
+        e.get("actor_id"),
+        json.dumps([{"id": r["id"], "kind": r["kind"]} for r in e.get("entries") or ()]),
+        e.get("relationship"),
     )
 
 
