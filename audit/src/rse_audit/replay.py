@@ -15,8 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rse_audit.kafka_log import Record, decode, decode_fast, read_batches
+from rse_audit.freshness import record_ends
+from rse_audit.kafka_log import Ends, Record, decode, decode_fast, read_batches
 from rse_shared.chain import chain_hash
+from rse_shared.clock import utcnow
 from rse_shared.progress import Progress
 from rse_shared.trust import expected_owners
 
@@ -239,16 +241,22 @@ async def replay(
     batch: int = 5000,
     progress: Progress | None = None,
 ) -> int:
-    """Rebuild the history from `topics` into the SQLite file `path`; returns events read."""
+    """Rebuild the history from `topics` into the SQLite file `path`; returns events read.
+
+    Where each partition's reading stopped is kept with it, for `rse-audit report` and
+    `as-of` to tell how far the log has moved on since.
+    """
     db = open_store(path)
     writer = Writer(db)
     read = committed = 0
+    started = utcnow()
+    ends: Ends = {}
     try:
         for topic in topics:
             # Consent changes are kept with their chain hash: decoded exactly, as verify does.
             consents = owner_of(topic) == "consent"
             async for records in read_batches(
-                bootstrap, topic, decode if consents else decode_fast
+                bootstrap, topic, decode if consents else decode_fast, ends
             ):
                 for record in records:
                     if record.document is not None:
@@ -264,6 +272,7 @@ async def replay(
                     progress.update(read)
         writer.flush()
         db.executescript(INDEXES)
+        record_ends(db, ends, started)
         db.commit()
     finally:
         db.close()
