@@ -256,7 +256,12 @@ def _add_history_commands(commands: Any) -> None:
     report.add_argument("--since")
     report.add_argument("--until")
     report.add_argument("--out", type=Path, default=Path(".local/audit/report"))
-    for command in (ask, report):
+    _add_freshness_options(ask, report)
+
+
+def _add_freshness_options(*commands: Any) -> None:
+    """as-of and report: replay first when the log has moved on, or only warn."""
+    for command in commands:
         command.add_argument(
             "--no-replay",
             action="store_true",

@@ -241,16 +241,12 @@ async def replay(
     batch: int = 5000,
     progress: Progress | None = None,
 ) -> int:
-    """Rebuild the history from `topics` into the SQLite file `path`; returns events read.
-
-    Where each partition's reading stopped is kept with it, for `rse-audit report` and
-    `as-of` to tell how far the log has moved on since.
-    """
+    """Rebuild the history from `topics` into the SQLite file `path`; returns events read."""
     db = open_store(path)
     writer = Writer(db)
     read = committed = 0
-    started = utcnow()
-    ends: Ends = {}
+    # Where each partition's reading stopped, kept for report and as-of to tell the lag.
+    started, ends = utcnow(), Ends()
     try:
         for topic in topics:
             # Consent changes are kept with their chain hash: decoded exactly, as verify does.
