@@ -23,7 +23,7 @@ from rse_shared.contracts import (
     RecordAccessed,
 )
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import create_topic, publish
+from rse_shared.testing import FhirValidator, create_topic, publish
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -131,21 +131,25 @@ async def test_a_re_published_event_is_replayed_once(history: Path) -> None:
         assert db.execute("SELECT count(*) FROM consents").fetchone()[0] == 2
 
 
-async def test_the_report_has_metadata_only_and_valid_fhir(history: Path, tmp_path: Path) -> None:
+async def test_the_report_has_metadata_only_and_valid_fhir(
+    history: Path, tmp_path: Path, fhir_validator: FhirValidator
+) -> None:
     with sqlite3.connect(history) as db:
         files = write_report(db, tmp_path / "report", citizen_id=str(CITIZEN))
     names = {p.name for p in files}
     assert {"report.html", "accesses.jsonl", "audit-events.fhir.json"} <= names
     page = (tmp_path / "report" / "report.html").read_text()
     assert "P-1" in page and "emergency" in page
+    exported = [json.loads(p.read_text()) for p in files if p.name.endswith(".fhir.json")]
+    assert len(exported) == 2 and fhir_validator.errors(*exported) == []
     bundle = Bundle.model_validate(
         json.loads((tmp_path / "report" / "audit-events.fhir.json").read_text())
     )
     events = [e.resource for e in bundle.entry]
-    assert len(events) == 4
-    emergency = [e for e in events if e.type.code == "110113"]
+    assert len(events) == 4 and {e.type.code for e in events} == {"110110"}
+    emergency = [e for e in events if "110127" in {s.code for s in e.subtype}]
     assert len(emergency) == 1
-    assert emergency[0].subtype[0].code == "110127"
+    assert [s.code for s in emergency[0].subtype] == ["read", "110127"]
     assert {c.code for p in emergency[0].purposeOfEvent for c in p.coding} == {"BTG", "ETREAT"}
     lines = (tmp_path / "report" / "accesses.jsonl").read_text().splitlines()
     assert len(lines) == 4
@@ -154,3 +158,13 @@ async def test_the_report_has_metadata_only_and_valid_fhir(history: Path, tmp_pa
     )
     assert sorted(e.resource.status for e in consents.entry) == ["inactive", "inactive"]
     assert not any(word in page.lower() for word in ("vaccine", "diagnos", "dose"))
+
+
+async def test_a_report_with_nothing_in_it_exports_valid_bundles_without_entries(
+    history: Path, tmp_path: Path, fhir_validator: FhirValidator
+) -> None:
+    with sqlite3.connect(history) as db:
+        files = write_report(db, tmp_path / "none", citizen_id=str(uuid.uuid4()))
+    exported = [json.loads(p.read_text()) for p in files if p.name.endswith(".fhir.json")]
+    assert [b.get("entry") for b in exported] == [None, None]
+    assert fhir_validator.errors(*exported) == []

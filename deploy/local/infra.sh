@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local infrastructure (PostgreSQL, Kafka, FerretDB) for dev and tests on 127.0.0.1: up|down|status|env
+# Local infrastructure (PostgreSQL, Kafka, FerretDB; HAPI FHIR's validator built) for dev and tests on 127.0.0.1: up|down|status|env
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,6 +47,9 @@ do_up() {
   wait "$kafka_pid" || { log "kafka failed to start"; rc=1; }
   wait "$ferret_pid" || { log "ferretdb failed to build"; rc=1; }
   ((rc == 0)) || die "infrastructure is NOT up (see errors above)"
+  # The tests' FHIR validator: built once (its Maven run after Kafka's, not beside it, so that
+  # the two never download into the local repository at the same time).
+  "$DEPLOY_DIR/fhir-validator.sh" install || die "the FHIR validator failed to build"
   # FerretDB needs PostgreSQL (ferretdb.sh start re-checks it).
   "$DEPLOY_DIR/ferretdb.sh" start || die "ferretdb failed to start"
   log "all up in $((SECONDS - started))s:"

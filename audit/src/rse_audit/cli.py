@@ -11,11 +11,13 @@ import time
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient
 
 from rse_audit.compare import compare, compare_decisions
+from rse_audit.freshness import lag_of
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
 from rse_audit.permits import DELIVERY_GRACE, permits_without_consent
@@ -91,7 +93,7 @@ async def run_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_replay(args: argparse.Namespace) -> int:
+async def run_replay(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     bootstrap = bootstrap_of(args)
     topics = args.topic or await event_topics(bootstrap)
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -103,9 +105,37 @@ async def run_replay(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     print(
         f"replayed {read} events from {len(topics)} topics in {elapsed:.1f}s "
-        f"({read / max(elapsed, 1e-9):,.0f} events/s) into {args.db}"
+        f"({read / max(elapsed, 1e-9):,.0f} events/s) into {args.db}",
+        file=out,
     )
     return 0
+
+
+async def fresh_history(args: argparse.Namespace) -> str | None:
+    """Replay first when the history is behind the log; with --no-replay, warn instead.
+
+    Returns the warning the answer must carry (None when the history is complete). The
+    messages go to stderr: `as-of` writes its answer on stdout.
+    """
+    try:
+        lag = await lag_of(bootstrap_of(args), args.db)
+    except (KafkaError, OSError) as error:
+        if not args.no_replay:
+            raise
+        warning = f"could not compare the history in {args.db} with the log: {error!r}"
+        print(f"WARNING: {warning}", file=sys.stderr)
+        return warning
+    if not lag.behind:
+        return None
+    if args.no_replay:
+        warning = f"{lag.describe()}; this answer does not include them (--no-replay)"
+        print(f"WARNING: {warning}", file=sys.stderr)
+        return warning
+    print(f"{lag.describe()}: replaying first", file=sys.stderr)
+    # The same topics again (a first replay: every service's events topic).
+    args.topic = args.topic or (lag.replay.topics if lag.replay else None)
+    await run_replay(args, out=sys.stderr)
+    return None
 
 
 async def run_compare(args: argparse.Namespace) -> int:
@@ -128,17 +158,30 @@ async def run_compare(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
-def run_as_of(args: argparse.Namespace) -> int:
+def _no_history(path: Path) -> bool:
+    if path.exists():
+        return False
+    print(f"no history in {path}: run `rse-audit replay` (or drop --no-replay)", file=sys.stderr)
+    return True
+
+
+async def run_as_of(args: argparse.Namespace) -> int:
+    await fresh_history(args)
+    if _no_history(args.db):
+        return 2
     with sqlite3.connect(args.db) as db:
         answer = as_of(db, args.citizen, args.date)
     print(json.dumps(asdict(answer), indent=1))
     return 0
 
 
-def run_report(args: argparse.Namespace) -> int:
+async def run_report(args: argparse.Namespace) -> int:
+    stale = await fresh_history(args)
+    if _no_history(args.db):
+        return 2
     with sqlite3.connect(args.db) as db:
         files = write_report(
-            db, args.out, citizen_id=args.citizen, since=args.since, until=args.until
+            db, args.out, citizen_id=args.citizen, since=args.since, until=args.until, stale=stale
         )
     for path in files:
         print(f"wrote {path}")
@@ -213,6 +256,24 @@ def _add_history_commands(commands: Any) -> None:
     report.add_argument("--since")
     report.add_argument("--until")
     report.add_argument("--out", type=Path, default=Path(".local/audit/report"))
+    _add_freshness_options(ask, report)
+
+
+def _add_freshness_options(*commands: Any) -> None:
+    """as-of and report: replay first when the log has moved on, or only warn."""
+    for command in commands:
+        command.add_argument(
+            "--no-replay",
+            action="store_true",
+            help="answer from the history as it is, with a warning if the log has moved on "
+            "(default: replay first when it has)",
+        )
+        command.add_argument(
+            "--topic",
+            action="append",
+            help="a topic to replay when there is no history yet (default: every "
+            "service's <service>.events; afterwards: the topics the history holds)",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         return asyncio.run(run_compare(args))
     if args.command == "as-of":
-        return run_as_of(args)
-    return run_report(args)
+        return asyncio.run(run_as_of(args))
+    return asyncio.run(run_report(args))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """FHIR R4 resources of the replayed history: AuditEvent per access, Consent per consent.
 
-Emergency reads carry the break-glass codes FHIR uses (DICOM 110113 / 110127, purpose of
-use BTG / ETREAT).
+Every access is a DICOM 110110 "Patient Record" event whose subtype is the RESTful
+interaction it was (read, create, search-type); an emergency read adds DICOM 110127
+"Emergency Override Started" and the purposes of use BTG and ETREAT. Each code is one its
+system defines (checked by HAPI FHIR's validator in the tests).
 """
 
 from __future__ import annotations
@@ -9,65 +11,117 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rse_shared.fhir import ACT_REASON, ConsentFacts
+from rse_shared.fhir import (
+    ACT_REASON,
+    CITIZEN_SYSTEM,
+    PARTICIPATION,
+    PRACTITIONER_SYSTEM,
+    ConsentFacts,
+    concept,
+)
 from rse_shared.fhir import coding as _coding
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
-AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+RESTFUL = "http://hl7.org/fhir/restful-interaction"
+ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
+ROLE_SYSTEM = "urn:rse:role"
+STAFF_SYSTEM = "urn:rse:identifier:staff"
+ENTRY_SYSTEM = "urn:rse:identifier:record-entry"
+
+# action of the history -> (RESTful interaction, AuditEvent.action). A write adds or changes
+# entries of the record; the entries it names are the ones it wrote, hence "create". A patient
+# list is a search. Anything else the log may carry later is reported as what it certainly
+# was at least: a read.
+INTERACTIONS = {
+    "read": ("read", "R"),
+    "write": ("create", "C"),
+    "list": ("search-type", "E"),
+}
+ROLES = {
+    "professional": "health professional",
+    "hospital_staff": "hospital staff",
+    "operator": "platform operator",
+    "auditor": "auditor",
+}
+# Why, in v3-ActReason's words: staff read for administration or for compliance, not care.
+PURPOSES = {
+    "operator": ("HSYSADMIN", "health system administration"),
+    "auditor": ("HCOMPL", "health compliance"),
+}
 
 
 def audit_event(access: dict[str, Any]) -> dict[str, Any]:
-    """One professional read as an AuditEvent: who, which categories, when, decision, consent."""
-    event_type, subtype, purpose = _event_kind(access["decision"] == "emergency")
+    """One access as an AuditEvent: who in which role, what, when, why, decision, consent."""
+    emergency = access["decision"] == "emergency"
+    interaction, action = INTERACTIONS.get(access.get("action") or "read", INTERACTIONS["read"])
+    subtype = [_coding(RESTFUL, interaction, interaction)]
+    if emergency:
+        subtype.append(_coding(DCM, "110127", "Emergency Override Started"))
     return {
         "resourceType": "AuditEvent",
         "id": access["access_id"],
-        "type": event_type,
+        "type": _coding(DCM, "110110", "Patient Record"),
         "subtype": subtype,
-        "action": "R",
+        "action": action,
         "recorded": access["accessed_at"],
         "outcome": "4" if access["decision"] == "deny" else "0",
         "outcomeDesc": _outcome_description(access),
-        "purposeOfEvent": purpose,
-        "agent": [_practitioner_agent(access)],
-        "source": {"observer": {"display": "RSE records service"}},
+        "purposeOfEvent": _purposes(access, emergency),
+        "agent": [_agent(access, writer=action == "C")],
+        "source": {
+            "observer": {"display": "RSE records service"},
+            "type": [_coding(SOURCE_TYPE, "4", "Application Server")],
+        },
         "entity": _entities(access),
     }
 
 
-def _event_kind(
-    emergency: bool,
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(type, subtype, purpose of use): break-glass codes for an emergency read."""
+def _purposes(access: dict[str, Any], emergency: bool) -> list[dict[str, Any]]:
+    """Break-the-glass for an emergency; the staff's stated purpose as the text of theirs."""
     if emergency:
-        return (
-            _coding(DCM, "110113", "Security Alert"),
-            [_coding(DCM, "110127", "Emergency Override Started")],
-            [
-                {"coding": [_coding(ACT_REASON, "BTG", "break the glass")]},
-                {"coding": [_coding(ACT_REASON, "ETREAT", "Emergency Treatment")]},
-            ],
-        )
-    return (
-        _coding(DCM, "110110", "Patient Record"),
-        [_coding(AUDIT_TYPE, "read", "read")],
-        [{"coding": [_coding(ACT_REASON, "TREAT", "treatment")]}],
-    )
+        return [
+            concept(ACT_REASON, "BTG", "break the glass"),
+            concept(ACT_REASON, "ETREAT", "Emergency Treatment"),
+        ]
+    role = access.get("role") or "professional"
+    if role in PURPOSES:
+        purpose = concept(ACT_REASON, *PURPOSES[role])
+        if access.get("purpose"):
+            purpose["text"] = access["purpose"]
+        return [purpose]
+    return [concept(ACT_REASON, "TREAT", "treatment")]
 
 
 def _outcome_description(access: dict[str, Any]) -> str:
     text = f"decision: {access['decision']}"
     if access["decision"] == "emergency":
         text += f"; emergency reason: {access['emergency_reason']}"
+    if access.get("relationship"):
+        text += f"; care relationship: {access['relationship']}"
     return text
 
 
-def _practitioner_agent(access: dict[str, Any]) -> dict[str, Any]:
-    """The practitioner who read, and the health unit they read from when known."""
+def _agent(access: dict[str, Any], *, writer: bool) -> dict[str, Any]:
+    """The person who acted, by identifier, in their role; their health unit when known."""
+    role = access.get("role") or "professional"
+    who: dict[str, Any]
+    if role in ("operator", "auditor"):
+        who = {"identifier": {"system": STAFF_SYSTEM, "value": _actor(access)}}
+    else:
+        who = {
+            "type": "Practitioner",
+            "identifier": {"system": PRACTITIONER_SYSTEM, "value": _actor(access)},
+        }
     agent: dict[str, Any] = {
-        "who": {
-            "identifier": {"system": "urn:rse:practitioner", "value": access["practitioner_id"]}
-        },
+        "type": (
+            concept(PARTICIPATION, "AUT", "author (originator)")
+            if writer
+            else concept(PARTICIPATION, "IRCP", "information recipient")
+        ),
+        "role": [concept(ROLE_SYSTEM, role, ROLES.get(role))],
+        "who": who,
         "requestor": True,
     }
     if access.get("health_unit"):
@@ -75,24 +129,42 @@ def _practitioner_agent(access: dict[str, Any]) -> dict[str, Any]:
     return agent
 
 
+def _actor(access: dict[str, Any]) -> str:
+    return str(access.get("actor_id") or access["practitioner_id"])
+
+
 def _entities(access: dict[str, Any]) -> list[dict[str, Any]]:
-    """The patient whose categories were read, and the consent the read relied on if any."""
+    """The patient, each entry viewed or written (id and kind), and the consent relied on."""
     entities: list[dict[str, Any]] = [
         {
-            "what": {"reference": f"Patient/{access['citizen_id']}"},
-            "type": {
-                "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                "code": "1",
-                "display": "Person",
+            "what": {
+                "type": "Patient",
+                "identifier": {"system": CITIZEN_SYSTEM, "value": access["citizen_id"]},
             },
+            "type": _coding(ENTITY_TYPE, "1", "Person"),
+            "role": _coding(OBJECT_ROLE, "1", "Patient"),
             "description": "categories: " + ", ".join(access["categories"]),
         }
+    ]
+    entities += [
+        {
+            "what": {
+                "identifier": {"system": ENTRY_SYSTEM, "value": entry["id"]},
+                "display": entry["kind"],
+            },
+            "type": _coding(ENTITY_TYPE, "2", "System Object"),
+            "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
+            "description": f"{entry['kind']} entry",
+        }
+        for entry in access.get("entries") or ()
     ]
     if access.get("consent_id"):
         entities.append(
             {
                 "what": {"reference": f"Consent/{access['consent_id']}"},
-                "description": "the consent the read relied on",
+                "type": _coding(ENTITY_TYPE, "2", "System Object"),
+                "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
+                "description": "the consent the access relied on",
             }
         )
     return entities

@@ -30,8 +30,9 @@ def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     rows = []
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        if isinstance(row.get("categories"), str):
-            row["categories"] = json.loads(row["categories"])
+        for listed in ("categories", "entries"):
+            if isinstance(row.get(listed), str):
+                row[listed] = json.loads(row[listed])
         rows.append(row)
     return rows
 

@@ -88,10 +88,17 @@ async def read_topic(bootstrap: str, topic: str) -> AsyncIterator[Record]:
             yield record
 
 
+Ends = dict[tuple[str, int], int]
+"""(topic, partition) -> the offset after the last record read (or to read)."""
+
+
 async def read_batches(
-    bootstrap: str, topic: str, decoder: Decoder = decode
+    bootstrap: str, topic: str, decoder: Decoder = decode, ends: Ends | None = None
 ) -> AsyncIterator[list[Record]]:
-    """The records of `topic` from offset 0, in offset order per partition, as fetched."""
+    """The records of `topic` from offset 0, in offset order per partition, as fetched.
+
+    `ends`, if given, learns where each partition's reading stopped (its end when it began).
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -102,10 +109,49 @@ async def read_batches(
     try:
         await consumer._client.force_metadata_update()
         for partition in sorted(consumer.partitions_for_topic(topic) or ()):
-            async for batch in _read_one(consumer, topic, partition, decoder):
+            async for batch in _read_one(consumer, topic, partition, decoder, ends):
                 yield batch
     finally:
         await consumer.stop()
+
+
+async def log_ends(bootstrap: str, topics: list[str]) -> Ends:
+    """Every partition's end offset now (the offset its next record will have)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(AUDITOR)
+    )
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+async def timestamps_at(bootstrap: str, offsets: Ends) -> dict[tuple[str, int], int]:
+    """The timestamp (ms since the epoch) of the record at each (topic, partition) offset."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **tool_options(AUDITOR)
+    )
+    await consumer.start()
+    found = {}
+    try:
+        for (topic, partition), offset in offsets.items():
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, offset)
+            batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+            for message in batch.get(tp, [])[:1]:
+                found[(topic, partition)] = message.timestamp
+    finally:
+        await consumer.stop()
+    return found
 
 
 FETCH_BYTES = 8 * 1024 * 1024
@@ -113,12 +159,18 @@ FETCH_BYTES = 8 * 1024 * 1024
 
 
 async def _read_one(
-    consumer: AIOKafkaConsumer, topic: str, partition: int, decoder: Decoder = decode
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    partition: int,
+    decoder: Decoder = decode,
+    ends: Ends | None = None,
 ) -> AsyncIterator[list[Record]]:
     tp = TopicPartition(topic, partition)
     consumer.assign([tp])
     await consumer.seek_to_beginning(tp)
     end = (await consumer.end_offsets([tp]))[tp]
+    if ends is not None:
+        ends[(topic, partition)] = end
     while await consumer.position(tp) < end:
         batch = await consumer.getmany(tp, timeout_ms=1000, max_records=10000)
         records = [

@@ -15,8 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rse_audit.kafka_log import Record, decode, decode_fast, read_batches
+from rse_audit.freshness import record_ends
+from rse_audit.kafka_log import Ends, Record, decode, decode_fast, read_batches
 from rse_shared.chain import chain_hash
+from rse_shared.clock import utcnow
 from rse_shared.progress import Progress
 from rse_shared.trust import expected_owners
 
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS consents (
 CREATE TABLE IF NOT EXISTS accesses (
     access_id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, practitioner_id TEXT,
     health_unit TEXT, categories TEXT, purpose TEXT, emergency_reason TEXT,
-    decision TEXT, consent_id TEXT, accessed_at TEXT);
+    decision TEXT, consent_id TEXT, accessed_at TEXT, action TEXT, role TEXT, actor_id TEXT,
+    entries TEXT, relationship TEXT);
 CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
@@ -61,7 +64,9 @@ GRANT = Statement(
 )
 REVOKE = Statement("consents", "UPDATE consents SET revoked_at = ? WHERE consent_id = ?")
 EXPIRE = Statement("consents", "UPDATE consents SET expired_at = ? WHERE consent_id = ?")
-ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?)")
+ACCESS = Statement(
+    "accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 DECIDE = Statement("decisions", "INSERT OR IGNORE INTO decisions VALUES (?,?,?,?,?,?)")
 LOG = Statement("consent_log", "INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)")
 CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
@@ -112,6 +117,12 @@ def _accessed(e: dict[str, Any]) -> Row:
         e["decision"],
         e.get("consent_id"),
         e["accessed_at"],
+        # Events from before writes and privileged reads were recorded: a professional's read.
+        e.get("action") or "read",
+        e.get("role") or "professional",
+        e.get("actor_id"),
+        json.dumps([{"id": r["id"], "kind": r["kind"]} for r in e.get("entries") or ()]),
+        e.get("relationship"),
     )
 
 
@@ -234,12 +245,14 @@ async def replay(
     db = open_store(path)
     writer = Writer(db)
     read = committed = 0
+    # Where each partition's reading stopped, kept for report and as-of to tell the lag.
+    started, ends = utcnow(), Ends()
     try:
         for topic in topics:
             # Consent changes are kept with their chain hash: decoded exactly, as verify does.
             consents = owner_of(topic) == "consent"
             async for records in read_batches(
-                bootstrap, topic, decode if consents else decode_fast
+                bootstrap, topic, decode if consents else decode_fast, ends
             ):
                 for record in records:
                     if record.document is not None:
@@ -255,6 +268,7 @@ async def replay(
                     progress.update(read)
         writer.flush()
         db.executescript(INDEXES)
+        record_ends(db, ends, started)
         db.commit()
     finally:
         db.close()

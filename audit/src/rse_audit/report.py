@@ -39,7 +39,8 @@ def _text(value: Any) -> str:
 
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}
-td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}.emergency{background:#fdd}"""
+td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}.emergency{background:#fdd}
+.stale{background:#ffd;border:1px solid #cc0;padding:8px}"""
 
 
 CONSENT_COLUMNS = [
@@ -84,12 +85,14 @@ def render_html(
     consents: list[dict[str, Any]],
     accesses: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
+    stale: str | None = None,
 ) -> str:
     """The whole report as one HTML page: a summary line, then one table per kind of fact."""
+    warning = f'<p class="stale">WARNING: {html.escape(stale)}</p>\n' if stale else ""
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{_summary(consents, accesses, decisions)}</p>
+{warning}<p>{_summary(consents, accesses, decisions)}</p>
 <h2>Consents</h2>{_table(consents, CONSENT_COLUMNS)}
 <h2>Accesses</h2>{_table(accesses, ACCESS_COLUMNS)}
 <h2>Decisions</h2>{_table(decisions, DECISION_COLUMNS)}
@@ -103,8 +106,9 @@ def write_report(
     citizen_id: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    stale: str | None = None,
 ) -> list[Path]:
-    """report.html, JSON lines and the FHIR AuditEvent and Consent bundles."""
+    """report.html, JSON lines and the FHIR bundles; `stale` says what the history lacks."""
     out.mkdir(parents=True, exist_ok=True)
     now = utcnow()
     accesses = accesses_of(db, citizen_id, since, until)
@@ -116,7 +120,7 @@ def write_report(
         else (f"Access report — {since or 'start'} to {until or 'now'}")
     )
     files = {
-        "report.html": render_html(title, consents, accesses, decisions),
+        "report.html": render_html(title, consents, accesses, decisions, stale),
         "accesses.jsonl": "".join(json.dumps(a) + "\n" for a in accesses),
         "consents.jsonl": "".join(json.dumps(c) + "\n" for c in consents),
         "audit-events.fhir.json": json.dumps(

@@ -118,10 +118,13 @@ def consent_resource(facts: ConsentFacts, now: datetime) -> dict[str, Any]:
 
 
 def collection(resources: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A collection Bundle of resources."""
-    return {
+    """A collection Bundle of resources (no `entry` at all when there are none)."""
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": instant(now),
-        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
     }
+    # FHIR JSON has no empty arrays: an element with no values is left out.
+    if resources:
+        bundle["entry"] = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    return bundle

@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from rse_shared.contracts import CATEGORIES, ConsentExpired, ConsentGranted, ConsentRevoked
-from rse_shared.testing import TokenMint
+from rse_shared.testing import FhirValidator, TokenMint
 
 from .conftest import Clock, Topics, assert_problem, listed
 
@@ -118,6 +118,7 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_consents(
     client: httpx.AsyncClient,
     mint: TokenMint,
     clock: Clock,
+    fhir_validator: FhirValidator,
 ) -> None:
     citizen = uuid.uuid4()
     headers = mint.citizen(citizen)
@@ -136,12 +137,24 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_consents(
     response = await client.get(path(citizen, "/fhir"), headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/fhir+json")
+    assert fhir_validator.errors(response.json()) == []
     bundle = Bundle.model_validate_json(response.content)
     resources = {e.resource.id: e.resource for e in bundle.entry}
     assert resources[revoked["consent_id"]].status == "inactive"
     [active] = [r for r in resources.values() if r.status == "active"]
     assert [c.code for c in active.provision.class_fhir] == list(CATEGORIES)
     assert active.provision.purpose[0].code == "TREAT"
+
+
+async def test_the_fhir_export_of_a_citizen_without_consents_is_a_valid_empty_bundle(
+    client: httpx.AsyncClient, mint: TokenMint, fhir_validator: FhirValidator
+) -> None:
+    citizen = uuid.uuid4()
+    response = await client.get(path(citizen, "/fhir"), headers=mint.citizen(citizen))
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["type"] == "collection" and "entry" not in bundle
+    assert fhir_validator.errors(bundle) == []
 
 
 @pytest.mark.parametrize(

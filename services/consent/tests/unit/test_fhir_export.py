@@ -9,6 +9,7 @@ from rse_consent.api.schemas import facts_of
 from rse_consent.domain.consent import Consent, Grantee
 from rse_consent.projections import ConsentEntry
 from rse_shared.fhir import collection, consent_resource
+from rse_shared.testing import FhirValidator
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -41,8 +42,11 @@ def exported(consent: Consent, now: datetime = NOW) -> FhirConsent:
     "grantee",
     [Grantee("professional", "P-100"), Grantee("health_unit", "USF Tejo"), Grantee("all_sns")],
 )
-def test_a_consent_exports_as_a_valid_r4_permit_for_its_grantee(grantee: Grantee) -> None:
+def test_a_consent_exports_as_a_valid_r4_permit_for_its_grantee(
+    grantee: Grantee, fhir_validator: FhirValidator
+) -> None:
     consent = Consent.grant(uuid.uuid4(), grantee, ["all"], NOW, valid_until=NOW + 30 * DAY)
+    assert fhir_validator.errors(consent_resource(facts_of(as_document(consent)), NOW)) == []
     resource = exported(consent)
     assert resource.status == "active"
     provision = resource.provision
@@ -71,11 +75,13 @@ def test_a_consent_past_its_end_date_is_inactive_even_before_the_worker_lapses_i
     assert exported(consent, now=NOW + DAY).status == "inactive"
 
 
-def test_the_bundle_of_consents_validates_as_r4() -> None:
+def test_the_bundle_of_consents_validates_as_r4(fhir_validator: FhirValidator) -> None:
     consents = [
         Consent.grant(uuid.uuid4(), Grantee("all_sns"), ["care_plan"], NOW) for _ in range(2)
     ]
+    consents[1].revoke(NOW + DAY)
     bundle = collection([consent_resource(facts_of(as_document(c)), NOW) for c in consents], NOW)
+    assert fhir_validator.errors(bundle) == []
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection" and len(parsed.entry) == 2
     assert all(isinstance(e.resource, FhirConsent) for e in parsed.entry)

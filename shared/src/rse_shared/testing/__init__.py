@@ -5,6 +5,7 @@ conftest.py loads; nothing here registers fixtures, and production code imports 
 """
 
 from rse_shared.testing.clocks import ManualClock
+from rse_shared.testing.fhir import FhirValidator
 from rse_shared.testing.kafka import create_topic, documents, publish, published_head, read_topic
 from rse_shared.testing.kit import Envelopes, Kit, Upstream, feed
 from rse_shared.testing.names import REPO, unique
@@ -16,6 +17,7 @@ from rse_shared.testing.waiting import eventually
 __all__ = [
     "REPO",
     "Envelopes",
+    "FhirValidator",
     "Kit",
     "ManualClock",
     "RegistrationTally",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -24,12 +25,15 @@ from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import ADMIN
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
+from rse_shared.testing.fhir import FhirValidator
 from rse_shared.testing.kafka import create_topic
 from rse_shared.testing.kit import Kit
 from rse_shared.testing.names import infra_script, unique
 from rse_shared.testing.services import feeding
 from rse_shared.testing.tally import RegistrationTally
 from rse_shared.testing.tokens import TokenMint
+
+FHIR_WARNINGS = pytest.StashKey[Counter[str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -142,3 +146,21 @@ def spans() -> InMemorySpanExporter:
     provider = setup_tracing("test")
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return exporter
+
+
+@pytest.fixture(scope="session")
+def fhir_validator(request: pytest.FixtureRequest) -> Iterator[FhirValidator]:
+    """HAPI FHIR's instance validator (one JVM for the session); its warnings end the report."""
+    validator = FhirValidator()
+    yield validator
+    validator.close()
+    request.config.stash[FHIR_WARNINGS] = validator.warnings
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The FHIR validator's warnings of this run (errors fail the tests themselves)."""
+    warnings = config.stash.get(FHIR_WARNINGS, None)
+    if warnings:
+        terminalreporter.section("FHIR validator warnings")
+        for text, count in sorted(warnings.items()):
+            terminalreporter.line(f"{count:4d} x {text}")
