@@ -85,6 +85,25 @@ async def test_operator_and_auditor_reads_reach_the_citizens_history_through_kaf
     await replay_equals_live(platform, tmp_path)
 
 
+async def referred(
+    requests: httpx.AsyncClient, citizen: dict[str, Any], doctor: dict[str, str]
+) -> dict[str, Any]:
+    """A referral to HOSPITAL, once requests knows the citizen (from identity's event)."""
+    body = {
+        "citizen_id": citizen["citizen_id"],
+        "specialty": "Cardiologia",
+        "hospital": HOSPITAL,
+        "priority": "normal",
+    }
+
+    async def registered() -> dict[str, Any] | None:
+        response = await requests.post("/referrals", json=body, headers=doctor)
+        return response.json() if response.status_code == 201 else None
+
+    referral: dict[str, Any] = await eventually(registered, timeout=30)
+    return referral
+
+
 async def test_only_the_referrals_hospital_moves_it_on_and_citizen_and_referrer_see_who(
     platform: Platform,
 ) -> None:
@@ -102,18 +121,7 @@ async def test_only_the_referrals_hospital_moves_it_on_and_citizen_and_referrer_
     theirs = await staff(
         platform.services["identity"], identity, "hospital_staff", hospital="Hospital de São João"
     )
-    body = {
-        "citizen_id": citizen["citizen_id"],
-        "specialty": "Cardiologia",
-        "hospital": HOSPITAL,
-        "priority": "normal",
-    }
-
-    async def registered() -> dict[str, Any] | None:
-        response = await requests.post("/referrals", json=body, headers=doctor)
-        return response.json() if response.status_code == 201 else None  # patient known
-
-    referral = await eventually(registered, timeout=30)
+    referral = await referred(requests, citizen, doctor)
     path = f"/referrals/{referral['referral_id']}/status"
     scheduling = {"status": "scheduled", "scheduled_for": "2027-03-01"}
     for stranger in (theirs, doctor):

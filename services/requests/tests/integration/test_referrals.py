@@ -96,6 +96,21 @@ async def test_the_citizen_follows_a_referral_until_its_consultation(
     )
 
 
+async def refused_to_strangers(
+    client: httpx.AsyncClient, mint: TokenMint, path: str, scheduling: dict[str, str]
+) -> None:
+    """Another hospital's staff, staff naming no hospital, and the referring professional
+    (who registered it, but it is the hospital's now) change nothing."""
+    other_hospital = mint.hospital_staff("Hospital de São João")
+    for headers, body in (
+        (other_hospital, scheduling),
+        (other_hospital, {"status": "completed"}),
+        (mint.staff("hospital_staff"), scheduling),
+        (mint.professional(*DOCTOR), scheduling),
+    ):
+        assert_problem(await client.post(path, headers=headers, json=body), 403)
+
+
 async def test_only_the_referrals_hospital_changes_it_and_its_citizen_and_referrer_see_who(
     world: World,
     client: httpx.AsyncClient,
@@ -105,16 +120,8 @@ async def test_only_the_referrals_hospital_changes_it_and_its_citizen_and_referr
     referral = await refer(client, mint, citizen, "normal")
     path = f"/referrals/{referral['referral_id']}/status"
     scheduling = {"status": "scheduled", "scheduled_for": "2027-02-01"}
-    other_hospital = mint.hospital_staff("Hospital de São João")
-    assert_problem(await client.post(path, headers=other_hospital, json=scheduling), 403)
-    assert_problem(
-        await client.post(path, headers=other_hospital, json={"status": "completed"}), 403
-    )
-    referrer = mint.professional(*DOCTOR)  # registered it, but it is the hospital's now
-    assert_problem(await client.post(path, headers=referrer, json=scheduling), 403)
-    assert_problem(
-        await client.post(path, headers=mint.staff("hospital_staff"), json=scheduling), 403
-    )
+    await refused_to_strangers(client, mint, path, scheduling)
+    referrer = mint.professional(*DOCTOR)
 
     hospital_token = mint.token("hospital_staff", hospital="Hospital de Santa Maria")
     hospital = {"Authorization": f"Bearer {hospital_token}"}
