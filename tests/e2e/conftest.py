@@ -34,6 +34,7 @@ from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
+from rse_shared.topics import consumed_by, owner_of
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -103,6 +104,10 @@ async def build_platform(
         **overrides,
     }
 
+    def consumes(name: str) -> list[str]:
+        """The run's topics standing for the ones the topology has `name` consume."""
+        return [topics[str(owner_of(t))] for t in consumed_by(name)]
+
     def settings(cls: type[ServiceSettings], name: str) -> Any:
         return cls(
             postgres_db=f"{run}_{name}",
@@ -128,25 +133,25 @@ async def build_platform(
         "consent": consent_bootstrap(
             settings(ConsentSettings, "consent"),
             topic=topics["consent"],
-            consumes=[topics["records"]],
+            consumes=consumes("consent"),
             verifier=verifier(),
         ),
         "records": records_bootstrap(
             settings(RecordsSettings, "records"),
             topic=topics["records"],
-            consumes=[topics["identity"], topics["consent"], topics["requests"]],
+            consumes=consumes("records"),
             verifier=verifier(),
         ),
         "requests": requests_bootstrap(
             settings(RequestsSettings, "requests"),
             topic=topics["requests"],
-            consumes=[topics["identity"], topics["records"], topics["benefits"]],
+            consumes=consumes("requests"),
             verifier=verifier(),
         ),
         "benefits": benefits_bootstrap(
             settings(BenefitsSettings, "benefits"),
             topic=topics["benefits"],
-            consumes=[topics["identity"]],
+            consumes=consumes("benefits"),
             verifier=verifier(),
         ),
     }

@@ -15,12 +15,14 @@ from tests.e2e.flows import register_citizen, staff
 
 CALLERS = ("anonymous", *ROLES)  # no token, then each role
 PROBLEM = "application/problem+json"
+HOSPITAL = "Hospital de Santa Maria"  # where the cast's hospital staff work
 Clients = dict[str, httpx.AsyncClient]
 
 
 @dataclass
 class Cast:
-    """One citizen (with a family doctor who may read their record) and every staff role."""
+    """One citizen (with a family doctor who may read their record) and every staff role
+    (the hospital staff of the hospital the cast's referrals go to)."""
 
     citizen: dict[str, Any]
     practitioner_id: str
@@ -120,6 +122,9 @@ async def build_cast(platform: Platform, api: Clients) -> Cast:
             role: await staff(platform.services["identity"], api["identity"], role)
             for role in ("benefits_officer", "auditor", "operator")
         },
+        "hospital_staff": await staff(
+            platform.services["identity"], api["identity"], "hospital_staff", hospital=HOSPITAL
+        ),
     }
     await with_family_doctor(platform, api, person, practitioner_id, cast.health_unit)
     await record_opened(api, person)

@@ -176,6 +176,16 @@ async def test_a_service_cannot_read_what_it_does_not_consume(bootstrap: str) ->
     assert described[topics.events_topic("identity")]["error_code"] == 0
 
 
+async def test_consent_reads_identity_events_for_the_operators_reads_it_must_show(
+    bootstrap: str,
+) -> None:
+    """Not an attack: the reader the topology added. Operators' reads of personal data reach
+    the citizen's access history through identity.events, so the broker must serve them to
+    consent (a fetch from the start, as the benefits refusal above is a fetch refused)."""
+    assert topics.events_topic("identity") in topics.consumed_by("consent")
+    await consume_one(bootstrap, topics.events_topic("identity"), None, **tool_options("consent"))
+
+
 async def test_the_controller_listener_refuses_a_client_without_the_brokers_certificate(
     bootstrap: str,
 ) -> None:

@@ -32,6 +32,7 @@ CITIZEN = frozenset({"citizen"})
 PROFESSIONAL = frozenset({"professional"})
 OPERATOR = frozenset({"operator"})
 OFFICER = frozenset({"benefits_officer"})
+HOSPITAL_STAFF = frozenset({"hospital_staff"})
 CITIZEN_OR_OPERATOR = frozenset({"citizen", "operator"})
 CITIZEN_OR_AUDITOR = frozenset({"citizen", "auditor"})
 CITIZEN_OR_PROFESSIONAL = frozenset({"citizen", "professional"})
@@ -233,7 +234,8 @@ TABLE: list[Rule] = [
             "valid_until": later(30),
         },
     ),
-    # --- requests: citizens their own requests; professionals their own agenda
+    # --- requests: citizens their own requests; professionals their own agenda; hospitals
+    # their referrals
     Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN),
     Rule(
         "requests",
@@ -300,7 +302,7 @@ TABLE: list[Rule] = [
         "requests",
         "POST",
         "/referrals/{referral_id}/status",
-        PROFESSIONAL,
+        HOSPITAL_STAFF,  # the referral's hospital moves it on; the professional registers it
         lambda c: {"status": "completed"},
     ),
     # --- benefits: citizens ask; officers see the queue, decide, and see a citizen's

@@ -42,6 +42,8 @@ ACCESS_FIELDS = (
     "accessed_at",
 )
 
+STAFF_READERS = ("operator", "auditor")
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -83,8 +85,10 @@ def _rows(db: sqlite3.Connection, table: str, key: str) -> dict[str, dict[str, A
     return rows
 
 
-async def _live(collection: Any) -> AsyncIterator[dict[str, Any]]:
-    async for doc in collection.find():
+async def _live(
+    collection: Any, query: dict[str, Any] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    async for doc in collection.find(query or {}):
         yield doc
 
 
@@ -109,7 +113,9 @@ def _diff(
 
 async def compare(history: sqlite3.Connection, consent_db: AsyncDatabase[Any]) -> list[Difference]:
     live_consents = {str(d["_id"]): d async for d in _live(consent_db.consents)}
-    live_accesses = {str(d["_id"]): d async for d in _live(consent_db.accesses)}
+    # Staff reads (operators', auditors') are consent's own record, not records' reports.
+    reported = {"role": {"$nin": list(STAFF_READERS)}}
+    live_accesses = {str(d["_id"]): d async for d in _live(consent_db.accesses, reported)}
     return [
         *_diff("consent", _rows(history, "consents", "consent_id"), live_consents, CONSENT_FIELDS),
         *_diff("access", _rows(history, "accesses", "access_id"), live_accesses, ACCESS_FIELDS),

@@ -1,4 +1,4 @@
-"""What records would report: RecordAccessed events for the consent service's tests."""
+"""What records and identity would report: accesses and staff reads, for consent's tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from rse_shared.contracts import RecordAccessed
+from rse_shared.contracts import PersonalDataRead, RecordAccessed
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -35,3 +35,23 @@ def an_access(citizen_id: uuid.UUID, position: int, **overrides: Any) -> RecordA
     }
     fields.update(overrides)
     return RecordAccessed(**fields)
+
+
+def a_personal_data_read(
+    citizen_id: uuid.UUID, position: int, **overrides: Any
+) -> PersonalDataRead:
+    """An operator's read of the citizen's personal data, as identity reports it."""
+    fields: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": NOW,
+        "producer": "identity",
+        "citizen_id": citizen_id,
+        "source_position": position,
+        "read_id": uuid.uuid4(),
+        "actor_id": "op-account-1",
+        "role": "operator",
+        "purpose": "citizen called the help line about their address",
+        "read_at": NOW,
+    }
+    fields.update(overrides)
+    return PersonalDataRead(**fields)

@@ -14,8 +14,17 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-Role = Literal["citizen", "professional", "benefits_officer", "auditor", "operator"]
-ROLES: tuple[Role, ...] = ("citizen", "professional", "benefits_officer", "auditor", "operator")
+Role = Literal[
+    "citizen", "professional", "hospital_staff", "benefits_officer", "auditor", "operator"
+]
+ROLES: tuple[Role, ...] = (
+    "citizen",
+    "professional",
+    "hospital_staff",
+    "benefits_officer",
+    "auditor",
+    "operator",
+)
 ALGORITHMS = ["EdDSA"]  # the allow-list: nothing else is ever accepted
 
 
@@ -36,6 +45,7 @@ class Principal:
     citizen_id: str | None = None
     practitioner_id: str | None = None
     health_unit: str | None = None
+    hospital: str | None = None  # hospital staff: the hospital they work for
 
     def is_citizen(self, citizen_id: object) -> bool:
         return self.role == "citizen" and self.citizen_id == str(citizen_id)
@@ -127,6 +137,7 @@ def principal_from(claims: dict[str, Any]) -> Principal:
         citizen_id=claims.get("citizen_id"),
         practitioner_id=claims.get("practitioner_id"),
         health_unit=claims.get("health_unit"),
+        hospital=claims.get("hospital"),
     )
 
 

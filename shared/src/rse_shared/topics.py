@@ -50,7 +50,8 @@ def dlq_parts(name: str, group: str) -> str | None:
 
 CONSUMES: dict[str, tuple[str, ...]] = {
     "identity": (),
-    "consent": (events_topic("records"),),
+    # identity: operators' reads of personal data, for the citizen's access history.
+    "consent": (events_topic("records"), events_topic("identity")),
     "records": (events_topic("identity"), events_topic("consent"), events_topic("requests")),
     "requests": (events_topic("identity"), events_topic("records"), events_topic("benefits")),
     "benefits": (events_topic("identity"),),

@@ -1,4 +1,4 @@
-"""Consent's use cases: grants, revocations, lapses, alert choices; records' accesses in."""
+"""Consent's use cases: grants, revocations, lapses, alert choices; accesses and staff reads in."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert, alert_due
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee
+from rse_consent.domain.privileged_read import PrivilegedRead, PrivilegedRole, Seen
 from rse_shared.clock import Clock, as_utc, utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import RecordAccessed
+from rse_shared.contracts import PersonalDataRead, RecordAccessed
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -96,6 +97,31 @@ class ConsentApplication(ConsumerApplication):
             raise ConsentNotFound(f"consent {consent_id} not found")
         return consent
 
+    def record_privileged_read(
+        self,
+        citizen_id: uuid.UUID,
+        actor_id: str,
+        role: PrivilegedRole,
+        purpose: str,
+        seen: Seen,
+        entries: Iterable[tuple[str, str]],
+    ) -> uuid.UUID:
+        """Save a staff read of the citizen's data for their history; before the answer."""
+        read_id = uuid.uuid4()
+        self.save(
+            PrivilegedRead(
+                read_id=read_id,
+                citizen_id=citizen_id,
+                actor_id=actor_id,
+                role=role,
+                purpose=purpose,
+                seen=seen,
+                entries=[{"id": i, "kind": k} for i, k in entries],
+                read_at=self.clock(),
+            )
+        )
+        return read_id
+
     @singledispatchmethod
     def handle(self, event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
         """Other events change nothing here."""
@@ -107,6 +133,31 @@ class ConsentApplication(ConsumerApplication):
         processing_event: ProcessingEvent[uuid.UUID],
     ) -> None:
         processing_event.collect_events(*self.access_recorded(event))
+
+    @handle.register(PersonalDataRead)
+    def when_personal_data_read_log_it(
+        self,
+        event: PersonalDataRead,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        processing_event.collect_events(*self.personal_data_read(event))
+
+    def personal_data_read(self, event: PersonalDataRead) -> list[Aggregate]:
+        """An operator's read (identity reported it) for the history; nothing if known."""
+        if self._get(PrivilegedRead.create_id(event.read_id), PrivilegedRead) is not None:
+            return []
+        return [
+            PrivilegedRead(
+                read_id=event.read_id,
+                citizen_id=event.citizen_id,
+                actor_id=event.actor_id,
+                role=event.role,
+                purpose=event.purpose,
+                seen="personal_data",
+                entries=[{"id": str(event.citizen_id), "kind": "personal_data"}],
+                read_at=as_utc(event.read_at),
+            )
+        ]
 
     def access_recorded(self, event: RecordAccessed) -> list[Aggregate]:
         """The access for the citizen's history, and its alert if due; nothing if known."""

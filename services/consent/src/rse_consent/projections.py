@@ -10,18 +10,22 @@ from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee, Validity
+from rse_consent.domain.privileged_read import PrivilegedRead
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
 from rse_shared.projection import guarded_upsert
 from rse_shared.readmodel import Document, ExactInstant, exact
 
 Ending = Literal["granted", "revoked", "expired"]
+Action = Literal["read", "write", "list", "review"]
+AccessRole = Literal["professional", "hospital_staff", "operator", "auditor"]
 NEWEST_GRANT = [("granted_at.at", -1), ("granted_at.us", -1)]
 NEWEST_ACCESS = [("accessed_at.at", -1), ("accessed_at.us", -1)]
 
@@ -57,11 +61,21 @@ class ConsentEntry(Document):
         )
 
 
+class EntryRef(BaseModel):
+    """An entry viewed or written: its id and kind, never its content."""
+
+    id: str
+    kind: str
+
+
 class AccessEntry(Document):
-    """One access to a citizen's record (its `id` is records' access id): metadata only."""
+    """One access to a citizen's data (records' access id, or a staff read's): metadata only.
+
+    Entries from before `action` and `role` were kept are professionals' reads.
+    """
 
     citizen_id: str
-    practitioner_id: str
+    practitioner_id: str | None
     health_unit: str | None
     categories: tuple[Category, ...]
     purpose: str | None
@@ -69,6 +83,10 @@ class AccessEntry(Document):
     decision: Decision
     consent_id: str | None
     accessed_at: ExactInstant
+    action: Action = "read"
+    role: AccessRole = "professional"
+    actor_id: str | None = None
+    entries: tuple[EntryRef, ...] = ()
 
 
 class AlertEntry(Document):
@@ -148,7 +166,7 @@ class ConsentBook:
 
 
 class AccessHistory:
-    """One document per access to a citizen's record: who, which categories, when, why."""
+    """One document per access to a citizen's data: who, in which role, what, when, why."""
 
     name = "access_history"
     collections: tuple[str, ...] = ("accesses",)
@@ -176,6 +194,28 @@ class AccessHistory:
             decision=event.decision,
             consent_id=str(event.consent_id) if event.consent_id else None,
             accessed_at=event.accessed_at,
+        )
+        await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
+
+    @apply.register(PrivilegedRead.Recorded)
+    async def when_staff_read_add_it(
+        self, event: PrivilegedRead.Recorded, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        entry = AccessEntry(
+            id=str(event.read_id),
+            citizen_id=str(event.citizen_id),
+            practitioner_id=None,
+            health_unit=None,
+            categories=(),
+            purpose=event.purpose,
+            emergency_reason=None,
+            decision="permit",
+            consent_id=None,
+            accessed_at=event.read_at,
+            action="read",
+            role=event.role,
+            actor_id=event.actor_id,
+            entries=tuple(EntryRef.model_validate(e) for e in event.entries),
         )
         await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
 

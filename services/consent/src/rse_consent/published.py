@@ -1,6 +1,7 @@
 """What consent publishes: its consents' grants, revocations and lapses, and access alerts.
 
-Recorded accesses (records published them), alert preferences and reads stay here.
+Recorded accesses (records published them), staff reads of a citizen's data (identity
+reported operators'; auditors' are consent's own), alert preferences and reads stay here.
 """
 
 from __future__ import annotations

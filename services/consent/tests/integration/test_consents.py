@@ -235,5 +235,7 @@ async def test_nobody_but_the_citizen_grants_or_revokes_and_only_they_or_auditor
     )
     assert_problem(await client.get(path(rui, f"/{consent_id}"), headers=mint.citizen(rui)), 404)
     assert_problem(await client.get(path(ana)), 401)
-    audited = await client.get(path(ana), headers=mint.staff("auditor"))
+    audited = await client.get(
+        path(ana), headers=mint.staff("auditor"), params={"purpose": "yearly consent audit"}
+    )
     assert audited.status_code == 200 and len(audited.json()) == 1

@@ -8,10 +8,11 @@ from rse_consent.application import AlertNotFound, ConsentApplication, ConsentNo
 from rse_consent.domain.access import Access
 from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.consent import ConsentNotActive, Grantee, InvalidConsent
+from rse_consent.domain.privileged_read import PrivilegedRead
 from rse_shared.contracts import CATEGORIES
 from rse_shared.testing import ManualClock, feed
 
-from ..builders import an_access
+from ..builders import a_personal_data_read, an_access
 
 DAY = timedelta(days=1)
 
@@ -152,3 +153,27 @@ def test_an_access_reported_without_a_time_zone_is_taken_as_utc(app: ConsentAppl
     feed(app, an_access(citizen, 1, accessed_at=datetime(2026, 11, 27, 9, 30)))
     [access] = recorded(app, Access.Recorded, citizen)
     assert access.accessed_at == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+def test_an_operators_read_reported_by_identity_is_kept_once(app: ConsentApplication) -> None:
+    citizen = uuid.uuid4()
+    read = a_personal_data_read(citizen, 1)
+    feed(app, read)
+    feed(app, read.model_copy(update={"event_id": uuid.uuid4(), "source_position": 2}))
+    [kept] = recorded(app, PrivilegedRead.Recorded, citizen)
+    assert (kept.read_id, kept.actor_id, kept.role) == (read.read_id, "op-account-1", "operator")
+    assert kept.purpose == read.purpose and kept.seen == "personal_data"
+    assert kept.entries == [{"id": str(citizen), "kind": "personal_data"}]
+
+
+def test_an_auditors_read_is_saved_with_what_was_shown(
+    app: ConsentApplication, clock: Clock
+) -> None:
+    citizen = uuid.uuid4()
+    app.record_privileged_read(
+        citizen, "aud-1", "auditor", "yearly review", "consents", [("c-1", "consent")]
+    )
+    [kept] = recorded(app, PrivilegedRead.Recorded, citizen)
+    assert (kept.actor_id, kept.role, kept.purpose) == ("aud-1", "auditor", "yearly review")
+    assert kept.entries == [{"id": "c-1", "kind": "consent"}] and kept.read_at == clock()
+    assert recorded(app, AccessAlert.Raised, citizen) == []

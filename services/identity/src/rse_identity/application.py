@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, TotpNotStarted
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
 from rse_identity.domain.nif_claim import NifClaim
+from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
 from rse_shared.eventstore import ServiceApplication
@@ -111,6 +112,20 @@ class IdentityApplication(ServiceApplication):
         account.close()
         self.save(citizen, account)
 
+    def record_personal_data_read(
+        self, citizen_id: uuid.UUID, actor_id: str, role: PrivilegedRole, purpose: str
+    ) -> uuid.UUID:
+        """Save an operator's read of the citizen's data; the relay tells consent of it."""
+        read = PersonalDataRead(
+            citizen_id=citizen_id,
+            actor_id=actor_id,
+            role=role,
+            purpose=purpose,
+            read_at=self.clock(),
+        )
+        self.save(read)
+        return read.id
+
     def provision_staff(
         self,
         *,
@@ -119,12 +134,14 @@ class IdentityApplication(ServiceApplication):
         role: Role,
         practitioner_id: str | None = None,
         health_unit: str | None = None,
+        hospital: str | None = None,
     ) -> uuid.UUID:
-        claims = {
-            k: v
-            for k, v in {"practitioner_id": practitioner_id, "health_unit": health_unit}.items()
-            if v
+        named = {
+            "practitioner_id": practitioner_id,
+            "health_unit": health_unit,
+            "hospital": hospital,
         }
+        claims = {k: v for k, v in named.items() if v}
         account = Account(
             username=staff_username(username),
             password_hash=self.hasher.hash(password),

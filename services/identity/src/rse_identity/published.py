@@ -1,22 +1,36 @@
 """Identity's domain events translated into the integration events it publishes.
 
-Account and NIF-claim events stay inside identity.
+Account and NIF-claim events stay inside identity; operators' reads go to the citizen's
+access history (consent).
 """
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from rse_identity.domain.citizen import Citizen
+from rse_identity.domain.personal_data_read import PersonalDataRead as Read
 from rse_shared.contracts import (
     CitizenDeregistered,
     CitizenRegistered,
     FamilyDoctorAssigned,
     IntegrationEvent,
+    PersonalDataRead,
     PersonalDataUpdated,
 )
 from rse_shared.published import Envelope, Publisher
 
-# identity's citizen is the aggregate itself: its events carry no citizen_id of their own.
-to_integration_event = Publisher("identity", citizen_of=lambda event: event.originator_id)
+
+def citizen_of(event: Any) -> uuid.UUID:
+    """A read names its citizen; the citizen's own events have none but the aggregate's id."""
+    citizen_id: uuid.UUID = (
+        event.citizen_id if isinstance(event, Read.Recorded) else event.originator_id
+    )
+    return citizen_id
+
+
+to_integration_event = Publisher("identity", citizen_of=citizen_of)
 
 
 @to_integration_event.translates(Citizen.Registered)
@@ -48,3 +62,15 @@ def family_doctor_assigned(
 @to_integration_event.translates(Citizen.Deregistered)
 def citizen_deregistered(event: Citizen.Deregistered, envelope: Envelope) -> IntegrationEvent:
     return CitizenDeregistered(**envelope, reason=event.reason, effective_date=event.effective_date)
+
+
+@to_integration_event.translates(Read.Recorded)
+def personal_data_read(event: Read.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return PersonalDataRead(
+        **envelope,
+        read_id=event.originator_id,
+        actor_id=event.actor_id,
+        role=event.role,
+        purpose=event.purpose,
+        read_at=event.read_at,
+    )

@@ -68,9 +68,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+PURPOSE = {"purpose": "checking the register after a deregistration"}
+
+
 async def visible(client: httpx.AsyncClient, citizen_id: str, token: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        response = await client.get(f"/citizens/{citizen_id}", headers=bearer(token))
+        # An operator must say why they read; the citizen's own read ignores a purpose.
+        response = await client.get(
+            f"/citizens/{citizen_id}", headers=bearer(token), params=PURPOSE
+        )
         return response.json() if response.status_code == 200 else None
 
     return await eventually(probe)

@@ -1,12 +1,20 @@
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from rse_identity.application import CitizenAlreadyRegistered, IdentityApplication, UsernameTaken
+from rse_identity.application import (
+    CitizenAlreadyRegistered,
+    IdentityApplication,
+    UsernameTaken,
+    token_claims,
+)
 from rse_identity.domain.account import LoginRefused, LoginThrottled
 from rse_identity.domain.citizen import Citizen
+from rse_identity.published import to_integration_event
+from rse_shared.contracts import PersonalDataRead
 from rse_shared.testing import ManualClock
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -129,3 +137,31 @@ def test_staff_usernames_are_unique(app: IdentityApplication) -> None:
     )
     with pytest.raises(UsernameTaken):
         app.provision_staff(username="dr.costa", password="y" * 12, role="auditor")
+
+
+def test_an_operators_read_is_saved_and_published_without_the_data_read(
+    app: IdentityApplication, clock: Clock
+) -> None:
+    citizen_id = register(app)
+    assert isinstance(citizen_id, uuid.UUID)
+    read_id = app.record_personal_data_read(citizen_id, "op-1", "operator", "help line call")
+    [recorded] = list(app.events.get(read_id))
+    published = to_integration_event(recorded, position=7)
+    assert isinstance(published, PersonalDataRead)
+    assert published.citizen_id == citizen_id and published.read_id == read_id
+    assert (published.actor_id, published.role, published.purpose) == (
+        "op-1",
+        "operator",
+        "help line call",
+    )
+    assert published.read_at == clock() and "Ana" not in str(published.to_wire())
+
+
+def test_hospital_staff_carry_the_hospital_they_work_for_in_their_token(
+    app: IdentityApplication,
+) -> None:
+    app.provision_staff(
+        username="hs.one", password="a long secret", role="hospital_staff", hospital="HSM"
+    )
+    claims = token_claims(app.authenticate("staff:hs.one", "a long secret"))
+    assert (claims["role"], claims["hospital"]) == ("hospital_staff", "HSM")

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from rse_requests.domain.patient import Patient, UnknownPatient
-from rse_requests.domain.referral import Referral
+from rse_requests.domain.referral import HospitalStaff, Referral
 from rse_requests.domain.renewal import RenewalRequest
 from rse_requests.domain.rules import DEFAULT_TMRG_DAYS
 from rse_requests.domain.slot import CancelledBy, ConcurrentBooking, Slot, SlotAlreadyOpen
@@ -207,20 +207,20 @@ class RequestsApplication(ConsumerApplication):
         self.save(referral, patient)
         return referral
 
-    def schedule_referral(self, referral_id: uuid.UUID, scheduled_for: date) -> Referral:
+    def schedule_referral(self, referral_id: uuid.UUID, day: date, by: HospitalStaff) -> Referral:
         referral = self.referral(referral_id)
-        referral.schedule(scheduled_for, self.today())
+        referral.schedule(day, self.today(), by)
         self.save(referral)
         return referral
 
-    def complete_referral(self, referral_id: uuid.UUID) -> Referral:
+    def complete_referral(self, referral_id: uuid.UUID, by: HospitalStaff) -> Referral:
         referral = self.referral(referral_id)
-        referral.complete()
+        referral.complete(by)
         return self._referral_closed(referral)
 
-    def cancel_referral(self, referral_id: uuid.UUID, reason: str) -> Referral:
+    def cancel_referral(self, referral_id: uuid.UUID, reason: str, by: HospitalStaff) -> Referral:
         referral = self.referral(referral_id)
-        referral.cancel(reason)
+        referral.cancel(reason, by)
         return self._referral_closed(referral)
 
     def _referral_closed(self, referral: Referral) -> Referral:
@@ -339,7 +339,7 @@ class RequestsApplication(ConsumerApplication):
     def _cancel_open_referrals(self, patient: Patient) -> list[Referral]:
         referrals = [self.referral(uuid.UUID(r)) for r in sorted(patient.open_referrals)]
         for referral in referrals:
-            referral.cancel(DEREGISTERED)
+            referral.withdraw(DEREGISTERED)
             patient.close_referral(referral.id)
         return referrals
 

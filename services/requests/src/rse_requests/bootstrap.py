@@ -24,7 +24,11 @@ from rse_requests.domain.patient import (
     RenewalAlreadyPending,
     UnknownPatient,
 )
-from rse_requests.domain.referral import InvalidReferralDate, ReferralTransitionRefused
+from rse_requests.domain.referral import (
+    InvalidReferralDate,
+    NotTheReferralsHospital,
+    ReferralTransitionRefused,
+)
 from rse_requests.domain.renewal import (
     InvalidRenewalDecision,
     NotTheAddressedDoctor,
@@ -67,6 +71,7 @@ ERRORS: dict[type[Exception], int] = {
     InvalidRenewalDecision: 422,
     ReferralNotFound: 404,
     ReferralTransitionRefused: 409,
+    NotTheReferralsHospital: 403,
     InvalidReferralDate: 422,
 }
 

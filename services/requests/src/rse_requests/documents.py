@@ -85,8 +85,19 @@ class RenewalDocument(Document):
     prescription_number: str | None = None
 
 
+class ReferralChangeEntry(BaseModel):
+    """One step of a referral: its status, when, and who took it (None: the platform)."""
+
+    status: ReferralStatus
+    at: Instant
+    scheduled_for: Day | None = None
+    reason: str | None = None
+    changed_by: str | None = None
+    changed_by_role: str | None = None
+
+
 class ReferralDocument(Document):
-    """A SIGA referral (`_id` is the referral id)."""
+    """A SIGA referral (`_id` is the referral id), with every change of its status."""
 
     citizen_id: str
     practitioner_id: str
@@ -100,3 +111,4 @@ class ReferralDocument(Document):
     scheduled_for: Day | None = None
     reason: str | None = None
     tmrg_breached: bool = False
+    history: list[ReferralChangeEntry] = []

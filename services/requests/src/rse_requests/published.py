@@ -98,4 +98,6 @@ def referral_status_changed(
         status=event.status,
         scheduled_for=event.scheduled_for,
         reason=event.reason,
+        changed_by=event.changed_by,
+        changed_by_role=event.changed_by_role,
     )

@@ -50,8 +50,8 @@ CASES: list[tuple[str, str, Any]] = [
             "priority": "whenever",
         },
     ),
-    ("doctor", "/referrals/{r}/status", {"status": "scheduled"}),
-    ("doctor", "/referrals/{r}/status", {"status": "lost"}),
+    ("hospital", "/referrals/{r}/status", {"status": "scheduled"}),
+    ("hospital", "/referrals/{r}/status", {"status": "lost"}),
 ]
 
 
@@ -65,7 +65,11 @@ async def test_bad_input_is_refused_with_422_problem_json(
     body: Any,
 ) -> None:
     citizen = uuid.uuid4()
-    headers = mint.citizen(citizen) if who == "citizen" else mint.professional(*DOCTOR)
+    headers = {
+        "citizen": mint.citizen(citizen),
+        "doctor": mint.professional(*DOCTOR),
+        "hospital": mint.hospital_staff("HSM"),
+    }[who]
     if isinstance(body, dict):
         body = {
             k: v.replace("{c}", str(citizen)) if isinstance(v, str) else v for k, v in body.items()
@@ -98,7 +102,7 @@ async def test_unknown_things_are_404_and_no_token_is_401(
         await client.post(
             f"/referrals/{missing}/status",
             json={"status": "completed"},
-            headers=mint.professional(*DOCTOR),
+            headers=mint.hospital_staff("HSM"),
         ),
         404,
     )

@@ -32,6 +32,7 @@ from rse_shared.contracts.identity import (
     CitizenDeregistered,
     CitizenRegistered,
     FamilyDoctorAssigned,
+    PersonalDataRead,
     PersonalDataUpdated,
 )
 from rse_shared.contracts.records import (
@@ -80,6 +81,7 @@ __all__ = [
     "IntegrationEvent",
     "MedicationRenewalDecided",
     "MedicationRenewalRequested",
+    "PersonalDataRead",
     "PersonalDataUpdated",
     "PrescriptionIssued",
     "PrescriptionItem",

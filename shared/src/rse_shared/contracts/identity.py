@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from typing import Literal
+
+from pydantic import Field
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
 
@@ -40,9 +43,21 @@ class CitizenDeregistered(IntegrationEvent):
     effective_date: date
 
 
+@contract
+class PersonalDataRead(IntegrationEvent):
+    """An operator read the citizen's personal data, for a stated purpose (no values read)."""
+
+    read_id: uuid.UUID
+    actor_id: str
+    role: Literal["operator"]
+    purpose: str = Field(min_length=1)
+    read_at: datetime
+
+
 __all__ = [
     "CitizenDeregistered",
     "CitizenRegistered",
     "FamilyDoctorAssigned",
+    "PersonalDataRead",
     "PersonalDataUpdated",
 ]

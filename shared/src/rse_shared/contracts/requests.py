@@ -88,3 +88,7 @@ class ReferralStatusChanged(IntegrationEvent):
     status: Literal["scheduled", "completed", "cancelled", "tmrg_breached"]
     scheduled_for: date | None = None
     reason: str | None = None
+    # Since referrals belong to hospitals: who changed it (the hospital's staff account and
+    # role); None for the platform's own changes (TMRG breach, deregistration) and before.
+    changed_by: str | None = None
+    changed_by_role: str | None = None

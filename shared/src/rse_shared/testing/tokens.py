@@ -55,6 +55,10 @@ class TokenMint:
             self.token("professional", practitioner_id=practitioner_id, health_unit=health_unit)
         )
 
+    def hospital_staff(self, hospital: str) -> dict[str, str]:
+        """Authorization header of a member of `hospital`'s staff."""
+        return bearer(self.token("hospital_staff", hospital=hospital))
+
     def staff(self, role: Role) -> dict[str, str]:
         return bearer(self.token(role))
 

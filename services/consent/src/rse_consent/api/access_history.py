@@ -1,4 +1,5 @@
-"""The citizen's access history: every access records reported, denials and emergencies too."""
+"""The citizen's access history: every access records reported, denials and emergencies too,
+and every read of their data by staff (operators, auditors), with its purpose."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from rse_consent.api.dependencies import THE_CITIZEN_OR_AUDITOR
+from rse_consent.api.dependencies import THE_CITIZEN_OR_AUDITOR, App, AuditorRead, recorded
 from rse_consent.api.schemas import AccessView, Limit, Offset
 from rse_consent.projections import accesses_of
 from rse_shared.service import ReadModels
@@ -20,8 +21,14 @@ router = APIRouter(
 
 @router.get("", response_model=list[AccessView])
 async def access_history(
-    citizen_id: uuid.UUID, db: ReadModels, limit: Limit = 100, offset: Offset = 0
+    citizen_id: uuid.UUID,
+    app: App,
+    db: ReadModels,
+    read: AuditorRead,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[AccessView]:
     """Every access to the citizen's record, denials and emergencies included, newest first."""
     entries = await accesses_of(db, str(citizen_id), limit=limit, offset=offset)
+    await recorded(app, citizen_id, read, "access_history", [(e.id, "access") for e in entries])
     return [AccessView.of(entry) for entry in entries]

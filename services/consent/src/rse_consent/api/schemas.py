@@ -10,7 +10,7 @@ from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from rse_consent.domain.consent import Consent, Grantee, Status, Validity
-from rse_consent.projections import AccessEntry, AlertEntry, ConsentEntry
+from rse_consent.projections import AccessEntry, AccessRole, Action, AlertEntry, ConsentEntry
 from rse_shared.api import Strict
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Decision
@@ -73,11 +73,21 @@ class ConsentView(BaseModel):
     expired_at: datetime | None
 
 
+class EntryView(BaseModel):
+    """An entry viewed or written: its id and kind (never its content)."""
+
+    id: str
+    kind: str
+
+
 class AccessView(BaseModel):
-    """Who accessed which categories, when, why, and under which consent (metadata only)."""
+    """Who accessed what, in which role, when, why, under which consent (metadata only)."""
 
     access_id: uuid.UUID
-    practitioner_id: str
+    action: Action
+    role: AccessRole
+    actor_id: str
+    practitioner_id: str | None
     health_unit: str | None
     categories: list[Category]
     purpose: str | None
@@ -85,12 +95,17 @@ class AccessView(BaseModel):
     decision: Decision
     consent_id: uuid.UUID | None
     accessed_at: datetime
+    entries: list[EntryView]
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessView:
         """The access as the citizen (or an auditor) sees it."""
         return cls(
             access_id=uuid.UUID(entry.id),
+            action=entry.action,
+            role=entry.role,
+            actor_id=entry.actor_id or entry.practitioner_id or "",
+            entries=[EntryView(id=e.id, kind=e.kind) for e in entry.entries],
             practitioner_id=entry.practitioner_id,
             health_unit=entry.health_unit,
             categories=list(entry.categories),

@@ -6,7 +6,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from rse_identity.api.dependencies import App, CitizenOrOperator, Operator, ReadModels
+from rse_identity.api.dependencies import (
+    App,
+    CitizenOrOperator,
+    Operator,
+    OperatorRead,
+    ReadModels,
+)
 from rse_identity.api.schemas import (
     CitizenView,
     ContactsUpdate,
@@ -39,9 +45,17 @@ async def my_personal_data(db: ReadModels, principal: CurrentPrincipal) -> Citiz
 
 
 @citizens.get("/{citizen_id}", response_model=CitizenView)
-async def personal_data(citizen_id: uuid.UUID, db: ReadModels, _: CitizenOrOperator) -> CitizenView:
-    """A citizen's personal data (the citizen themself, or an operator)."""
-    return await _citizen_view(db, str(citizen_id))
+async def personal_data(
+    citizen_id: uuid.UUID, db: ReadModels, app: App, _: CitizenOrOperator, read: OperatorRead
+) -> CitizenView:
+    """A citizen's personal data (the citizen themself, or an operator stating a purpose)."""
+    view = await _citizen_view(db, str(citizen_id))
+    if read is not None:
+        # Saved before the answer: if the read cannot be recorded, no data goes out.
+        await in_thread(
+            app.record_personal_data_read, citizen_id, read.actor_id, "operator", read.purpose
+        )
+    return view
 
 
 async def _citizen_view(db: ReadModels, citizen_id: str) -> CitizenView:

@@ -8,7 +8,7 @@ from fastapi import Depends
 
 from rse_identity.application import IdentityApplication
 from rse_identity.tokens import TokenIssuer
-from rse_shared.api import citizen_or, get_app, state
+from rse_shared.api import PrivilegedRead, citizen_or, get_app, privileged_read, state
 from rse_shared.auth import Principal, require_roles
 from rse_shared.service import ReadModels
 
@@ -18,5 +18,7 @@ Operator = Annotated[Principal, Depends(require_roles("operator"))]
 CitizenOrOperator = Annotated[
     Principal, Depends(citizen_or("operator", detail="a citizen may only see their own data"))
 ]
+# An operator reading a citizen's personal data says why; the citizen's history shows it.
+OperatorRead = Annotated[PrivilegedRead | None, Depends(privileged_read("operator"))]
 
-__all__ = ["App", "CitizenOrOperator", "Issuer", "Operator", "ReadModels"]
+__all__ = ["App", "CitizenOrOperator", "Issuer", "Operator", "OperatorRead", "ReadModels"]

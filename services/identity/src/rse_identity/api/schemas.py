@@ -121,9 +121,10 @@ class StaffProvisioning(Strict):
 
     username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]{2,63}$")]
     password: Annotated[str, Field(min_length=12, max_length=256)]
-    role: Literal["professional", "benefits_officer", "auditor", "operator"]
+    role: Literal["professional", "hospital_staff", "benefits_officer", "auditor", "operator"]
     practitioner_id: Text | None = None
     health_unit: Text | None = None
+    hospital: Text | None = None
 
 
 class Provisioned(BaseModel):

@@ -1,4 +1,4 @@
-"""Staff accounts: professionals, benefits officers, auditors and operators."""
+"""Staff accounts: professionals, hospital staff, benefits officers, auditors and operators."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ staff = APIRouter(prefix="/staff", tags=["staff"])
 
 @staff.post("", status_code=status.HTTP_201_CREATED, response_model=Provisioned)
 async def provision_staff(body: StaffProvisioning, app: App, _: Operator) -> Provisioned:
-    """Create a professional, benefits officer, auditor or operator account (operators)."""
+    """Create a professional, hospital staff, benefits officer, auditor or operator account."""
     if body.role == "professional" and not (body.practitioner_id and body.health_unit):
         raise InvalidCitizenData("a professional needs a practitioner id and a health unit")
+    if (body.role == "hospital_staff") != (body.hospital is not None):
+        raise InvalidCitizenData("hospital staff, and only they, name the hospital they work for")
     role: Role = body.role
     account_id = await in_thread(
         app.provision_staff,
@@ -26,5 +28,6 @@ async def provision_staff(body: StaffProvisioning, app: App, _: Operator) -> Pro
         role=role,
         practitioner_id=body.practitioner_id,
         health_unit=body.health_unit,
+        hospital=body.hospital,
     )
     return Provisioned(account_id=account_id)

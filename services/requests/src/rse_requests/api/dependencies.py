@@ -14,6 +14,8 @@ from rse_shared.auth import Forbidden, Principal, require_roles
 App = Annotated[RequestsApplication, Depends(get_app)]
 Fee = Annotated[Decimal, Depends(state("consultation_fee"))]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
+# Referrals belong to hospitals: their staff move them on, not the referring professional.
+HospitalStaffMember = Annotated[Principal, Depends(require_roles("hospital_staff"))]
 # Citizens reach only their own requests.
 OwnCitizen = Annotated[
     Principal, Depends(citizen_or(detail="a citizen may only reach their own requests"))

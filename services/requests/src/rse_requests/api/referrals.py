@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from rse_requests import projections as q
-from rse_requests.api.dependencies import App, OwnCitizen, Professional
+from rse_requests.api.dependencies import App, HospitalStaffMember, OwnCitizen, Professional
 from rse_requests.api.schemas import (
     ReferralChange,
     ReferralCompleted,
@@ -16,8 +16,8 @@ from rse_requests.api.schemas import (
     ReferralView,
 )
 from rse_requests.application import RequestsApplication
-from rse_requests.domain.referral import Referral
-from rse_shared.auth import Forbidden
+from rse_requests.domain.referral import HospitalStaff, Referral
+from rse_shared.auth import Forbidden, Principal
 from rse_shared.eventstore import in_thread
 from rse_shared.service import ReadModels
 
@@ -29,7 +29,7 @@ referrals = APIRouter(prefix="/referrals", tags=["referrals"])
 async def referrals_of_citizen(
     citizen_id: uuid.UUID, _: OwnCitizen, app: App, db: ReadModels
 ) -> list[ReferralView]:
-    """The citizen's referrals: status, deadline, days left, TMRG breach."""
+    """The citizen's referrals: status, deadline, days left, TMRG breach, who changed what."""
     today = app.today()
     return [ReferralView.of_document(d, today) for d in await q.referrals_of(db, str(citizen_id))]
 
@@ -55,17 +55,24 @@ async def register_referral(
 
 @referrals.post("/{referral_id}/status", response_model=ReferralView)
 async def change_referral(
-    referral_id: uuid.UUID, body: ReferralChange, _: Professional, app: App
+    referral_id: uuid.UUID, body: ReferralChange, caller: HospitalStaffMember, app: App
 ) -> ReferralView:
-    """The hospital scheduled (with a date), completed or cancelled the consultation."""
-    referral = await in_thread(change, app, referral_id, body)
+    """The referral's hospital scheduled (with a date), completed or cancelled the consultation."""
+    referral = await in_thread(change, app, referral_id, body, staff_of(caller))
     return ReferralView.of_referral(referral, app.today())
 
 
-def change(app: RequestsApplication, referral_id: uuid.UUID, body: ReferralChange) -> Referral:
+def staff_of(caller: Principal) -> HospitalStaff:
+    """The hospital staff member the token names (a token naming no hospital moves nothing)."""
+    return HospitalStaff(account_id=caller.subject, hospital=caller.hospital)
+
+
+def change(
+    app: RequestsApplication, referral_id: uuid.UUID, body: ReferralChange, by: HospitalStaff
+) -> Referral:
     """The application call the status change stands for."""
     if isinstance(body, ReferralScheduled):
-        return app.schedule_referral(referral_id, body.scheduled_for)
+        return app.schedule_referral(referral_id, body.scheduled_for, by)
     if isinstance(body, ReferralCompleted):
-        return app.complete_referral(referral_id)
-    return app.cancel_referral(referral_id, body.reason)
+        return app.complete_referral(referral_id, by)
+    return app.cancel_referral(referral_id, body.reason, by)

@@ -326,8 +326,22 @@ class RenewalView(BaseModel):
         )
 
 
+class ReferralStep(BaseModel):
+    """One change of a referral: its status, when, and who made it (null: the platform)."""
+
+    status: str
+    at: datetime
+    scheduled_for: date | None = None
+    reason: str | None = None
+    changed_by: str | None = None
+    changed_by_role: str | None = None
+
+
 class ReferralView(BaseModel):
-    """A SIGA referral; days_left counts to the TMRG deadline while it waits to be scheduled."""
+    """A SIGA referral; days_left counts to the TMRG deadline while it waits to be scheduled.
+
+    `history` is every change as the read model holds it (null in a command's answer).
+    """
 
     referral_id: uuid.UUID
     citizen_id: uuid.UUID
@@ -342,6 +356,7 @@ class ReferralView(BaseModel):
     reason: str | None = None
     days_left: int | None
     tmrg_breached: bool
+    history: list[ReferralStep] | None = None
 
     @classmethod
     def of_document(cls, doc: ReferralDocument, today: date) -> ReferralView:

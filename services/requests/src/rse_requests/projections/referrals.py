@@ -1,8 +1,12 @@
-"""The referrals read model: SIGA referrals, their deadlines and TMRG breaches."""
+"""The referrals read model: SIGA referrals, their deadlines, TMRG breaches and history.
+
+The history is what the citizen and the referring professional see of each change: the
+status, when, and who made it (the hospital's staff, or the platform itself).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import singledispatchmethod
 from typing import Any
 
@@ -50,6 +54,14 @@ class Referrals:
                     "scheduled_for": None,
                     "reason": None,
                     "tmrg_breached": False,
+                    "history": [
+                        change(
+                            "registered",
+                            event.timestamp,
+                            by=event.practitioner_id,
+                            role="professional",
+                        )
+                    ],
                 }
             ),
         )
@@ -65,7 +77,39 @@ class Referrals:
         }
         if event.status == "tmrg_breached":
             fields["tmrg_breached"] = True  # stays flagged once the referral is scheduled
-        await guarded_upsert(db.referrals, by_originator(event), position, set_stored(fields))
+        step = change(
+            event.status,
+            event.timestamp,
+            by=event.changed_by,
+            role=event.changed_by_role,
+            scheduled_for=event.scheduled_for,
+            reason=event.reason,
+        )
+        # The position guard keeps a re-applied event from pushing its step twice.
+        update = {**set_stored(fields), "$push": {"history": step}}
+        await guarded_upsert(db.referrals, by_originator(event), position, update)
+
+
+def change(
+    status: str,
+    at: datetime,
+    *,
+    by: str | None,
+    role: str | None,
+    scheduled_for: date | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """One step of the referral's history, as stored."""
+    step = {
+        "status": status,
+        "at": at,
+        "scheduled_for": scheduled_for,
+        "reason": reason,
+        "changed_by": by,
+        "changed_by_role": role,
+    }
+    stored_step: dict[str, Any] = stored(step)
+    return stored_step
 
 
 async def referrals_of(db: Db, citizen_id: str) -> list[ReferralDocument]:
