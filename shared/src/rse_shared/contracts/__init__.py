@@ -31,6 +31,7 @@ from rse_shared.contracts.envelope import (
 from rse_shared.contracts.identity import (
     CitizenDeregistered,
     CitizenRegistered,
+    ContactsSealed,
     FamilyDoctorAssigned,
     PersonalDataUpdated,
 )
@@ -39,6 +40,7 @@ from rse_shared.contracts.records import (
     ChronicMedication,
     HealthRecordOpened,
     HealthSummaryUpdated,
+    PrescriptionCodesSealed,
     PrescriptionIssued,
     PrescriptionItem,
     RecordAccessed,
@@ -54,6 +56,7 @@ from rse_shared.contracts.requests import (
     ReferralStatusChanged,
     RenewedItem,
 )
+from rse_shared.contracts.sealed import SealedEvent
 
 __all__ = [
     "CATEGORIES",
@@ -69,6 +72,7 @@ __all__ = [
     "ConsentExpired",
     "ConsentGranted",
     "ConsentRevoked",
+    "ContactsSealed",
     "DeadLetterEntry",
     "ExemptionCategory",
     "ExemptionDecided",
@@ -81,6 +85,7 @@ __all__ = [
     "MedicationRenewalDecided",
     "MedicationRenewalRequested",
     "PersonalDataUpdated",
+    "PrescriptionCodesSealed",
     "PrescriptionIssued",
     "PrescriptionItem",
     "Priority",
@@ -88,6 +93,7 @@ __all__ = [
     "ReferralRegistered",
     "ReferralStatusChanged",
     "RenewedItem",
+    "SealedEvent",
     "UnknownEventType",
     "VaccinationRecorded",
     "VerificationKey",

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Literal
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
+from rse_shared.contracts.sealed import SealedEvent
 
 
 @contract
@@ -40,9 +41,19 @@ class CitizenDeregistered(IntegrationEvent):
     effective_date: date
 
 
+@contract
+class ContactsSealed(SealedEvent):
+    """The citizen's contacts, sealed to notifications; on `identity.contacts` only.
+
+    Sealed payload: `email`, `phone`. Published when the citizen registers and whenever
+    the e-mail or the phone changes.
+    """
+
+
 __all__ = [
     "CitizenDeregistered",
     "CitizenRegistered",
+    "ContactsSealed",
     "FamilyDoctorAssigned",
     "PersonalDataUpdated",
 ]
