@@ -193,7 +193,7 @@ apply_scram() {
   log "setting the SCRAM credentials of the principals"
   for p in $(principals); do
     [[ "$p" == admin ]] && continue
-    kafka_tool org.apache.kafka.tools.ConfigCommand --bootstrap-server "$BOOTSTRAP" \
+    kafka_tool kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" \
       --command-config "$KAFKA_TOOLS_PROPS" --alter --entity-type users --entity-name "$p" \
       --add-config "SCRAM-SHA-512=[password=$(password_of "$p")]" >>"$KAFKA_LOGS/scram.log" 2>&1 \
       || { show_log_tail "$KAFKA_LOGS/scram.log"; die "could not set the SCRAM user $p"; }
