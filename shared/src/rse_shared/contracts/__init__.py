@@ -35,6 +35,7 @@ from rse_shared.contracts.identity import (
     FamilyDoctorAssigned,
     PersonalDataUpdated,
 )
+from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
     CarePlanUpdated,
     ChronicMedication,
@@ -84,6 +85,8 @@ __all__ = [
     "IntegrationEvent",
     "MedicationRenewalDecided",
     "MedicationRenewalRequested",
+    "NotificationDelivered",
+    "NotificationFailed",
     "PersonalDataUpdated",
     "PrescriptionCodesSealed",
     "PrescriptionIssued",

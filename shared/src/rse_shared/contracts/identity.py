@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
 from rse_shared.contracts.sealed import SealedEvent
@@ -48,6 +48,8 @@ class ContactsSealed(SealedEvent):
     Sealed payload: `email`, `phone`. Published when the citizen registers and whenever
     the e-mail or the phone changes.
     """
+
+    channel_subject = "contacts"
 
 
 __all__ = [

@@ -108,6 +108,8 @@ class PrescriptionCodesSealed(SealedEvent):
     Sealed payload: `prescription_number`, `access_code`, `choice_code`.
     """
 
+    channel_subject = "prescription-codes"
+
     prescription_id: uuid.UUID
     valid_until: date
     renewal_request_id: uuid.UUID | None = None

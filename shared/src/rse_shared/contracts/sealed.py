@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rse_shared.contracts.envelope import IntegrationEvent
 
 
@@ -11,6 +13,9 @@ class SealedEvent(IntegrationEvent):
     Only the envelope (and what its subclass names) is in clear; `sealed` opens under
     `seal_context`, which ties the box to this event's type and citizen.
     """
+
+    channel_subject: ClassVar[str]
+    """Its channel, `<producer>.<channel_subject>` (rse_shared.topics.CHANNELS)."""
 
     sealed: str
 

@@ -26,6 +26,7 @@ class Notification(Aggregate):
 
     class Delivered(Aggregate.Event):
         citizen_id: uuid.UUID
+        kind: str
         channel: str
         at: datetime
 
@@ -33,6 +34,7 @@ class Notification(Aggregate):
         """Given up on one channel: undeliverable, or outcome unknown (never sent twice)."""
 
         citizen_id: uuid.UUID
+        kind: str
         channel: str
         reason: str
         attempts: int
@@ -70,21 +72,32 @@ class Notification(Aggregate):
     def record_delivered(self, channel: str, at: datetime) -> None:
         """Idempotent: a channel's first outcome stands."""
         if channel in self.channels and channel not in self.outcomes:
-            self._delivered(citizen_id=self.citizen_id, channel=channel, at=at)
+            self._delivered(citizen_id=self.citizen_id, kind=self.kind, channel=channel, at=at)
 
     @event(Delivered)
-    def _delivered(self, citizen_id: uuid.UUID, channel: str, at: datetime) -> None:
+    def _delivered(self, citizen_id: uuid.UUID, kind: str, channel: str, at: datetime) -> None:
         self.outcomes[channel] = "sent"
 
     def record_failed(self, channel: str, reason: str, attempts: int, at: datetime) -> None:
         if channel in self.channels and channel not in self.outcomes:
             self._failed(
-                citizen_id=self.citizen_id, channel=channel, reason=reason, attempts=attempts, at=at
+                citizen_id=self.citizen_id,
+                kind=self.kind,
+                channel=channel,
+                reason=reason,
+                attempts=attempts,
+                at=at,
             )
 
     @event(Failed)
     def _failed(
-        self, citizen_id: uuid.UUID, channel: str, reason: str, attempts: int, at: datetime
+        self,
+        citizen_id: uuid.UUID,
+        kind: str,
+        channel: str,
+        reason: str,
+        attempts: int,
+        at: datetime,
     ) -> None:
         self.outcomes[channel] = "failed"
 
