@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Literal
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
 from rse_shared.contracts.sealed import SealedEvent
