@@ -75,9 +75,11 @@ class NotificationsApplication(ConsumerApplication):
         self.save(recipient)
         return recipient
 
-    def record_delivered(self, notification_id: uuid.UUID, channel: str, at: datetime) -> None:
+    def record_delivered(
+        self, notification_id: uuid.UUID, channel: str, attempts: int, at: datetime
+    ) -> None:
         notification = self.notification(notification_id)
-        notification.record_delivered(channel, at)
+        notification.record_delivered(channel, attempts, at)
         self.save(notification)
 
     def record_failed(

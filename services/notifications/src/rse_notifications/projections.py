@@ -71,7 +71,7 @@ class NotificationBook:
     async def when_delivered_mark_it_sent(
         self, event: Notification.Delivered, position: int, db: AsyncDatabase[Any]
     ) -> None:
-        outcome = {"status": "sent", "at": event.at}
+        outcome = {"status": "sent", "at": event.at, "attempts": event.attempts}
         await _set(db, event, position, {f"channels.{event.channel}": outcome})
 
     @apply.register(Notification.Failed)

@@ -130,7 +130,11 @@ class Dispatcher:
         for row in await self.queue.unrecorded():
             if row.status == "sent":
                 await in_thread(
-                    self.app.record_delivered, row.notification_id, row.channel, row.finished_at
+                    self.app.record_delivered,
+                    row.notification_id,
+                    row.channel,
+                    row.attempts,
+                    row.finished_at,
                 )
             else:
                 await in_thread(

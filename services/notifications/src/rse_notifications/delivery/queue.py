@@ -37,6 +37,8 @@ CREATE INDEX IF NOT EXISTS notification_deliveries_due
     ON notification_deliveries (status, due_at)
 """
 
+SCHEMA_LOCK = "notification_deliveries schema"
+
 CLAIM = """
 UPDATE notification_deliveries SET status = 'sending', attempts = attempts + 1,
     claimed_until = %(now)s + %(lease)s
@@ -89,7 +91,12 @@ class DeliveryQueue:
             return await cur.fetchall() if cur.description else []
 
     async def create(self) -> None:
-        await self._execute(SCHEMA)
+        """The table, once: the queuer, the sender and other replicas may ask at once."""
+        conn = await psycopg.AsyncConnection.connect(self.conninfo)
+        async with conn, conn.transaction():
+            # CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
+            await conn.execute(SCHEMA)
 
     async def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         """Add rows; one that exists is left as it is (a notification is queued once)."""

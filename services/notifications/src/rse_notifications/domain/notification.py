@@ -28,6 +28,7 @@ class Notification(Aggregate):
         citizen_id: uuid.UUID
         kind: str
         channel: str
+        attempts: int
         at: datetime
 
     class Failed(Aggregate.Event):
@@ -69,13 +70,21 @@ class Notification(Aggregate):
         self.outcomes: dict[str, str] = {}
         self.withdrawn = False
 
-    def record_delivered(self, channel: str, at: datetime) -> None:
+    def record_delivered(self, channel: str, attempts: int, at: datetime) -> None:
         """Idempotent: a channel's first outcome stands."""
         if channel in self.channels and channel not in self.outcomes:
-            self._delivered(citizen_id=self.citizen_id, kind=self.kind, channel=channel, at=at)
+            self._delivered(
+                citizen_id=self.citizen_id,
+                kind=self.kind,
+                channel=channel,
+                attempts=attempts,
+                at=at,
+            )
 
     @event(Delivered)
-    def _delivered(self, citizen_id: uuid.UUID, kind: str, channel: str, at: datetime) -> None:
+    def _delivered(
+        self, citizen_id: uuid.UUID, kind: str, channel: str, attempts: int, at: datetime
+    ) -> None:
         self.outcomes[channel] = "sent"
 
     def record_failed(self, channel: str, reason: str, attempts: int, at: datetime) -> None:
