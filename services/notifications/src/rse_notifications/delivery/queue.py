@@ -16,7 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
+
+from rse_shared.status import QUEUE_VIEW, QueueFigures
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notification_deliveries (
@@ -36,6 +39,17 @@ CREATE TABLE IF NOT EXISTS notification_deliveries (
 CREATE INDEX IF NOT EXISTS notification_deliveries_due
     ON notification_deliveries (status, due_at)
 """
+
+QUEUE_FIGURES = sql.SQL("""
+CREATE OR REPLACE VIEW {} AS SELECT
+    count(*) FILTER (WHERE status = 'pending' AND attempts = 0) AS pending,
+    count(*) FILTER (WHERE status = 'pending' AND attempts > 0) AS retrying,
+    count(*) FILTER (WHERE status = 'failed') AS failed,
+    extract(epoch FROM now() - min(due_at) FILTER (WHERE status = 'pending' AND due_at <= now()))
+        AS oldest_pending_seconds
+FROM notification_deliveries
+""").format(sql.Identifier(QUEUE_VIEW))
+"""The view rse-status reads: what is waiting, what is tried again, what failed, how late."""
 
 SCHEMA_LOCK = "notification_deliveries schema"
 
@@ -85,7 +99,7 @@ class DeliveryQueue:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
 
-    async def _execute(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+    async def _execute(self, query: str | sql.Composed, params: Any = None) -> list[dict[str, Any]]:
         async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
             cur = await conn.cursor(row_factory=dict_row).execute(query, params)
             return await cur.fetchall() if cur.description else []
@@ -97,6 +111,7 @@ class DeliveryQueue:
             # CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
             await conn.execute(SCHEMA)
+            await conn.execute(QUEUE_FIGURES)
 
     async def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         """Add rows; one that exists is left as it is (a notification is queued once)."""
@@ -158,9 +173,7 @@ class DeliveryQueue:
             (row.notification_id, row.channel),
         )
 
-    async def counts(self) -> dict[str, int]:
-        """Rows per status: the queue (pending, sending) and what failed."""
-        rows = await self._execute(
-            "SELECT status, count(*) AS n FROM notification_deliveries GROUP BY status"
-        )
-        return {str(r["status"]): int(r["n"]) for r in rows}
+    async def counts(self) -> QueueFigures:
+        """Waiting (never tried, or to be tried again), failed, and the oldest due one's age."""
+        (row,) = await self._execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(QUEUE_VIEW)))
+        return QueueFigures.of(row)
