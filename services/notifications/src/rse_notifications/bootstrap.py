@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from rse_notifications.application import NotificationNotFound, NotificationsApp
 from rse_notifications.config import Settings
 from rse_notifications.delivery.dispatcher import Dispatcher, Policy
 from rse_notifications.delivery.queue import DeliveryQueue
-from rse_notifications.delivery.senders import Sender, SmsGateway, SmtpSender
+from rse_notifications.delivery.senders import NoSmsGateway, Sender, SmsGateway, SmtpSender
 from rse_notifications.domain.preferences import InvalidPreferences
 from rse_notifications.projections import NotificationBook
 from rse_notifications.published import to_integration_event
@@ -20,12 +21,13 @@ from rse_shared.sealed import load_private_key
 from rse_shared.service import Service, assemble
 from rse_shared.topics import consumed_by, events_topic
 
+log = logging.getLogger(__name__)
+
 ERRORS: dict[type[Exception], int] = {NotificationNotFound: 404, InvalidPreferences: 422}
 
 
 def senders(settings: Settings) -> dict[str, Sender]:
-    """The SMTP relay and the SMS gateway, from settings."""
-    sms_password = settings.sms_gateway_password
+    """The SMTP relay and the SMS gateway (off if none is configured), from settings."""
     return {
         "email": SmtpSender(
             host=settings.smtp_host,
@@ -36,14 +38,22 @@ def senders(settings: Settings) -> dict[str, Sender]:
             starttls=settings.smtp_starttls,
             ca_file=settings.smtp_ca_file,
         ),
-        "sms": SmsGateway(
-            url=settings.sms_gateway_url,
-            template=settings.sms_payload_template,
-            sender_id=settings.sms_sender,
-            username=settings.sms_gateway_username,
-            password=sms_password.get_secret_value() if sms_password else None,
-        ),
+        "sms": sms_sender(settings),
     }
+
+
+def sms_sender(settings: Settings) -> Sender:
+    if settings.sms_gateway_url is None:
+        log.warning("SMS off: no SMS gateway configured (RSE_SMS_GATEWAY_URL)")
+        return NoSmsGateway()
+    password = settings.sms_gateway_password
+    return SmsGateway(
+        url=settings.sms_gateway_url,
+        template=settings.sms_payload_template,
+        sender_id=settings.sms_sender,
+        username=settings.sms_gateway_username,
+        password=password.get_secret_value() if password else None,
+    )
 
 
 def policy(settings: Settings) -> Policy:

@@ -32,7 +32,8 @@ class Settings(ServiceSettings):
     mail_from: str = "SNS 24 <nao-responder@sns.min-saude.pt>"
 
     # Any provider's HTTP gateway: POST the template (JSON; $to $text $sender $reference).
-    sms_gateway_url: str = "http://127.0.0.1:18026/sms"
+    # None (the default, as on a local `make up`): SMS off, each one recorded as not sent.
+    sms_gateway_url: str | None = None
     sms_gateway_username: str | None = None
     sms_gateway_password: SecretStr | None = None
     sms_payload_template: str = SMS_TEMPLATE

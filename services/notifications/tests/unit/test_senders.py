@@ -2,8 +2,15 @@
 
 import pytest
 
+from rse_notifications.bootstrap import senders
+from rse_notifications.config import Settings
 from rse_notifications.delivery.dispatcher import Policy
-from rse_notifications.delivery.senders import SmsGateway, SmtpSender, Undeliverable
+from rse_notifications.delivery.senders import (
+    NoSmsGateway,
+    SmsGateway,
+    SmtpSender,
+    Undeliverable,
+)
 from rse_notifications.domain.messages import Message
 
 MESSAGE = Message("s", 'a "quoted", text')
@@ -28,3 +35,13 @@ def test_retries_back_off_exponentially_up_to_a_limit() -> None:
     policy = Policy()
     delays = [policy.backoff(n).total_seconds() for n in (1, 2, 3, 20)]
     assert delays == [2, 4, 8, 600]
+
+
+async def test_without_a_gateway_sms_is_off_and_each_one_is_not_sent_for_that_reason() -> None:
+    settings = Settings(environment="test", secrets_dir=None, sms_gateway_url=None)
+    off = senders(settings)["sms"]
+    assert isinstance(off, NoSmsGateway)
+    with pytest.raises(Undeliverable, match=r"^not sent: no SMS gateway configured$"):
+        await off.send("+351912345678", MESSAGE, "r")
+    on = senders(Settings(environment="test", secrets_dir=None, sms_gateway_url="http://gw/sms"))
+    assert isinstance(on["sms"], SmsGateway) and isinstance(on["email"], SmtpSender)

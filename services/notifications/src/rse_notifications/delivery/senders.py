@@ -119,3 +119,12 @@ class SmsGateway:
             {k: json.dumps(v)[1:-1] for k, v in values.items()}
         )
         return json.loads(filled)
+
+
+@dataclass(frozen=True)
+class NoSmsGateway:
+    """SMS off: no gateway is configured (a local `make up`). Each SMS is recorded as not
+    sent, with that reason, and never retried; e-mail goes as usual."""
+
+    async def send(self, address: str, message: Message, message_id: str) -> None:
+        raise Undeliverable("not sent: no SMS gateway configured")
