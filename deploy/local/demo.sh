@@ -69,10 +69,11 @@ post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: 
 until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT' | grep -q '\"exempt_from_user_fees\":true'"
 curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT"; echo
 
-say "what notifications sent the citizen (e-mail in Mailpit, SMS at the gateway)"
-until_ok bash -c "curl -sf $H:8006/citizens/$CID/notifications -H 'Authorization: Bearer $CIT' | grep -q '\"sent\"'" >/dev/null || true
+say "what notifications sent the citizen (e-mail in Mailpit; SMS only with RSE_SMS_GATEWAY_URL set)"
+# Until every channel has its outcome (the dispatcher sends within a second or two).
+until_ok bash -c "out=\$(curl -sf $H:8006/citizens/$CID/notifications -H 'Authorization: Bearer $CIT') && grep -q '\"sent\"' <<<\"\$out\" && ! grep -q '\"pending\"' <<<\"\$out\"" >/dev/null || true
 curl -s $H:8006/citizens/$CID/notifications -H "Authorization: Bearer $CIT" | python3 -c "
 import json,sys
-for n in json.load(sys.stdin): print(n['requested_at'], n['kind'], {c: o['status'] for c, o in n['channels'].items()})"
+for n in json.load(sys.stdin): print(n['requested_at'], n['kind'], {c: o['status'] + (': ' + o['reason'] if o.get('reason') else '') for c, o in n['channels'].items()})"
 echo
 echo "The e-mails are in Mailpit: http://127.0.0.1:18025/ (search to:rita@example.pt)"
