@@ -32,7 +32,7 @@ down:  ## stop the services and the infrastructure
 	@bash $(SERVICES) stop
 	@bash $(INFRA) down
 
-status:  ## infrastructure, then each service's health, relay backlog, projection and consumer lag, DLQ
+status:  ## infrastructure, then each service's health, relay backlog, projection and consumer lag, DLQ, delivery queue
 	-@bash $(INFRA) status
 	@echo
 	-@$(UV) run --frozen rse-status

@@ -9,7 +9,7 @@ S=/run/secrets
 BIN=/opt/kafka/bin
 CONF=/tmp/rse-kafka
 DATA=/var/lib/kafka/data
-PRINCIPALS=(identity consent records requests benefits auditor admin)
+PRINCIPALS=(identity consent records requests benefits notifications auditor admin)
 mkdir -p "$CONF"
 password() { cat "$S/kafka_$1_password"; }
 jaas() { printf 'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="%s";' "$(password admin)"; }

@@ -7,3 +7,4 @@ CREATE DATABASE rse_consent  OWNER rse;
 CREATE DATABASE rse_records  OWNER rse;
 CREATE DATABASE rse_requests OWNER rse;
 CREATE DATABASE rse_benefits OWNER rse;
+CREATE DATABASE rse_notifications OWNER rse;

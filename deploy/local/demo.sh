@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Walks the platform's main flows with curl against `make up`: consent, renewal, exemption.
+# Walks the platform's main flows with curl against `make up`: consent, renewal, exemption,
+# and what notifications sent (it ends printing Mailpit's UI URL).
 set -euo pipefail
 H=http://127.0.0.1
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -67,3 +68,12 @@ say "exemption from user fees: the citizen is a minor, decided by rule at once"
 post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: Bearer $CIT"; echo
 until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT' | grep -q '\"exempt_from_user_fees\":true'"
 curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT"; echo
+
+say "what notifications sent the citizen (e-mail in Mailpit; SMS only with RSE_SMS_GATEWAY_URL set)"
+# Until every channel has its outcome (the dispatcher sends within a second or two).
+until_ok bash -c "out=\$(curl -sf $H:8006/citizens/$CID/notifications -H 'Authorization: Bearer $CIT') && grep -q '\"sent\"' <<<\"\$out\" && ! grep -q '\"pending\"' <<<\"\$out\"" >/dev/null || true
+curl -s $H:8006/citizens/$CID/notifications -H "Authorization: Bearer $CIT" | python3 -c "
+import json,sys
+for n in json.load(sys.stdin): print(n['requested_at'], n['kind'], {c: o['status'] + (': ' + o['reason'] if o.get('reason') else '') for c, o in n['channels'].items()})"
+echo
+echo "The e-mails are in Mailpit: http://127.0.0.1:18025/ (search to:rita@example.pt)"

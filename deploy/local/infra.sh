@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Local infrastructure (PostgreSQL, Kafka, FerretDB; HAPI FHIR's validator built) for dev and tests on 127.0.0.1: up|down|status|env
+# Local infrastructure (PostgreSQL, Kafka, FerretDB, Mailpit; HAPI FHIR's validator built) for dev and tests on 127.0.0.1: up|down|status|env
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVICES=(postgres kafka ferretdb)
+SERVICES=(postgres kafka ferretdb mailpit)
 
 address_of() {
   case "$1" in
     postgres) echo "$HOST:$PG_PORT" ;;
     kafka) echo "$HOST:$KAFKA_PORT" ;;
     ferretdb) echo "$HOST:$FERRETDB_PORT" ;;
+    mailpit) echo "$HOST:$MAILPIT_SMTP_PORT (UI http://$HOST:$MAILPIT_HTTP_PORT/)" ;;
   esac
 }
 
@@ -30,11 +31,14 @@ export RSE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
 # The CA and the principals' passwords (kafka/<principal>.password) of these servers.
 export RSE_SECRETS_DIR=$SECRETS_DIR
 export RSE_MONGO_URL=mongodb://$HOST:$FERRETDB_PORT/
+export RSE_SMTP_HOST=$HOST
+export RSE_SMTP_PORT=$MAILPIT_SMTP_PORT
+export RSE_MAILPIT_API=http://$HOST:$MAILPIT_HTTP_PORT
 EOF
 }
 
 do_up() {
-  local started=$SECONDS pg_pid kafka_pid ferret_pid rc=0
+  local started=$SECONDS pg_pid kafka_pid ferret_pid mailpit_pid rc=0
   # PostgreSQL, Kafka and the FerretDB build (about a minute when Go's build cache is cold) are
   # independent: run them side by side (each script prefixes its lines).
   "$DEPLOY_DIR/postgres.sh" start &
@@ -43,9 +47,12 @@ do_up() {
   kafka_pid=$!
   "$DEPLOY_DIR/ferretdb.sh" install &
   ferret_pid=$!
+  "$DEPLOY_DIR/mailpit.sh" start &
+  mailpit_pid=$!
   wait "$pg_pid" || { log "postgres failed to start"; rc=1; }
   wait "$kafka_pid" || { log "kafka failed to start"; rc=1; }
   wait "$ferret_pid" || { log "ferretdb failed to build"; rc=1; }
+  wait "$mailpit_pid" || { log "mailpit failed to start"; rc=1; }
   ((rc == 0)) || die "infrastructure is NOT up (see errors above)"
   # The tests' FHIR validator: built once (its Maven run after Kafka's, not beside it, so that
   # the two never download into the local repository at the same time).
@@ -63,7 +70,7 @@ do_up() {
 
 do_down() {
   local rc=0 s
-  for s in ferretdb kafka postgres; do
+  for s in mailpit ferretdb kafka postgres; do
     "$DEPLOY_DIR/$s.sh" stop || rc=1
   done
   return "$rc"

@@ -22,10 +22,13 @@ HOST=127.0.0.1
 PG_PORT=${RSE_LOCAL_PG_PORT:-55432}
 PG_USER=rse
 PG_PASSWORD=rse
-PG_DATABASES=(rse_identity rse_consent rse_records rse_requests rse_benefits ferretdb)
+PG_DATABASES=(rse_identity rse_consent rse_records rse_requests rse_benefits rse_notifications ferretdb)
 KAFKA_PORT=${RSE_LOCAL_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${RSE_LOCAL_KAFKA_CONTROLLER_PORT:-19093}
 FERRETDB_PORT=${RSE_LOCAL_FERRETDB_PORT:-27018}
+# Mailpit: the SMTP server notifications sends to, and its web UI and API (what was sent).
+MAILPIT_SMTP_PORT=${RSE_LOCAL_MAILPIT_SMTP_PORT:-11025}
+MAILPIT_HTTP_PORT=${RSE_LOCAL_MAILPIT_HTTP_PORT:-18025}
 
 # --- logging -----------------------------------------------------------------------------------
 _NAME="$(basename "${0%.sh}")"

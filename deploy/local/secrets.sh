@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The local CA, the servers' TLS certificates and the Kafka principals' passwords, generated once
-# into $RSE_SECRETS_DIR (default .local/secrets; never committed): ensure|show
+# The local CA, the servers' TLS certificates, the Kafka principals' passwords and notifications'
+# sealing key pair, generated once into $RSE_SECRETS_DIR (default .local/secrets; never
+# committed): ensure|show
 #
 # Every local instance of a checkout (the developer's servers, the fault suite's own) uses the
 # same CA and credentials, so that one set of client settings reaches any of them. Rotate a
@@ -14,7 +15,7 @@ CA_KEY="$SECRETS_DIR/ca.key"
 CA_CRT="$SECRETS_DIR/ca.crt"
 
 # The principals: one per service, the auditor and the admin (rse_shared.acl.principals).
-PRINCIPALS=(identity consent records requests benefits auditor admin)
+PRINCIPALS=(identity consent records requests benefits notifications auditor admin)
 
 ensure_ca() {
   [[ -s "$CA_CRT" && -s "$CA_KEY" ]] && return 0
@@ -57,6 +58,26 @@ ensure_passwords() {
   done
 }
 
+# notifications' X25519 key pair: records and identity seal what they hand it (prescription
+# codes, contacts) to the public key; only notifications holds the private one.
+ensure_seal_keys() {
+  local key="$SECRETS_DIR/notifications_seal.key" pub="$SECRETS_DIR/notifications_seal.pub"
+  [[ -s "$key" && -s "$pub" ]] && return 0
+  log "creating notifications' sealing key pair (X25519)"
+  (umask 077 && openssl genpkey -algorithm X25519 -out "$key" 2>/dev/null)
+  openssl pkey -in "$key" -pubout -out "$pub" 2>/dev/null
+}
+
+# Mailpit's SMTP credentials for notifications (Mailpit's auth file takes "user:password").
+ensure_smtp_credentials() {
+  local dir="$SECRETS_DIR/mailpit"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  [[ -s "$dir/smtp.password" && -s "$dir/smtp.credentials" ]] && return 0
+  (umask 077 && openssl rand -hex 24 >"$dir/smtp.password")
+  (umask 077 && printf 'notifications:%s\n' "$(cat "$dir/smtp.password")" >"$dir/smtp.credentials")
+}
+
 do_ensure() {
   need_cmd openssl
   mkdir -p "$SECRETS_DIR"
@@ -64,7 +85,10 @@ do_ensure() {
   ensure_ca
   ensure_server_cert kafka-broker rse-kafka-broker kafka
   ensure_server_cert postgres localhost postgres
+  ensure_server_cert mailpit localhost mailpit
   ensure_passwords
+  ensure_seal_keys
+  ensure_smtp_credentials
 }
 
 case "${1:-}" in

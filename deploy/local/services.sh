@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # name:port of every service that exists so far.
-SERVICES=(identity:8001 consent:8002 records:8003 requests:8004 benefits:8005)
+SERVICES=(identity:8001 consent:8002 records:8003 requests:8004 benefits:8005 notifications:8006)
 RUN_DIR="$LOCAL_DIR/run"
 
 service_env() {

@@ -23,7 +23,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
-SERVICES = {"identity": 8001, "consent": 8002, "records": 8003, "requests": 8004, "benefits": 8005}
+SERVICES = {
+    "identity": 8001,
+    "consent": 8002,
+    "records": 8003,
+    "requests": 8004,
+    "benefits": 8005,
+    "notifications": 8006,
+}
 # Oldest Kubernetes the manifests target (PDB unhealthyPodEvictionPolicy is GA in 1.31)
 # and the newest whose schemas kubernetes-validate bundles.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
@@ -404,6 +411,8 @@ def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
                     "RSE_SIGNING_KEY_FILE",
                     "RSE_KAFKA_CA_FILE",
                     "RSE_POSTGRES_SSLROOTCERT",
+                    "RSE_SEAL_KEY_FILE",
+                    "RSE_NOTIFICATIONS_SEAL_PUBLIC_KEY",
                 )
                 if var in env
             }

@@ -1,7 +1,8 @@
 """The broker's access rules, derived from the one topology (rse_shared.topics).
 
-Each service's principal may write only its own `<service>.events`, the audit checkpoint
-and key topics and its own dead-letter topics; read only what it consumes; and join only
+Each service's principal may write only its own `<service>.events`, its restricted channels
+(topics.CHANNELS, each read by one service alone), the audit checkpoint and key topics and
+its own dead-letter topics; read only what it consumes; and join only
 its own consumer group, named after the service (literal: its replicas share it; a second
 copy of a service on the same cluster runs with a `topic_prefix`, and its principals and
 group carry that prefix too). The auditor reads every topic and writes none. Only the
@@ -44,6 +45,7 @@ class Rule:
 def service_rules(service: str, prefix: str = "") -> list[Rule]:
     """What `service`'s principal may do."""
     writes = [prefix + topics.events_topic(service)]
+    writes += [prefix + t for t in topics.channels_of(service)]
     writes += [t.name for t in topics.audit_topics()]
     writes += [topics.dlq_topic(prefix + service, prefix + t) for t in topics.consumed_by(service)]
     rules = [Rule(service, "topic", t, ("Write", "Describe")) for t in writes]

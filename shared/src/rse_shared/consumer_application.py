@@ -35,9 +35,22 @@ from rse_shared.consumer_store import (
     PostgresConsumerRecorder,
 )
 from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.contracts.sealed import SealedEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
 
 Aggregates = dict[uuid.UUID, MutableOrImmutableAggregate[uuid.UUID]]
+
+
+def inbox_key(event: IntegrationEvent) -> InboxKey:
+    """The inbox row an event's position is kept in: its producer's, per citizen.
+
+    A producer's channel (rse_shared.topics.CHANNELS) is a second topic fed from the same
+    notification log: its positions interleave with the events topic's, and the two topics
+    are not ordered with each other, so each keeps its own row.
+    """
+    if isinstance(event, SealedEvent):
+        return (f"{event.producer}/{event.event_type}", event.citizen_id)
+    return (event.producer, event.citizen_id)
 
 
 class UncollectedChanges(RuntimeError):
@@ -138,14 +151,14 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         state: ConsumerState,
         positions: dict[InboxKey, int],
     ) -> None:
-        key = (event.producer, event.citizen_id)
+        key = inbox_key(event)
         if positions.get(key, 0) >= event.source_position:
             return  # already applied: a re-published copy
         self.handle(event, processing_event)
         positions[key] = state.inbox[key] = event.source_position
 
     def _inbox_positions(self, events: Sequence[IntegrationEvent]) -> dict[InboxKey, int]:
-        return self.recorder.inbox_positions((e.producer, e.citizen_id) for e in events)
+        return self.recorder.inbox_positions(inbox_key(e) for e in events)
 
     @staticmethod
     def _check_all_collected(aggregates: Aggregates) -> None:

@@ -1,4 +1,5 @@
-"""`rse-status`: each service's health, relay backlog, projection lag, consumer lag and DLQ.
+"""`rse-status`: each service's health, relay backlog, projection lag, consumer lag, DLQ and
+delivery queue.
 
 An operator's view of the running platform, read straight from PostgreSQL, MongoDB and
 Kafka (and each service's /health/ready), printed as one table.
@@ -17,6 +18,7 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
+from psycopg.rows import dict_row
 from pymongo import AsyncMongoClient
 
 from rse_shared.kafka import ADMIN, tool_options
@@ -26,6 +28,36 @@ from rse_shared.topics import SERVICES, consumer_pairs, dlq_parts
 
 PORTS = dict(zip(SERVICES, range(8001, 8001 + len(SERVICES)), strict=True))
 """Each service's HTTP port on a local deployment, in the topology's order (8001 ...)."""
+
+
+QUEUE_VIEW = "delivery_queue_status"
+"""The view a service that delivers to people (notifications) keeps in its database: one
+row of QueueFigures' columns."""
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """A delivery queue: due or later and never tried, to be tried again, given up on."""
+
+    pending: int
+    retrying: int
+    failed: int
+    oldest_pending_seconds: float | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> QueueFigures:
+        oldest = row["oldest_pending_seconds"]
+        return cls(
+            pending=int(row["pending"]),
+            retrying=int(row["retrying"]),
+            failed=int(row["failed"]),
+            oldest_pending_seconds=None if oldest is None else float(oldest),
+        )
+
+    def __str__(self) -> str:
+        oldest = self.oldest_pending_seconds
+        age = "-" if oldest is None else f"{int(oldest)}s"
+        return f"pending={self.pending} retrying={self.retrying} failed={self.failed} oldest={age}"
 
 
 @dataclass
@@ -40,6 +72,7 @@ class ServiceStatus:
     projection_failures: int | None = None
     consumer_lag: int | None = None
     dlq: int = 0
+    queue: QueueFigures | None = None
 
 
 async def health(host: str, port: int) -> str:
@@ -77,6 +110,23 @@ async def event_store(settings: ServiceSettings, name: str) -> tuple[int | None,
         except psycopg.Error:
             relayed = 0
     return last, last - relayed
+
+
+async def delivery_queue(settings: ServiceSettings) -> QueueFigures | None:
+    """The service's delivery queue, if it keeps one (None: none, or unreachable)."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            settings.postgres_conninfo(), connect_timeout=3, row_factory=dict_row
+        )
+    except psycopg.Error:
+        return None
+    async with conn:
+        try:
+            cur = await conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(QUEUE_VIEW)))
+            row = await cur.fetchone()
+        except psycopg.Error:  # a service without a queue has no such view
+            return None
+    return QueueFigures.of(row) if row else None
 
 
 async def projection_lag(
@@ -184,6 +234,7 @@ async def collect(base: ServiceSettings) -> list[ServiceStatus]:
         row.projection_lag, row.projection_failures = await projection_lag(settings, row.events)
         row.consumer_lag = lag.get(name)
         row.dlq = dlq.get(name, 0)
+        row.queue = await delivery_queue(settings)
         rows.append(row)
     return rows
 
@@ -201,6 +252,7 @@ def render(rows: list[ServiceStatus]) -> str:
         "SET ASIDE",
         "CONSUMER LAG",
         "DLQ",
+        "DELIVERY QUEUE",
     )
     lines = [header]
     for r in rows:
@@ -215,6 +267,7 @@ def render(rows: list[ServiceStatus]) -> str:
                 cell(r.projection_failures),
                 cell(r.consumer_lag),
                 str(r.dlq),
+                cell(r.queue),
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICES: tuple[str, ...] = ("identity", "consent", "records", "requests", "benefits")
+SERVICES: tuple[str, ...] = (
+    "identity",
+    "consent",
+    "records",
+    "requests",
+    "benefits",
+    "notifications",
+)
 """The services that publish events; each is also a Kafka principal and a consumer group."""
 
 EVENT_PARTITIONS = 3
@@ -34,6 +41,45 @@ def events_topic(service: str) -> str:
     return f"{service}.events"
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A restricted topic: one owner writes it, one reader alone may read it.
+
+    What travels on it is sealed to the reader's public key (rse_shared.sealed): the
+    broker's ACLs keep everyone else out, the seal keeps the auditor (who reads every
+    topic) and anyone holding a copy of the log from the contents.
+    """
+
+    owner: str
+    subject: str
+    reader: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.owner}.{self.subject}"
+
+
+CHANNELS: tuple[Channel, ...] = (
+    # The e-prescription's access-and-dispensing and right-of-choice codes.
+    Channel("records", "prescription-codes", "notifications"),
+    # The citizen's e-mail address and mobile number.
+    Channel("identity", "contacts", "notifications"),
+)
+
+
+def channel_topic(owner: str, subject: str) -> str:
+    """The restricted topic `owner` writes `subject` to."""
+    for channel in CHANNELS:
+        if (channel.owner, channel.subject) == (owner, subject):
+            return channel.name
+    raise ValueError(f"unknown channel {owner}.{subject}")
+
+
+def channels_of(owner: str) -> tuple[str, ...]:
+    """The restricted topics `owner` writes, besides its events topic."""
+    return tuple(c.name for c in CHANNELS if c.owner == owner)
+
+
 def dlq_topic(group: str, topic: str) -> str:
     """The dead-letter topic of consumer group `group` for `topic`."""
     return f"{group}.{topic}{DLQ_SUFFIX}"
@@ -55,6 +101,14 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "records": (events_topic("identity"), events_topic("consent"), events_topic("requests")),
     "requests": (events_topic("identity"), events_topic("records"), events_topic("benefits")),
     "benefits": (events_topic("identity"),),
+    "notifications": (
+        events_topic("identity"),
+        events_topic("consent"),
+        events_topic("requests"),
+        events_topic("benefits"),
+        channel_topic("records", "prescription-codes"),
+        channel_topic("identity", "contacts"),
+    ),
 }
 """The topics each service consumes, in its consumer group (by default the service's name)."""
 
@@ -89,7 +143,10 @@ def consumers_of(topic: str) -> tuple[str, ...]:
 
 
 def owner_of(topic: str) -> str | None:
-    """The service that publishes an events topic (None for any other topic)."""
+    """The service that publishes an events topic or a channel (None for any other topic)."""
+    for channel in CHANNELS:
+        if topic == channel.name:
+            return channel.owner
     service, dot, rest = topic.partition(".")
     return service if dot and rest == "events" and service in SERVICES else None
 
@@ -99,6 +156,13 @@ def event_topics() -> tuple[Topic, ...]:
     return tuple(
         Topic(events_topic(s), (s,), consumers_of(events_topic(s)), EVENT_PARTITIONS)
         for s in SERVICES
+    )
+
+
+def channel_topics() -> tuple[Topic, ...]:
+    """Every restricted channel: its owner writes it, its reader alone reads it."""
+    return tuple(
+        Topic(c.name, (c.owner,), consumers_of(c.name), EVENT_PARTITIONS) for c in CHANNELS
     )
 
 
@@ -118,7 +182,7 @@ def dead_letter_topics() -> tuple[Topic, ...]:
 
 def all_topics() -> tuple[Topic, ...]:
     """Every topic of the platform."""
-    return event_topics() + audit_topics() + dead_letter_topics()
+    return event_topics() + channel_topics() + audit_topics() + dead_letter_topics()
 
 
 def consumer_pairs() -> list[tuple[str, str]]:

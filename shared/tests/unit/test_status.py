@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rse_shared.status import dead_letter_topics
+from rse_shared.status import QueueFigures, ServiceStatus, dead_letter_topics, render
 
 
 def test_a_groups_dead_letters_are_found_under_any_deployment_prefix() -> None:
@@ -22,3 +22,19 @@ def test_a_groups_dead_letters_are_found_under_any_deployment_prefix() -> None:
 
 def test_a_group_that_consumes_nothing_has_no_dead_letters() -> None:
     assert dead_letter_topics("identity", {"identity.identity.events.dlq"}) == []
+
+
+def test_the_table_shows_a_delivery_queue_where_a_service_keeps_one() -> None:
+    queue = QueueFigures(pending=3, retrying=1, failed=2, oldest_pending_seconds=75.4)
+    table = render(
+        [ServiceStatus("records", health="ready"), ServiceStatus("notifications", queue=queue)]
+    )
+    header, records, notifications = table.splitlines()
+    assert header.rstrip().endswith("DLQ  DELIVERY QUEUE")
+    assert notifications.endswith("pending=3 retrying=1 failed=2 oldest=75s")
+    assert records.rstrip().endswith("-")
+
+
+def test_an_empty_queue_has_no_oldest_pending_age() -> None:
+    row = {"pending": 0, "retrying": 0, "failed": 0, "oldest_pending_seconds": None}
+    assert str(QueueFigures.of(row)) == "pending=0 retrying=0 failed=0 oldest=-"

@@ -15,12 +15,14 @@ from rse_identity.application import (
     UsernameTaken,
 )
 from rse_identity.config import Settings
+from rse_identity.contacts_channel import contacts_channel
 from rse_identity.domain.account import AccountClosed, LoginRefused, TotpNotStarted
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
 from rse_identity.projections import CitizenDirectory
 from rse_identity.published import to_integration_event
 from rse_identity.tokens import TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
+from rse_shared.channels import channel_name, channel_relay, reader_key
 from rse_shared.keys import load_or_create_key
 from rse_shared.service import Service, assemble
 from rse_shared.topics import events_topic
@@ -40,7 +42,10 @@ ERRORS: dict[type[Exception], int] = {
 
 
 def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any) -> Service:
-    """Build identity from settings; nothing connects until it is used or started."""
+    """Build identity from settings; nothing connects until it is used or started.
+
+    The citizens' contacts go, sealed, to notifications on identity's channel beside `topic`.
+    """
     app = IdentityApplication(env=settings.eventstore_env(), **app_kwargs)
     issuer = TokenIssuer(
         load_or_create_key(settings.signing_key_file),
@@ -54,6 +59,8 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+    key = reader_key(settings, settings.notifications_seal_public_key, "notifications")
+    contacts = contacts_channel(key)
     return assemble(
         settings,
         app,
@@ -64,4 +71,9 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
         errors=ERRORS,
         state={"token_issuer": issuer},
         verifier=verifier,
+        extra_workers={
+            "contacts-relay": channel_relay(
+                settings, app, contacts, channel_name("identity", "contacts", topic)
+            )
+        },
     )

@@ -16,6 +16,9 @@ class Settings(ServiceSettings):
     http_port: int = 8001
     signing_key_file: Path | None = None
     access_token_ttl_seconds: int = 300
+    # notifications' X25519 public key: contacts are sealed to it (default: deploy/local's
+    # secrets/notifications_seal.pub outside production).
+    notifications_seal_public_key: Path | None = None
 
     @model_validator(mode="after")
     def _require_key_in_production(self) -> Settings:

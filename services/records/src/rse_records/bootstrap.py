@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from rse_records import api
 from rse_records.application import RecordsApplication
+from rse_records.codes_channel import codes_channel
 from rse_records.config import Settings
 from rse_records.domain.health_record import (
     DuplicateVaccination,
@@ -19,6 +20,7 @@ from rse_records.domain.health_record import (
 from rse_records.projections import AccessLog, ConsentDirectory, HealthRecordBook, NotVisible
 from rse_records.published import to_integration_event
 from rse_shared.auth import TokenVerifier
+from rse_shared.channels import channel_name, channel_relay, reader_key
 from rse_shared.clock import Clock, utcnow
 from rse_shared.service import Service, assemble
 from rse_shared.topics import consumed_by, events_topic
@@ -46,9 +48,12 @@ def bootstrap(
     """Build records from settings; nothing connects until it is used or started.
 
     identity opens and closes records, consent says who reads, and requests' approved
-    renewals become e-prescriptions: the topology's `consumed_by("records")`.
+    renewals become e-prescriptions: the topology's `consumed_by("records")`. The codes of
+    each e-prescription go, sealed, to notifications on records' channel beside `topic`.
     """
     app = RecordsApplication(env=settings.eventstore_env(), clock=clock)
+    key = reader_key(settings, settings.notifications_seal_public_key, "notifications")
+    codes = channel_name("records", "prescription-codes", topic)
     return assemble(
         settings,
         app,
@@ -59,4 +64,5 @@ def bootstrap(
         routers=[api.records, api.entries, api.professionals],
         errors=ERRORS,
         verifier=verifier,
+        extra_workers={"codes-relay": channel_relay(settings, app, codes_channel(key), codes)},
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rse_shared.settings import ServiceSettings
 
 
@@ -10,3 +12,6 @@ class Settings(ServiceSettings):
 
     service_name: str = "records"
     http_port: int = 8003
+    # notifications' X25519 public key: prescription codes are sealed to it (default:
+    # deploy/local's secrets/notifications_seal.pub outside production).
+    notifications_seal_public_key: Path | None = None

@@ -23,6 +23,7 @@ from rse_shared.asyncapi.parts import (
 )
 from rse_shared.chain import GENESIS
 from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.contracts.sealed import SealedEvent
 
 ENVELOPE_FIELDS = {
     "event_id": "Stable id derived from the stored domain event: a re-publication keeps it, "
@@ -103,43 +104,59 @@ def event_message(cls: type[IntegrationEvent], producer: str) -> dict[str, Any]:
     return message
 
 
+def topic_of(cls: type[IntegrationEvent]) -> str:
+    """The topic a contract travels on: its producer's events topic, or its channel."""
+    producer = producer_of(cls)
+    if issubclass(cls, SealedEvent):
+        return topology.channel_topic(producer, cls.channel_subject)
+    if topology.owner_of(topology.events_topic(producer)) != producer:
+        raise ValueError(f"{cls.__name__}: {producer} publishes no events topic")
+    return topology.events_topic(producer)
+
+
 def published_messages(sections: Sections) -> dict[str, list[str]]:
-    """Every contract's message, added; the message ids of each producer."""
+    """Every contract's message, added; the message ids on each topic."""
     published: dict[str, list[str]] = {}
     for cls in contracts():
-        producer = producer_of(cls)
-        if topology.owner_of(topology.events_topic(producer)) != producer:
-            raise ValueError(f"{cls.__name__}: {producer} publishes no events topic")
         payload(sections.schemas, cls)
-        sections.messages[message_id(cls)] = event_message(cls, producer)
-        published.setdefault(producer, []).append(message_id(cls))
+        sections.messages[message_id(cls)] = event_message(cls, producer_of(cls))
+        published.setdefault(topic_of(cls), []).append(message_id(cls))
     return published
 
 
 def check_consumed(published: Mapping[str, list[str]]) -> None:
     """Every topic a service consumes carries contracts."""
-    on_topics = {topology.events_topic(p) for p in published}
     for group, topic in topology.consumer_pairs():
-        if topic not in on_topics:
+        if topic not in published:
             raise ValueError(f"{group} consumes {topic}, which no contract is on")
 
 
+def _description(topic: str, readers: tuple[str, ...]) -> str:
+    producer = topology.owner_of(topic)
+    sealed = topic != topology.events_topic(str(producer))
+    what = (
+        f"Restricted channel of {producer}: only {', '.join(readers)} may read it (ACL), and "
+        f"each payload's `sealed` field is sealed to that reader's X25519 key "
+        f"(rse_shared.sealed)"
+        if sealed
+        else f"Integration events of {producer} (rse_shared.contracts.{producer})"
+    )
+    return (
+        f"{what}, published by its outbox relay with acks=all, keyed by citizen id, "
+        f"hash-chained per partition. Consumed by: {', '.join(readers) or 'no service'}; "
+        f"verified by `rse-audit verify`."
+    )
+
+
 def add_event_topics(sections: Sections) -> None:
-    """One channel per producer: its relay sends, each consumer group receives."""
+    """One channel per topic: its owner's relay sends, each consumer group receives."""
     published = published_messages(sections)
     check_consumed(published)
-    for producer, ids in sorted(published.items()):
-        topic = topology.events_topic(producer)
+    for topic, ids in sorted(published.items()):
+        producer = str(topology.owner_of(topic))
         cid = channel_id(topic)
         readers = topology.consumers_of(topic)
-        sections.channels[cid] = channel(
-            topic,
-            ids,
-            f"Integration events of {producer} (rse_shared.contracts.{producer}), published "
-            f"by its outbox relay with acks=all, keyed by citizen id, hash-chained per "
-            f"partition. Consumed by: {', '.join(readers) or 'no service'}; verified by "
-            f"`rse-audit verify`.",
-        )
+        sections.channels[cid] = channel(topic, ids, _description(topic, readers))
         sections.operations[f"{producer}_send_{cid}"] = operation(
             "send", cid, ids, f"The {producer} outbox relay publishes its integration events."
         )

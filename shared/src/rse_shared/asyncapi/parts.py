@@ -67,8 +67,9 @@ def producer_of(cls: type[IntegrationEvent]) -> str:
 
 
 def channel_id(topic: str) -> str:
-    """`identity.events` -> `identityEvents`."""
-    first, *rest = topic.split(".")
+    """`identity.events` -> `identityEvents`, `records.prescription-codes` ->
+    `recordsPrescriptionCodes`."""
+    first, *rest = topic.replace("-", ".").split(".")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 

@@ -31,15 +31,18 @@ from rse_shared.contracts.envelope import (
 from rse_shared.contracts.identity import (
     CitizenDeregistered,
     CitizenRegistered,
+    ContactsSealed,
     FamilyDoctorAssigned,
     PersonalDataRead,
     PersonalDataUpdated,
 )
+from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
     CarePlanUpdated,
     ChronicMedication,
     HealthRecordOpened,
     HealthSummaryUpdated,
+    PrescriptionCodesSealed,
     PrescriptionIssued,
     PrescriptionItem,
     RecordAccessed,
@@ -55,6 +58,7 @@ from rse_shared.contracts.requests import (
     ReferralStatusChanged,
     RenewedItem,
 )
+from rse_shared.contracts.sealed import SealedEvent
 
 __all__ = [
     "CATEGORIES",
@@ -70,6 +74,7 @@ __all__ = [
     "ConsentExpired",
     "ConsentGranted",
     "ConsentRevoked",
+    "ContactsSealed",
     "DeadLetterEntry",
     "ExemptionCategory",
     "ExemptionDecided",
@@ -81,8 +86,11 @@ __all__ = [
     "IntegrationEvent",
     "MedicationRenewalDecided",
     "MedicationRenewalRequested",
+    "NotificationDelivered",
+    "NotificationFailed",
     "PersonalDataRead",
     "PersonalDataUpdated",
+    "PrescriptionCodesSealed",
     "PrescriptionIssued",
     "PrescriptionItem",
     "Priority",
@@ -90,6 +98,7 @@ __all__ = [
     "ReferralRegistered",
     "ReferralStatusChanged",
     "RenewedItem",
+    "SealedEvent",
     "UnknownEventType",
     "VaccinationRecorded",
     "VerificationKey",

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
+from rse_shared.contracts.sealed import SealedEvent
 
 
 @contract
@@ -54,9 +55,21 @@ class PersonalDataRead(IntegrationEvent):
     read_at: datetime
 
 
+@contract
+class ContactsSealed(SealedEvent):
+    """The citizen's contacts, sealed to notifications; on `identity.contacts` only.
+
+    Sealed payload: `email`, `phone`. Published when the citizen registers and whenever
+    the e-mail or the phone changes.
+    """
+
+    channel_subject = "contacts"
+
+
 __all__ = [
     "CitizenDeregistered",
     "CitizenRegistered",
+    "ContactsSealed",
     "FamilyDoctorAssigned",
     "PersonalDataRead",
     "PersonalDataUpdated",

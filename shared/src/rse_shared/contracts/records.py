@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rse_shared.contracts.consent import Category
 from rse_shared.contracts.envelope import IntegrationEvent, contract
+from rse_shared.contracts.sealed import SealedEvent
 
 Decision = Literal["permit", "deny", "emergency"]
 
@@ -97,4 +98,18 @@ class PrescriptionIssued(IntegrationEvent):
     items: tuple[PrescriptionItem, ...]
     valid_until: date
     prescriber: str
+    renewal_request_id: uuid.UUID | None = None
+
+
+@contract
+class PrescriptionCodesSealed(SealedEvent):
+    """An e-prescription's codes, sealed to notifications; on `records.prescription-codes` only.
+
+    Sealed payload: `prescription_number`, `access_code`, `choice_code`.
+    """
+
+    channel_subject = "prescription-codes"
+
+    prescription_id: uuid.UUID
+    valid_until: date
     renewal_request_id: uuid.UUID | None = None

@@ -1,0 +1,1 @@
+"""RSE notifications service."""

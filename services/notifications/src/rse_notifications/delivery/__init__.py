@@ -1,0 +1,1 @@
+"""Delivery: the queue in PostgreSQL, the SMTP and SMS senders, the dispatcher."""

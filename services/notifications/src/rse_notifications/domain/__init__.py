@@ -1,0 +1,1 @@
+"""Notifications domain: recipients and their preferences, notifications and messages."""
