@@ -36,6 +36,8 @@ class Principal:
     citizen_id: str | None = None
     practitioner_id: str | None = None
     health_unit: str | None = None
+    # How the session was authenticated (RFC 8176 `amr`: "pwd", "otp"); () if not said.
+    amr: tuple[str, ...] = ()
 
     def is_citizen(self, citizen_id: object) -> bool:
         return self.role == "citizen" and self.citizen_id == str(citizen_id)
@@ -127,7 +129,15 @@ def principal_from(claims: dict[str, Any]) -> Principal:
         citizen_id=claims.get("citizen_id"),
         practitioner_id=claims.get("practitioner_id"),
         health_unit=claims.get("health_unit"),
+        amr=_methods(claims.get("amr")),
     )
+
+
+def _methods(amr: Any) -> tuple[str, ...]:
+    """The `amr` claim's methods; anything but a list of strings is no claim at all."""
+    if not isinstance(amr, list) or not all(isinstance(m, str) for m in amr):
+        return ()
+    return tuple(amr)
 
 
 _bearer = HTTPBearer(auto_error=False)

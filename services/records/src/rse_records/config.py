@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from rse_shared.settings import ServiceSettings
 
 
@@ -10,3 +12,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "records"
     http_port: int = 8003
+    # Break-the-glass accesses one professional may make in a (UTC) day; beyond, refused.
+    emergency_daily_quota: int = Field(default=5, ge=1, le=100)
+    # How often the review backlog's gauges are refreshed (seconds).
+    emergency_metrics_interval: float = Field(default=30.0, gt=0)

@@ -1,0 +1,115 @@
+"""Break-the-glass accountability: a daily quota per professional and the auditors' review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from eventsourcing.domain import Aggregate, event
+
+from rse_shared.contracts.records import ReviewOutcome
+from rse_shared.eventstore import natural_id
+
+
+class EmergencyQuotaExceeded(Exception):
+    """The professional used every emergency access the day allows."""
+
+
+class NotAnEmergency(LookupError):
+    """No emergency access with that id."""
+
+
+class AlreadyReviewed(Exception):
+    """An auditor reviewed that emergency access before."""
+
+
+class EmergencyQuota(Aggregate):
+    """One per professional per day: each emergency access takes one, in the same save.
+
+    Two parallel requests load the same version; only one can save the next, so the last
+    access of the day is taken once (the other retries and finds none left).
+    """
+
+    class Opened(Aggregate.Created):
+        practitioner_id: str
+        day: date
+
+    class Taken(Aggregate.Event):
+        access_id: uuid.UUID
+
+    class Exceeded(Aggregate.Event):
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        day: date
+        quota: int
+        attempted_at: datetime
+
+    @staticmethod
+    def create_id(practitioner_id: str, day: date) -> uuid.UUID:
+        return natural_id("emergency-quota", f"{practitioner_id}/{day.isoformat()}")
+
+    @event(Opened)
+    def __init__(self, practitioner_id: str, day: date) -> None:
+        self.practitioner_id = practitioner_id
+        self.day = day
+        self.used = 0
+
+    def left(self, quota: int) -> int:
+        return max(quota - self.used, 0)
+
+    def take(self, access_id: uuid.UUID) -> None:
+        self._taken(access_id=access_id)
+
+    @event(Taken)
+    def _taken(self, access_id: uuid.UUID) -> None:
+        self.used += 1
+
+    def refuse(self, citizen_id: uuid.UUID, quota: int, at: datetime) -> None:
+        """Record the refused attempt, for the auditors' alert."""
+        self._exceeded(
+            citizen_id=citizen_id,
+            practitioner_id=self.practitioner_id,
+            day=self.day,
+            quota=quota,
+            attempted_at=at,
+        )
+
+    @event(Exceeded)
+    def _exceeded(
+        self,
+        citizen_id: uuid.UUID,
+        practitioner_id: str,
+        day: date,
+        quota: int,
+        attempted_at: datetime,
+    ) -> None:
+        """Nothing changes: the quota stays used up."""
+
+
+class EmergencyReview(Aggregate):
+    """An auditor's judgement of one emergency access: one per access, never changed."""
+
+    class Reviewed(Aggregate.Created):
+        citizen_id: uuid.UUID
+        access_id: uuid.UUID
+        outcome: ReviewOutcome
+        note: str
+        reviewed_by: str
+        reviewed_at: datetime
+
+    @staticmethod
+    def create_id(access_id: uuid.UUID) -> uuid.UUID:
+        return natural_id("emergency-review", str(access_id))
+
+    @event(Reviewed)
+    def __init__(
+        self,
+        citizen_id: uuid.UUID,
+        access_id: uuid.UUID,
+        outcome: ReviewOutcome,
+        note: str,
+        reviewed_by: str,
+        reviewed_at: datetime,
+    ) -> None:
+        self.access_id = access_id
+        self.outcome = outcome
