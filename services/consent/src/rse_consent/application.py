@@ -17,7 +17,7 @@ from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee
 from rse_shared.clock import Clock, as_utc, utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import RecordAccessed
+from rse_shared.contracts import EmergencyAccessReviewed, RecordAccessed
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -108,6 +108,18 @@ class ConsentApplication(ConsumerApplication):
     ) -> None:
         processing_event.collect_events(*self.access_recorded(event))
 
+    @handle.register(EmergencyAccessReviewed)
+    def when_emergency_reviewed_show_the_outcome(
+        self,
+        event: EmergencyAccessReviewed,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        access = self._get(Access.create_id(event.access_id), Access)
+        if access is None or access.citizen_id != event.citizen_id:
+            return  # records reviews only the accesses it reported first, on the same partition
+        access.review(event.outcome, event.note, event.reviewed_by, as_utc(event.reviewed_at))
+        processing_event.collect_events(access)
+
     def access_recorded(self, event: RecordAccessed) -> list[Aggregate]:
         """The access for the citizen's history, and its alert if due; nothing if known."""
         if self._get(Access.create_id(event.access_id), Access) is not None:
@@ -125,6 +137,11 @@ class ConsentApplication(ConsumerApplication):
                 decision=event.decision,
                 consent_id=event.consent_id,
                 accessed_at=accessed_at,
+                action=event.action,
+                role=event.role,
+                actor_id=event.actor_id or event.practitioner_id,
+                entries=tuple(e.model_dump() for e in event.entries),
+                relationship=event.relationship,
             )
         ]
         preferences = self._preferences(event.citizen_id)
@@ -141,6 +158,7 @@ class ConsentApplication(ConsumerApplication):
                     accessed_at=accessed_at,
                     causation_id=event.event_id,
                     correlation_id=event.correlation_id or event.event_id,
+                    action=event.action,
                 )
             )
         return recorded

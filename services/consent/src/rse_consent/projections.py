@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.domain.access import Access
@@ -17,7 +18,7 @@ from rse_consent.domain.alert import AccessAlert
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee, Validity
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import Action, ActorRole, Decision, Relationship, ReviewOutcome
 from rse_shared.projection import guarded_upsert
 from rse_shared.readmodel import Document, ExactInstant, exact
 
@@ -57,6 +58,26 @@ class ConsentEntry(Document):
         )
 
 
+class EntryRef(BaseModel):
+    """An entry viewed or written: its id and kind, never its value."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    kind: str
+
+
+class Review(BaseModel):
+    """An auditor's judgement of an emergency access."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    outcome: ReviewOutcome
+    note: str
+    by: str
+    at: ExactInstant
+
+
 class AccessEntry(Document):
     """One access to a citizen's record (its `id` is records' access id): metadata only."""
 
@@ -69,6 +90,12 @@ class AccessEntry(Document):
     decision: Decision
     consent_id: str | None
     accessed_at: ExactInstant
+    action: Action = "read"
+    role: ActorRole = "professional"
+    actor_id: str | None = None
+    entries: tuple[EntryRef, ...] = ()
+    relationship: Relationship | None = None
+    review: Review | None = None
 
 
 class AlertEntry(Document):
@@ -82,6 +109,7 @@ class AlertEntry(Document):
     decision: Decision
     accessed_at: ExactInstant
     raised_at: ExactInstant
+    action: Action = "read"
     read: bool = False
     read_at: ExactInstant | None = None
 
@@ -176,8 +204,27 @@ class AccessHistory:
             decision=event.decision,
             consent_id=str(event.consent_id) if event.consent_id else None,
             accessed_at=event.accessed_at,
+            action=event.action,
+            role=event.role,
+            actor_id=event.actor_id or event.practitioner_id,
+            entries=tuple(EntryRef(**e) for e in event.entries),
+            relationship=event.relationship,
         )
         await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
+
+    @apply.register(Access.Reviewed)
+    async def when_access_reviewed_show_the_outcome(
+        self, event: Access.Reviewed, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        review = Review(
+            outcome=event.outcome, note=event.note, by=event.reviewed_by, at=event.reviewed_at
+        )
+        await guarded_upsert(
+            db.accesses,
+            {"_id": str(event.originator_id)},
+            position,
+            {"$set": {"review": review.model_dump()}},
+        )
 
 
 class AlertInbox:
@@ -207,6 +254,7 @@ class AlertInbox:
             decision=event.decision,
             accessed_at=event.accessed_at,
             raised_at=event.timestamp,
+            action=event.action,
         )
         await guarded_upsert(db.alerts, {"_id": entry.id}, position, {"$set": fields(entry)})
 
