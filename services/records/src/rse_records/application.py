@@ -228,12 +228,14 @@ class RecordsApplication(AccessApplication):
         valid_until: date,
         by: Writer,
         emergency: str | None = None,
+        renewal_request_id: uuid.UUID | None = None,
     ) -> IssuedPrescription:
-        """Issue an e-prescription under a care relationship."""
+        """Issue an e-prescription under a care relationship; a renewal request only once."""
         issued: list[IssuedPrescription] = []
 
         def change(record: HealthRecord) -> EntryRefs:
-            issued[:] = [self._prescribe(record, lines, valid_until, by.actor_id, None)]
+            prescribed = self._prescribe(record, lines, valid_until, by.actor_id, renewal_request_id)
+            issued[:] = [prescribed]
             return [ref("prescription", issued[0].prescription_id)]
 
         self.write(citizen_id, by, "prescriptions", emergency, change)
