@@ -234,8 +234,8 @@ class RecordsApplication(AccessApplication):
         issued: list[IssuedPrescription] = []
 
         def change(record: HealthRecord) -> EntryRefs:
-            prescribed = self._prescribe(record, lines, valid_until, by.actor_id, renewal_request_id)
-            issued[:] = [prescribed]
+            renewal = renewal_request_id
+            issued[:] = [self._prescribe(record, lines, valid_until, by.actor_id, renewal)]
             return [ref("prescription", issued[0].prescription_id)]
 
         self.write(citizen_id, by, "prescriptions", emergency, change)
