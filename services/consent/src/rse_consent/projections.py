@@ -219,9 +219,10 @@ class AccessHistory:
         review = Review(
             outcome=event.outcome, note=event.note, by=event.reviewed_by, at=event.reviewed_at
         )
+        # Keyed by records' access id, as the access it reviews (not the aggregate's id).
         await guarded_upsert(
             db.accesses,
-            {"_id": str(event.originator_id)},
+            {"_id": str(event.access_id)},
             position,
             {"$set": {"review": review.model_dump()}},
         )

@@ -143,6 +143,13 @@ async def test_only_the_citizen_and_auditors_see_the_history_and_only_the_citize
         "decision",
         "consent_id",
         "accessed_at",
+        # HISTORY_SHAPE: what was done, by whom in which role, which entries (ids and kinds)
+        "action",
+        "role",
+        "actor_id",
+        "entries",
+        "relationship",
+        "review",
     }
 
 

@@ -39,6 +39,7 @@ class Access(Aggregate):
         """An auditor judged this emergency access."""
 
         citizen_id: uuid.UUID
+        access_id: uuid.UUID
         outcome: ReviewOutcome
         note: str
         reviewed_by: str
@@ -68,6 +69,7 @@ class Access(Aggregate):
         relationship: Relationship | None = None,
     ) -> None:
         self.citizen_id = citizen_id
+        self.access_id = access_id
         self.decision = decision
         self.reviewed = False
 
@@ -76,6 +78,7 @@ class Access(Aggregate):
         if not self.reviewed:
             self._reviewed(
                 citizen_id=self.citizen_id,
+                access_id=self.access_id,
                 outcome=outcome,
                 note=note,
                 reviewed_by=by,
@@ -86,6 +89,7 @@ class Access(Aggregate):
     def _reviewed(
         self,
         citizen_id: uuid.UUID,
+        access_id: uuid.UUID,
         outcome: ReviewOutcome,
         note: str,
         reviewed_by: str,
