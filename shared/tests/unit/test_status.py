@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rse_shared.status import dead_letter_topics
+from datetime import UTC, datetime, timedelta
+
+from rse_shared.status import ReviewBacklog, dead_letter_topics
 
 
 def test_a_groups_dead_letters_are_found_under_any_deployment_prefix() -> None:
@@ -22,3 +24,12 @@ def test_a_groups_dead_letters_are_found_under_any_deployment_prefix() -> None:
 
 def test_a_group_that_consumes_nothing_has_no_dead_letters() -> None:
     assert dead_letter_topics("identity", {"identity.identity.events.dlq"}) == []
+
+
+def test_the_review_backlog_says_how_many_wait_and_how_old_the_oldest_is() -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    line = ReviewBacklog(3, now - timedelta(hours=26, minutes=5)).line(now)
+    assert line == (
+        "emergency accesses awaiting review: 3 (oldest 26h05m ago, 2026-12-01 09:55 UTC)"
+    )
+    assert ReviewBacklog(0, None).line(now) == "emergency accesses awaiting review: 0"

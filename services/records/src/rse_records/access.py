@@ -23,6 +23,7 @@ from rse_records.domain.emergency import (
     EmergencyQuotaExceeded,
     EmergencyReview,
     NotAnEmergency,
+    QuotaRefusal,
 )
 from rse_records.domain.health_record import HealthRecord, RecordNotFound
 from rse_records.domain.record_access import EntryRefs, RecordAccess
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 DEFAULT_EMERGENCY_QUOTA = 5
 # Optimistic saves that lost a race are retried on the aggregates as they now are.
-ATTEMPTS = 5
+ATTEMPTS = 10
 
 
 class NoCareRelationship(Exception):
@@ -240,10 +241,18 @@ class AccessApplication(ConsumerApplication):
         if access.decision != "emergency":
             self.save(*changed, access)
             return
-        quota = self.quota_of(access.practitioner_id, self.today())
+        day = self.today()
+        quota = self.quota_of(access.practitioner_id, day)
         if quota.left(self.emergency_quota) == 0:
-            quota.refuse(access.citizen_id, self.emergency_quota, self.clock())
-            self.save(quota)
+            self.save(
+                QuotaRefusal(
+                    access.citizen_id,
+                    access.practitioner_id,
+                    day,
+                    self.emergency_quota,
+                    self.clock(),
+                )
+            )
             raise EmergencyQuotaExceeded("the day's emergency accesses are used up")
         quota.take(access.id)
         self.save(quota, *changed, access)

@@ -8,14 +8,14 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from rse_records.domain.emergency import EmergencyQuota, EmergencyReview
+from rse_records.domain.emergency import EmergencyReview, QuotaRefusal
 from rse_records.domain.record_access import RecordAccess
 from rse_records.read_models import EmergencyDocument, QuotaAlertDocument
 from rse_shared.metrics import EMERGENCIES_OLDEST_UNREVIEWED, EMERGENCIES_UNREVIEWED
 from rse_shared.projection import guarded_upsert
 from rse_shared.readmodel import stored
+from rse_shared.status import EMERGENCIES
 
-EMERGENCIES = "emergencies"
 Status = Literal["unreviewed", "reviewed", "all"]
 
 
@@ -24,7 +24,7 @@ class EmergencyQueue:
 
     name = "emergency_queue"
     collections: tuple[str, ...] = (EMERGENCIES, "quota_alerts")
-    handles = (RecordAccess.Recorded, EmergencyReview.Reviewed, EmergencyQuota.Exceeded)
+    handles = (RecordAccess.Recorded, EmergencyReview.Reviewed, QuotaRefusal.Exceeded)
 
     async def ensure_indexes(self, db: AsyncDatabase[Any]) -> None:
         await db[EMERGENCIES].create_index("status")
@@ -71,9 +71,9 @@ class EmergencyQueue:
             {"$set": stored({"status": "reviewed", "review": review})},
         )
 
-    @apply.register(EmergencyQuota.Exceeded)
+    @apply.register(QuotaRefusal.Exceeded)
     async def when_quota_exceeded_alert_auditors(
-        self, event: EmergencyQuota.Exceeded, position: int, db: AsyncDatabase[Any]
+        self, event: QuotaRefusal.Exceeded, position: int, db: AsyncDatabase[Any]
     ) -> None:
         fields = {
             "citizen_id": str(event.citizen_id),
@@ -82,8 +82,9 @@ class EmergencyQueue:
             "quota": event.quota,
             "attempted_at": event.attempted_at,
         }
-        key = f"{event.originator_id}/{event.originator_version}"
-        await guarded_upsert(db.quota_alerts, {"_id": key}, position, {"$set": stored(fields)})
+        await guarded_upsert(
+            db.quota_alerts, {"_id": str(event.originator_id)}, position, {"$set": stored(fields)}
+        )
 
 
 async def emergencies(

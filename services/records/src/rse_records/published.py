@@ -7,7 +7,7 @@ records (no translation); a quota exceeded and an emergency access reviewed are 
 
 from __future__ import annotations
 
-from rse_records.domain.emergency import EmergencyQuota, EmergencyReview
+from rse_records.domain.emergency import EmergencyReview, QuotaRefusal
 from rse_records.domain.health_record import HealthRecord
 from rse_records.domain.record_access import RecordAccess
 from rse_shared.contracts import (
@@ -123,10 +123,8 @@ def emergency_access_reviewed(
     )
 
 
-@to_integration_event.translates(EmergencyQuota.Exceeded)
-def emergency_quota_exceeded(
-    event: EmergencyQuota.Exceeded, envelope: Envelope
-) -> IntegrationEvent:
+@to_integration_event.translates(QuotaRefusal.Exceeded)
+def emergency_quota_exceeded(event: QuotaRefusal.Exceeded, envelope: Envelope) -> IntegrationEvent:
     return EmergencyQuotaExceeded(
         **envelope,
         practitioner_id=event.practitioner_id,

@@ -13,13 +13,16 @@ import pytest
 
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
+from rse_records.emergency_queue import refresh_emergency_metrics
 from rse_shared.contracts import (
     CitizenDeregistered,
     EmergencyAccessReviewed,
     EmergencyQuotaExceeded,
     RecordAccessed,
 )
+from rse_shared.metrics import EMERGENCIES_OLDEST_UNREVIEWED, EMERGENCIES_UNREVIEWED
 from rse_shared.service import Service
+from rse_shared.status import review_backlog
 from rse_shared.testing import Kit, TokenMint, asgi_client, eventually
 
 from .conftest import EMERGENCY, World, assert_problem, signed_in
@@ -218,6 +221,13 @@ async def test_an_auditor_reviews_an_emergency_from_the_queue(
 
     [emergency] = await eventually(queued)
     assert (emergency["status"], emergency["emergency_reason"]) == ("unreviewed", EMERGENCY)
+    # What `make status` and the Prometheus gauges show of the backlog.
+    backlog = await review_backlog(world.records.settings, world.records.settings.mongo_db)
+    assert backlog is not None and backlog.unreviewed == 1
+    assert backlog.oldest is not None and backlog.oldest <= datetime.now(UTC)
+    await refresh_emergency_metrics(world.records.db)
+    assert EMERGENCIES_UNREVIEWED._value.get() == 1
+    assert EMERGENCIES_OLDEST_UNREVIEWED._value.get() == backlog.oldest.timestamp()
     path = f"/emergency-accesses/{emergency['access_id']}/review"
     verdict = {"outcome": "justified", "note": "arrived unconscious, ER log confirms"}
     assert_problem(

@@ -37,13 +37,6 @@ class EmergencyQuota(Aggregate):
     class Taken(Aggregate.Event):
         access_id: uuid.UUID
 
-    class Exceeded(Aggregate.Event):
-        citizen_id: uuid.UUID
-        practitioner_id: str
-        day: date
-        quota: int
-        attempted_at: datetime
-
     @staticmethod
     def create_id(practitioner_id: str, day: date) -> uuid.UUID:
         return natural_id("emergency-quota", f"{practitioner_id}/{day.isoformat()}")
@@ -64,18 +57,23 @@ class EmergencyQuota(Aggregate):
     def _taken(self, access_id: uuid.UUID) -> None:
         self.used += 1
 
-    def refuse(self, citizen_id: uuid.UUID, quota: int, at: datetime) -> None:
-        """Record the refused attempt, for the auditors' alert."""
-        self._exceeded(
-            citizen_id=citizen_id,
-            practitioner_id=self.practitioner_id,
-            day=self.day,
-            quota=quota,
-            attempted_at=at,
-        )
+
+class QuotaRefusal(Aggregate):
+    """An emergency access refused beyond the quota: an alert for auditors.
+
+    An aggregate of its own (random id), so refusals never contend with the accesses
+    that take the quota, nor with each other.
+    """
+
+    class Exceeded(Aggregate.Created):
+        citizen_id: uuid.UUID
+        practitioner_id: str
+        day: date
+        quota: int
+        attempted_at: datetime
 
     @event(Exceeded)
-    def _exceeded(
+    def __init__(
         self,
         citizen_id: uuid.UUID,
         practitioner_id: str,
@@ -83,7 +81,7 @@ class EmergencyQuota(Aggregate):
         quota: int,
         attempted_at: datetime,
     ) -> None:
-        """Nothing changes: the quota stays used up."""
+        self.citizen_id = citizen_id
 
 
 class EmergencyReview(Aggregate):
