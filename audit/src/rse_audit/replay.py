@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS consents (
 CREATE TABLE IF NOT EXISTS accesses (
     access_id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, practitioner_id TEXT,
     health_unit TEXT, categories TEXT, purpose TEXT, emergency_reason TEXT,
-    decision TEXT, consent_id TEXT, accessed_at TEXT);
+    decision TEXT, consent_id TEXT, accessed_at TEXT, action TEXT);
 CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
@@ -61,7 +61,7 @@ GRANT = Statement(
 )
 REVOKE = Statement("consents", "UPDATE consents SET revoked_at = ? WHERE consent_id = ?")
 EXPIRE = Statement("consents", "UPDATE consents SET expired_at = ? WHERE consent_id = ?")
-ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?)")
+ACCESS = Statement("accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 DECIDE = Statement("decisions", "INSERT OR IGNORE INTO decisions VALUES (?,?,?,?,?,?)")
 LOG = Statement("consent_log", "INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)")
 CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
@@ -112,6 +112,7 @@ def _accessed(e: dict[str, Any]) -> Row:
         e["decision"],
         e.get("consent_id"),
         e["accessed_at"],
+        e.get("action", "read"),  # read, write or list; events before writes: reads
     )
 
 
@@ -219,6 +220,10 @@ def open_store(path: Path) -> sqlite3.Connection:
     # Keys are random uuids: a larger page cache keeps the growing B-trees off the disk.
     db.execute("PRAGMA cache_size = -65536")
     db.executescript(SCHEMA)
+    # A history file from before accesses named their action: its accesses were reads.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(accesses)")}
+    if "action" not in columns:
+        db.execute("ALTER TABLE accesses ADD COLUMN action TEXT")
     return db
 
 
