@@ -30,6 +30,27 @@ class AlertNotFound(LookupError):
     """No such alert (or not the caller's)."""
 
 
+def access_of(event: RecordAccessed, accessed_at: datetime) -> Access:
+    """The access records reported, for the citizen's history (metadata only)."""
+    return Access(
+        access_id=event.access_id,
+        citizen_id=event.citizen_id,
+        practitioner_id=event.practitioner_id,
+        health_unit=event.health_unit,
+        categories=event.categories,
+        purpose=event.purpose,
+        emergency_reason=event.emergency_reason,
+        decision=event.decision,
+        consent_id=event.consent_id,
+        accessed_at=accessed_at,
+        action=event.action,
+        role=event.role,
+        actor_id=event.actor_id or event.practitioner_id,
+        entries=tuple(e.model_dump() for e in event.entries),
+        relationship=event.relationship,
+    )
+
+
 class ConsentApplication(ConsumerApplication):
     """Consents, the access history reported by records, and access alerts."""
 
@@ -125,25 +146,7 @@ class ConsentApplication(ConsumerApplication):
         if self._get(Access.create_id(event.access_id), Access) is not None:
             return []  # the same access reported twice (under another source position)
         accessed_at = as_utc(event.accessed_at)
-        recorded: list[Aggregate] = [
-            Access(
-                access_id=event.access_id,
-                citizen_id=event.citizen_id,
-                practitioner_id=event.practitioner_id,
-                health_unit=event.health_unit,
-                categories=event.categories,
-                purpose=event.purpose,
-                emergency_reason=event.emergency_reason,
-                decision=event.decision,
-                consent_id=event.consent_id,
-                accessed_at=accessed_at,
-                action=event.action,
-                role=event.role,
-                actor_id=event.actor_id or event.practitioner_id,
-                entries=tuple(e.model_dump() for e in event.entries),
-                relationship=event.relationship,
-            )
-        ]
+        recorded: list[Aggregate] = [access_of(event, accessed_at)]
         preferences = self._preferences(event.citizen_id)
         opted_in = preferences is not None and preferences.access_alerts
         if alert_due(opted_in, event.decision):

@@ -183,6 +183,18 @@ class AccessApplication(ConsumerApplication):
             relationship=tie.relationship if tie else None,
         )
 
+    def renewal_written(
+        self, citizen_id: uuid.UUID, practitioner_id: str, prescription_id: uuid.UUID
+    ) -> RecordAccess:
+        """The write of a prescription issued from a renewal the family doctor approved
+        (requests sends a citizen's renewals to their family doctor alone)."""
+        doctor = Writer(practitioner_id, "professional")
+        tie = CareRelationship("family_doctor")
+        entries = [{"id": str(prescription_id), "kind": "prescription"}]
+        return self._write_access(
+            citizen_id, doctor, "prescriptions", self.clock(), tie, entries, None
+        )
+
     def record_listing(
         self, reader: Reader, listed: Mapping[str, frozenset[Category]], purpose: str
     ) -> None:

@@ -352,8 +352,13 @@ class RecordsApplication(AccessApplication):
             for i in event.items
         ]
         valid_until = event.valid_until or self.today() + timedelta(days=DEFAULT_VALIDITY_DAYS)
-        self._prescribe(record, lines, valid_until, event.practitioner_id, event.request_id)
-        processing_event.collect_events(record)
+        issued = self._prescribe(
+            record, lines, valid_until, event.practitioner_id, event.request_id
+        )
+        written = self.renewal_written(
+            event.citizen_id, event.practitioner_id, issued.prescription_id
+        )
+        processing_event.collect_events(record, written)
 
     @handle.register(FamilyDoctorAssigned)
     def when_family_doctor_assigned_join_the_care_team(

@@ -350,3 +350,15 @@ def test_an_approved_renewal_becomes_an_e_prescription_once() -> None:
     app.process_event(again, Tracking("requests.events:0", 2))  # type: ignore[arg-type]
     record = app.record(registered.citizen_id)
     assert len(record.prescriptions) == 1
+    # The prescription is the family doctor's write in the citizen's history.
+    notifications = app.recorder.select_notifications(1, 1000)
+    events = [to_integration_event(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    [renewed] = [
+        e for e in events if isinstance(e, RecordAccessed) and e.categories == ("prescriptions",)
+    ]
+    assert (renewed.action, renewed.actor_id, renewed.relationship) == (
+        "write",
+        "P-1",
+        "family_doctor",
+    )
+    assert [e.kind for e in renewed.entries] == ["prescription"]
