@@ -182,14 +182,24 @@ async def prepare(plat: Platform, citizens: int, patients: int, slots: int) -> N
             headers=operator,
             json={"practitioner_id": DOCTOR, "health_unit": UNIT},
         )
-        added = await plat.clients["records"].post(
+        plat.patients.append((citizen, await medication_added(plat, citizen)))
+    await patients_ready(plat, chosen)
+    await open_slots(plat, slots)
+
+
+async def medication_added(plat: Platform, citizen: str) -> str:
+    """The family doctor's chronic medication, once records knows them as the family doctor."""
+
+    async def added() -> str | None:
+        response = await plat.clients["records"].post(
             f"/records/{citizen}/health-summary/medications",
             headers=plat.doctor,
             json={"name": "Metformina 850 mg", "dosage": "1 comprimido 2x/dia"},
         )
-        plat.patients.append((citizen, added.json()["medication_id"]))
-    await patients_ready(plat, chosen)
-    await open_slots(plat, slots)
+        return str(response.json()["medication_id"]) if response.status_code == 201 else None
+
+    found: str = await eventually(added, timeout=60, every=0.2)
+    return found
 
 
 async def open_slots(plat: Platform, count: int, at_once: int = 16) -> None:

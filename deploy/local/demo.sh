@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Walks the platform's main flows with curl against `make up`: consent, renewal, exemption,
-# and what notifications sent (it ends printing Mailpit's UI URL).
+# Walks the platform's main flows with curl against `make up`: consent, a write in the
+# citizen's history, break-the-glass reviewed by an auditor, renewal, exemption, and what
+# notifications sent (it ends printing Mailpit's UI URL).
 set -euo pipefail
 H=http://127.0.0.1
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -35,7 +36,7 @@ DR=$(login "$DOC" "doctor password 1")
 curl -sf -X PUT $H:8001/citizens/$CID/family-doctor -H "Authorization: Bearer $OPERATOR" -H 'content-type: application/json' -d "{\"practitioner_id\":\"P-$DOC\",\"health_unit\":\"USF Tejo\"}"
 echo "family doctor P-$DOC (USF Tejo)"
 
-say "the doctor records a chronic medication (records opened the record from identity's event)"
+say "the family doctor records a chronic medication (a care relationship; records learnt it from identity)"
 MED=$(until_ok post $H:8003/records/$CID/health-summary/medications '{"name":"Salbutamol","dosage":"100 mcg SOS"}' -H "Authorization: Bearer $DR" | json '["medication_id"]')
 echo "medication $MED"
 
@@ -47,12 +48,33 @@ until_ok curl -sf $H:8003/records/$CID/health-summary -H "Authorization: Bearer 
 say "the citizen revokes it; an emergency read is still possible, flagged and alerted"
 post $H:8002/citizens/$CID/consents/$CONSENT/revocation '' -H "Authorization: Bearer $CIT" >/dev/null
 until_ok bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' $H:8003/records/$CID/health-summary -H 'Authorization: Bearer $DR') = 403 ]"
-curl -s -o /dev/null -w 'emergency read: %{http_code}\n' "$H:8003/records/$CID/health-summary?emergency_reason=unconscious%20in%20A%26E" -H "Authorization: Bearer $DR"
+# The reason goes in the body (a query string ends up in proxies' logs), and is reviewed.
+curl -s -o /dev/null -w 'emergency read: %{http_code}\n' -X POST $H:8003/records/$CID/health-summary/emergency \
+  -H "Authorization: Bearer $DR" -H 'content-type: application/json' \
+  -d '{"reason":"unconscious in A&E, suspected asthma attack"}'
 sleep 2
-say "the citizen's access history"
-curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT" | python3 -c "
+history() {
+  curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT" | python3 -c "
 import json,sys; d=json.load(sys.stdin); items=d.get('items', d) if isinstance(d, dict) else d
-for a in items: print(a['accessed_at'], a['practitioner_id'], a['categories'], a['decision'], a.get('consent_id'))"
+for a in items:
+    review = a.get('review') or {}
+    print(a['accessed_at'][:19], a['action'], a['actor_id'], a['categories'], a['decision'],
+          'relationship=%s' % a.get('relationship'), 'entries=%s' % [e['kind'] + ':' + e['id'] for e in a.get('entries', [])],
+          ('review=%s (%s)' % (review['outcome'], review['note'])) if review else '')"
+}
+say "the citizen's access history: the doctor's write (under family_doctor), the reads, the emergency"
+history
+
+say "an auditor reviews the emergency access from the queue; the citizen sees the outcome"
+AUD=aud-$RANDOM
+post $H:8001/staff "{\"username\":\"$AUD\",\"password\":\"auditor password 1\",\"role\":\"auditor\"}" -H "Authorization: Bearer $OPERATOR" >/dev/null
+AU=$(login "$AUD" "auditor password 1")
+EMERGENCY=$(until_ok bash -c "curl -sf '$H:8003/emergency-accesses?status=unreviewed' -H 'Authorization: Bearer $AU' | python3 -c \"
+import json,sys; found=[e['access_id'] for e in json.load(sys.stdin) if e['citizen_id']=='$CID']; print(found[0]) if found else sys.exit(1)\"")
+echo "emergency access $EMERGENCY awaits review"
+post $H:8003/emergency-accesses/$EMERGENCY/review '{"outcome":"justified","note":"admitted unconscious, the A&E log confirms it"}' -H "Authorization: Bearer $AU"
+until_ok bash -c "curl -sf $H:8002/citizens/$CID/access-history -H 'Authorization: Bearer $CIT' | grep -q justified"
+history
 
 say "renewal: the citizen asks, the family doctor approves, records issues the e-prescription"
 RID=$(until_ok post $H:8004/citizens/$CID/renewals "{\"medication_ids\":[\"$MED\"]}" -H "Authorization: Bearer $CIT" | json '["request_id"]')

@@ -22,7 +22,16 @@ from rse_records.api import NO_CONSENT
 from rse_shared.testing import eventually
 from tests.e2e.conftest import Platform
 
-from .cast import Clients, citizen, grant, problem_of, professional, read_status, record_opened
+from .cast import (
+    Clients,
+    citizen,
+    grant,
+    problem_of,
+    professional,
+    read_status,
+    record_opened,
+    with_family_doctor,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +82,19 @@ async def scene(platform: Platform, api: Clients) -> Scene:
     person = await citizen(api)
     doctor_id, doctor = await professional(platform, api)
     await record_opened(api, person)
-    # A care plan, so that every category has content to withhold.
-    written = await api["records"].put(
-        f"/records/{person['citizen_id']}/care-plan",
-        headers=doctor,
-        json={"goals": ["HbA1c < 7%"], "responsible_professional": "Dr"},
-    )
-    assert written.status_code == 204, written.text
+    # The writer is the family doctor (a care relationship), who still reads by consent only.
+    await with_family_doctor(platform, api, person, doctor_id, "USF Seguranca")
+
+    async def written() -> bool:
+        # A care plan, so that every category has content to withhold.
+        response = await api["records"].put(
+            f"/records/{person['citizen_id']}/care-plan",
+            headers=doctor,
+            json={"goals": ["HbA1c < 7%"], "responsible_professional": "Dr"},
+        )
+        return response.status_code == 204
+
+    await eventually(written, timeout=20)
     return Scene(api, person, doctor_id, doctor)
 
 
@@ -225,6 +240,24 @@ async def test_a_token_signed_by_another_key_claiming_the_doctor_is_refused(
 async def test_breaking_the_glass_needs_a_stated_reason(reason: str, scene: Scene) -> None:
     status = await scene.status("vaccinations", emergency_reason=reason)
     assert status in (403, 422), status
+
+
+@pytest.mark.parametrize(
+    "reason", ["", "urgent", "x" * 40, "unconscious!!!!!!!!!!!!!!!", "found unconscious"]
+)
+async def test_breaking_the_glass_needs_a_sentence_in_the_body(reason: str, scene: Scene) -> None:
+    response = await scene.api["records"].post(
+        f"/records/{scene.person['citizen_id']}/vaccinations/emergency",
+        headers=scene.doctor,
+        json={"reason": reason},
+    )
+    problem_of(response, 422)
+
+
+async def test_a_reason_in_the_url_is_refused_even_when_it_would_do(scene: Scene) -> None:
+    # A query string ends up in proxies' and servers' access logs: never a reason there.
+    status = await scene.status("vaccinations", emergency_reason="found unconscious at home")
+    assert status == 422
 
 
 async def test_a_purpose_other_than_treatment_is_refused(scene: Scene) -> None:

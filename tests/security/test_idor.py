@@ -77,10 +77,10 @@ async def world(platform: Platform, api: Clients) -> World:
         "medication_id",
     )
     ids["consent_id"] = await grant(api, victim, doctor_id, ["vaccinations"])
-    emergency = await api["records"].get(
-        f"/records/{vid}/vaccinations",
+    emergency = await api["records"].post(
+        f"/records/{vid}/vaccinations/emergency",
         headers=stranger,
-        params={"emergency_reason": "found unconscious"},
+        json={"reason": "found unconscious in the street"},
     )
     assert emergency.status_code == 200, emergency.text
 

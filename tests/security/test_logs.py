@@ -53,13 +53,17 @@ async def journey(platform: Platform, api: Clients, secrets: dict[str, str]) -> 
     doctor_id, doctor = await professional(platform, api)
     await with_family_doctor(platform, api, person, doctor_id, "USF Seguranca")
     await record_opened(api, person)
-    added = await api["records"].post(
-        f"/records/{cid}/health-summary/medications",
-        headers=doctor,
-        json={"name": secrets["medication"], "dosage": "20 mg"},
-    )
-    assert added.status_code == 201, added.text
-    medication_id = added.json()["medication_id"]
+
+    async def added() -> str | None:
+        # A write needs records to know the family doctor (from identity's event) first.
+        response = await api["records"].post(
+            f"/records/{cid}/health-summary/medications",
+            headers=doctor,
+            json={"name": secrets["medication"], "dosage": "20 mg"},
+        )
+        return str(response.json()["medication_id"]) if response.status_code == 201 else None
+
+    medication_id = await eventually(added, timeout=20)
     vaccinated = await api["records"].post(
         f"/records/{cid}/vaccinations",
         headers=doctor,

@@ -53,10 +53,10 @@ async def test_a_nul_byte_in_a_stated_emergency_reason_is_refused(
     q_cast: Cast,
 ) -> None:
     _, stranger = await professional(quarantine, quarantine.clients)  # no consent: emergency
-    response = await quarantine.clients["records"].get(
-        f"/records/{q_cast.citizen_id}/vaccinations",
+    response = await quarantine.clients["records"].post(
+        f"/records/{q_cast.citizen_id}/vaccinations/emergency",
         headers=stranger,
-        params={"emergency_reason": with_nul("unconscious")},
+        json={"reason": with_nul("unconscious in the emergency room")},
     )
     assert 400 <= response.status_code < 500, response.status_code
     problem_of(response, response.status_code)

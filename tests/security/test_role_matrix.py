@@ -33,10 +33,16 @@ PROFESSIONAL = frozenset({"professional"})
 OPERATOR = frozenset({"operator"})
 OFFICER = frozenset({"benefits_officer"})
 HOSPITAL_STAFF = frozenset({"hospital_staff"})
+AUDITOR = frozenset({"auditor"})
 CITIZEN_OR_OPERATOR = frozenset({"citizen", "operator"})
 CITIZEN_OR_AUDITOR = frozenset({"citizen", "auditor"})
 CITIZEN_OR_PROFESSIONAL = frozenset({"citizen", "professional"})
 CITIZEN_OR_OFFICER = frozenset({"citizen", "benefits_officer"})
+
+
+def stated_emergency(_: Cast) -> dict[str, str]:
+    return {"reason": "unconscious in the emergency room, no relatives reachable"}
+
 
 NOT_SERVED = ("/health/", "/metrics", "/docs", "/redoc", "/openapi.json", "/.well-known/")
 Body = Callable[[Cast], Any]
@@ -171,6 +177,28 @@ TABLE: list[Rule] = [
     Rule("records", "GET", "/records/{citizen_id}/prescriptions", CITIZEN_OR_PROFESSIONAL),
     Rule("records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR),
     Rule("records", "GET", "/professionals/me/patients", PROFESSIONAL),
+    # break-the-glass: a professional, the reason in the body (the cast's consent makes these
+    # ordinary reads, so they take none of the day's quota)
+    *(
+        Rule(
+            "records",
+            "POST",
+            f"/records/{{citizen_id}}/{category}/emergency",
+            PROFESSIONAL,
+            stated_emergency,
+        )
+        for category in ("health-summary", "vaccinations", "care-plan", "prescriptions")
+    ),
+    # the emergency-access review: auditors only
+    Rule("records", "GET", "/emergency-accesses", AUDITOR),
+    Rule("records", "GET", "/emergency-accesses/quota-alerts", AUDITOR),
+    Rule(
+        "records",
+        "POST",
+        "/emergency-accesses/{access_id}/review",
+        AUDITOR,
+        lambda c: {"outcome": "justified", "note": "checked against the ER admission log"},
+    ),
     Rule(
         "records",
         "POST",

@@ -7,6 +7,9 @@ permit of the replay is checked against the consents the replay rebuilt from
 `consent.events`: the consent it names must exist, be the citizen's, cover the reading
 professional and every category read, and be in force at the instant of the read.
 
+Writes and patient listings are not re-derived here: a write relies on a care relationship
+(family doctor, unit, referral, emergency) that consent.events does not carry.
+
 records learns of a revocation only when it consumes it, so a read may rely on a consent
 for a moment after it ended; up to `DELIVERY_GRACE` after the ending that is delivery,
 not a violation. (A validity end needs no grace: records checks `valid_until` itself.)
@@ -106,7 +109,8 @@ def permits_without_consent(
     consents = _consents(history)
     cursor = history.execute(
         "SELECT access_id, citizen_id, practitioner_id, health_unit, categories, consent_id, "
-        "accessed_at FROM accesses WHERE decision = 'permit' ORDER BY accessed_at, access_id"
+        "accessed_at FROM accesses WHERE decision = 'permit' "
+        "AND coalesce(action, 'read') = 'read' ORDER BY accessed_at, access_id"
     )
     names = [d[0] for d in cursor.description]
     found = []

@@ -230,6 +230,12 @@ def open_store(path: Path) -> sqlite3.Connection:
     # Keys are random uuids: a larger page cache keeps the growing B-trees off the disk.
     db.execute("PRAGMA cache_size = -65536")
     db.executescript(SCHEMA)
+    # A history file from before accesses named their action, actor, entries and relationship:
+    # its accesses were professionals' reads (NULLs, read as such).
+    columns = {row[1] for row in db.execute("PRAGMA table_info(accesses)")}
+    for column in ("action", "role", "actor_id", "entries", "relationship"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE accesses ADD COLUMN {column} TEXT")
     return db
 
 

@@ -46,6 +46,8 @@ class Principal:
     practitioner_id: str | None = None
     health_unit: str | None = None
     hospital: str | None = None  # hospital staff: the hospital they work for
+    # How the session was authenticated (RFC 8176 `amr`: "pwd", "otp"); () if not said.
+    amr: tuple[str, ...] = ()
 
     def is_citizen(self, citizen_id: object) -> bool:
         return self.role == "citizen" and self.citizen_id == str(citizen_id)
@@ -138,7 +140,15 @@ def principal_from(claims: dict[str, Any]) -> Principal:
         practitioner_id=claims.get("practitioner_id"),
         health_unit=claims.get("health_unit"),
         hospital=claims.get("hospital"),
+        amr=_methods(claims.get("amr")),
     )
+
+
+def _methods(amr: Any) -> tuple[str, ...]:
+    """The `amr` claim's methods; anything but a list of strings is no claim at all."""
+    if not isinstance(amr, list) or not all(isinstance(m, str) for m in amr):
+        return ()
+    return tuple(amr)
 
 
 _bearer = HTTPBearer(auto_error=False)

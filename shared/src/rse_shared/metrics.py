@@ -40,6 +40,14 @@ PROJECTION_LAG = Gauge(
     "rse_projection_lag", "Notifications not yet applied to a projection", ["projection"]
 )
 
+EMERGENCIES_UNREVIEWED = Gauge(
+    "rse_emergency_accesses_unreviewed", "Emergency (break-the-glass) accesses awaiting review"
+)
+EMERGENCIES_OLDEST_UNREVIEWED = Gauge(
+    "rse_emergency_oldest_unreviewed_timestamp_seconds",
+    "When the oldest unreviewed emergency access happened (0: none); age = time() - this",
+)
+
 
 class MeasureRequests:
     """ASGI middleware: observes each request's latency under its route template."""

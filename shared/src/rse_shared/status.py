@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -21,10 +22,14 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from pymongo import AsyncMongoClient
 
+from rse_shared.clock import utcnow
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.projection import CHECKPOINTS, FAILURES
 from rse_shared.settings import ServiceSettings
 from rse_shared.topics import SERVICES, consumer_pairs, dlq_parts
+
+# records' read model of emergency accesses (rse_records.emergency_queue.EMERGENCIES).
+EMERGENCIES = "emergencies"
 
 PORTS = dict(zip(SERVICES, range(8001, 8001 + len(SERVICES)), strict=True))
 """Each service's HTTP port on a local deployment, in the topology's order (8001 ...)."""
@@ -224,6 +229,43 @@ async def kafka_figures(
         await admin.close()
 
 
+@dataclass(frozen=True)
+class ReviewBacklog:
+    """Emergency (break-the-glass) accesses no auditor has reviewed yet, and the oldest's age."""
+
+    unreviewed: int
+    oldest: datetime | None
+
+    def line(self, now: datetime) -> str:
+        if self.oldest is None:
+            return f"emergency accesses awaiting review: {self.unreviewed}"
+        age = now - self.oldest
+        hours, rest = divmod(int(age.total_seconds()), 3600)
+        return (
+            f"emergency accesses awaiting review: {self.unreviewed}"
+            f" (oldest {hours}h{rest // 60:02d}m ago, {self.oldest:%Y-%m-%d %H:%M} UTC)"
+        )
+
+
+async def review_backlog(
+    base: ServiceSettings, database: str = "rse_records"
+) -> ReviewBacklog | None:
+    """records' queue of emergency accesses (its `emergencies` read model); None if unread."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        base.mongo_url, tz_aware=True, serverSelectionTimeoutMS=3000
+    )
+    try:
+        queue = client[database][EMERGENCIES]
+        unreviewed = {"status": "unreviewed"}
+        count = await queue.count_documents(unreviewed)
+        oldest = await queue.find(unreviewed).sort("accessed_at", 1).limit(1).to_list()
+    except Exception:  # noqa: BLE001 - an operator's view: shown as unknown, not a crash
+        return None
+    finally:
+        await client.close()
+    return ReviewBacklog(count, oldest[0]["accessed_at"] if oldest else None)
+
+
 async def collect(base: ServiceSettings) -> list[ServiceStatus]:
     rows = []
     lag, dlq = await kafka_figures(base.kafka_bootstrap, base.topic_prefix)
@@ -278,6 +320,9 @@ def render(rows: list[ServiceStatus]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(prog="rse-status", description=__doc__).parse_args(argv)
-    rows = asyncio.run(collect(ServiceSettings()))
+    settings = ServiceSettings()
+    rows = asyncio.run(collect(settings))
     print(render(rows))
+    backlog = asyncio.run(review_backlog(settings))
+    print(backlog.line(utcnow()) if backlog else "emergency accesses awaiting review: -")
     return 0 if all(r.health == "ready" for r in rows) else 1

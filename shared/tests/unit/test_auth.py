@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from rse_shared.auth import AuthError, TokenVerifier, jwks_from_json
+from rse_shared.auth import AuthError, TokenVerifier, jwks_from_json, principal_from
 
 KEY = Ed25519PrivateKey.generate()
 KID = "key-1"
@@ -115,3 +115,14 @@ def tampered() -> str:
 async def test_a_forged_or_stale_token_is_refused(verifier: TokenVerifier, make_token: Any) -> None:
     with pytest.raises(AuthError):
         await verifier.verify(make_token())
+
+
+@pytest.mark.parametrize(
+    ("amr", "methods"),
+    [(["pwd", "otp"], ("pwd", "otp")), (["pwd"], ("pwd",)), (None, ()), ("otp", ()), ([1], ())],
+)
+def test_the_login_methods_are_read_from_amr_and_anything_else_is_no_claim(
+    amr: object, methods: tuple[str, ...]
+) -> None:
+    claims = {"sub": "s", "role": "professional", **({"amr": amr} if amr is not None else {})}
+    assert principal_from(claims).amr == methods

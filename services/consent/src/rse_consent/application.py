@@ -18,7 +18,7 @@ from rse_consent.domain.consent import Consent, Grantee
 from rse_consent.domain.privileged_read import PrivilegedRead, PrivilegedRole, Seen
 from rse_shared.clock import Clock, as_utc, utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import PersonalDataRead, RecordAccessed
+from rse_shared.contracts import EmergencyAccessReviewed, PersonalDataRead, RecordAccessed
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -29,6 +29,27 @@ class ConsentNotFound(LookupError):
 
 class AlertNotFound(LookupError):
     """No such alert (or not the caller's)."""
+
+
+def access_of(event: RecordAccessed, accessed_at: datetime) -> Access:
+    """The access records reported, for the citizen's history (metadata only)."""
+    return Access(
+        access_id=event.access_id,
+        citizen_id=event.citizen_id,
+        practitioner_id=event.practitioner_id,
+        health_unit=event.health_unit,
+        categories=event.categories,
+        purpose=event.purpose,
+        emergency_reason=event.emergency_reason,
+        decision=event.decision,
+        consent_id=event.consent_id,
+        accessed_at=accessed_at,
+        action=event.action,
+        role=event.role,
+        actor_id=event.actor_id or event.practitioner_id,
+        entries=tuple(e.model_dump() for e in event.entries),
+        relationship=event.relationship,
+    )
 
 
 class ConsentApplication(ConsumerApplication):
@@ -159,25 +180,24 @@ class ConsentApplication(ConsumerApplication):
             )
         ]
 
+    @handle.register(EmergencyAccessReviewed)
+    def when_emergency_reviewed_show_the_outcome(
+        self,
+        event: EmergencyAccessReviewed,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        access = self._get(Access.create_id(event.access_id), Access)
+        if access is None or access.citizen_id != event.citizen_id:
+            return  # records reviews only the accesses it reported first, on the same partition
+        access.review(event.outcome, event.note, event.reviewed_by, as_utc(event.reviewed_at))
+        processing_event.collect_events(access)
+
     def access_recorded(self, event: RecordAccessed) -> list[Aggregate]:
         """The access for the citizen's history, and its alert if due; nothing if known."""
         if self._get(Access.create_id(event.access_id), Access) is not None:
             return []  # the same access reported twice (under another source position)
         accessed_at = as_utc(event.accessed_at)
-        recorded: list[Aggregate] = [
-            Access(
-                access_id=event.access_id,
-                citizen_id=event.citizen_id,
-                practitioner_id=event.practitioner_id,
-                health_unit=event.health_unit,
-                categories=event.categories,
-                purpose=event.purpose,
-                emergency_reason=event.emergency_reason,
-                decision=event.decision,
-                consent_id=event.consent_id,
-                accessed_at=accessed_at,
-            )
-        ]
+        recorded: list[Aggregate] = [access_of(event, accessed_at)]
         preferences = self._preferences(event.citizen_id)
         opted_in = preferences is not None and preferences.access_alerts
         if alert_due(opted_in, event.decision):
@@ -192,6 +212,7 @@ class ConsentApplication(ConsumerApplication):
                     accessed_at=accessed_at,
                     causation_id=event.event_id,
                     correlation_id=event.correlation_id or event.event_id,
+                    action=event.action,
                 )
             )
         return recorded

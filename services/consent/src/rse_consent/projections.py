@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rse_consent.domain.access import Access
@@ -19,13 +19,11 @@ from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee, Validity
 from rse_consent.domain.privileged_read import PrivilegedRead
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import Action, ActorRole, Decision, Relationship, ReviewOutcome
 from rse_shared.projection import guarded_upsert
 from rse_shared.readmodel import Document, ExactInstant, exact
 
 Ending = Literal["granted", "revoked", "expired"]
-Action = Literal["read", "write", "list", "review"]
-AccessRole = Literal["professional", "hospital_staff", "operator", "auditor"]
 NEWEST_GRANT = [("granted_at.at", -1), ("granted_at.us", -1)]
 NEWEST_ACCESS = [("accessed_at.at", -1), ("accessed_at.us", -1)]
 
@@ -62,10 +60,23 @@ class ConsentEntry(Document):
 
 
 class EntryRef(BaseModel):
-    """An entry viewed or written: its id and kind, never its content."""
+    """An entry viewed or written: its id and kind, never its value."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
     kind: str
+
+
+class Review(BaseModel):
+    """An auditor's judgement of an emergency access."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    outcome: ReviewOutcome
+    note: str
+    by: str
+    at: ExactInstant
 
 
 class AccessEntry(Document):
@@ -84,9 +95,11 @@ class AccessEntry(Document):
     consent_id: str | None
     accessed_at: ExactInstant
     action: Action = "read"
-    role: AccessRole = "professional"
+    role: ActorRole = "professional"
     actor_id: str | None = None
     entries: tuple[EntryRef, ...] = ()
+    relationship: Relationship | None = None
+    review: Review | None = None
 
 
 class AlertEntry(Document):
@@ -100,6 +113,7 @@ class AlertEntry(Document):
     decision: Decision
     accessed_at: ExactInstant
     raised_at: ExactInstant
+    action: Action = "read"
     read: bool = False
     read_at: ExactInstant | None = None
 
@@ -194,6 +208,11 @@ class AccessHistory:
             decision=event.decision,
             consent_id=str(event.consent_id) if event.consent_id else None,
             accessed_at=event.accessed_at,
+            action=event.action,
+            role=event.role,
+            actor_id=event.actor_id or event.practitioner_id,
+            entries=tuple(EntryRef(**e) for e in event.entries),
+            relationship=event.relationship,
         )
         await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
 
@@ -218,6 +237,21 @@ class AccessHistory:
             entries=tuple(EntryRef.model_validate(e) for e in event.entries),
         )
         await guarded_upsert(db.accesses, {"_id": entry.id}, position, {"$set": fields(entry)})
+
+    @apply.register(Access.Reviewed)
+    async def when_access_reviewed_show_the_outcome(
+        self, event: Access.Reviewed, position: int, db: AsyncDatabase[Any]
+    ) -> None:
+        review = Review(
+            outcome=event.outcome, note=event.note, by=event.reviewed_by, at=event.reviewed_at
+        )
+        # Keyed by records' access id, as the access it reviews (not the aggregate's id).
+        await guarded_upsert(
+            db.accesses,
+            {"_id": str(event.access_id)},
+            position,
+            {"$set": {"review": review.model_dump()}},
+        )
 
 
 class AlertInbox:
@@ -247,6 +281,7 @@ class AlertInbox:
             decision=event.decision,
             accessed_at=event.accessed_at,
             raised_at=event.timestamp,
+            action=event.action,
         )
         await guarded_upsert(db.alerts, {"_id": entry.id}, position, {"$set": fields(entry)})
 

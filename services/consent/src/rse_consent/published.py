@@ -52,4 +52,5 @@ def access_alert_raised(event: AccessAlert.Raised, envelope: Envelope) -> Access
         categories=tuple(event.categories),
         decision=event.decision,
         accessed_at=event.accessed_at,
+        action=event.action,
     )

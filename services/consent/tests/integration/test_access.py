@@ -22,6 +22,7 @@ WHY = {"purpose": "checking the emergency access of 12 May"}
 HISTORY_FIELDS = {
     *("access_id", "action", "role", "actor_id", "entries", "practitioner_id", "health_unit"),
     *("categories", "purpose", "emergency_reason", "decision", "consent_id", "accessed_at"),
+    *("relationship", "review"),
 }
 
 

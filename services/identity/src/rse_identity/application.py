@@ -232,4 +232,6 @@ def staff_username(username: str) -> str:
 
 
 def token_claims(account: Account) -> dict[str, Any]:
-    return {"sub": str(account.id), "role": account.role, **account.claims}
+    """The claims of a token issued after a login: once TOTP is enrolled, login proved it."""
+    amr = ["pwd", "otp"] if account.totp_secret is not None else ["pwd"]
+    return {"sub": str(account.id), "role": account.role, **account.claims, "amr": amr}

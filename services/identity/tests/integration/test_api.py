@@ -107,6 +107,10 @@ async def test_a_citizen_registers_enrols_totp_logs_in_and_reads_their_data(
     assert with_code.status_code == 200
     me = await client.get("/citizens/me", headers=bearer(with_code.json()["access_token"]))
     assert me.json()["citizen_id"] == citizen_id
+    # The tokens say how the session was signed in (RFC 8176 amr): records relies on it.
+    before = jwt.decode(token, options={"verify_signature": False})
+    after = jwt.decode(with_code.json()["access_token"], options={"verify_signature": False})
+    assert (before["amr"], after["amr"]) == (["pwd"], ["pwd", "otp"])
 
 
 async def test_a_citizen_updates_contacts(client: httpx.AsyncClient) -> None:

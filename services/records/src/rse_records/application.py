@@ -9,11 +9,14 @@ from datetime import date, timedelta
 from functools import singledispatchmethod
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
-from rse_records.domain.access_decision import AccessDecision, authorised_categories, decide
+from rse_records.access import AccessApplication, Reader, stated
+from rse_records.domain.care_relationship import Writer
+from rse_records.domain.care_team import CareTeam
 from rse_records.domain.consent_register import ConsentRegister, ConsentSource
+from rse_records.domain.entry_refs import CARE_PLAN_ID, position_of, ref
 from rse_records.domain.health_record import (
     HealthRecord,
     Medication,
@@ -25,27 +28,63 @@ from rse_records.domain.health_record import (
     new_prescription_number,
     prescription_id_for,
 )
-from rse_records.domain.record_access import RecordAccess
-from rse_shared.clock import Clock, today, utcnow
-from rse_shared.consumer_application import ConsumerApplication
+from rse_records.domain.record_access import EntryRefs
 from rse_shared.contracts import (
-    Category,
     CitizenDeregistered,
     CitizenRegistered,
     ConsentExpired,
     ConsentGranted,
     ConsentRevoked,
+    FamilyDoctorAssigned,
     IntegrationEvent,
     MedicationRenewalDecided,
+    ReferralRegistered,
+    ReferralStatusChanged,
 )
+
+__all__ = ["Dose", "IssuedPrescription", "Plan", "Reader", "RecordsApplication", "Writer", "stated"]
 
 
 @dataclass(frozen=True)
-class Reader:
-    """A professional reading a record, as their access token names them."""
+class Dose:
+    """A vaccine dose as the professional enters it."""
 
-    practitioner_id: str
-    health_unit: str | None
+    vaccine: str
+    dose_number: int
+    administered_on: date
+    lot: str
+    health_unit: str
+
+    def given(self, by: Writer) -> tuple[str, int, date, str, str, str]:
+        """The dose's fields, recorded by `by`, in the order the record takes them."""
+        return (
+            self.vaccine,
+            self.dose_number,
+            self.administered_on,
+            self.lot,
+            self.health_unit,
+            by.actor_id,
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An individual care plan as the professional enters it."""
+
+    goals: list[str]
+    interventions: list[str]
+    responsible_professional: str
+    next_review: date | None
+
+    def by(self, writer: Writer) -> tuple[list[str], list[str], str, date | None, str]:
+        """The plan's fields, updated by `writer`, in the order the record takes them."""
+        return (
+            list(self.goals),
+            list(self.interventions),
+            self.responsible_professional,
+            self.next_review,
+            writer.actor_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -58,11 +97,6 @@ class IssuedPrescription:
 
 # Validity of a renewal's prescription when the doctor's decision names none.
 DEFAULT_VALIDITY_DAYS = 180
-
-
-def stated(reason: str | None) -> str | None:
-    """A reason with something in it, or None."""
-    return reason.strip() if reason and reason.strip() else None
 
 
 def source_of(event: IntegrationEvent) -> ConsentSource | None:
@@ -78,18 +112,11 @@ def source_of(event: IntegrationEvent) -> ConsentSource | None:
     )
 
 
-class RecordsApplication(ConsumerApplication):
-    """Health records, fed by identity (open/close) and consent (who may read what)."""
+class RecordsApplication(AccessApplication):
+    """Health records, fed by identity (open/close, family doctor), consent (who may read
+    what) and requests (referrals, renewals); every write needs a care relationship."""
 
     name = "records"
-
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utcnow) -> None:
-        super().__init__(env)
-        self.clock = clock
-
-    def today(self) -> date:
-        """Today in UTC, by the application's clock."""
-        return today(self.clock)
 
     # --- opening and closing (identity's events, or direct calls)
 
@@ -103,80 +130,95 @@ class RecordsApplication(ConsumerApplication):
             raise RecordAlreadyOpen(f"record of citizen {citizen_id} already open") from None
         return record.id
 
-    # --- the health summary
+    # --- the health summary (each write decided by a care relationship, and recorded)
 
-    def add_allergy(self, citizen_id: uuid.UUID, allergy: str, by: str) -> None:
-        record = self.record(citizen_id)
-        record.add_allergy(allergy, by)
-        self.save(record)
+    def add_allergy(
+        self, citizen_id: uuid.UUID, allergy: str, by: Writer, emergency: str | None = None
+    ) -> None:
+        def change(record: HealthRecord) -> EntryRefs:
+            record.add_allergy(allergy, by.actor_id)
+            return [ref("allergy", f"allergies/{position_of(record.allergies, allergy)}")]
 
-    def add_chronic_condition(self, citizen_id: uuid.UUID, condition: str, by: str) -> None:
-        record = self.record(citizen_id)
-        record.add_chronic_condition(condition, by)
-        self.save(record)
+        self.write(citizen_id, by, "health_summary", emergency, change)
 
-    def add_medication(self, citizen_id: uuid.UUID, name: str, dosage: str, by: str) -> str:
-        record = self.record(citizen_id)
+    def add_chronic_condition(
+        self, citizen_id: uuid.UUID, condition: str, by: Writer, emergency: str | None = None
+    ) -> None:
+        def change(record: HealthRecord) -> EntryRefs:
+            record.add_chronic_condition(condition, by.actor_id)
+            at = position_of(record.chronic_conditions, condition)
+            return [ref("chronic_condition", f"chronic_conditions/{at}")]
+
+        self.write(citizen_id, by, "health_summary", emergency, change)
+
+    def add_medication(
+        self,
+        citizen_id: uuid.UUID,
+        name: str,
+        dosage: str,
+        by: Writer,
+        emergency: str | None = None,
+    ) -> str:
         medication = Medication(new_item_id(), name, dosage)
-        record.add_medication(medication, by)
-        self.save(record)
+
+        def change(record: HealthRecord) -> EntryRefs:
+            record.add_medication(medication, by.actor_id)
+            return [ref("medication", medication.medication_id)]
+
+        self.write(citizen_id, by, "health_summary", emergency, change)
         return medication.medication_id
 
     def change_medication(
-        self, citizen_id: uuid.UUID, medication_id: str, name: str, dosage: str, by: str
+        self,
+        citizen_id: uuid.UUID,
+        medication_id: str,
+        name: str,
+        dosage: str,
+        by: Writer,
+        emergency: str | None = None,
     ) -> None:
-        record = self.record(citizen_id)
-        record.change_medication(Medication(medication_id, name, dosage), by)
-        self.save(record)
+        def change(record: HealthRecord) -> EntryRefs:
+            record.change_medication(Medication(medication_id, name, dosage), by.actor_id)
+            return [ref("medication", medication_id)]
 
-    def stop_medication(self, citizen_id: uuid.UUID, medication_id: str, by: str) -> None:
-        record = self.record(citizen_id)
-        record.stop_medication(medication_id, by)
-        self.save(record)
+        self.write(citizen_id, by, "health_summary", emergency, change)
+
+    def stop_medication(self, citizen_id: uuid.UUID, medication_id: str, by: Writer) -> None:
+        def change(record: HealthRecord) -> EntryRefs:
+            record.stop_medication(medication_id, by.actor_id)
+            return [ref("medication", medication_id)]
+
+        self.write(citizen_id, by, "health_summary", None, change)
 
     # --- vaccinations, care plan, prescriptions
 
     def record_vaccination(
-        self,
-        citizen_id: uuid.UUID,
-        *,
-        vaccine: str,
-        dose_number: int,
-        administered_on: date,
-        lot: str,
-        health_unit: str,
-        recorded_by: str,
+        self, citizen_id: uuid.UUID, dose: Dose, by: Writer, emergency: str | None = None
     ) -> uuid.UUID:
-        record = self.record(citizen_id)
-        vaccination_id = uuid.uuid4()
-        record.record_vaccination(
-            vaccination_id,
-            vaccine,
-            dose_number,
-            administered_on,
-            lot,
-            health_unit,
-            recorded_by,
-            self.today(),
-        )
-        self.save(record)
-        return vaccination_id
+        """Record a dose; a dose already there is named only to who may read the bulletin."""
+        recorded = [uuid.uuid4()]
+
+        def change(record: HealthRecord) -> EntryRefs:
+            known = record.dose_of(dose.vaccine, dose.dose_number)
+            if known is not None and not self.may_read(citizen_id, by, "vaccinations"):
+                # To anyone else a dose given twice is recorded once: the answer is the one
+                # a new dose gets, so it tells nothing of what the bulletin holds.
+                recorded[0] = known
+            else:
+                record.record_vaccination(recorded[0], *dose.given(by), self.today())
+            return [ref("vaccination", recorded[0])]
+
+        self.write(citizen_id, by, "vaccinations", emergency, change)
+        return recorded[0]
 
     def update_care_plan(
-        self,
-        citizen_id: uuid.UUID,
-        *,
-        goals: list[str],
-        interventions: list[str],
-        responsible_professional: str,
-        next_review: date | None,
-        updated_by: str,
+        self, citizen_id: uuid.UUID, plan: Plan, by: Writer, emergency: str | None = None
     ) -> None:
-        record = self.record(citizen_id)
-        record.update_care_plan(
-            goals, interventions, responsible_professional, next_review, updated_by, self.today()
-        )
-        self.save(record)
+        def change(record: HealthRecord) -> EntryRefs:
+            record.update_care_plan(*plan.by(by), self.today())
+            return [ref("care_plan", CARE_PLAN_ID)]
+
+        self.write(citizen_id, by, "care_plan", emergency, change)
 
     def issue_prescription(
         self,
@@ -184,14 +226,20 @@ class RecordsApplication(ConsumerApplication):
         *,
         lines: Sequence[PrescriptionLine],
         valid_until: date,
-        prescriber: str,
+        by: Writer,
+        emergency: str | None = None,
         renewal_request_id: uuid.UUID | None = None,
     ) -> IssuedPrescription:
-        """Issue an e-prescription; a renewal request can be issued only once."""
-        record = self.record(citizen_id)
-        issued = self._prescribe(record, lines, valid_until, prescriber, renewal_request_id)
-        self.save(record)
-        return issued
+        """Issue an e-prescription under a care relationship; a renewal request only once."""
+        issued: list[IssuedPrescription] = []
+
+        def change(record: HealthRecord) -> EntryRefs:
+            renewal = renewal_request_id
+            issued[:] = [self._prescribe(record, lines, valid_until, by.actor_id, renewal)]
+            return [ref("prescription", issued[0].prescription_id)]
+
+        self.write(citizen_id, by, "prescriptions", emergency, change)
+        return issued[0]
 
     def _prescribe(
         self,
@@ -216,64 +264,6 @@ class RecordsApplication(ConsumerApplication):
             self.today(),
         )
         return issued
-
-    # --- reads: the access decision, recorded whatever it is
-
-    def authorise_read(
-        self,
-        citizen_id: uuid.UUID,
-        reader: Reader,
-        categories: Sequence[Category],
-        purpose: str | None,
-        emergency_reason: str | None = None,
-    ) -> AccessDecision:
-        """Decide a professional's read against the consents in the event store; record it."""
-        now = self.clock()
-        decision = decide(
-            self.consent_register(citizen_id),
-            reader.practitioner_id,
-            reader.health_unit,
-            categories,
-            now,
-            emergency_reason,
-        )
-        self.save(
-            RecordAccess(
-                citizen_id=citizen_id,
-                practitioner_id=reader.practitioner_id,
-                health_unit=reader.health_unit,
-                categories=list(categories),
-                purpose=purpose,
-                emergency_reason=stated(emergency_reason),
-                decision=decision.decision,
-                consent_id=decision.consent_id,
-                accessed_at=now,
-            )
-        )
-        return decision
-
-    def categories_authorised(self, citizen_id: uuid.UUID, reader: Reader) -> frozenset[Category]:
-        """What `reader` may read of the citizen's record right now, under consent."""
-        return authorised_categories(
-            self.consent_register(citizen_id),
-            reader.practitioner_id,
-            reader.health_unit,
-            self.clock(),
-        )
-
-    def consent_register(self, citizen_id: uuid.UUID) -> ConsentRegister | None:
-        try:
-            register: ConsentRegister = self.repository.get(ConsentRegister.create_id(citizen_id))
-        except AggregateNotFoundError:
-            return None
-        return register
-
-    def record(self, citizen_id: uuid.UUID) -> HealthRecord:
-        try:
-            record: HealthRecord = self.repository.get(HealthRecord.create_id(citizen_id))
-        except AggregateNotFoundError:
-            raise RecordNotFound("no health record for that citizen") from None
-        return record
 
     # --- what other services tell records (each message applied exactly once)
 
@@ -362,8 +352,46 @@ class RecordsApplication(ConsumerApplication):
             for i in event.items
         ]
         valid_until = event.valid_until or self.today() + timedelta(days=DEFAULT_VALIDITY_DAYS)
-        self._prescribe(record, lines, valid_until, event.practitioner_id, event.request_id)
-        processing_event.collect_events(record)
+        issued = self._prescribe(
+            record, lines, valid_until, event.practitioner_id, event.request_id
+        )
+        written = self.renewal_written(
+            event.citizen_id, event.practitioner_id, issued.prescription_id
+        )
+        processing_event.collect_events(record, written)
+
+    @handle.register(FamilyDoctorAssigned)
+    def when_family_doctor_assigned_join_the_care_team(
+        self,
+        event: FamilyDoctorAssigned,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        team = self._team_or_new(event.citizen_id)
+        team.assign_family_doctor(event.practitioner_id, event.health_unit)
+        processing_event.collect_events(team)
+
+    @handle.register(ReferralRegistered)
+    def when_referral_registered_join_its_hospital(
+        self,
+        event: ReferralRegistered,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        team = self._team_or_new(event.citizen_id)
+        team.open_referral(event.referral_id, event.hospital)
+        processing_event.collect_events(team)
+
+    @handle.register(ReferralStatusChanged)
+    def when_referral_closed_release_its_hospital(
+        self,
+        event: ReferralStatusChanged,
+        processing_event: ProcessingEvent[uuid.UUID],
+    ) -> None:
+        team = self._team_or_new(event.citizen_id)
+        team.change_referral(event.referral_id, event.status)
+        processing_event.collect_events(team)
 
     def _register_or_new(self, citizen_id: uuid.UUID) -> ConsentRegister:
         return self.consent_register(citizen_id) or ConsentRegister(citizen_id)
+
+    def _team_or_new(self, citizen_id: uuid.UUID) -> CareTeam:
+        return self.care_team(citizen_id) or CareTeam(citizen_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from rse_shared.settings import ServiceSettings
 
 
@@ -15,3 +17,7 @@ class Settings(ServiceSettings):
     # notifications' X25519 public key: prescription codes are sealed to it (default:
     # deploy/local's secrets/notifications_seal.pub outside production).
     notifications_seal_public_key: Path | None = None
+    # Break-the-glass accesses one professional may make in a (UTC) day; beyond, refused.
+    emergency_daily_quota: int = Field(default=5, ge=1, le=100)
+    # How often the review backlog's gauges are refreshed (seconds).
+    emergency_metrics_interval: float = Field(default=30.0, gt=0)

@@ -273,7 +273,7 @@ async def _flag_consent(
 
 
 class AccessLog:
-    """Every professional read of a record, permitted, denied or emergency: metadata only."""
+    """Every access to a record (read, write, list), permitted, denied or emergency: metadata."""
 
     name = "access_log"
     collections: tuple[str, ...] = ("accesses",)
@@ -308,6 +308,11 @@ class AccessLog:
                 "decision": event.decision,
                 "consent_id": str(event.consent_id) if event.consent_id else None,
                 "accessed_at": event.accessed_at,
+                "action": event.action,
+                "role": event.role,
+                "actor_id": event.actor_id,
+                "entries": list(event.entries or []),
+                "relationship": event.relationship,
             },
         )
 
@@ -341,7 +346,8 @@ async def prescriptions_of(
 async def candidate_patients(
     db: AsyncDatabase[Any], practitioner_id: str, health_unit: str | None, limit: int
 ) -> list[str]:
-    """Citizens with a consent naming this professional (to be confirmed by the register)."""
+    """Citizens with a consent naming this professional or their unit (to be confirmed by
+    the register); all-SNS consents list no one."""
     consents = ConsentDocument.all(
         await db.consents.find(
             {

@@ -1,16 +1,21 @@
 """What records publishes: its domain events translated into integration events.
 
 Prescription codes never appear here: PrescriptionIssued carries the number, not the codes.
-Consent registers and record closings stay inside records (no translation).
+Consent registers, care teams, emergency quotas taken and record closings stay inside
+records (no translation); a quota exceeded and an emergency access reviewed are published.
 """
 
 from __future__ import annotations
 
+from rse_records.domain.emergency import EmergencyReview, QuotaRefusal
 from rse_records.domain.health_record import HealthRecord
 from rse_records.domain.record_access import RecordAccess
 from rse_shared.contracts import (
     CarePlanUpdated,
     ChronicMedication,
+    EmergencyAccessReviewed,
+    EmergencyQuotaExceeded,
+    EntryRef,
     HealthRecordOpened,
     HealthSummaryUpdated,
     IntegrationEvent,
@@ -89,7 +94,7 @@ def record_accessed(event: RecordAccess.Recorded, envelope: Envelope) -> Integra
         **envelope,
         access_id=event.originator_id,
         practitioner_id=event.practitioner_id,
-        role="professional",
+        role=event.role,
         health_unit=event.health_unit,
         categories=tuple(event.categories),
         purpose=event.purpose,
@@ -97,4 +102,33 @@ def record_accessed(event: RecordAccess.Recorded, envelope: Envelope) -> Integra
         decision=event.decision,
         consent_id=event.consent_id,
         accessed_at=event.accessed_at,
+        action=event.action,
+        actor_id=event.actor_id or event.practitioner_id,
+        entries=tuple(EntryRef(**e) for e in event.entries or ()),
+        relationship=event.relationship,
+    )
+
+
+@to_integration_event.translates(EmergencyReview.Reviewed)
+def emergency_access_reviewed(
+    event: EmergencyReview.Reviewed, envelope: Envelope
+) -> IntegrationEvent:
+    return EmergencyAccessReviewed(
+        **envelope,
+        access_id=event.access_id,
+        outcome=event.outcome,
+        note=event.note,
+        reviewed_by=event.reviewed_by,
+        reviewed_at=event.reviewed_at,
+    )
+
+
+@to_integration_event.translates(QuotaRefusal.Exceeded)
+def emergency_quota_exceeded(event: QuotaRefusal.Exceeded, envelope: Envelope) -> IntegrationEvent:
+    return EmergencyQuotaExceeded(
+        **envelope,
+        practitioner_id=event.practitioner_id,
+        day=event.day,
+        quota=event.quota,
+        attempted_at=event.attempted_at,
     )

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from rse_shared.contracts.consent import Category
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import Action, ActorRole, Decision, Relationship, ReviewOutcome
 from rse_shared.readmodel import Day, Document, Instant
 
 # Clinical content never leaves records' API for a professional with the codes in it.
@@ -114,6 +114,11 @@ class ConsentDocument(Document):
     expired: bool = False
 
 
+class EntryRef(Part):
+    id: str
+    kind: str
+
+
 class AccessDocument(Document):
     """One professional read of a record (`_id`: the access id): metadata, never content."""
 
@@ -126,6 +131,42 @@ class AccessDocument(Document):
     decision: Decision
     consent_id: str | None
     accessed_at: Instant
+    action: Action = "read"
+    role: ActorRole = "professional"
+    actor_id: str | None = None
+    entries: list[EntryRef] = []
+    relationship: Relationship | None = None
+
+
+class Review(Part):
+    outcome: ReviewOutcome
+    note: str
+    by: str
+    at: Instant
+
+
+class EmergencyDocument(Document):
+    """An emergency access in the auditors' queue (`_id`: the access id)."""
+
+    citizen_id: str
+    practitioner_id: str
+    health_unit: str | None
+    action: Action = "read"
+    categories: list[Category]
+    emergency_reason: str | None
+    accessed_at: Instant
+    status: Literal["unreviewed", "reviewed"] = "unreviewed"
+    review: Review | None = None
+
+
+class QuotaAlertDocument(Document):
+    """A refused emergency access beyond the day's quota, for auditors (`_id`: event id)."""
+
+    citizen_id: str
+    practitioner_id: str
+    day: Day
+    quota: int
+    attempted_at: Instant
 
 
 def grantee_key(kind: str, grantee_id: str | None) -> str:
@@ -134,6 +175,6 @@ def grantee_key(kind: str, grantee_id: str | None) -> str:
 
 
 def grantee_keys(practitioner_id: str, health_unit: str | None) -> list[str]:
-    """Every grantee key that names this professional."""
-    keys = [grantee_key("professional", practitioner_id), grantee_key("all_sns", None)]
+    """The grantee keys that name this professional or their unit (all-SNS names no one)."""
+    keys = [grantee_key("professional", practitioner_id)]
     return keys + ([grantee_key("health_unit", health_unit)] if health_unit else [])

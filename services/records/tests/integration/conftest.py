@@ -17,7 +17,10 @@ from rse_shared.contracts import (
     ConsentExpired,
     ConsentGranted,
     ConsentRevoked,
+    FamilyDoctorAssigned,
     IntegrationEvent,
+    ReferralRegistered,
+    ReferralStatusChanged,
 )
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
@@ -55,10 +58,17 @@ class World:
         self.topics = upstream.topics
         self.records = records
 
-    async def registered(self, event: CitizenRegistered | None = None) -> uuid.UUID:
-        """A citizen identity registered, once records shows their record."""
+    async def registered(
+        self,
+        event: CitizenRegistered | None = None,
+        doctor: tuple[str, str] | None = ("P-1", "USF Tejo"),
+    ) -> uuid.UUID:
+        """A citizen identity registered (with `doctor` as their family doctor, at identity's
+        position 2), once records shows their record and knows the doctor."""
         event = event or a_registration()
         await self.upstream.publish("identity", event)
+        if doctor is not None:
+            await self.family_doctor(event.citizen_id, *doctor)
 
         async def projected() -> bool:
             return (
@@ -67,6 +77,57 @@ class World:
 
         await eventually(projected)
         return event.citizen_id
+
+    async def family_doctor(
+        self, citizen_id: uuid.UUID, practitioner_id: str, health_unit: str, position: int = 2
+    ) -> None:
+        """identity assigned the citizen's family doctor, once records' care team knows."""
+        await self.upstream.publish(
+            "identity",
+            FamilyDoctorAssigned(
+                **{**self.upstream.envelope("identity", citizen_id), "source_position": position},
+                practitioner_id=practitioner_id,
+                health_unit=health_unit,
+            ),
+        )
+        await self._team(citizen_id, lambda t: t.family_doctor == practitioner_id)
+
+    async def referral(self, citizen_id: uuid.UUID, hospital: str) -> uuid.UUID:
+        """requests registered a referral to `hospital`, once records' care team knows."""
+        referral_id = uuid.uuid4()
+        await self.upstream.publish(
+            "requests",
+            ReferralRegistered(
+                **self.upstream.envelope("requests", citizen_id),
+                referral_id=referral_id,
+                specialty="Cardiologia",
+                hospital=hospital,
+                priority="normal",
+                registered_on=datetime.now(UTC).date(),
+                deadline=datetime.now(UTC).date() + timedelta(days=150),
+                practitioner_id="P-1",
+            ),
+        )
+        await self._team(citizen_id, lambda t: referral_id in t.referrals)
+        return referral_id
+
+    async def referral_closed(self, citizen_id: uuid.UUID, referral_id: uuid.UUID) -> None:
+        await self.upstream.publish(
+            "requests",
+            ReferralStatusChanged(
+                **self.upstream.envelope("requests", citizen_id),
+                referral_id=referral_id,
+                status="completed",
+            ),
+        )
+        await self._team(citizen_id, lambda t: referral_id in t.closed)
+
+    async def _team(self, citizen_id: uuid.UUID, condition: Callable[[Any], bool]) -> None:
+        async def known() -> bool:
+            team = await in_thread(self.records.app.care_team, citizen_id)
+            return team is not None and condition(team)
+
+        await eventually(known)
 
     def _envelope(self, citizen_id: uuid.UUID) -> dict[str, Any]:
         return self.upstream.envelope("consent", citizen_id)
@@ -134,6 +195,17 @@ class World:
 @pytest.fixture
 def world(kit: Kit, topics: dict[str, str], records: Service) -> World:
     return World(kit.upstream(topics), records)
+
+
+def signed_in(mint: Any, practitioner_id: str, health_unit: str) -> dict[str, str]:
+    """A professional's headers from a login that said how it was signed in (amr)."""
+    token = mint.token(
+        "professional", practitioner_id=practitioner_id, health_unit=health_unit, amr=["pwd"]
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+EMERGENCY = "unconscious in the emergency room, suspected allergy"
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from rse_shared.contracts import RecordAccessed
 from rse_shared.testing import TokenMint, eventually
 
-from .conftest import World, assert_problem
+from .conftest import EMERGENCY, World, assert_problem, signed_in
 
 pytestmark = pytest.mark.integration
 
@@ -121,18 +121,16 @@ async def test_an_emergency_read_without_consent_is_allowed_and_flagged(
     mint: TokenMint,
 ) -> None:
     citizen = await world.registered()
-    response = await read(
-        client,
-        mint.professional("P-9", "Hospital S. José"),
-        citizen,
-        "health-summary",
-        emergency_reason="unconscious, suspected allergy",
+    response = await client.post(
+        f"/records/{citizen}/health-summary/emergency",
+        headers=signed_in(mint, "P-9", "Hospital S. José"),
+        json={"reason": EMERGENCY},
     )
     assert response.status_code == 200, response.text
     assert response.json()["allergies"] == []
     [accessed] = await world.published(RecordAccessed, 1)
     assert accessed.decision == "emergency" and accessed.consent_id is None
-    assert accessed.emergency_reason == "unconscious, suspected allergy"
+    assert accessed.emergency_reason == EMERGENCY
 
 
 async def test_a_professionals_patient_list_shows_only_citizens_whose_consent_covers_them(

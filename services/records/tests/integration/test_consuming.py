@@ -58,7 +58,7 @@ async def test_a_deregistered_citizens_record_takes_no_new_entries_but_can_be_re
             occurred_at=datetime.now(UTC),
             producer="identity",
             citizen_id=citizen,
-            source_position=2,
+            source_position=3,  # after the family doctor's assignment
             reason="emigration",
             effective_date=date.today(),
         ),

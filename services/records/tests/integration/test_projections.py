@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from rse_records.application import Reader
+from rse_records.application import Dose, Plan, Reader, Writer
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_records.domain.health_record import PrescriptionLine
-from rse_shared.contracts import ConsentGranted, ConsentRevoked
+from rse_shared.contracts import ConsentGranted, ConsentRevoked, FamilyDoctorAssigned
 from rse_shared.service import Service
 from rse_shared.testing import TokenMint, a_registration
 
@@ -47,30 +47,28 @@ def fill(service: Service) -> uuid.UUID:
     registration = a_registration()
     app.open_record(registration.citizen_id, "123456789", "Ana Silva", date(1980, 5, 17))
     citizen = registration.citizen_id
-    medication_id = app.add_medication(citizen, "Metformina", "500 mg", "P-1")
-    app.change_medication(citizen, medication_id, "Metformina", "850 mg", "P-1")
-    app.record_vaccination(
-        citizen,
-        vaccine="VASPR",
-        dose_number=1,
-        administered_on=date.today(),
-        lot="L-1",
-        health_unit="USF Tejo",
-        recorded_by="P-1",
+    app.process_event(
+        FamilyDoctorAssigned(
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            producer="identity",
+            citizen_id=citizen,
+            source_position=2,
+            practitioner_id="P-1",
+            health_unit="USF Tejo",
+        ),
+        None,
     )
-    app.update_care_plan(
-        citizen,
-        goals=["Peso"],
-        interventions=[],
-        responsible_professional="P-1",
-        next_review=None,
-        updated_by="P-1",
-    )
+    doctor = Writer("P-1", "professional", "USF Tejo")
+    medication_id = app.add_medication(citizen, "Metformina", "500 mg", doctor)
+    app.change_medication(citizen, medication_id, "Metformina", "850 mg", doctor)
+    app.record_vaccination(citizen, Dose("VASPR", 1, date.today(), "L-1", "USF Tejo"), doctor)
+    app.update_care_plan(citizen, Plan(["Peso"], [], "P-1", None), doctor)
     app.issue_prescription(
         citizen,
         lines=[PrescriptionLine("Metformina", "850 mg", 2, medication_id)],
         valid_until=date.today() + timedelta(days=30),
-        prescriber="P-1",
+        by=doctor,
     )
     consent_id = grant(service, citizen)
     app.authorise_read(citizen, Reader("P-1", "USF Tejo"), ["vaccinations"], "treatment")
@@ -125,7 +123,8 @@ async def test_dropped_projections_rebuilt_from_the_log_equal_the_live_ones(
     for projector in idle_records.projectors.values():
         assert await projector.rebuild() == last
     assert await snapshot(idle_records) == live
-    assert [len(docs) for docs in live.values()] == [2, 2, 2, 2, 2]
+    # Each fill: five writes and one read, every one an access in the citizen's history.
+    assert [len(docs) for docs in live.values()] == [2, 2, 2, 2, 12]
     assert all(c["revoked"] for c in live["consents"])
 
 

@@ -192,12 +192,13 @@ async def test_entries_are_for_professionals_and_known_records(
         f"/records/{citizen}/health-summary/allergies", headers=mint.citizen(citizen), json=allergy
     )
     assert_problem(as_citizen, 403)
+    # No care relationship with a citizen records does not know: refused, not "not found".
     unknown = await client.post(
         f"/records/{uuid.uuid4()}/health-summary/allergies",
         headers=mint.professional("P-1", "USF Tejo"),
         json=allergy,
     )
-    assert_problem(unknown, 404)
+    assert_problem(unknown, 403)
     missing = await client.put(
         f"/records/{citizen}/health-summary/medications/nope",
         headers=mint.professional("P-1", "USF Tejo"),
@@ -206,7 +207,7 @@ async def test_entries_are_for_professionals_and_known_records(
     assert_problem(missing, 404)
 
 
-async def test_the_same_dose_twice_conflicts(
+async def test_the_same_dose_twice_conflicts_for_who_may_read_the_bulletin(
     world: World,
     client: httpx.AsyncClient,
     mint: TokenMint,
@@ -223,6 +224,7 @@ async def test_the_same_dose_twice_conflicts(
     assert (
         await client.post(f"/records/{citizen}/vaccinations", headers=doctor, json=dose)
     ).status_code == 201
+    await world.grant(citizen, ("vaccinations",))
     assert_problem(
         await client.post(f"/records/{citizen}/vaccinations", headers=doctor, json=dose), 409
     )
@@ -233,6 +235,11 @@ async def test_the_same_dose_twice_conflicts(
     [
         ("GET", "/records/not-a-uuid/vaccinations", None, {}),
         ("GET", "/records/{c}/vaccinations", None, {"emergency_reason": "   "}),
+        ("GET", "/records/{c}/vaccinations", None, {"emergency_reason": "unconscious, no ID"}),
+        ("POST", "/records/{c}/vaccinations/emergency", {"reason": "help"}, {}),
+        ("POST", "/records/{c}/care-plan/emergency", {"reason": "x" * 30}, {}),
+        ("POST", "/records/{c}/prescriptions/emergency", {"reason": "a b c\x00 unconscious"}, {}),
+        ("GET", "/professionals/me/patients", None, {"limit": "101"}),
         ("GET", "/records/{c}/vaccinations", None, {"purpose": "marketing"}),
         ("GET", "/professionals/me/patients", None, {"limit": "0"}),
         (

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from rse_records.application import Reader, RecordsApplication
+from rse_records.access import NoCareRelationship
+from rse_records.application import Dose, Plan, Reader, RecordsApplication, Writer
 from rse_records.domain.health_record import (
     HealthRecord,
     PrescriptionAlreadyIssued,
@@ -24,6 +25,7 @@ from rse_shared.contracts import (
     ConsentExpired,
     ConsentGranted,
     ConsentRevoked,
+    FamilyDoctorAssigned,
     HealthRecordOpened,
     IntegrationEvent,
     MedicationRenewalDecided,
@@ -35,6 +37,9 @@ from rse_shared.testing import ManualClock, a_registration, feed
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DOCTOR = Reader("P-1", "USF Tejo")
+FAMILY_DOCTOR = Writer("P-1", "professional", "USF Tejo")
+STRANGER = Writer("P-9", "professional", "USF Longe")
+EMERGENCY = "unconscious after a road accident, no relatives reachable"
 
 
 Clock = ManualClock  # the service's clock, set by the test
@@ -56,9 +61,19 @@ def envelope(citizen_id: uuid.UUID, position: int, producer: str = "consent") ->
 
 
 def a_citizen(app: RecordsApplication) -> uuid.UUID:
+    """A registered citizen whose family doctor is P-1 of USF Tejo."""
     registered = a_registration()
     feed(app, registered)
+    feed(app, family_doctor(registered.citizen_id))
     return registered.citizen_id
+
+
+def family_doctor(citizen_id: uuid.UUID, position: int = 2) -> FamilyDoctorAssigned:
+    return FamilyDoctorAssigned(
+        **envelope(citizen_id, position, "identity"),
+        practitioner_id="P-1",
+        health_unit="USF Tejo",
+    )
 
 
 def a_consent(
@@ -123,16 +138,23 @@ def test_a_deregistered_citizens_record_is_closed_to_new_writes(app: RecordsAppl
     feed(
         app,
         CitizenDeregistered(
-            **envelope(citizen_id, 2, "identity"), reason="death", effective_date=date(2026, 11, 26)
+            **envelope(citizen_id, 3, "identity"), reason="death", effective_date=date(2026, 11, 26)
         ),
     )
     with pytest.raises(RecordClosed):
-        app.add_allergy(citizen_id, "Penicilina", "P-1")
+        app.add_allergy(citizen_id, "Penicilina", FAMILY_DOCTOR)
 
 
-def test_entries_for_an_unknown_citizen_find_no_record(app: RecordsApplication) -> None:
+def test_a_stranger_is_refused_before_the_record_is_looked_for(app: RecordsApplication) -> None:
+    with pytest.raises(NoCareRelationship):
+        app.add_allergy(uuid.uuid4(), "Penicilina", STRANGER)
+
+
+def test_an_emergency_entry_for_an_unknown_citizen_finds_no_record(
+    app: RecordsApplication,
+) -> None:
     with pytest.raises(RecordNotFound):
-        app.add_allergy(uuid.uuid4(), "Penicilina", "P-1")
+        app.add_allergy(uuid.uuid4(), "Penicilina", STRANGER, EMERGENCY)
 
 
 def test_a_consent_lets_its_professional_read_and_the_read_is_recorded(
@@ -201,12 +223,12 @@ def test_prescription_codes_stay_with_the_citizen_never_on_the_wire(
     app: RecordsApplication,
 ) -> None:
     citizen_id = a_citizen(app)
-    medication_id = app.add_medication(citizen_id, "Metformina", "500 mg", "P-1")
+    medication_id = app.add_medication(citizen_id, "Metformina", "500 mg", FAMILY_DOCTOR)
     issued = app.issue_prescription(
         citizen_id,
         lines=[PrescriptionLine("Metformina", "500 mg", 2, medication_id)],
         valid_until=NOW.date() + timedelta(days=30),
-        prescriber="P-1",
+        by=FAMILY_DOCTOR,
     )
     stored = next(
         e
@@ -231,7 +253,7 @@ def test_a_renewal_request_issues_one_prescription(app: RecordsApplication) -> N
         citizen_id,
         lines=lines,
         valid_until=valid_until,
-        prescriber="P-1",
+        by=FAMILY_DOCTOR,
         renewal_request_id=renewal,
     )
     with pytest.raises(PrescriptionAlreadyIssued):
@@ -239,7 +261,7 @@ def test_a_renewal_request_issues_one_prescription(app: RecordsApplication) -> N
             citizen_id,
             lines=lines,
             valid_until=valid_until,
-            prescriber="P-1",
+            by=FAMILY_DOCTOR,
             renewal_request_id=renewal,
         )
     wire = [e for e in published(app) if isinstance(e, PrescriptionIssued)]
@@ -254,7 +276,7 @@ def test_consent_registers_and_closings_stay_inside_records(app: RecordsApplicat
     feed(
         app,
         CitizenDeregistered(
-            **envelope(citizen_id, 2, "identity"),
+            **envelope(citizen_id, 3, "identity"),
             reason="emigration",
             effective_date=date(2026, 11, 26),
         ),
@@ -264,36 +286,28 @@ def test_consent_registers_and_closings_stay_inside_records(app: RecordsApplicat
 
 def test_every_kind_of_entry_is_published(app: RecordsApplication) -> None:
     citizen_id = a_citizen(app)
-    app.add_allergy(citizen_id, "Penicilina", "P-1")
+    app.add_allergy(citizen_id, "Penicilina", FAMILY_DOCTOR)
     app.record_vaccination(
-        citizen_id,
-        vaccine="Tétano",
-        dose_number=1,
-        administered_on=NOW.date(),
-        lot="L-1",
-        health_unit="USF Tejo",
-        recorded_by="P-1",
+        citizen_id, Dose("Tétano", 1, NOW.date(), "L-1", "USF Tejo"), FAMILY_DOCTOR
     )
-    app.update_care_plan(
-        citizen_id,
-        goals=["HbA1c < 7%"],
-        interventions=["Consulta"],
-        responsible_professional="P-1",
-        next_review=None,
-        updated_by="P-1",
-    )
+    app.update_care_plan(citizen_id, Plan(["HbA1c < 7%"], ["Consulta"], "P-1", None), FAMILY_DOCTOR)
     app.issue_prescription(
         citizen_id,
         lines=[PrescriptionLine("Amoxicilina", "1 g", 1)],
         valid_until=NOW.date(),
-        prescriber="P-1",
+        by=FAMILY_DOCTOR,
     )
+    # Each entry is published with the write that made it, in the citizen's history.
     assert [type(e).__name__ for e in published(app)] == [
         "HealthRecordOpened",
         "HealthSummaryUpdated",
+        "RecordAccessed",
         "VaccinationRecorded",
+        "RecordAccessed",
         "CarePlanUpdated",
+        "RecordAccessed",
         "PrescriptionIssued",
+        "RecordAccessed",
     ]
     assert all(e.citizen_id == citizen_id and e.producer == "records" for e in published(app))
 
@@ -309,7 +323,10 @@ def test_an_approved_renewal_becomes_an_e_prescription_once() -> None:
     app = RecordsApplication()
     registered = a_registration()
     app.process_event(registered, Tracking("identity.events:0", 1))  # type: ignore[arg-type]
-    medication_id = app.add_medication(registered.citizen_id, "Metformina", "850 mg 2x/dia", "P-1")
+    app.process_event(family_doctor(registered.citizen_id), Tracking("identity.events:0", 2))  # type: ignore[arg-type]
+    medication_id = app.add_medication(
+        registered.citizen_id, "Metformina", "850 mg 2x/dia", FAMILY_DOCTOR
+    )
     request_id = uuid.uuid4()
     decided = MedicationRenewalDecided(
         event_id=uuid.uuid4(),
@@ -333,3 +350,15 @@ def test_an_approved_renewal_becomes_an_e_prescription_once() -> None:
     app.process_event(again, Tracking("requests.events:0", 2))  # type: ignore[arg-type]
     record = app.record(registered.citizen_id)
     assert len(record.prescriptions) == 1
+    # The prescription is the family doctor's write in the citizen's history.
+    notifications = app.recorder.select_notifications(1, 1000)
+    events = [to_integration_event(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    [renewed] = [
+        e for e in events if isinstance(e, RecordAccessed) and e.categories == ("prescriptions",)
+    ]
+    assert (renewed.action, renewed.actor_id, renewed.relationship) == (
+        "write",
+        "P-1",
+        "family_doctor",
+    )
+    assert [e.kind for e in renewed.entries] == ["prescription"]

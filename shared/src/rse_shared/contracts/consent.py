@@ -55,7 +55,8 @@ class ConsentExpired(IntegrationEvent):
 
 @contract
 class AccessAlertRaised(IntegrationEvent):
-    """A professional read the citizen's record and the citizen is told (always if emergency)."""
+    """Someone read, wrote or listed the citizen's record and the citizen is told (always if
+    emergency); `action` is "read" in alerts raised before writes were reported."""
 
     alert_id: uuid.UUID
     access_id: uuid.UUID
@@ -64,3 +65,4 @@ class AccessAlertRaised(IntegrationEvent):
     categories: tuple[Category, ...]
     decision: Literal["permit", "deny", "emergency"]
     accessed_at: datetime
+    action: Literal["read", "write", "list", "review"] = "read"

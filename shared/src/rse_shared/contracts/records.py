@@ -13,6 +13,19 @@ from rse_shared.contracts.envelope import IntegrationEvent, contract
 from rse_shared.contracts.sealed import SealedEvent
 
 Decision = Literal["permit", "deny", "emergency"]
+Action = Literal["read", "write", "list", "review"]
+ActorRole = Literal["professional", "hospital_staff", "operator", "auditor"]
+Relationship = Literal["family_doctor", "health_unit", "consent", "referral_hospital", "emergency"]
+ReviewOutcome = Literal["justified", "unjustified"]
+
+
+class EntryRef(BaseModel):
+    """An entry of the record an access viewed or wrote: its id and kind, never its value."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    kind: str
 
 
 class ChronicMedication(BaseModel):
@@ -43,15 +56,16 @@ class HealthRecordOpened(IntegrationEvent):
 
 @contract
 class RecordAccessed(IntegrationEvent):
-    """A professional read (or was refused) categories of a citizen's record.
+    """Someone read, wrote or listed (or was refused) categories of a citizen's record.
 
-    Metadata only: who, role, health unit, what categories, why, the decision and the
-    consent it relied on — never the clinical content read.
+    Metadata only: who, role, health unit, what categories and entries (ids and kinds),
+    why, the decision, the consent or care relationship it relied on — never the clinical
+    content. Events before writes were recorded carry the defaults: a professional's read.
     """
 
     access_id: uuid.UUID
     practitioner_id: str
-    role: Literal["professional"]
+    role: ActorRole
     health_unit: str | None
     categories: tuple[Category, ...]
     purpose: str | None
@@ -59,6 +73,31 @@ class RecordAccessed(IntegrationEvent):
     decision: Decision
     consent_id: uuid.UUID | None
     accessed_at: datetime
+    action: Action = "read"
+    actor_id: str | None = None
+    entries: tuple[EntryRef, ...] = ()
+    relationship: Relationship | None = None
+
+
+@contract
+class EmergencyAccessReviewed(IntegrationEvent):
+    """An auditor judged an emergency (break-the-glass) access justified or not."""
+
+    access_id: uuid.UUID
+    outcome: ReviewOutcome
+    note: str
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+@contract
+class EmergencyQuotaExceeded(IntegrationEvent):
+    """A professional asked for more emergency accesses in a day than allowed: refused."""
+
+    practitioner_id: str
+    day: date
+    quota: int
+    attempted_at: datetime
 
 
 @contract

@@ -10,10 +10,10 @@ from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from rse_consent.domain.consent import Consent, Grantee, Status, Validity
-from rse_consent.projections import AccessEntry, AccessRole, Action, AlertEntry, ConsentEntry
+from rse_consent.projections import AccessEntry, AlertEntry, ConsentEntry, Review
 from rse_shared.api import Strict
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import Action, ActorRole, Decision, Relationship, ReviewOutcome
 from rse_shared.fhir import ConsentFacts
 
 CategoryOrAll = Literal[
@@ -74,28 +74,44 @@ class ConsentView(BaseModel):
 
 
 class EntryView(BaseModel):
-    """An entry viewed or written: its id and kind (never its content)."""
+    """An entry viewed or written: its id and kind, never its value."""
 
     id: str
     kind: str
 
 
+class ReviewView(BaseModel):
+    """An auditor's judgement of an emergency access."""
+
+    outcome: ReviewOutcome
+    note: str
+    by: str
+    at: datetime
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewView:
+        return cls(outcome=review.outcome, note=review.note, by=review.by, at=review.at)
+
+
 class AccessView(BaseModel):
-    """Who accessed what, in which role, when, why, under which consent (metadata only)."""
+    """Who read, wrote or listed what, in which role, when, why, under which consent or care
+    relationship (metadata only); an emergency's review once an auditor made it."""
 
     access_id: uuid.UUID
     action: Action
-    role: AccessRole
+    role: ActorRole
     actor_id: str
     practitioner_id: str | None
     health_unit: str | None
     categories: list[Category]
+    entries: list[EntryView]
     purpose: str | None
     emergency_reason: str | None
     decision: Decision
     consent_id: uuid.UUID | None
+    relationship: Relationship | None
+    review: ReviewView | None
     accessed_at: datetime
-    entries: list[EntryView]
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessView:
@@ -105,14 +121,16 @@ class AccessView(BaseModel):
             action=entry.action,
             role=entry.role,
             actor_id=entry.actor_id or entry.practitioner_id or "",
-            entries=[EntryView(id=e.id, kind=e.kind) for e in entry.entries],
             practitioner_id=entry.practitioner_id,
             health_unit=entry.health_unit,
             categories=list(entry.categories),
+            entries=[EntryView(id=e.id, kind=e.kind) for e in entry.entries],
             purpose=entry.purpose,
             emergency_reason=entry.emergency_reason,
             decision=entry.decision,
             consent_id=uuid.UUID(entry.consent_id) if entry.consent_id else None,
+            relationship=entry.relationship,
+            review=ReviewView.of(entry.review) if entry.review else None,
             accessed_at=entry.accessed_at,
         )
 
@@ -127,6 +145,7 @@ class AlertView(BaseModel):
     categories: list[Category]
     decision: Decision
     accessed_at: datetime
+    action: Action
     read: bool
     read_at: datetime | None
 
@@ -141,6 +160,7 @@ class AlertView(BaseModel):
             categories=list(entry.categories),
             decision=entry.decision,
             accessed_at=entry.accessed_at,
+            action=entry.action,
             read=entry.read,
             read_at=entry.read_at,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from rse_shared.contracts.consent import Category
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import Action, Decision
 from rse_shared.eventstore import natural_id
 
 
@@ -32,6 +32,7 @@ class AccessAlert(Aggregate):
         accessed_at: datetime
         causation_id: uuid.UUID | None
         correlation_id: uuid.UUID | None
+        action: Action = "read"
 
     class Read(Aggregate.Event):
         """The citizen read the alert."""
@@ -55,6 +56,7 @@ class AccessAlert(Aggregate):
         accessed_at: datetime,
         causation_id: uuid.UUID | None,
         correlation_id: uuid.UUID | None,
+        action: Action = "read",
     ) -> None:
         self.citizen_id = citizen_id
         self.read_at: datetime | None = None

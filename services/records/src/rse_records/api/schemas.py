@@ -4,47 +4,96 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from rse_records.read_models import PrescriptionDocument, RecordDocument, VaccinationDocument
 from rse_shared.api import Strict
 from rse_shared.contracts import Category
 from rse_shared.contracts.consent import Purpose
-from rse_shared.contracts.records import Decision
+from rse_shared.contracts.records import (
+    Action,
+    ActorRole,
+    Decision,
+    Relationship,
+    ReviewOutcome,
+)
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+# Break-the-glass is reviewed by an auditor: the reason must say what happened.
+MIN_EMERGENCY_WORDS = 3
+IN_THE_BODY = "state an emergency in the body of POST .../emergency, never in the URL"
+
+
+def a_sentence(reason: str) -> str:
+    if len(reason.split()) < MIN_EMERGENCY_WORDS:
+        raise ValueError(f"an emergency reason is a sentence of {MIN_EMERGENCY_WORDS}+ words")
+    return reason
+
+
+EmergencyReason = Annotated[
+    str,
+    Field(min_length=20, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(a_sentence),
+]
 
 
 class ReadReason(BaseModel):
-    """Why a professional reads: the purpose, or a stated emergency (break-the-glass)."""
+    """Why a professional reads: the purpose (an emergency goes in a body, never here)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
     purpose: Purpose = "treatment"
-    emergency_reason: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+    # Kept only to refuse it: a reason in the query string ends up in proxies' logs.
+    emergency_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _not_in_the_url(self) -> ReadReason:
+        if self.emergency_reason is not None:
+            raise ValueError(IN_THE_BODY)
+        return self
+
+
+class EmergencyRead(Strict):
+    """Break-the-glass: why the professional must read without the citizen's consent."""
+
+    reason: EmergencyReason
+    purpose: Purpose = "treatment"
+
+
+class ReviewBody(Strict):
+    """An auditor's judgement of an emergency access."""
+
+    outcome: ReviewOutcome
+    note: Annotated[str, Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x7f]+$")]
 
 
 # --- entries professionals write
 
 
-class AllergyEntry(Strict):
+class EntryBody(Strict):
+    """An entry; `emergency_reason` writes without a care relationship (break-the-glass)."""
+
+    emergency_reason: EmergencyReason | None = None
+
+
+class AllergyEntry(EntryBody):
     allergy: Text
 
 
-class ConditionEntry(Strict):
+class ConditionEntry(EntryBody):
     condition: Text
 
 
-class MedicationEntry(Strict):
+class MedicationEntry(EntryBody):
     """A chronic medication and its dosage."""
 
     name: Text
     dosage: Text
 
 
-class VaccinationEntry(Strict):
+class VaccinationEntry(EntryBody):
     """A dose given; the health unit defaults to the professional's."""
 
     vaccine: Text
@@ -54,7 +103,7 @@ class VaccinationEntry(Strict):
     health_unit: Text | None = None
 
 
-class CarePlanEntry(Strict):
+class CarePlanEntry(EntryBody):
     """The individual care plan, replacing the previous one."""
 
     goals: Annotated[list[Text], Field(min_length=1, max_length=50)]
@@ -72,7 +121,7 @@ class PrescriptionItemEntry(Strict):
     packs: Annotated[int, Field(ge=1, le=10)]
 
 
-class PrescriptionEntry(Strict):
+class PrescriptionEntry(EntryBody):
     items: Annotated[list[PrescriptionItemEntry], Field(min_length=1, max_length=20)]
     valid_until: date
 
@@ -219,8 +268,13 @@ class AuthorisedPatient(BaseModel):
     categories: list[Category]
 
 
+class EntryRefView(BaseModel):
+    id: str
+    kind: str
+
+
 class AccessView(View):
-    """One professional read of the record: metadata, never the content read."""
+    """One access to the record (read, write, list): metadata, never the content."""
 
     id_field = "access_id"
 
@@ -233,3 +287,45 @@ class AccessView(View):
     decision: Decision
     consent_id: str | None
     accessed_at: datetime
+    action: Action = "read"
+    role: ActorRole = "professional"
+    actor_id: str | None = None
+    entries: list[EntryRefView] = []
+    relationship: Relationship | None = None
+
+
+class ReviewView(BaseModel):
+    outcome: ReviewOutcome
+    note: str
+    by: str
+    at: datetime
+
+
+class EmergencyView(View):
+    """An emergency access in the auditors' queue, with its review once there is one."""
+
+    id_field = "access_id"
+
+    access_id: str
+    citizen_id: str
+    practitioner_id: str
+    health_unit: str | None
+    action: Action
+    categories: list[Category]
+    emergency_reason: str | None
+    accessed_at: datetime
+    status: Literal["unreviewed", "reviewed"]
+    review: ReviewView | None = None
+
+
+class QuotaAlertView(View):
+    """A professional refused an emergency access beyond the day's quota."""
+
+    id_field = "alert_id"
+
+    alert_id: str
+    citizen_id: str
+    practitioner_id: str
+    day: date
+    quota: int
+    attempted_at: datetime

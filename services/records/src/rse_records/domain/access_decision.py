@@ -76,9 +76,13 @@ def authorised_categories(
     practitioner_id: str | None,
     health_unit: str | None,
     now: datetime,
+    *,
+    named_only: bool = False,
 ) -> frozenset[Category]:
-    """Every category this professional may read now under some consent."""
+    """Every category this professional may read now under some consent (with
+    `named_only`, under consents naming them or their unit, all-SNS left out)."""
     covered: frozenset[Category] = frozenset()
     for terms in consents_naming(register, practitioner_id, health_unit, now):
-        covered |= terms.categories
+        if not (named_only and terms.grantee_kind == "all_sns"):
+            covered |= terms.categories
     return covered

@@ -154,13 +154,17 @@ class HealthRecord(Aggregate):
         self.allergies: list[str] = []
         self.chronic_conditions: list[str] = []
         self.medications: dict[str, Medication] = {}
-        self.doses: set[tuple[str, int]] = set()
+        self.doses: dict[tuple[str, int], uuid.UUID] = {}
         self.prescriptions: set[uuid.UUID] = set()
         self.closed: ClosingReason | None = None
 
     def check_is_open(self) -> None:
         if self.closed is not None:
             raise RecordClosed("the citizen's record is closed to new entries")
+
+    def dose_of(self, vaccine: str, dose_number: int) -> uuid.UUID | None:
+        """The id of that dose of that vaccine on the bulletin, if it is there."""
+        return self.doses.get((vaccine.casefold(), dose_number))
 
     def check_knows_medication(self, medication_id: str) -> None:
         if medication_id not in self.medications:
@@ -275,7 +279,7 @@ class HealthRecord(Aggregate):
         health_unit: str,
         recorded_by: str,
     ) -> None:
-        self.doses.add((vaccine.casefold(), dose_number))
+        self.doses[(vaccine.casefold(), dose_number)] = vaccination_id
 
     # --- individual care plan
 
