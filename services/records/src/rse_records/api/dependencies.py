@@ -47,9 +47,9 @@ def reader_of(principal: Principal) -> Reader:
 
 
 def hospital_of(principal: Principal) -> str | None:
-    """The hospital a hospital-staff token names; read defensively, as the claim is new."""
-    hospital = getattr(principal, "hospital", None)
-    return hospital if isinstance(hospital, str) and hospital.strip() else None
+    """The hospital a hospital-staff token names (None if blank or absent)."""
+    hospital = principal.hospital
+    return hospital if hospital and hospital.strip() else None
 
 
 async def writer(principal: CurrentPrincipal) -> Writer:
