@@ -271,3 +271,26 @@ async def test_the_patient_list_leaves_out_all_sns_consents_and_is_logged(
     assert [p["citizen_id"] for p in response.json()] == [str(named)]
     [listing] = await world.published(RecordAccessed, 1)
     assert (listing.citizen_id, listing.action, listing.actor_id) == (named, "list", "P-1")
+
+
+async def test_only_the_hospital_of_an_open_referral_writes_as_hospital_staff(
+    world: World, client: httpx.AsyncClient, mint: TokenMint
+) -> None:
+    citizen = await world.registered()
+    referral = await world.referral(citizen, "Hospital de Santa Maria")
+    other = mint.hospital_staff("Hospital de São João")
+    refused = await client.post(allergies(citizen), headers=other, json=ALLERGY)
+    # Another hospital is a stranger: the same answer as for a record that does not exist.
+    missing = await client.post(allergies(uuid.uuid4()), headers=other, json=ALLERGY)
+    assert assert_problem(refused, 403) == assert_problem(missing, 403)
+    staff = mint.hospital_staff("Hospital de Santa Maria")
+    written = await client.post(allergies(citizen), headers=staff, json=ALLERGY)
+    assert written.status_code == 204, written.text
+    await world.referral_closed(citizen, referral)
+    after = await client.post(allergies(citizen), headers=staff, json={"allergy": "Látex"})
+    assert assert_problem(after, 403) == assert_problem(missing, 403)
+    accessed = await world.published(RecordAccessed, 4)  # three refusals, one write
+    ok = [
+        (a.role, a.relationship) for a in accessed if a.action == "write" and a.decision != "deny"
+    ]
+    assert ok == [("hospital_staff", "referral_hospital")]
