@@ -29,7 +29,15 @@ from rse_shared.logs import QUIET_LIBRARIES, JsonFormatter
 from rse_shared.sealed import load_private_key, open_sealed
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import Kit, a_registration, asgi_client, eventually, publish, running
+from rse_shared.testing import (
+    Kit,
+    a_family_doctor,
+    a_registration,
+    asgi_client,
+    eventually,
+    publish,
+    running,
+)
 from rse_shared.topics import consumed_by, events_topic
 
 from .conftest import an_address, mails_to, new_database, reachable_at
@@ -67,14 +75,20 @@ def logs(caplog: pytest.LogCaptureFixture) -> Any:
 
 
 async def prescribe(records: httpx.AsyncClient, kit: Kit, citizen: uuid.UUID) -> dict[str, str]:
-    """A professional prescribes; the citizen reads the codes from their record."""
+    """The family doctor prescribes; the citizen reads the codes from their record."""
     doctor = kit.mint.professional("P-1", "USF Tejo")
     base = f"/records/{citizen}"
-    medication = await records.post(
-        f"{base}/health-summary/medications",
-        headers=doctor,
-        json={"name": "Metformina", "dosage": "850 mg"},
-    )
+
+    async def added() -> httpx.Response | None:
+        # 403 until records has applied the family doctor's assignment.
+        answer = await records.post(
+            f"{base}/health-summary/medications",
+            headers=doctor,
+            json={"name": "Metformina", "dosage": "850 mg"},
+        )
+        return answer if answer.status_code != 403 else None
+
+    medication = await eventually(added)
     assert medication.status_code == 201, medication.text
     item = {"medication_id": medication.json()["medication_id"], "name": "Metformina"}
     prescribed = await records.post(
@@ -153,7 +167,10 @@ async def test_the_codes_travel_only_sealed_on_their_channel_and_are_never_logge
 ) -> None:
     citizen, email = uuid.uuid4(), an_address()
     await reachable_at(infra, topics, notifications, citizen, email=email, phone="+351912000002")
-    await publish(infra.kafka_bootstrap, topics[events_topic("identity")], a_registration(citizen))
+    identity = topics[events_topic("identity")]
+    await publish(infra.kafka_bootstrap, identity, a_registration(citizen))
+    # The prescriber is the citizen's family doctor: a care relationship records accepts.
+    await publish(infra.kafka_bootstrap, identity, a_family_doctor(citizen, "P-1", "USF Tejo"))
 
     async def opened() -> bool:
         response = await records.get(f"/records/{citizen}", headers=kit.mint.citizen(citizen))

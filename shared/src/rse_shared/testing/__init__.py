@@ -10,7 +10,7 @@ from rse_shared.testing.kafka import create_topic, documents, publish, published
 from rse_shared.testing.kit import Envelopes, Kit, Upstream, feed
 from rse_shared.testing.names import REPO, unique
 from rse_shared.testing.services import asgi_client, feeding, running
-from rse_shared.testing.tally import RegistrationTally, Tally, a_registration
+from rse_shared.testing.tally import RegistrationTally, Tally, a_family_doctor, a_registration
 from rse_shared.testing.tokens import TokenMint, bearer
 from rse_shared.testing.waiting import eventually
 
@@ -24,6 +24,7 @@ __all__ = [
     "Tally",
     "TokenMint",
     "Upstream",
+    "a_family_doctor",
     "a_registration",
     "asgi_client",
     "bearer",

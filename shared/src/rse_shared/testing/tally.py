@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from rse_shared.clock import utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import CitizenRegistered
+from rse_shared.contracts import CitizenRegistered, FamilyDoctorAssigned
 from rse_shared.eventstore import natural_id
 
 
@@ -60,6 +60,21 @@ class RegistrationTally(ConsumerApplication):
         except AggregateNotFoundError:
             return 0
         return tally.count
+
+
+def a_family_doctor(
+    citizen_id: uuid.UUID, practitioner_id: str, health_unit: str, position: int = 2
+) -> FamilyDoctorAssigned:
+    """identity's assignment of the citizen's family doctor (after their registration)."""
+    return FamilyDoctorAssigned(
+        event_id=uuid.uuid5(citizen_id, str(position)),
+        occurred_at=utcnow(),
+        producer="identity",
+        citizen_id=citizen_id,
+        source_position=position,
+        practitioner_id=practitioner_id,
+        health_unit=health_unit,
+    )
 
 
 def a_registration(
