@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -21,12 +22,13 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from rse_records.application import RecordsApplication
+from rse_records.domain.care_relationship import Writer
 from rse_shared.contracts import MedicationRenewalDecided
 from rse_shared.contracts.requests import RenewedItem
 from rse_shared.eventstore import in_thread
 from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
-from rse_shared.testing import REPO, a_registration, eventually, publish
+from rse_shared.testing import REPO, a_family_doctor, a_registration, eventually, publish
 from rse_shared.topics import dlq_topic
 
 from .conftest import FaultServers
@@ -35,6 +37,8 @@ from .support import POISON_PREFIX, ServiceProcess, topic_documents
 pytestmark = pytest.mark.integration
 
 ATTEMPTS = 3
+UNIT = "USF Poison"
+DOCTOR = Writer("P-poison", "professional", UNIT)
 IDENTITY, REQUESTS = f"{POISON_PREFIX}identity.events", f"{POISON_PREFIX}requests.events"
 
 
@@ -85,6 +89,8 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
     try:
         citizen = uuid.uuid4()
         await publish(bootstrap, IDENTITY, a_registration(citizen))
+        # The medication is written by the citizen's family doctor, as records requires.
+        await publish(bootstrap, IDENTITY, a_family_doctor(citizen, DOCTOR.actor_id, UNIT))
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
 
         async def opened() -> Any:
@@ -95,8 +101,14 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
 
         app = RecordsApplication(env=settings.eventstore_env())
         try:
+
+            async def knows_the_doctor() -> bool:
+                team = await in_thread(app.care_team, citizen)
+                return team is not None and team.family_doctor == DOCTOR.actor_id
+
+            await eventually(knows_the_doctor)
             medication = await in_thread(
-                app.add_medication, citizen, "Metformina", "500 mg", "P-poison"
+                app.add_medication, citizen, "Metformina", "500 mg", DOCTOR
             )
             # On one partition: a renewal for a citizen without a record (it fails every
             # time), bytes that are not JSON, then a good renewal for the registered citizen.
@@ -136,8 +148,10 @@ async def test_a_poison_message_is_dead_lettered_and_its_partition_keeps_flowing
         text=True,
         timeout=120,
     )
-    row = next(line.split() for line in status.stdout.splitlines() if line.startswith("records "))
-    assert row[-1] == "2", status.stdout  # the DLQ column
+    lines = status.stdout.splitlines()
+    header = next(re.split(r"\s{2,}", ln.strip()) for ln in lines if "DLQ" in ln.split())
+    row = next(re.split(r"\s{2,}", ln.strip()) for ln in lines if ln.startswith("records "))
+    assert row[header.index("DLQ")] == "2", status.stdout
 
 
 async def dead_letters(bootstrap: str, count: int) -> list[dict[str, Any]] | None:
