@@ -264,7 +264,9 @@ do_start() {
     log "starting Kafka on $BOOTSTRAP (controller $HOST:$KAFKA_CONTROLLER_PORT; log: $KAFKA_SERVER_LOG)"
     # KAFKA_MARKER ("kafka.Kafka <props>") must stay the last two arguments.
     # setsid: own session, so a Ctrl-C or hang-up of the calling terminal does not reach the broker
-    setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    # 1 GiB: a long-lived local broker keeps every test run's topics (thousands of partitions);
+    # at 512 MiB it ran out of heap.
+    setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
       -Dkafka.logs.dir="$KAFKA_LOGS" -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.xml" \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" \
