@@ -36,6 +36,8 @@ class FaultServers:
             "kafka": 19192 + base,
             "controller": 19193 + base,
             "ferretdb": 27028 + base,
+            "mailpit_smtp": 11035 + base,
+            "mailpit_http": 18035 + base,
         }
 
     @property
@@ -50,6 +52,9 @@ class FaultServers:
             "RSE_LOCAL_KAFKA_PORT": str(self.ports["kafka"]),
             "RSE_LOCAL_KAFKA_CONTROLLER_PORT": str(self.ports["controller"]),
             "RSE_LOCAL_FERRETDB_PORT": str(self.ports["ferretdb"]),
+            # infra.sh starts and stops a Mailpit too: its own, never the checkout's.
+            "RSE_LOCAL_MAILPIT_SMTP_PORT": str(self.ports["mailpit_smtp"]),
+            "RSE_LOCAL_MAILPIT_HTTP_PORT": str(self.ports["mailpit_http"]),
         }
 
     def run(self, script: str, action: str) -> None:

@@ -27,7 +27,7 @@ from rse_shared.sealed import load_public_key
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import Envelopes, Kit, asgi_client, eventually, publish, unique
-from rse_shared.topics import consumed_by, events_topic
+from rse_shared.topics import channel_topic, consumed_by, events_topic
 
 from ..builders import contacts
 
@@ -140,7 +140,7 @@ async def reachable_at(
     once notifications holds them (the channels are separate topics: no order between them)."""
     await publish(
         infra.kafka_bootstrap,
-        topics["identity.contacts"],
+        topics[channel_topic("identity", "contacts")],
         contacts(seal_key(service), Envelopes(), citizen, **values),
     )
 

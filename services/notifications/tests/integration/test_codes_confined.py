@@ -38,7 +38,7 @@ from rse_shared.testing import (
     publish,
     running,
 )
-from rse_shared.topics import consumed_by, events_topic
+from rse_shared.topics import channel_topic, consumed_by, events_topic
 
 from .conftest import an_address, mails_to, new_database, reachable_at
 
@@ -200,7 +200,8 @@ async def test_the_codes_travel_only_sealed_on_their_channel_and_are_never_logge
 
     # The channel does carry them: sealed, opened by notifications' key alone.
     channel = [
-        parse_event(json.loads(m.value)) for m in messages[topics["records.prescription-codes"]]
+        parse_event(json.loads(m.value))
+        for m in messages[topics[channel_topic("records", "prescription-codes")]]
     ]
     (sealed,) = [e for e in channel if isinstance(e, PrescriptionCodesSealed)]
     assert notifications.settings.secrets_dir is not None

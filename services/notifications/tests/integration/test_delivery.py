@@ -10,6 +10,7 @@ import pytest
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import Envelopes, Kit, asgi_client, eventually, publish
+from rse_shared.topics import channel_topic
 
 from ..builders import CODES, codes
 from .conftest import SmsGatewayStub, an_address, mails_to, reachable_at, seal_key
@@ -27,7 +28,9 @@ async def test_a_prescription_lands_in_mailpit_and_at_the_sms_gateway_once(
     citizen, email = uuid.uuid4(), an_address()
     await reachable_at(infra, topics, notifications, citizen, email=email, phone="+351912345678")
     prescription = codes(seal_key(notifications), Envelopes(), citizen)
-    await publish(infra.kafka_bootstrap, topics["records.prescription-codes"], prescription)
+    await publish(
+        infra.kafka_bootstrap, topics[channel_topic("records", "prescription-codes")], prescription
+    )
 
     (mail,) = await eventually(lambda: mails_to(email), timeout=60)
     for code in CODES.values():
@@ -38,7 +41,9 @@ async def test_a_prescription_lands_in_mailpit_and_at_the_sms_gateway_once(
     assert CODES["access_code"] in received[0]["text"]
 
     # The relay publishes it again (a re-publication after a crash): nothing is sent twice.
-    await publish(infra.kafka_bootstrap, topics["records.prescription-codes"], prescription)
+    await publish(
+        infra.kafka_bootstrap, topics[channel_topic("records", "prescription-codes")], prescription
+    )
     await asyncio.sleep(3)
     assert len(await mails_to(email)) == 1
     assert len(received) == 1

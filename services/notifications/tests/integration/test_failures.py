@@ -15,6 +15,7 @@ import pytest
 
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import REPO, Envelopes, Kit, eventually, publish
+from rse_shared.topics import channel_topic
 
 from ..builders import CODES, codes
 from .conftest import SmsGatewayStub, an_address, listed, mails_to, reachable_at, seal_key, serving
@@ -79,7 +80,11 @@ async def test_an_email_is_delivered_once_the_smtp_server_returns_after_30_secon
         own_mailpit.run("stop")
         await reachable_at(infra, topics, notifications, citizen, email=email, phone="+3519100001")
         prescription = codes(seal_key(notifications), Envelopes(), citizen)
-        await publish(infra.kafka_bootstrap, topics["records.prescription-codes"], prescription)
+        await publish(
+            infra.kafka_bootstrap,
+            topics[channel_topic("records", "prescription-codes")],
+            prescription,
+        )
         await asyncio.sleep(SMTP_DOWN)
         (waiting,) = await listed(notifications, kit, citizen)
         assert waiting["channels"]["email"]["status"] == "pending", waiting["channels"]
@@ -111,7 +116,11 @@ async def test_an_undeliverable_address_and_a_refused_number_end_as_failed_with_
             infra, topics, notifications, citizen, email="ana@semdominio", phone=phone
         )
         prescription = codes(seal_key(notifications), Envelopes(), citizen)
-        await publish(infra.kafka_bootstrap, topics["records.prescription-codes"], prescription)
+        await publish(
+            infra.kafka_bootstrap,
+            topics[channel_topic("records", "prescription-codes")],
+            prescription,
+        )
 
         async def settled() -> dict[str, dict[str, object]] | None:
             found = await listed(notifications, kit, citizen)

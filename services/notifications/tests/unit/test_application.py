@@ -12,11 +12,12 @@ from rse_notifications.domain.preferences import InvalidPreferences
 from rse_shared.contracts import AccessAlertRaised, AppointmentBooked, AppointmentCancelled
 from rse_shared.sealed import SealBroken, open_sealed, seal
 from rse_shared.testing import Envelopes, ManualClock, feed
+from rse_shared.topics import channel_topic
 
 from ..builders import CODES, codes, contacts
 
-CODES_TOPIC = "records.prescription-codes"
-CONTACTS_TOPIC = "identity.contacts"
+CODES_TOPIC = channel_topic("records", "prescription-codes")
+CONTACTS_TOPIC = channel_topic("identity", "contacts")
 
 
 @pytest.fixture
