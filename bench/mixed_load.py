@@ -274,7 +274,8 @@ async def drive(
         cpu.stop()
         stop_lag.set()
         await sampling
-        await mix.consent.close()
+        for watcher in mix.watchers():
+            await watcher.close()
     return mix, lag, cpu, sent
 
 

@@ -37,32 +37,30 @@ from common import (
     service_process,
     table,
 )
+from load import Arrivals, Series
 from pymongo import AsyncMongoClient
 
-from rse_identity.domain.citizen import Citizen
 from rse_shared.kafka import ADMIN, tool_options
 
 POLL = 0.005
 
 
 class Watcher:
-    """Polls records' read model and stamps the moment each awaited record appears."""
+    """Polls records' read model (see `load.Arrivals`) for each awaited record."""
 
     def __init__(self, collection: Any) -> None:
-        self.collection = collection
-        self.awaited: dict[str, float] = {}  # citizen id -> when its command was due
-        self.latencies: list[float] = []
+        self.series = Series("POST -> records projection shows it")
+        self.arrivals = Arrivals(collection, self.series)
+        self.latencies = self.series.latencies
+
+    def expect(self, citizen_id: str, due: float) -> None:
+        self.arrivals.expect(citizen_id, due)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set() or self.awaited:
-            if self.awaited:
-                found = await self.collection.find(
-                    {"_id": {"$in": list(self.awaited)}}, {"_id": 1}
-                ).to_list()
-                now = time.perf_counter()
-                for doc in found:
-                    self.latencies.append(now - self.awaited.pop(doc["_id"]))
+        while not stop.is_set() or self.arrivals.awaited:
+            await self.arrivals.poll()
             await asyncio.sleep(POLL)
+        await self.arrivals.close()
 
 
 async def platform_latencies(
@@ -82,12 +80,12 @@ async def platform_latencies(
         async def register(i: int, due: float) -> None:
             nonlocal failures
             body = registration(i, run)
-            watcher.awaited[str(Citizen.create_id(body["sns_number"]))] = due
             answer = await client.post("/citizens", json=body)
             responses.append(time.perf_counter() - due)
             if answer.status_code != 201:
                 failures += 1
-                watcher.awaited.pop(str(Citizen.create_id(body["sns_number"])), None)
+                return
+            watcher.expect(str(answer.json()["citizen_id"]), due)
 
         try:
             await open_loop("commands", rate, count, register)

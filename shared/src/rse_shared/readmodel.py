@@ -8,7 +8,8 @@ to it on the way in and out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self
 
@@ -54,7 +55,7 @@ class Document(BaseModel):
         return None if raw is None else cls.model_validate(raw)
 
     @classmethod
-    def all(cls, raws: list[Mapping[str, Any]]) -> list[Self]:
+    def all(cls, raws: Sequence[Mapping[str, Any]]) -> list[Self]:
         """Typed documents from a query's results."""
         return [cls.model_validate(raw) for raw in raws]
 
@@ -91,3 +92,35 @@ BSON datetimes hold milliseconds. Where a read model must answer for any instant
 (a consent as it stood a microsecond before its revocation), the microseconds stay beside
 it; queries and sorts use `<field>.at`.
 """
+
+
+LOOKUPS_IN_FLIGHT = 16
+
+
+async def find_each(
+    collection: Any,
+    field: str,
+    values: Iterable[Any],
+    query: Mapping[str, Any] | None = None,
+    projection: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The documents whose `field` equals one of `values` (and match `query`), each once.
+
+    One equality query per value instead of one `$in`: FerretDB on PostgreSQL pushes an
+    equality down to an index, but decodes and filters the whole collection in Go for an
+    `$in` or an `$or` (measured here: about 50 us per document, so a `$in` of one id cost
+    0.3 s of CPU on a 5,000-document collection).
+    """
+    wanted = list(dict.fromkeys(values))
+    limit = asyncio.Semaphore(LOOKUPS_IN_FLIGHT)
+
+    async def lookup(value: Any) -> list[dict[str, Any]]:
+        async with limit:
+            found: list[dict[str, Any]] = await collection.find(
+                {**(query or {}), field: value}, projection
+            ).to_list()
+            return found
+
+    batches = await asyncio.gather(*(lookup(v) for v in wanted))
+    unique = {doc["_id"]: doc for batch in batches for doc in batch}
+    return list(unique.values())

@@ -21,7 +21,7 @@ from rse_records.read_models import (
     grantee_keys,
 )
 from rse_shared.projection import guarded_upsert
-from rse_shared.readmodel import stored
+from rse_shared.readmodel import find_each, stored
 
 
 class NotVisible(LookupError):
@@ -348,23 +348,17 @@ async def candidate_patients(
 ) -> list[str]:
     """Citizens with a consent naming this professional or their unit (to be confirmed by
     the register); all-SNS consents list no one."""
-    consents = ConsentDocument.all(
-        await db.consents.find(
-            {
-                "grantee": {"$in": grantee_keys(practitioner_id, health_unit)},
-                "revoked": {"$ne": True},
-                "expired": {"$ne": True},
-            }
-        )
-        .sort("citizen_id", 1)
-        .to_list()
+    live = {"revoked": {"$ne": True}, "expired": {"$ne": True}}
+    found = await find_each(
+        db.consents, "grantee", grantee_keys(practitioner_id, health_unit), live
     )
+    consents = sorted(ConsentDocument.all(found), key=lambda c: c.citizen_id)
     return list(dict.fromkeys(c.citizen_id for c in consents))[:limit]
 
 
 async def records_of(db: AsyncDatabase[Any], citizen_ids: list[str]) -> dict[str, RecordDocument]:
     """The records of these citizens, by citizen id (those records knows of)."""
-    found = RecordDocument.all(await db.records.find({"_id": {"$in": citizen_ids}}).to_list())
+    found = RecordDocument.all(await find_each(db.records, "_id", citizen_ids))
     return {record.id: record for record in found}
 
 

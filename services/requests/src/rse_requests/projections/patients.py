@@ -10,8 +10,9 @@ from typing import Any
 from rse_requests.documents import PatientDocument
 from rse_requests.domain.patient import Patient
 from rse_requests.domain.rules import exempt_on
-from rse_requests.projections.store import Db, fetch_all, set_stored
+from rse_requests.projections.store import Db, set_stored
 from rse_shared.projection import guarded_upsert
+from rse_shared.readmodel import find_each
 
 
 class Patients:
@@ -89,6 +90,5 @@ async def exempt_citizens(db: Db, citizen_ids: Iterable[str], today: date) -> se
     ids = sorted(set(citizen_ids))
     if not ids:
         return set()
-    found = db.patients.find({"_id": {"$in": ids}}, {"exemptions": 1})
-    docs = PatientDocument.all(await fetch_all(found))
+    docs = PatientDocument.all(await find_each(db.patients, "_id", ids, None, {"exemptions": 1}))
     return {d.id for d in docs if exempt_on(d.exemptions, today)}
