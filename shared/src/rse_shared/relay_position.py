@@ -14,7 +14,10 @@ from psycopg.types.json import Jsonb
 
 from rse_shared.chain import Head, heads_from_json, heads_to_json
 
+# The relays of one database (events and channels) may start together: the lock (held to
+# the end of this implicit transaction) keeps two CREATE TABLEs from racing on pg_type.
 POSITION_DDL = """
+SELECT pg_advisory_xact_lock(hashtext('outbox_relay_position'));
 CREATE TABLE IF NOT EXISTS outbox_relay_position (
     relay_name text PRIMARY KEY,
     position bigint NOT NULL,
