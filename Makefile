@@ -54,7 +54,8 @@ bench: infra  ## run every benchmark (about 6 minutes); tables and plots in benc
 	@set -o pipefail; for b in $(BENCHMARKS); do \
 		echo "== $$b"; \
 		$(UV) run --frozen python bench/$$b.py | tee bench/out/$$b.txt || exit 1; \
-	done
+	done; \
+	$(UV) run --frozen python bench/targets.py | tee bench/out/targets.txt
 
 lint: install  ## ruff (lint and format check) and mypy --strict on every package
 	@$(UV) run --frozen ruff check .

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from common import Rate, rate_plot, raw_consume, scratch
+from common import Rate, headline, rate_plot, raw_consume, scratch
 
 from rse_audit.replay import replay
 from rse_shared.chain import GENESIS, link
@@ -124,6 +124,11 @@ async def main(events: int) -> None:
     for name, count, seconds in rows:
         print(f"{name:<22} {count:>10} {seconds:>9.1f} {count / seconds:>10,.0f}")
     print(f"replay / raw consume rate: {(replayed / replay_seconds) / (raw / raw_seconds):.2f}")
+    headline(
+        "audit_replay",
+        rate=replayed / replay_seconds,
+        ratio=(replayed / replay_seconds) / (raw / raw_seconds),
+    )
     rate_plot(
         "audit_replay",
         f"audit replay vs raw consume ({events:,} events)",

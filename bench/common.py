@@ -402,3 +402,9 @@ def latency_plot(name: str, title: str, series: dict[str, Sequence[float]]) -> P
 
 if __name__ == "__main__":
     serve(sys.argv[1])
+
+
+def headline(name: str, **figures: float) -> None:
+    """Save a benchmark's headline figures for bench/targets.py (bench/out/<name>.json)."""
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(figures, indent=1) + "\n")

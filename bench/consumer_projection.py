@@ -25,6 +25,7 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from common import (
     Rate,
+    headline,
     infra_settings,
     rate_plot,
     rate_table,
@@ -196,6 +197,11 @@ async def main(events: int, patience: float) -> None:
     print(
         "consumer + projection / raw consume + INSERT (1 txn per message) rate: "
         f"{projected.per_second / single.per_second:.2g}"
+    )
+    headline(
+        "consumer_projection",
+        rate=projected.per_second,
+        batched_ratio=projected.per_second / batched.per_second,
     )
     rate_plot(
         "consumer_projection",

@@ -19,7 +19,7 @@ import time
 import uuid
 
 import psycopg
-from common import Rate, rate_plot
+from common import Rate, headline, rate_plot
 from eventsourcing.domain import Aggregate, event
 
 from rse_shared.eventstore import ServiceApplication
@@ -140,6 +140,7 @@ def main(events: int) -> None:
             f"{raw / seconds:>6.2f}"
         )
     print(f"append / INSERT rate: {raw / rows[-1][1]:.2f}")
+    headline("eventstore_append", ratio=raw / rows[-1][1])
     rate_plot(
         "eventstore_append",
         f"event-store append ladder ({events:,} events)",

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import psycopg
-from common import latency_plot, percentile, table
+from common import headline, latency_plot, percentile, table
 from load import (
     LATENCY_HEADERS,
     Arrivals,
@@ -308,6 +308,17 @@ def report(
             f"revocation -> denial p99 {percentile(revoke, 99):.0f} ms (target <= 150); "
             f"raw round trip p99 {percentile([r * 1000 for r in raw], 99):.1f} ms"
         )
+    paths = [s for s in mix.series.values() if s.latencies]
+    headline(
+        "mixed_load",
+        rate=rate,
+        started=sent.started,
+        commands=int(rate * duration),
+        p50_ms=max(percentile([v * 1000 for v in s.latencies], 50) for s in paths),
+        p99_ms=max(percentile([v * 1000 for v in s.latencies], 99) for s in paths),
+        revocation_p99_ms=percentile(revoke, 99) if revoke else float("nan"),
+        max_lag=max(lag.peak.values(), default=0),
+    )
     print()
     print(table(("consumer group", "max lag (messages)"), sorted(lag.peak.items())))
     print()

@@ -23,7 +23,7 @@ from collections import deque
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
-from common import Rate, rate_plot, rate_table, scratch
+from common import Rate, headline, rate_plot, rate_table, scratch
 
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
@@ -144,6 +144,7 @@ async def main(events: int) -> None:
     print()
     print(rate_table([raw, ours]))
     print(f"relay / raw produce rate: {ours.per_second / raw.per_second:.2f}")
+    headline("relay_publish", ratio=ours.per_second / raw.per_second)
     rate_plot("relay_publish", f"relay publish vs raw produce ({events:,} events)", [raw, ours])
 
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import random
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from aiokafka import AIOKafkaProducer
 from common import (
     ServiceSpec,
     free_port,
+    headline,
     infra_settings,
     latency_plot,
     percentile,
@@ -236,13 +238,14 @@ async def main(trials: int, readers: int, patience: float) -> None:
                 started, delays = time.perf_counter(), []
                 for n, citizen_id in enumerate(citizens, 1):
                     delays.append(await run_trial(load, consent, citizen_id, patience))
-                    print(f"trial {n:>3}: {delays[-1] * 1000:7.1f} ms", flush=True)
+                    print(f"trial {n:>3}: {delays[-1] * 1000:7.1f} ms", file=sys.stderr, flush=True)
                 elapsed = time.perf_counter() - started
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
                 await producer.stop()
         print(report(delays, readers, load.reads, load.failures, elapsed))
+        headline("revocation_delay", p99_ms=percentile([d * 1000 for d in delays], 99))
         latency_plot(
             "revocation_delay",
             f"revocation accepted -> read denied ({trials} trials)",

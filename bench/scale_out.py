@@ -35,6 +35,7 @@ from common import (
     Rate,
     ServiceSpec,
     free_port,
+    headline,
     infra_settings,
     rate_plot,
     rate_table,
@@ -286,6 +287,7 @@ async def main(count: int, patience: float) -> int:
     print(f"two / one: {rates[1].per_second / rates[0].per_second:.2f}x")
     rows = [(r.label, "yes" if not p else "NO: " + "; ".join(p)) for r, p in results]
     print(table(("round", "every event applied exactly once"), rows))
+    headline("scale_out", one=rates[0].per_second, two=rates[1].per_second)
     rate_plot("scale_out", "records: one process vs two in one group", rates)
     return 0 if all(not p for _, p in results) else 1
 
