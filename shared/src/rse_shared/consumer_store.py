@@ -33,6 +33,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from rse_shared.chain import GENESIS
+from rse_shared.pgstore import OneCallAppend
 
 RECENT_LINKS = 512
 """Hashes kept per partition to recognise re-publications: more than a relay's unsaved
@@ -74,7 +75,7 @@ class ConsumerState:
     heads: dict[StreamKey, ChainHead] = field(default_factory=dict)
 
 
-class PostgresConsumerRecorder(PostgresProcessRecorder):
+class PostgresConsumerRecorder(OneCallAppend, PostgresProcessRecorder):
     """The process recorder of a consumer: also writes the inbox and the chain heads."""
 
     def __init__(
