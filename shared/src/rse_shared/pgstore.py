@@ -59,7 +59,8 @@ class OneCallAppend(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if not stored_events or any(value is not None for value in kwargs.values()):
-            return super().insert_events(stored_events, **kwargs)
+            library: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return library
         columns = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
