@@ -32,6 +32,7 @@ from common import (
     raw_consume,
     scratch,
 )
+from load import BackingTable
 
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
@@ -88,6 +89,7 @@ async def consume_and_project(
     progress = Progress("records", events)
     deadline = time.perf_counter() + patience
     first: tuple[float, int] | None = None
+    records = BackingTable(service.db.records)
     async with running(service):
         while projected.seconds == 0.0:
             if time.perf_counter() > deadline:
@@ -95,7 +97,7 @@ async def consume_and_project(
             await asyncio.sleep(0.1)
             now = time.perf_counter()
             done = await applied(service, topic)
-            visible = await service.db.records.count_documents({})
+            visible = await records.count()
             if first is None and done:
                 first = (now, done)
             if first is None:
@@ -109,6 +111,7 @@ async def consume_and_project(
             if visible >= events:
                 projected.seconds = elapsed
     progress.close()
+    await records.close()
     assert first is not None
     # Timed from the first sample that saw progress: what was done before it is not counted.
     consumer.count = projected.count = events - first[1]

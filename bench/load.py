@@ -91,35 +91,22 @@ LATENCY_HEADERS = (
 )
 
 
-class Arrivals:
-    """Stamps when each awaited document appears in one read-model collection.
+class BackingTable:
+    """The PostgreSQL table FerretDB keeps one collection in, queried with SQL.
 
-    `awaited` maps the value of `key` (in documents matching `{scope: ...}`) to the moment
-    its command was due; a found document's latency goes to `path`.
-
-    The documents are looked for in the PostgreSQL table FerretDB keeps the collection in
-    (one indexed SQL query per poll), not through FerretDB: FerretDB 1.x decodes the whole
-    collection in Go for an `$in` (about 50 us per document), so polling every few ms
-    through it would spend the cores the platform under test needs. A document is in
-    the read model from the moment its row is committed, which is what this sees.
+    The benchmarks look for documents here rather than through FerretDB: FerretDB 1.x
+    decodes the whole collection in Go for an `$in` or a count (about 50 us per document),
+    so polling through it every few ms would spend the cores the platform under test
+    needs. A document is in the read model from the moment its row is committed, which is
+    what this sees.
     """
 
-    def __init__(
-        self, collection: Any, path: Series, key: str = "_id", scope: str | None = None
-    ) -> None:
+    def __init__(self, collection: Any) -> None:
         self.schema, self.collection = collection.database.name, collection.name
-        self.path, self.key, self.scope = path, key, scope
-        self.awaited: dict[str, float] = {}
-        self.scopes: dict[str, str] = {}  # awaited key -> the scope value to look under
         self.table: str | None = None
         self.conn: psycopg.AsyncConnection[Any] | None = None
 
-    def expect(self, value: str, due: float, scope: str | None = None) -> None:
-        self.awaited[value] = due
-        if scope is not None:
-            self.scopes[value] = scope
-
-    async def _table(self) -> str | None:
+    async def _name(self) -> str | None:
         if self.conn is None:
             conninfo = infra_settings().model_copy(update={"postgres_db": "ferretdb"})
             self.conn = await psycopg.AsyncConnection.connect(
@@ -135,25 +122,66 @@ class Arrivals:
                 self.table = row[0] if row else None
         return self.table
 
-    async def poll(self) -> None:
-        if not self.awaited or (table := await self._table()) is None:
-            return
+    async def find(self, key: str, field: str, values: Sequence[Any]) -> list[Any]:
+        """The `key` of each document whose `field` is one of `values` (an indexed lookup
+        where the collection has an index on `field`)."""
+        if not values or (table := await self._name()) is None:
+            return []
         assert self.conn is not None
-        keys = list(self.awaited)
-        field = self.scope or self.key
-        values = sorted({self.scopes[k] for k in keys}) if self.scope else keys
         query = sql.SQL("SELECT _jsonb->>{} FROM {}.{} WHERE _jsonb->{} = ANY(%s::jsonb[])").format(
-            sql.Literal(self.key),
-            sql.Identifier(self.schema),
-            sql.Identifier(table),
-            sql.Literal(field),
+            sql.Literal(key), sql.Identifier(self.schema), sql.Identifier(table), sql.Literal(field)
         )
         rows = await (await self.conn.execute(query, ([json.dumps(v) for v in values],))).fetchall()
+        return [found for (found,) in rows]
+
+    async def count(self) -> int:
+        if (table := await self._name()) is None:
+            return 0
+        assert self.conn is not None
+        query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(self.schema), sql.Identifier(table)
+        )
+        row = await (await self.conn.execute(query)).fetchone()
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+            self.conn = None
+
+
+class Arrivals:
+    """Stamps when each awaited document appears in one read-model collection.
+
+    `awaited` maps the value of `key` (in documents matching `{scope: ...}`) to the moment
+    its command was due; a found document's latency goes to `path`. Looked for in the
+    collection's `BackingTable`, one query per poll.
+    """
+
+    def __init__(
+        self, collection: Any, path: Series, key: str = "_id", scope: str | None = None
+    ) -> None:
+        self.table = BackingTable(collection)
+        self.path, self.key, self.scope = path, key, scope
+        self.awaited: dict[str, float] = {}
+        self.scopes: dict[str, str] = {}  # awaited key -> the scope value to look under
+
+    def expect(self, value: str, due: float, scope: str | None = None) -> None:
+        self.awaited[value] = due
+        if scope is not None:
+            self.scopes[value] = scope
+
+    async def poll(self) -> None:
+        if not self.awaited:
+            return
+        keys = list(self.awaited)
+        values = sorted({self.scopes[k] for k in keys}) if self.scope else keys
+        found = await self.table.find(self.key, self.scope or self.key, values)
         now = time.perf_counter()
-        for (found,) in rows:
-            due = self.awaited.pop(str(found), None)
+        for key in found:
+            due = self.awaited.pop(str(key), None)
             if due is not None:
-                self.scopes.pop(str(found), None)
+                self.scopes.pop(str(key), None)
                 self.path.latencies.append(now - due)
 
     def give_up(self) -> None:
@@ -161,8 +189,7 @@ class Arrivals:
         self.awaited.clear()
 
     async def close(self) -> None:
-        if self.conn is not None:
-            await self.conn.close()
+        await self.table.close()
 
 
 async def watch(watchers: Sequence[Any], every: float, stop: asyncio.Event, drain: float) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from argon2 import PasswordHasher
 from common import ServiceSpec, free_port, registration, scratch, service_process
-from load import say
+from load import BackingTable, say
 from pymongo import AsyncMongoClient
 
 from rse_identity.application import IdentityApplication
@@ -221,10 +221,13 @@ async def open_slots(plat: Platform, count: int, at_once: int = 16) -> None:
 
 
 async def arrived(collection: Any, ids: list[str], where: str) -> None:
+    table = BackingTable(collection)
+
     async def all_there() -> bool:
-        return await collection.count_documents({"_id": {"$in": ids}}) == len(ids)
+        return len(await table.find("_id", "_id", ids)) == len(ids)
 
     await eventually(all_there, timeout=120, every=0.5)
+    await table.close()
     say(f"  {len(ids)} citizens in {where}")
 
 

@@ -43,7 +43,7 @@ from common import (
     service_process,
     table,
 )
-from load import admin, producer, say
+from load import BackingTable, admin, producer, say
 from pymongo import AsyncMongoClient
 
 from rse_records.application import RecordsApplication
@@ -242,12 +242,16 @@ def exactly_once(store: Store, citizens: list[uuid.UUID], grants: int) -> list[s
 
 async def projected_once(mongo: Any, citizens: list[uuid.UUID], patience: float) -> bool:
     ids = [str(c) for c in citizens]
+    table = BackingTable(mongo.records)
     deadline = time.perf_counter() + patience
-    while time.perf_counter() < deadline:
-        if await mongo.records.count_documents({"_id": {"$in": ids}}) == len(ids):
-            return await mongo.records.count_documents({}) == len(ids)
-        await asyncio.sleep(0.5)
-    return False
+    try:
+        while time.perf_counter() < deadline:
+            if len(await table.find("_id", "_id", ids)) == len(ids):
+                return await table.count() == len(ids)
+            await asyncio.sleep(0.5)
+        return False
+    finally:
+        await table.close()
 
 
 async def round_of(processes: int, count: int, patience: float) -> tuple[Rate, list[str]]:
