@@ -264,8 +264,10 @@ do_start() {
     log "starting Kafka on $BOOTSTRAP (controller $HOST:$KAFKA_CONTROLLER_PORT; log: $KAFKA_SERVER_LOG)"
     # KAFKA_MARKER ("kafka.Kafka <props>") must stay the last two arguments.
     # setsid: own session, so a Ctrl-C or hang-up of the calling terminal does not reach the broker
-    # 1 GiB: a long-lived local broker keeps every test run's topics (thousands of partitions);
-    # at 512 MiB it ran out of heap.
+    # 1 GiB and 65,536 open files: each partition holds a few open files and a local broker
+    # may keep thousands of them (the test sessions delete the topics they created; one that
+    # was killed leaves its own); at 512 MiB, or at a 20,000-file limit, it stopped.
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
     setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
       -Dkafka.logs.dir="$KAFKA_LOGS" -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.xml" \

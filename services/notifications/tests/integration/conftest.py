@@ -27,6 +27,7 @@ from rse_shared.sealed import load_public_key
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import Envelopes, Kit, asgi_client, eventually, publish, unique
+from rse_shared.testing.kafka import created_topics
 from rse_shared.topics import channel_topic, consumed_by, events_topic
 
 from ..builders import contacts
@@ -87,6 +88,7 @@ async def fresh_topics(infra: ServiceSettings) -> dict[str, str]:
         await admin.create_topics([NewTopic(n, 3, 1) for n in names.values()])
     finally:
         await admin.close()
+    created_topics.update(names.values())
     return names
 
 

@@ -8,8 +8,10 @@ Only tests import this module; the helpers it builds on are in the rest of the p
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -26,7 +28,7 @@ from rse_shared.kafka import ADMIN
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import setup_tracing
 from rse_shared.testing.fhir import FhirValidator
-from rse_shared.testing.kafka import create_topic
+from rse_shared.testing.kafka import create_topic, created_topics, delete_created
 from rse_shared.testing.kit import Kit
 from rse_shared.testing.names import infra_script, unique
 from rse_shared.testing.services import feeding
@@ -40,6 +42,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """Tests reach Kafka as the admin: their topics and groups are outside the topology's ACLs
     (the broker's refusals are tested with the services' own principals, explicitly)."""
     os.environ.setdefault("RSE_KAFKA_USERNAME", ADMIN)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Delete the topics the session created (a broken broker is no test failure)."""
+    if not created_topics:
+        return
+    bootstrap = ServiceSettings(service_name="test", environment="test").kafka_bootstrap
+    try:
+        asyncio.run(asyncio.wait_for(delete_created(bootstrap), 30))
+    except Exception as failure:  # noqa: BLE001 - cleanup only; the results stand
+        print(f"\ntopics of this session left on the broker: {failure!r}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ class Upstream(Envelopes):
         await publish(self.bootstrap, self.topics[producer], *events)
 
     async def read(self, producer: str, event_type: type[E]) -> list[E]:
-        records = await read_topic(self.bootstrap, self.topics[producer], timeout=2)
+        records = await read_topic(self.bootstrap, self.topics[producer], timeout=15)
         return [e for e in map(parse_event, documents(records)) if isinstance(e, event_type)]
 
     async def published(
