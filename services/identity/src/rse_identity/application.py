@@ -21,6 +21,7 @@ from rse_identity.registration import RegistrationCommands
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
 
+
 class UsernameTaken(Exception):
     """A staff username already in use."""
 
