@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,13 +27,12 @@ from rse_identity.domain.activation import (
 )
 from rse_identity.domain.citizen import ActivationMethod, Citizen
 from rse_identity.domain.nif_claim import NifClaim
+from rse_identity.domain.oidc_login import OidcLogin, OidcLoginRefused
 from rse_identity.domain.sns_claim import SnsClaim
 from rse_shared.clock import Clock
 from rse_shared.eventstore import ServiceApplication
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from argon2 import PasswordHasher
 
 # An account opened through the provider has no password: this is no argon2 hash, so no
@@ -142,6 +141,27 @@ class RegistrationCommands(ServiceApplication):
             password_hash = pending.password_hash if pending else NO_PASSWORD
             self._open_account(citizen, "oidc", password_hash, pending)
         return self._citizen_account(citizen)
+
+    def start_oidc_login(
+        self, state: str, nonce: str, code_verifier: str, expires_at: datetime
+    ) -> None:
+        """Keep a login's state, nonce and PKCE verifier until its callback."""
+        login = OidcLogin(
+            state=state, nonce=nonce, code_verifier=code_verifier, expires_at=expires_at
+        )
+        self.save(login)
+
+    def use_oidc_login(self, state: str) -> OidcLogin:
+        """The login this state started, spent: a state answers one callback only."""
+        login = self._get(OidcLogin.create_id(state))
+        if not isinstance(login, OidcLogin):
+            raise OidcLoginRefused("unknown, expired or used state")
+        login.use(self.clock())
+        try:
+            self.save(login)
+        except IntegrityError:
+            raise OidcLoginRefused("unknown, expired or used state") from None
+        return login
 
     def _register_proven(self, proven: ProvenIdentity) -> Account:
         citizen = Citizen.register(
