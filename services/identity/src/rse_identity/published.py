@@ -1,6 +1,7 @@
 """Identity's domain events translated into the integration events it publishes.
 
-Account, claim, activation-code and OIDC-login events stay inside identity; operators' reads go to the citizen's
+Account, claim, activation and OIDC-login events stay inside identity; operators' reads go
+to the citizen's
 access history (consent).
 """
 
