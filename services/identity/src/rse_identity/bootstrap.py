@@ -97,6 +97,9 @@ def oidc_state(settings: Settings) -> dict[str, Any]:
     provider = None
     if settings.oidc_issuer:
         provider = OidcProvider(
-            settings.oidc_issuer, settings.oidc_client_id, settings.oidc_redirect_uri
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_redirect_uri,
+            provider_url=settings.oidc_provider_url,
         )
     return {"oidc": provider, "oidc_login_ttl": settings.oidc_login_ttl_seconds}

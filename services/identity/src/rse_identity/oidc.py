@@ -131,8 +131,11 @@ def proven_identity(claims: dict[str, Any]) -> ProvenIdentity:
 class OidcProvider:
     """The provider as identity's settings name it; its metadata is read on first use."""
 
-    def __init__(self, issuer: str, client_id: str, redirect_uri: str) -> None:
+    def __init__(
+        self, issuer: str, client_id: str, redirect_uri: str, *, provider_url: str | None = None
+    ) -> None:
         self.issuer = issuer.rstrip("/")
+        self.provider_url = (provider_url or issuer).rstrip("/")
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self._metadata: dict[str, Any] | None = None
@@ -141,7 +144,7 @@ class OidcProvider:
     async def metadata(self) -> dict[str, Any]:
         """The provider's discovery document; its issuer must be the one configured."""
         if self._metadata is None:
-            url = f"{self.issuer}/.well-known/openid-configuration"
+            url = f"{self.provider_url}/.well-known/openid-configuration"
             async with httpx.AsyncClient(timeout=10) as http:
                 answer = await http.get(url)
             answer.raise_for_status()
