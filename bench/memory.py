@@ -8,9 +8,9 @@ wires them), each with its API, relay, projectors and consumer, identity with it
 argon2 password hashing. Idle: resident memory (VmRSS from /proc/<pid>/status) sampled
 every 0.5 s for `--idle` seconds after `--settle` seconds of quiet. Load: `--users`
 simulated citizens, each in a loop for `--duration` seconds, register and are activated
-at the counter (identity), log in (identity), grant a consent (consent; records follows it), ask for a fee exemption
-(benefits; requests follows it), read their record (records) and their renewals
-(requests); memory sampled every 0.5 s meanwhile.
+at the counter (identity), log in (identity), grant a consent (consent; records follows
+it), ask for a fee exemption (benefits; requests follows it), read their record (records)
+and their renewals (requests); memory sampled every 0.5 s meanwhile.
 """
 
 from __future__ import annotations
