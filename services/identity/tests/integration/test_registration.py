@@ -74,6 +74,12 @@ async def test_a_replayed_or_unknown_state_is_refused(client: httpx.AsyncClient)
     assert_problem(await client.get("/auth/oidc/callback", params=unknown), 401)
 
 
+async def test_an_answer_naming_another_issuer_is_not_redeemed(client: httpx.AsyncClient) -> None:
+    back = await sign_in(await provider_redirect(client), "ana.silva")
+    mixed_up = {**back, "iss": "http://127.0.0.1:18080/realms/another"}
+    assert_problem(await client.get("/auth/oidc/callback", params=mixed_up), 401)
+
+
 async def test_the_provider_refuses_a_code_without_its_pkce_verifier(
     identity: Service,
 ) -> None:

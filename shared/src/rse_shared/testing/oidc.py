@@ -50,6 +50,4 @@ async def sign_in(
 async def through_provider(identity: httpx.AsyncClient, username: str) -> httpx.Response:
     """The whole flow for a test user of the realm: identity's answer to the callback."""
     back = await sign_in(await provider_redirect(identity), username)
-    return await identity.get(
-        "/auth/oidc/callback", params={"code": back["code"], "state": back["state"]}
-    )
+    return await identity.get("/auth/oidc/callback", params=back)  # code, state, iss

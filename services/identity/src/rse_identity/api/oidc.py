@@ -51,12 +51,20 @@ async def start(app: App, idp: Provider, request: Request) -> RedirectResponse:
 
 @oidc.get("/callback", response_model=AccessToken, responses={401: {}, 403: {}})
 async def callback(
-    app: App, idp: Provider, issuer: Issuer, state: Opaque, code: Opaque | None = None
+    app: App,
+    idp: Provider,
+    issuer: Issuer,
+    state: Opaque,
+    code: Opaque | None = None,
+    iss: Opaque | None = None,
 ) -> AccessToken:
     """The provider's answer: the citizen it vouched for, registered or found, logged in."""
     login = await in_thread(app.use_oidc_login, state)  # spent even if what follows fails
     if code is None:
         raise OidcLoginRefused("the provider sent no code")
+    if iss is not None and iss.rstrip("/") != idp.issuer:
+        # RFC 9207: an answer from another provider (a mix-up attack) is not redeemed.
+        raise OidcLoginRefused("the answer names another issuer")
     claims = await idp.redeem(code, login.code_verifier, login.nonce)
     account = await in_thread(app.register_or_find_proven, proven_identity(claims))
     # The provider authenticated the citizen ("fed"erated), not a password here.
