@@ -117,8 +117,14 @@ class RegistrationCommands(ServiceApplication):
         # Every guess is counted before it is answered: one that lost the race to save its
         # count is tried again on the fresh count, so parallel guesses cannot undercount.
         for _ in range(GUESS_SAVE_TRIES):
-            activation = self._activation(citizen_id)
-            if activation.try_code(self._matches(code), self.clock(), self.activation_policy):
+            activation = self._pending(citizen_id)
+            now = self.clock()
+            if activation is None or not activation.code_is_live(now, self.activation_policy):
+                # No live code (none issued, expired, burnt, already used): answered as a
+                # wrong code, in as long.
+                self.hasher.hash(code)
+                raise ActivationRefused("activation refused")
+            if activation.try_code(self._matches(code), now, self.activation_policy):
                 return activation  # spent: saved with the account it opens
             try:
                 self.save(activation)
@@ -228,12 +234,6 @@ class RegistrationCommands(ServiceApplication):
     def _pending(self, citizen_id: uuid.UUID) -> Activation | None:
         activation = self._get(Activation.create_id(citizen_id))
         return activation if isinstance(activation, Activation) else None
-
-    def _activation(self, citizen_id: uuid.UUID) -> Activation:
-        activation = self._pending(citizen_id)
-        if activation is None:
-            raise ActivationRefused("no activation pending for this citizen")
-        return activation
 
     def _citizen_account(self, citizen: Citizen) -> Account:
         account = self._get(Account.create_id(citizen.sns_number))

@@ -179,3 +179,15 @@ def test_an_oidc_state_answers_one_callback_and_expires(
     clock.now += timedelta(minutes=10)
     with pytest.raises(OidcLoginRefused):
         app.use_oidc_login("state-2")
+
+
+def test_every_refused_activation_is_told_alike(app: IdentityApplication) -> None:
+    app.register_or_find_proven(proven())  # activated, no code pending
+    citizen_id = register(app, sns="987654321", nif="501964843")
+    app.issue_activation_code(citizen_id)
+    refusals = []
+    for sns in (SNS, "987654321", "111111111"):
+        with pytest.raises(ActivationRefused) as refused:
+            app.activate_with_code(sns, "WRONGCODE2", None)
+        refusals.append(str(refused.value))
+    assert refusals == ["activation refused"] * 3
