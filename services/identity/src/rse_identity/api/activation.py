@@ -28,7 +28,7 @@ class IssuedCode(BaseModel):
     expires_at: datetime
 
 
-class Activation(Strict):
+class ActivationRequest(Strict):
     """The citizen's SNS number, the code from the counter and, optionally, a new password."""
 
     sns_number: str
@@ -62,6 +62,6 @@ async def issue_activation_code(
 
 
 @activation.post("/activate", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}})
-async def activate(body: Activation, app: App) -> None:
+async def activate(body: ActivationRequest, app: App) -> None:
     """Activate a registered citizen with the counter's code; their login opens."""
     await in_thread(app.activate_with_code, body.sns_number, body.code.upper(), body.password)
