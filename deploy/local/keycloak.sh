@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local Keycloak (the OpenID Connect provider standing for Autenticação.gov) on 127.0.0.1, from its Maven Central distribution: install|start|stop|restart|kill|status
+# Local Keycloak (the OpenID Connect provider standing for Autenticação.gov) on 127.0.0.1, from its Maven Central distribution: install|installed|start|stop|restart|reset|kill|status
 #
 # The distribution zip (org.keycloak:keycloak-quarkus-dist) is fetched once with Maven into
 # .local/keycloak and unpacked there; `kc.sh start-dev` runs it on the installed JDK (17) with
@@ -144,5 +144,6 @@ case "${1:-}" in
   reset) take_lock "keycloak-$KEYCLOAK_PORT"; do_reset ;;
   kill) take_lock "keycloak-$KEYCLOAK_PORT"; do_kill ;;
   status) do_status ;;
-  *) echo "usage: $0 {install|start|stop|restart|reset|kill|status}" >&2; exit 2 ;;
+  installed) [[ -x "$KEYCLOAK_DIST/bin/kc.sh" ]] ;;
+  *) echo "usage: $0 {install|installed|start|stop|restart|reset|kill|status}" >&2; exit 2 ;;
 esac
