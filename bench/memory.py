@@ -7,10 +7,10 @@ the real servers (fresh databases, MongoDB databases and topics, wired as the pl
 wires them), each with its API, relay, projectors and consumer, identity with its real
 argon2 password hashing. Idle: resident memory (VmRSS from /proc/<pid>/status) sampled
 every 0.5 s for `--idle` seconds after `--settle` seconds of quiet. Load: `--users`
-simulated citizens, each in a loop for `--duration` seconds, register (identity), log in
-(identity), grant a consent (consent; records follows it), ask for a fee exemption
-(benefits; requests follows it), read their record (records) and their renewals
-(requests); memory sampled every 0.5 s meanwhile.
+simulated citizens, each in a loop for `--duration` seconds, register and are activated
+at the counter (identity), log in (identity), grant a consent (consent; records follows
+it), ask for a fee exemption (benefits; requests follows it), read their record (records)
+and their renewals (requests); memory sampled every 0.5 s meanwhile.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from common import (
 
 SERVICES = ["identity", "consent", "records", "requests", "benefits"]
 EVERY = 0.5
+OPERATOR, OPERATOR_PASSWORD = "bench-counter", "a long enough operator secret"
 
 
 def rss_mib(pid: int) -> float:
@@ -75,6 +76,25 @@ class Citizens:
         }
         self.answers: Counter[tuple[str, int]] = Counter()
         self.registered = 0
+        self.operator: dict[str, str] = {}
+
+    async def open_counter(self, identity_db: str) -> None:
+        """An operator made in identity's event store (as `rse-identity create-operator`
+        does), logged in: they issue the citizens' activation codes."""
+        from argon2 import PasswordHasher
+
+        from rse_identity.application import IdentityApplication
+        from rse_identity.config import Settings
+
+        env = Settings(environment="test", postgres_db=identity_db).eventstore_env()
+        app = IdentityApplication(env=env, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+        app.provision_staff(username=OPERATOR, password=OPERATOR_PASSWORD, role="operator")
+        app.close()
+        answer = await self.clients["identity"].post(
+            "/auth/token", json={"username": OPERATOR, "password": OPERATOR_PASSWORD}
+        )
+        answer.raise_for_status()
+        self.operator = {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     async def call(self, service: str, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:
@@ -91,6 +111,20 @@ class Citizens:
             return
         self.registered += 1
         citizen = created.json()["citizen_id"]
+        # Activated at the counter (an operator's code; counted in identity's answers).
+        code = await self.call(
+            "identity", "POST", f"/citizens/{citizen}/activation-codes", headers=self.operator
+        )
+        if code.status_code != 201:
+            return
+        activated = await self.call(
+            "identity",
+            "POST",
+            "/citizens/activate",
+            json={"sns_number": body["sns_number"], "code": code.json()["code"]},
+        )
+        if activated.status_code != 204:
+            return
         login = await self.call(
             "identity",
             "POST",
@@ -185,6 +219,7 @@ async def main(users: int, duration: float, settle: float, idle_seconds: float) 
         await asyncio.sleep(settle)
         idle = await sample_for(pids, idle_seconds)
         citizens = Citizens(specs)
+        await citizens.open_counter(specs["identity"].database)
         print(f"load: {users} simulated citizens for {duration:g} s")
         stop = asyncio.Event()
         sampling = asyncio.create_task(sample(pids, stop))

@@ -43,3 +43,34 @@ def test_compose_kafka_gets_the_topologys_acls_and_topics() -> None:
     assert created == [f"{t.name} {t.partitions}" for t in topics.all_topics()]
     compose = (REPO / "docker-compose.yml").read_text()
     assert "PLAINTEXT" not in compose and "RSE_KAFKA_SECURITY_PROTOCOL: SASL_SSL" in compose
+
+
+def test_compose_runs_the_official_keycloak_with_the_realm_and_identity_trusts_it() -> None:
+    """The same provider as deploy/local's: Keycloak's official image, the committed realm."""
+    import yaml
+
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    keycloak = services["keycloak"]
+    assert keycloak["image"] == "quay.io/keycloak/keycloak:26.4.7"
+    assert "--import-realm" in keycloak["command"]
+    assert (
+        "./deploy/keycloak/rse-realm.json:/opt/keycloak/data/import/rse-realm.json:ro"
+        in keycloak["volumes"]
+    )
+    identity = services["identity"]["environment"]
+    assert identity["RSE_OIDC_ISSUER"] == "http://localhost:18080/realms/rse"
+    assert identity["RSE_OIDC_CLIENT_ID"] == "rse-identity"
+
+
+def test_the_realm_has_a_public_pkce_client_and_citizens_with_their_claims() -> None:
+    import json
+
+    realm = json.loads((REPO / "deploy" / "keycloak" / "rse-realm.json").read_text())
+    [client] = realm["clients"]
+    assert client["clientId"] == "rse-identity" and client["publicClient"] is True
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert not client["implicitFlowEnabled"] and not client["directAccessGrantsEnabled"]
+    claims = {m["config"].get("claim.name") for m in client["protocolMappers"]}
+    assert {"nif", "sns_number", "birthdate"} <= claims
+    ana = next(u for u in realm["users"] if u["username"] == "ana.silva")
+    assert set(ana["attributes"]) == {"nif", "sns_number", "birthdate"}

@@ -25,8 +25,11 @@ OPERATOR=$(login "$OP" "$OP_PW")
 
 N=$(( (RANDOM * 32768 + RANDOM) % 90000000 + 10000000 ))
 NIF=$(python3 -c "n='2%07d'%($N%10**7); s=sum(int(d)*w for d,w in zip(n,range(9,1,-1))); c=11-s%11; print(n+str(0 if c>=10 else c))")
-say "a citizen registers (SNS 1$N) and logs in"
+say "a citizen registers (SNS 1$N), is activated at the counter with a one-time code, and logs in"
 CID=$(post $H:8001/citizens "{\"full_name\":\"Rita Demo\",\"date_of_birth\":\"2011-04-20\",\"nif\":\"$NIF\",\"sns_number\":\"1$N\",\"email\":\"rita@example.pt\",\"phone\":\"+351912000000\",\"address\":\"Rua C, Braga\",\"password\":\"a long enough secret\"}" | json '["citizen_id"]')
+# The operator checked the citizen's card; the code is shown once.
+CODE=$(post $H:8001/citizens/$CID/activation-codes '' -H "Authorization: Bearer $OPERATOR" | json '["code"]')
+post $H:8001/citizens/activate "{\"sns_number\":\"1$N\",\"code\":\"$CODE\"}"
 CIT=$(login "1$N" "a long enough secret")
 echo "citizen $CID"
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Local infrastructure (PostgreSQL, Kafka, FerretDB, Mailpit; HAPI FHIR's validator built) for dev and tests on 127.0.0.1: up|down|status|env
+# Local infrastructure (PostgreSQL, Kafka, FerretDB, Mailpit, Keycloak; HAPI FHIR's validator built) for dev and tests on 127.0.0.1: up|down|status|env
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVICES=(postgres kafka ferretdb mailpit)
+# Keycloak, the OpenID Connect provider, unless RSE_LOCAL_KEYCLOAK=off (the fault suite's own
+# servers run no identity provider; its flows register at the counter).
+[[ "${RSE_LOCAL_KEYCLOAK:-on}" == off ]] || SERVICES+=(keycloak)
+keycloak_on() { [[ " ${SERVICES[*]} " == *" keycloak "* ]]; }
 
 address_of() {
   case "$1" in
@@ -12,6 +16,7 @@ address_of() {
     kafka) echo "$HOST:$KAFKA_PORT" ;;
     ferretdb) echo "$HOST:$FERRETDB_PORT" ;;
     mailpit) echo "$HOST:$MAILPIT_SMTP_PORT (UI http://$HOST:$MAILPIT_HTTP_PORT/)" ;;
+    keycloak) echo "http://$HOST:$KEYCLOAK_PORT/realms/rse (OpenID Connect issuer)" ;;
   esac
 }
 
@@ -35,10 +40,23 @@ export RSE_SMTP_HOST=$HOST
 export RSE_SMTP_PORT=$MAILPIT_SMTP_PORT
 export RSE_MAILPIT_API=http://$HOST:$MAILPIT_HTTP_PORT
 EOF
+  if keycloak_on; then
+    cat <<EOF
+export RSE_OIDC_ISSUER=http://$HOST:$KEYCLOAK_PORT/realms/rse
+export RSE_OIDC_CLIENT_ID=rse-identity
+EOF
+  fi
 }
 
 do_up() {
-  local started=$SECONDS pg_pid kafka_pid ferret_pid mailpit_pid rc=0
+  local started=$SECONDS pg_pid kafka_pid ferret_pid mailpit_pid keycloak_pid="" rc=0
+  # Keycloak takes the longest (about 65 s the first time, 20-40 s after): started first, in
+  # the background, and waited for last. Not yet installed, it is fetched with Maven after
+  # Kafka's and the validator's Maven runs (one at a time in the local repository).
+  if keycloak_on && "$DEPLOY_DIR/keycloak.sh" installed; then
+    "$DEPLOY_DIR/keycloak.sh" start &
+    keycloak_pid=$!
+  fi
   # PostgreSQL, Kafka and the FerretDB build (about a minute when Go's build cache is cold) are
   # independent: run them side by side (each script prefixes its lines).
   "$DEPLOY_DIR/postgres.sh" start &
@@ -57,8 +75,15 @@ do_up() {
   # The tests' FHIR validator: built once (its Maven run after Kafka's, not beside it, so that
   # the two never download into the local repository at the same time).
   "$DEPLOY_DIR/fhir-validator.sh" install || die "the FHIR validator failed to build"
+  if keycloak_on && [[ -z "$keycloak_pid" ]]; then
+    "$DEPLOY_DIR/keycloak.sh" start &
+    keycloak_pid=$!
+  fi
   # FerretDB needs PostgreSQL (ferretdb.sh start re-checks it).
   "$DEPLOY_DIR/ferretdb.sh" start || die "ferretdb failed to start"
+  if [[ -n "$keycloak_pid" ]]; then
+    wait "$keycloak_pid" || die "keycloak failed to start"
+  fi
   log "all up in $((SECONDS - started))s:"
   local s
   for s in "${SERVICES[@]}"; do
@@ -70,7 +95,9 @@ do_up() {
 
 do_down() {
   local rc=0 s
-  for s in mailpit ferretdb kafka postgres; do
+  local order=(mailpit ferretdb kafka postgres)
+  keycloak_on && order=(keycloak "${order[@]}")
+  for s in "${order[@]}"; do
     "$DEPLOY_DIR/$s.sh" stop || rc=1
   done
   return "$rc"

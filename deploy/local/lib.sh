@@ -29,6 +29,9 @@ FERRETDB_PORT=${RSE_LOCAL_FERRETDB_PORT:-27018}
 # Mailpit: the SMTP server notifications sends to, and its web UI and API (what was sent).
 MAILPIT_SMTP_PORT=${RSE_LOCAL_MAILPIT_SMTP_PORT:-11025}
 MAILPIT_HTTP_PORT=${RSE_LOCAL_MAILPIT_HTTP_PORT:-18025}
+# Keycloak: the OpenID Connect provider (realm rse) and its management interface.
+KEYCLOAK_PORT=${RSE_LOCAL_KEYCLOAK_PORT:-18080}
+KEYCLOAK_MANAGEMENT_PORT=${RSE_LOCAL_KEYCLOAK_MANAGEMENT_PORT:-18081}
 
 # --- logging -----------------------------------------------------------------------------------
 _NAME="$(basename "${0%.sh}")"

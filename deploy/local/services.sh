@@ -17,6 +17,10 @@ service_env() {
     "RSE_JWKS_URL=http://$HOST:8001/.well-known/jwks.json" \
     "RSE_SIGNING_KEY_FILE=$SECRETS_DIR/identity_signing_key.pem" \
     "RSE_AUDIT_KEY_FILE=$SECRETS_DIR/${name}_audit_key.pem RSE_SECRETS_DIR=$SECRETS_DIR"
+  # identity registers citizens through the local Keycloak (deploy/local/keycloak.sh).
+  if [[ "$name" == identity && "${RSE_LOCAL_KEYCLOAK:-on}" != off ]]; then
+    echo "RSE_OIDC_ISSUER=http://$HOST:$KEYCLOAK_PORT/realms/rse RSE_OIDC_CLIENT_ID=rse-identity"
+  fi
 }
 
 start_one() {

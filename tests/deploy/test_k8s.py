@@ -339,6 +339,12 @@ def test_environment_is_the_services_settings(
             value = str(tmp_path / Path(value).name)
         monkeypatch.setenv(name, value)
     settings = settings_class()
+    if service == "identity":
+        # The identity provider is external: its issuer, identity's client, the callback.
+        assert env["RSE_OIDC_ISSUER"].startswith("https://")
+        assert env["RSE_OIDC_REDIRECT_URI"].startswith("https://")
+        assert env["RSE_OIDC_REDIRECT_URI"].endswith("/auth/oidc/callback")
+        assert settings.oidc_client_id == env["RSE_OIDC_CLIENT_ID"] == "rse-identity"
     assert settings.service_name == service
     assert settings.http_port == port
     assert settings.postgres_db == f"rse_{service}"

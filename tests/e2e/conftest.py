@@ -34,6 +34,7 @@ from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
+from rse_shared.testing import open_counter
 from rse_shared.topics import consumed_by, owner_of
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -160,6 +161,7 @@ async def build_platform(
         for service in services.values():
             await service.workers.start()
         platform.clients = clients(platform)
+        await open_counter(identity, platform["identity"])  # citizens are activated there
         yield platform
     finally:
         for client in platform.clients.values():

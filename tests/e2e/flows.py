@@ -17,7 +17,7 @@ from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.verify import verify
 from rse_shared.eventstore import in_thread
-from rse_shared.testing import eventually
+from rse_shared.testing import counter_for, eventually
 
 _n = iter(range(1, 10_000_000))
 
@@ -30,7 +30,8 @@ def nif_for(seed: int) -> str:
 
 
 async def register_citizen(identity: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Register a new citizen and log them in; returns ids, credentials and auth header."""
+    """Register a new citizen, activate them at the counter (`open_counter` on this client)
+    and log them in; returns ids, credentials and auth header."""
     seed = (uuid.uuid4().int + next(_n)) % 10**8
     body = {
         "full_name": "Maria Santos",
@@ -43,11 +44,10 @@ async def register_citizen(identity: httpx.AsyncClient, **overrides: Any) -> dic
         "password": "a long enough secret",
         **overrides,
     }
-    created = await identity.post("/citizens", json=body)
-    assert created.status_code == 201, created.text
+    citizen_id = await counter_for(identity).register(body)
     token = await login(identity, body["sns_number"], body["password"])
     return {
-        "citizen_id": created.json()["citizen_id"],
+        "citizen_id": citizen_id,
         "body": body,
         "auth": {"Authorization": f"Bearer {token}"},
     }

@@ -55,6 +55,8 @@ class FaultServers:
             # infra.sh starts and stops a Mailpit too: its own, never the checkout's.
             "RSE_LOCAL_MAILPIT_SMTP_PORT": str(self.ports["mailpit_smtp"]),
             "RSE_LOCAL_MAILPIT_HTTP_PORT": str(self.ports["mailpit_http"]),
+            # No identity provider here: the suite's citizens are activated at the counter.
+            "RSE_LOCAL_KEYCLOAK": "off",
         }
 
     def run(self, script: str, action: str) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from rse_shared.settings import ServiceSettings
+from rse_shared.testing import open_counter
 from tests.e2e.conftest import Platform, build_platform
 from tests.e2e.conftest import platform as platform  # the fixture, re-exported
 
@@ -40,6 +41,7 @@ def clients_for(platform: Platform) -> dict[str, httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 async def api(platform: Platform) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     clients = clients_for(platform)
+    await open_counter(platform.services["identity"], clients["identity"])
     yield clients
     for client in clients.values():
         await client.aclose()

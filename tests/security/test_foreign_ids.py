@@ -1,9 +1,11 @@
 """An id of another kind of aggregate, where a path expects one kind, is a 404, never a 500.
 
 Aggregate ids of natural keys are uuid5 of a constant namespace (rse_shared.eventstore),
-so anyone who reads the source can compute a citizen's beneficiary, account or NIF-claim
-id. Each event store holds every kind of aggregate of its service under one id space: an
-endpoint that loads "the exemption" or "the citizen" by id must check what it loaded.
+so anyone who reads the source can compute a citizen's account, SNS- or NIF-claim id and,
+from the citizen id (random, never derived from the SNS number), their beneficiary or
+pending activation id. Each event store holds every kind of aggregate of its service under
+one id space: an endpoint that loads "the exemption" or "the citizen" by id must check what
+it loaded.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import pytest
 from rse_benefits.domain.beneficiary import Beneficiary
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_identity.domain.account import Account
+from rse_identity.domain.activation import Activation
 from rse_identity.domain.nif_claim import NifClaim
+from rse_identity.domain.sns_claim import SnsClaim
 from rse_requests.domain.patient import Patient
+from rse_shared.eventstore import natural_id
 from rse_shared.testing import eventually
 
 from .cast import Cast, Clients, problem_of
@@ -70,14 +75,23 @@ def identity_ids(cast: Cast) -> dict[str, uuid.UUID]:
     body = cast.citizen["body"]
     return {
         "account": Account.create_id(body["sns_number"]),
+        "sns claim": SnsClaim.create_id(body["sns_number"]),
         "nif claim": NifClaim.create_id(body["nif"]),
+        "activation": Activation.create_id(uuid.UUID(cast.citizen_id)),
     }
+
+
+def test_a_citizen_id_cannot_be_computed_from_the_sns_number(cast: Cast) -> None:
+    citizen_id = uuid.UUID(cast.citizen_id)
+    assert citizen_id.version == 4
+    assert citizen_id != natural_id("citizen", cast.citizen["body"]["sns_number"])
 
 
 OPERATOR_COMMANDS = [
     ("PUT", "family-doctor", {"practitioner_id": "P-1", "health_unit": "USF Tejo"}),
     ("PATCH", "contacts", {"phone": "+351915000000"}),
     ("POST", "deregistration", {"reason": "emigration", "effective_date": "2026-01-01"}),
+    ("POST", "activation-codes", {}),
 ]
 
 

@@ -141,6 +141,19 @@ TABLE: list[Rule] = [
             "password": c.citizen["body"]["password"],
         },
     ),
+    # Counter activation: operators issue the code (the cast citizen is active: 409); anyone
+    # may enter one (an empty code is 422, so the call is judged without spending a guess).
+    Rule("identity", "POST", "/citizens/{citizen_id}/activation-codes", OPERATOR),
+    Rule(
+        "identity",
+        "POST",
+        "/citizens/activate",
+        ANYONE,
+        lambda c: {"sns_number": c.citizen["body"]["sns_number"], "code": ""},
+    ),
+    # The identity provider's flow: public (no state and code: 422).
+    Rule("identity", "GET", "/auth/oidc/start", ANYONE),
+    Rule("identity", "GET", "/auth/oidc/callback", ANYONE),
     Rule("identity", "POST", "/auth/totp", SIGNED_IN),
     Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
     # --- consent: the citizen's own consents, alerts and access history

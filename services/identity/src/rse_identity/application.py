@@ -13,16 +13,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, TotpNotStarted
+from rse_identity.domain.activation import ActivationPolicy
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
-from rse_identity.domain.nif_claim import NifClaim
 from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
+from rse_identity.registration import CitizenAlreadyRegistered as CitizenAlreadyRegistered
+from rse_identity.registration import RegistrationCommands
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
-from rse_shared.eventstore import ServiceApplication
-
-
-class CitizenAlreadyRegistered(Exception):
-    """An SNS number or NIF that already belongs to a registered citizen."""
 
 
 class UsernameTaken(Exception):
@@ -41,7 +38,7 @@ class CitizenNotVisible(LookupError):
     """Not (yet) in the citizen directory."""
 
 
-class IdentityApplication(ServiceApplication):
+class IdentityApplication(RegistrationCommands):
     """Citizens, staff accounts and authentication."""
 
     name = "identity"
@@ -53,36 +50,13 @@ class IdentityApplication(ServiceApplication):
         hasher: PasswordHasher | None = None,
         login_policy: LoginPolicy | None = None,
         clock: Clock = utcnow,
+        activation_policy: ActivationPolicy | None = None,
     ) -> None:
         super().__init__(env)
         self.hasher = hasher or PasswordHasher()
         self.login_policy = login_policy or LoginPolicy()
         self.clock = clock
-
-    def register_citizen(
-        self,
-        *,
-        sns_number: str,
-        nif: str,
-        full_name: str,
-        date_of_birth: date,
-        email: str,
-        phone: str,
-        address: str,
-        password: str,
-    ) -> uuid.UUID:
-        citizen = Citizen.register(sns_number, nif, full_name, date_of_birth, email, phone, address)
-        account = Account(
-            username=sns_number,
-            password_hash=self.hasher.hash(password),
-            role="citizen",
-            claims={"citizen_id": str(citizen.id)},
-        )
-        try:
-            self.save(citizen, NifClaim(nif=nif, citizen_id=citizen.id), account)
-        except IntegrityError:
-            raise CitizenAlreadyRegistered("SNS number or NIF already registered") from None
-        return citizen.id
+        self.activation_policy = activation_policy or ActivationPolicy()
 
     def update_contacts(
         self,
@@ -108,8 +82,12 @@ class IdentityApplication(ServiceApplication):
     ) -> None:
         citizen = self._citizen(citizen_id)
         citizen.deregister(reason, effective_date)
-        account = self._account(citizen.sns_number)
-        account.close()
+        try:
+            account: Account | None = self._account(citizen.sns_number)
+        except AccountNotFound:
+            account = None  # registered but never activated: no account to close
+        if account is not None:
+            account.close()
         self.save(citizen, account)
 
     def record_personal_data_read(

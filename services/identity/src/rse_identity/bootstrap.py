@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rse_identity import api
+from rse_identity.api.oidc import ProviderNotConfigured
 from rse_identity.application import (
     AccountNotFound,
     CitizenAlreadyRegistered,
@@ -17,9 +18,13 @@ from rse_identity.application import (
 from rse_identity.config import Settings
 from rse_identity.contacts_channel import contacts_channel
 from rse_identity.domain.account import AccountClosed, LoginRefused, TotpNotStarted
+from rse_identity.domain.activation import ActivationRefused, AlreadyActivated
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
+from rse_identity.domain.oidc_login import OidcLoginRefused
+from rse_identity.oidc import ClaimsRefused, OidcProvider
 from rse_identity.projections import CitizenDirectory
 from rse_identity.published import to_integration_event
+from rse_identity.registration import CitizenNotFoundError, IdentityMismatch
 from rse_identity.tokens import TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.channels import channel_name, channel_relay, reader_key
@@ -38,6 +43,14 @@ ERRORS: dict[type[Exception], int] = {
     InvalidCitizenData: 422,
     LoginRefused: 401,
     AccountClosed: 401,
+    # Registration bound to a proven identity: the counter code and the provider.
+    ActivationRefused: 401,
+    AlreadyActivated: 409,
+    CitizenNotFoundError: 404,
+    OidcLoginRefused: 401,
+    ClaimsRefused: 403,
+    IdentityMismatch: 403,
+    ProviderNotConfigured: 404,
 }
 
 
@@ -67,9 +80,9 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
         translate=to_integration_event,
         topic=topic or events_topic("identity"),
         projections=[CitizenDirectory()],
-        routers=[api.citizens, api.staff, api.auth],
+        routers=[api.citizens, api.activation, api.staff, api.auth, api.oidc],
         errors=ERRORS,
-        state={"token_issuer": issuer},
+        state={"token_issuer": issuer, **oidc_state(settings)},
         verifier=verifier,
         extra_workers={
             "contacts-relay": channel_relay(
@@ -77,3 +90,16 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
             )
         },
     )
+
+
+def oidc_state(settings: Settings) -> dict[str, Any]:
+    """The identity provider the /auth/oidc routes use (none without RSE_OIDC_ISSUER)."""
+    provider = None
+    if settings.oidc_issuer:
+        provider = OidcProvider(
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_redirect_uri,
+            provider_url=settings.oidc_provider_url,
+        )
+    return {"oidc": provider, "oidc_login_ttl": settings.oidc_login_ttl_seconds}

@@ -19,6 +19,16 @@ class Settings(ServiceSettings):
     # notifications' X25519 public key: contacts are sealed to it (default: deploy/local's
     # secrets/notifications_seal.pub outside production).
     notifications_seal_public_key: Path | None = None
+    # The OpenID Connect provider standing for Autenticação.gov (deploy/local: Keycloak's
+    # realm rse, RSE_OIDC_ISSUER from infra.sh env); without an issuer, citizens are
+    # activated at the counter only.
+    oidc_issuer: str | None = None
+    # Where identity itself reaches the provider, if not at the issuer URL (docker compose:
+    # the browser's localhost is not identity's).
+    oidc_provider_url: str | None = None
+    oidc_client_id: str = "rse-identity"
+    oidc_redirect_uri: str = "http://127.0.0.1:8001/auth/oidc/callback"
+    oidc_login_ttl_seconds: int = 600
 
     @model_validator(mode="after")
     def _require_key_in_production(self) -> Settings:

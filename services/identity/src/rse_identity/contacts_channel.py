@@ -25,7 +25,9 @@ def contacts_channel(notifications_key: X25519PublicKey) -> Publisher:
 
     @publisher.translates(Citizen.Registered)
     def registered(event: Citizen.Registered, envelope: Envelope) -> IntegrationEvent:
-        return sealed(envelope, {"email": event.email, "phone": event.phone})
+        # A citizen registered through the identity provider has no phone yet: none is sent.
+        contacts = {"email": event.email, "phone": event.phone}
+        return sealed(envelope, {k: v for k, v in contacts.items() if v})
 
     @publisher.translates(Citizen.PersonalDataUpdated)
     def updated(event: Citizen.PersonalDataUpdated, envelope: Envelope) -> IntegrationEvent:

@@ -1,6 +1,7 @@
 """Identity's domain events translated into the integration events it publishes.
 
-Account and NIF-claim events stay inside identity; operators' reads go to the citizen's
+Account, claim, activation and OIDC-login events stay inside identity; operators' reads go
+to the citizen's
 access history (consent).
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.personal_data_read import PersonalDataRead as Read
 from rse_shared.contracts import (
+    CitizenActivated,
     CitizenDeregistered,
     CitizenRegistered,
     FamilyDoctorAssigned,
@@ -62,6 +64,11 @@ def family_doctor_assigned(
 @to_integration_event.translates(Citizen.Deregistered)
 def citizen_deregistered(event: Citizen.Deregistered, envelope: Envelope) -> IntegrationEvent:
     return CitizenDeregistered(**envelope, reason=event.reason, effective_date=event.effective_date)
+
+
+@to_integration_event.translates(Citizen.Activated)
+def citizen_activated(event: Citizen.Activated, envelope: Envelope) -> IntegrationEvent:
+    return CitizenActivated(**envelope, method=event.method)
 
 
 @to_integration_event.translates(Read.Recorded)

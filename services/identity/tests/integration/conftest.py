@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_shared.service import Service
-from rse_shared.testing import Kit, asgi_client
+from rse_shared.testing import Counter, Kit, asgi_client, open_counter
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -34,3 +34,9 @@ async def identity(kit: Kit, settings: Settings, fresh_topic: str) -> AsyncItera
 async def client(identity: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(identity) as http:
         yield http
+
+
+@pytest.fixture
+async def counter(identity: Service, client: httpx.AsyncClient) -> Counter:
+    """A health-unit counter on this identity: activates citizens registered by the form."""
+    return await open_counter(identity, client)

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rse_shared.service import Service
-from rse_shared.testing import eventually
+from rse_shared.testing import Counter, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -89,9 +89,10 @@ def assert_problem(response: httpx.Response, status: int) -> None:
 
 
 async def test_a_citizen_registers_enrols_totp_logs_in_and_reads_their_data(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, counter: Counter
 ) -> None:
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     token = await token_for(client, body)
     data = await visible(client, citizen_id, token)
     assert data["sns_number"] == body["sns_number"] and data["status"] == "registered"
@@ -113,8 +114,9 @@ async def test_a_citizen_registers_enrols_totp_logs_in_and_reads_their_data(
     assert (before["amr"], after["amr"]) == (["pwd"], ["pwd", "otp"])
 
 
-async def test_a_citizen_updates_contacts(client: httpx.AsyncClient) -> None:
+async def test_a_citizen_updates_contacts(client: httpx.AsyncClient, counter: Counter) -> None:
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     token = await token_for(client, body)
     await visible(client, citizen_id, token)
     response = await client.patch(
@@ -130,11 +132,13 @@ async def test_a_citizen_updates_contacts(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_operator_assigns_a_family_doctor_and_deregisters(
-    client: httpx.AsyncClient, identity: Service
+    client: httpx.AsyncClient, identity: Service, counter: Counter
 ) -> None:
     identity.app.provision_staff(username="op.one", password="operator password", role="operator")
     operator = (await login(client, "op.one", "operator password")).json()["access_token"]
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
+    assert (await login(client, body["sns_number"], body["password"])).status_code == 200
     doctor = {"practitioner_id": "P-100", "health_unit": "USF Tejo"}
     assigned = await client.put(
         f"/citizens/{citizen_id}/family-doctor", json=doctor, headers=bearer(operator)
@@ -184,8 +188,11 @@ async def test_an_operator_provisions_a_professional_who_can_log_in(
     assert_problem(denied, 403)
 
 
-async def test_repeated_failures_slow_down_then_lock(client: httpx.AsyncClient) -> None:
-    _, body = await register(client)
+async def test_repeated_failures_slow_down_then_lock(
+    client: httpx.AsyncClient, counter: Counter
+) -> None:
+    citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     for _ in range(3):
         assert_problem(await login(client, body["sns_number"], "wrong password"), 401)
     throttled = await login(client, body["sns_number"], body["password"])
@@ -285,9 +292,12 @@ async def test_expired_unsigned_and_foreign_tokens_are_refused(
         assert_problem(response, 401)
 
 
-async def test_a_citizen_cannot_read_another_citizens_data(client: httpx.AsyncClient) -> None:
+async def test_a_citizen_cannot_read_another_citizens_data(
+    client: httpx.AsyncClient, counter: Counter
+) -> None:
     victim_id, _ = await register(client)
-    _, intruder = await register(client)
+    intruder_id, intruder = await register(client)
+    await counter.activate(intruder_id, intruder["sns_number"])
     token = await token_for(client, intruder)
     assert_problem(await client.get(f"/citizens/{victim_id}", headers=bearer(token)), 403)
     patch = await client.patch(

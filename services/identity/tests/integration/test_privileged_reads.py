@@ -10,7 +10,7 @@ import pytest
 
 from rse_shared.contracts import PersonalDataRead, parse_event
 from rse_shared.service import Service
-from rse_shared.testing import documents, eventually, read_topic
+from rse_shared.testing import Counter, documents, eventually, read_topic
 
 from .test_api import assert_problem, bearer, login, register, token_for, visible
 
@@ -49,10 +49,11 @@ async def marked_read(client: httpx.AsyncClient, citizen_id: str, operator: str)
 
 
 async def test_an_operator_without_a_purpose_reads_nothing_and_nothing_is_recorded(
-    client: httpx.AsyncClient, identity: Service, fresh_topic: str
+    client: httpx.AsyncClient, identity: Service, fresh_topic: str, counter: Counter
 ) -> None:
     operator = await an_operator(client, identity)
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     await visible(client, citizen_id, await token_for(client, body))  # in the directory
     path = f"/citizens/{citizen_id}"
     assert_problem(await client.get(path, headers=bearer(operator)), 422)
@@ -67,10 +68,11 @@ async def test_an_operator_without_a_purpose_reads_nothing_and_nothing_is_record
 
 
 async def test_an_operators_read_with_a_purpose_is_saved_and_published_before_the_answer(
-    client: httpx.AsyncClient, identity: Service, fresh_topic: str
+    client: httpx.AsyncClient, identity: Service, fresh_topic: str, counter: Counter
 ) -> None:
     operator = await an_operator(client, identity)
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     own = await visible(client, citizen_id, await token_for(client, body))
     read = await client.get(
         f"/citizens/{citizen_id}", headers=bearer(operator), params={"purpose": WHY}
@@ -85,9 +87,10 @@ async def test_an_operators_read_with_a_purpose_is_saved_and_published_before_th
 
 
 async def test_the_citizens_own_reads_need_no_purpose_and_are_not_published(
-    client: httpx.AsyncClient, identity: Service, fresh_topic: str
+    client: httpx.AsyncClient, identity: Service, fresh_topic: str, counter: Counter
 ) -> None:
     citizen_id, body = await register(client)
+    await counter.activate(citizen_id, body["sns_number"])
     token = await token_for(client, body)
     await visible(client, citizen_id, token)
     assert (await client.get(f"/citizens/{citizen_id}", headers=bearer(token))).status_code == 200

@@ -29,6 +29,7 @@ from rse_shared.contracts.envelope import (
     stable_event_id,
 )
 from rse_shared.contracts.identity import (
+    CitizenActivated,
     CitizenDeregistered,
     CitizenRegistered,
     ContactsSealed,
@@ -72,6 +73,7 @@ __all__ = [
     "Category",
     "Checkpoint",
     "ChronicMedication",
+    "CitizenActivated",
     "CitizenDeregistered",
     "CitizenRegistered",
     "ConsentExpired",

@@ -22,6 +22,14 @@ class CitizenRegistered(IntegrationEvent):
 
 
 @contract
+class CitizenActivated(IntegrationEvent):
+    """The citizen proved who they are (the identity provider, or a counter's code): their
+    account opened."""
+
+    method: Literal["oidc", "counter"]
+
+
+@contract
 class PersonalDataUpdated(IntegrationEvent):
     """Contacts or address changed; lists which fields, not their values."""
 
@@ -67,6 +75,7 @@ class ContactsSealed(SealedEvent):
 
 
 __all__ = [
+    "CitizenActivated",
     "CitizenDeregistered",
     "CitizenRegistered",
     "ContactsSealed",

@@ -4,6 +4,7 @@ The pytest fixtures are in `rse_shared.testing.fixtures`, the plugin the workspa
 conftest.py loads; nothing here registers fixtures, and production code imports none of it.
 """
 
+from rse_shared.testing.citizens import Counter, counter_for, open_counter
 from rse_shared.testing.clocks import ManualClock
 from rse_shared.testing.fhir import FhirValidator
 from rse_shared.testing.kafka import create_topic, documents, publish, published_head, read_topic
@@ -16,6 +17,7 @@ from rse_shared.testing.waiting import eventually
 
 __all__ = [
     "REPO",
+    "Counter",
     "Envelopes",
     "FhirValidator",
     "Kit",
@@ -28,11 +30,13 @@ __all__ = [
     "a_registration",
     "asgi_client",
     "bearer",
+    "counter_for",
     "create_topic",
     "documents",
     "eventually",
     "feed",
     "feeding",
+    "open_counter",
     "publish",
     "published_head",
     "read_topic",

@@ -1,7 +1,9 @@
-"""Identity's HTTP API: one router per resource (citizens, staff, auth)."""
+"""Identity's HTTP API: one router per resource (citizens, activation, staff, auth, oidc)."""
 
+from rse_identity.api.activation import activation
 from rse_identity.api.auth import auth
 from rse_identity.api.citizens import citizens
+from rse_identity.api.oidc import oidc
 from rse_identity.api.staff import staff
 
-__all__ = ["auth", "citizens", "staff"]
+__all__ = ["activation", "auth", "citizens", "oidc", "staff"]

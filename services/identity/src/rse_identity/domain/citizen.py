@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date
 from typing import Literal
 
 from eventsourcing.domain import Aggregate, event
 
-from rse_shared.eventstore import natural_id
-
 DeregistrationReason = Literal["death", "emigration"]
+# How the citizen proved who they are: the OpenID Connect provider, or a counter's code.
+ActivationMethod = Literal["oidc", "counter"]
 
 
 class InvalidCitizenData(ValueError):
@@ -39,7 +38,12 @@ def check_sns_number(sns_number: str) -> None:
 
 
 class Citizen(Aggregate):
-    """A citizen of the SNS register, one per SNS number."""
+    """A citizen of the SNS register, one per SNS number (its `SnsClaim`), with a random id.
+
+    The id is not derived from the SNS number: knowing someone's number gives no handle on
+    their record. Registered through the form, a citizen is not activated (and has no
+    account) until they prove who they are.
+    """
 
     # The events are declared, not left to `@event("...")`, so that mypy sees them
     # (the projection and the translator name them); their fields are the methods' arguments.
@@ -63,9 +67,8 @@ class Citizen(Aggregate):
         reason: DeregistrationReason
         effective_date: date
 
-    @staticmethod
-    def create_id(sns_number: str) -> uuid.UUID:
-        return natural_id("citizen", sns_number)
+    class Activated(Aggregate.Event):
+        method: ActivationMethod
 
     @event(Registered)
     def __init__(
@@ -87,6 +90,7 @@ class Citizen(Aggregate):
         self.address = address
         self.family_doctor: tuple[str, str] | None = None
         self.deregistered: DeregistrationReason | None = None
+        self.activated: ActivationMethod | None = None
 
     @classmethod
     def register(
@@ -136,3 +140,8 @@ class Citizen(Aggregate):
     def deregister(self, reason: DeregistrationReason, effective_date: date) -> None:
         self.check_is_registered()
         self.deregistered = reason
+
+    @event(Activated)
+    def activate(self, method: ActivationMethod) -> None:
+        self.check_is_registered()
+        self.activated = method
