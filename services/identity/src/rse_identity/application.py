@@ -16,9 +16,9 @@ from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, Totp
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
 from rse_identity.domain.nif_claim import NifClaim
 from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
+from rse_identity.proxy_commands import ProxyCommands
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
-from rse_shared.eventstore import ServiceApplication
 
 
 class CitizenAlreadyRegistered(Exception):
@@ -41,8 +41,8 @@ class CitizenNotVisible(LookupError):
     """Not (yet) in the citizen directory."""
 
 
-class IdentityApplication(ServiceApplication):
-    """Citizens, staff accounts and authentication."""
+class IdentityApplication(ProxyCommands):
+    """Citizens, staff accounts, authentication, and who acts for whom."""
 
     name = "identity"
 

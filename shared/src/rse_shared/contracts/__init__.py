@@ -21,6 +21,7 @@ from rse_shared.contracts.consent import (
 )
 from rse_shared.contracts.envelope import (
     IntegrationEvent,
+    ProxyActor,
     UnknownEventType,
     contract,
     contract_for,
@@ -35,6 +36,11 @@ from rse_shared.contracts.identity import (
     FamilyDoctorAssigned,
     PersonalDataRead,
     PersonalDataUpdated,
+    ProxyAccepted,
+    ProxyAppointed,
+    ProxyEnded,
+    ProxyEstablished,
+    ProxyRevoked,
 )
 from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
@@ -100,6 +106,12 @@ __all__ = [
     "PrescriptionIssued",
     "PrescriptionItem",
     "Priority",
+    "ProxyAccepted",
+    "ProxyActor",
+    "ProxyAppointed",
+    "ProxyEnded",
+    "ProxyEstablished",
+    "ProxyRevoked",
     "RecordAccessed",
     "ReferralRegistered",
     "ReferralStatusChanged",
