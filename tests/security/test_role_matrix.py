@@ -6,6 +6,9 @@ professional reads a record only under consent, so the cast citizen consented to
 professional for every category. Allowed calls may still fail on their data (404, 409,
 422): what is checked is the authorisation outcome and that nothing answers 5xx.
 Refused: 401 without a token, 403 with a token of a role not in the table; problem+json.
+
+A proxy (a caregiver of the cast citizen, one per scope, acting for them) reaches a route
+only if the route's `scope` is theirs, or the route is public; 403 otherwise.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any
 import pytest
 
 from rse_shared.auth import ROLES
+from rse_shared.proxy import OPENS, SCOPES
 from tests.e2e.conftest import Platform
-from tests.e2e.flows import nif_for
+from tests.e2e.flows import nif_for, register_citizen
+from tests.e2e.proxies import acting_for, appoint
 
 from .cast import CALLERS, PROBLEM, Cast, Clients
 
@@ -55,6 +60,7 @@ class Rule:
     path: str
     allowed: frozenset[str]
     body: Body | None = None
+    scope: str | None = None  # the proxy scope that opens it (None: closed to every proxy)
 
     def __str__(self) -> str:
         return f"{self.service} {self.method} {self.path}"
@@ -96,8 +102,9 @@ REASON = {"reason": "not needed any more"}
 TABLE: list[Rule] = [
     # --- identity
     Rule("identity", "POST", "/citizens", ANYONE, lambda c: REGISTRATION),
-    Rule("identity", "GET", "/citizens/me", CITIZEN),  # staff have no personal data here
-    Rule("identity", "GET", "/citizens/{citizen_id}", CITIZEN_OR_OPERATOR),
+    # staff have no personal data here
+    Rule("identity", "GET", "/citizens/me", CITIZEN, scope="record.read"),
+    Rule("identity", "GET", "/citizens/{citizen_id}", CITIZEN_OR_OPERATOR, scope="record.read"),
     Rule(
         "identity",
         "PATCH",
@@ -143,6 +150,39 @@ TABLE: list[Rule] = [
     ),
     Rule("identity", "POST", "/auth/totp", SIGNED_IN),
     Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
+    # --- identity: acting for someone (never through a proxy's own token)
+    Rule(
+        "identity",
+        "POST",
+        "/guardianships",
+        OPERATOR,
+        lambda c: {"minor_id": str(uuid.uuid4()), "guardian_id": c.citizen_id, "documents": "x"},
+    ),
+    # An unknown proxy keeps the cast from appointing anyone (422, still allowed); an
+    # operator appoints only a RENTEV healthcare proxy.
+    Rule(
+        "identity",
+        "POST",
+        "/citizens/{citizen_id}/proxies",
+        CITIZEN_OR_OPERATOR,
+        lambda c: {
+            "kind": "healthcare_proxy",
+            "proxy_id": str(uuid.uuid4()),
+            "scopes": ["record.read"],
+            "rentev_reference": "RENTEV-2026-1",
+        },
+    ),
+    Rule("identity", "GET", "/citizens/{citizen_id}/proxies", CITIZEN),
+    Rule("identity", "POST", "/proxies/{relationship_id}/acceptance", CITIZEN),
+    Rule("identity", "POST", "/proxies/{relationship_id}/revocation", CITIZEN_OR_OPERATOR),
+    # A malformed scope keeps the citizen from a token (422, still allowed).
+    Rule(
+        "identity",
+        "POST",
+        "/auth/token/exchange",
+        CITIZEN,
+        lambda c: {"subject": c.citizen_id, "scope": "NOT A SCOPE!"},
+    ),
     # --- consent: the citizen's own consents, alerts and access history
     Rule(
         "consent",
@@ -153,29 +193,95 @@ TABLE: list[Rule] = [
             "grantee": {"kind": "professional", "id": "P-nobody"},
             "categories": ["vaccinations"],
         },
+        scope="consents.manage",
     ),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents/fhir", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents/{consent_id}", CITIZEN_OR_AUDITOR),
-    Rule("consent", "POST", "/citizens/{citizen_id}/consents/{consent_id}/revocation", CITIZEN),
-    Rule("consent", "GET", "/citizens/{citizen_id}/access-history", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/alert-settings", CITIZEN),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents/fhir",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents/{consent_id}",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/consents/{consent_id}/revocation",
+        CITIZEN,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/access-history",
+        CITIZEN_OR_AUDITOR,
+        scope="record.read",
+    ),
+    Rule(
+        "consent", "GET", "/citizens/{citizen_id}/alert-settings", CITIZEN, scope="consents.manage"
+    ),
     Rule(
         "consent",
         "PUT",
         "/citizens/{citizen_id}/alert-settings",
         CITIZEN,
         lambda c: {"access_alerts": False},
+        scope="consents.manage",
     ),
-    Rule("consent", "GET", "/citizens/{citizen_id}/alerts", CITIZEN),
-    Rule("consent", "POST", "/citizens/{citizen_id}/alerts/{alert_id}/read", CITIZEN),
+    Rule("consent", "GET", "/citizens/{citizen_id}/alerts", CITIZEN, scope="consents.manage"),
+    Rule(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/alerts/{alert_id}/read",
+        CITIZEN,
+        scope="consents.manage",
+    ),
     # --- records: the citizen reads it all; professionals read by consent and write
-    Rule("records", "GET", "/records/{citizen_id}", CITIZEN),
-    Rule("records", "GET", "/records/{citizen_id}/health-summary", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/vaccinations", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/care-plan", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/prescriptions", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR),
+    Rule("records", "GET", "/records/{citizen_id}", CITIZEN, scope="record.read"),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/health-summary",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/vaccinations",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/care-plan",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/prescriptions",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR, scope="record.read"
+    ),
     Rule("records", "GET", "/professionals/me/patients", PROFESSIONAL),
     # break-the-glass: a professional, the reason in the body (the cast's consent makes these
     # ordinary reads, so they take none of the day's quota)
@@ -264,21 +370,23 @@ TABLE: list[Rule] = [
     ),
     # --- requests: citizens their own requests; professionals their own agenda; hospitals
     # their referrals
-    Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN, scope="appointments"),
     Rule(
         "requests",
         "POST",
         "/citizens/{citizen_id}/appointments",
         CITIZEN,
         lambda c: {"slot_id": str(uuid.uuid4())},
+        scope="appointments",
     ),
-    Rule("requests", "GET", "/citizens/{citizen_id}/appointments", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/appointments", CITIZEN, scope="appointments"),
     Rule(
         "requests",
         "POST",
         "/citizens/{citizen_id}/appointments/{appointment_id}/cancellation",
         CITIZEN,
         lambda c: REASON,
+        scope="appointments",
     ),
     Rule(
         "requests",
@@ -286,10 +394,13 @@ TABLE: list[Rule] = [
         "/citizens/{citizen_id}/renewals",
         CITIZEN,
         lambda c: {"medication_ids": ["med-unknown"]},
+        scope="renewals",
     ),
-    Rule("requests", "GET", "/citizens/{citizen_id}/renewals", CITIZEN),
-    Rule("requests", "GET", "/citizens/{citizen_id}/renewals/{request_id}", CITIZEN),
-    Rule("requests", "GET", "/citizens/{citizen_id}/referrals", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/renewals", CITIZEN, scope="renewals"),
+    Rule(
+        "requests", "GET", "/citizens/{citizen_id}/renewals/{request_id}", CITIZEN, scope="renewals"
+    ),
+    Rule("requests", "GET", "/citizens/{citizen_id}/referrals", CITIZEN, scope="referrals.read"),
     Rule(
         "requests",
         "POST",
@@ -343,6 +454,7 @@ TABLE: list[Rule] = [
             "category": "blood_donor",
             "evidence": [{"kind": "donor card", "reference": "IPST-1"}],
         },
+        scope="exemptions",
     ),
     Rule(
         "benefits",
@@ -350,9 +462,18 @@ TABLE: list[Rule] = [
         "/citizens/{citizen_id}/exemptions/{exemption_id}/renewal",
         CITIZEN,
         lambda c: {},
+        scope="exemptions",
     ),
-    Rule("benefits", "GET", "/citizens/{citizen_id}/exemptions", CITIZEN_OR_OFFICER),
-    Rule("benefits", "GET", "/citizens/{citizen_id}/benefits", CITIZEN_OR_OFFICER),
+    Rule(
+        "benefits",
+        "GET",
+        "/citizens/{citizen_id}/exemptions",
+        CITIZEN_OR_OFFICER,
+        scope="exemptions",
+    ),
+    Rule(
+        "benefits", "GET", "/citizens/{citizen_id}/benefits", CITIZEN_OR_OFFICER, scope="exemptions"
+    ),
     Rule("benefits", "GET", "/exemptions/pending", OFFICER),
     Rule(
         "benefits",
@@ -392,6 +513,66 @@ def verdict(rule: Rule, caller: str, status: int, content_type: str) -> str | No
     if status != expected:
         return f"expected {expected}"
     return None if content_type.startswith(PROBLEM) else "refusal is not problem+json"
+
+
+def test_every_citizen_route_a_scope_opens_is_the_citizen_s_own() -> None:
+    """A scope only narrows what the represented citizen may do: never a staff route."""
+    for rule in TABLE:
+        assert rule.scope is None or "citizen" in rule.allowed, str(rule)
+
+
+def test_the_table_s_scopes_are_the_scopes_the_platform_opens() -> None:
+    """The table is the specification; rse_shared.proxy.OPENS is what the guard enforces."""
+    tabled = {(r.service, r.method, r.path, r.scope) for r in TABLE if r.scope}
+    opened = {(e.service, e.method, e.path, s) for s, ends in OPENS.items() for e in ends}
+    assert tabled == opened
+
+
+@pytest.fixture(scope="session")
+async def proxies(platform: Platform, api: Clients, cast: Cast) -> dict[str, dict[str, str]]:
+    """For each scope, a caregiver of the cast citizen holding that scope only, acting."""
+    identity, headers = api["identity"], {}
+    for scope in SCOPES:
+        proxy = await register_citizen(identity)
+        appointed = await appoint(identity, cast.citizen, proxy, [scope])
+        assert appointed.status_code == 201, appointed.text
+        relationship = appointed.json()["relationship_id"]
+        accepted = await identity.post(f"/proxies/{relationship}/acceptance", headers=proxy["auth"])
+        assert accepted.status_code == 204, accepted.text
+        headers[scope] = await acting_for(identity, proxy, cast.citizen)
+    return headers
+
+
+def proxy_verdict(rule: Rule, scope: str, status: int, content_type: str) -> str | None:
+    """What is wrong with this answer to a proxy holding `scope`, if anything."""
+    if status >= 500:
+        return "server error"
+    if rule.allowed == ANYONE or rule.scope == scope:
+        return "refused, but the scope opens it" if status in (401, 403) else None
+    if status != 403:
+        return "expected 403"
+    return None if content_type.startswith(PROBLEM) else "refusal is not problem+json"
+
+
+@pytest.mark.parametrize("rule", TABLE, ids=str)
+async def test_each_proxy_reaches_only_what_its_scope_opens(
+    rule: Rule, api: Clients, cast: Cast, proxies: dict[str, dict[str, str]]
+) -> None:
+    """Attacker: a caregiver trusted with one part of a citizen's affairs reaching for the
+    rest. Stopped by: the proxy guard in `authenticated`, which opens a route only to the
+    scope the table names (and no staff route to any), 403 otherwise."""
+    wrong = []
+    for scope, header in proxies.items():
+        body = rule.body(cast) if rule.body else None
+        response = await api[rule.service].request(
+            rule.method, rule.url(cast), json=body, headers=header
+        )
+        problem = proxy_verdict(
+            rule, scope, response.status_code, response.headers.get("content-type", "")
+        )
+        if problem:
+            wrong.append(f"{scope}: {response.status_code} ({problem}) {response.text[:150]}")
+    assert wrong == []
 
 
 @pytest.mark.parametrize("rule", TABLE, ids=str)
