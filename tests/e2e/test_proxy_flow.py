@@ -86,15 +86,18 @@ async def test_a_parent_books_and_renews_for_their_child_and_the_child_s_history
         return response.json() if response.status_code == 201 else None
 
     renewal = await eventually(renewal_requested)
+    read = await platform["records"].get(f"/records/{cid}/vaccinations", headers=as_parent)
+    assert read.status_code == 200, read.text
 
     async def shown() -> list[dict[str, Any]] | None:
         done = [e for e in await history_of(platform, child) if e["role"] == "proxy"]
-        return done if len(done) >= 2 else None
+        return done if len(done) >= 3 else None
 
     done = await eventually(shown)
     assert {e["on_behalf"]["did"] for e in done} == {
         "AppointmentBooked",
         "MedicationRenewalRequested",
+        "RecordReadByProxy",
     }
     assert all(e["on_behalf"]["by"] == parent["citizen_id"] for e in done)
     assert all(e["on_behalf"]["on_behalf_of"] == cid for e in done)

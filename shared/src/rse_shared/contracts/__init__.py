@@ -55,6 +55,7 @@ from rse_shared.contracts.records import (
     PrescriptionIssued,
     PrescriptionItem,
     RecordAccessed,
+    RecordReadByProxy,
     VaccinationRecorded,
 )
 from rse_shared.contracts.requests import (
@@ -113,6 +114,7 @@ __all__ = [
     "ProxyEstablished",
     "ProxyRevoked",
     "RecordAccessed",
+    "RecordReadByProxy",
     "ReferralRegistered",
     "ReferralStatusChanged",
     "RenewedItem",
