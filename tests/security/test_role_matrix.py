@@ -7,8 +7,8 @@ professional for every category. Allowed calls may still fail on their data (404
 422): what is checked is the authorisation outcome and that nothing answers 5xx.
 Refused: 401 without a token, 403 with a token of a role not in the table; problem+json.
 
-A proxy (a caregiver of the cast citizen, one per scope, acting for them) reaches a route
-only if the route's `scope` is theirs, or the route is public; 403 otherwise.
+A rule's `scope` is the proxy scope that opens it (test_proxy_scopes checks every route
+with a proxy of each scope).
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from typing import Any
 import pytest
 
 from rse_shared.auth import ROLES
-from rse_shared.proxy import OPENS, SCOPES
 from tests.e2e.conftest import Platform
-from tests.e2e.flows import nif_for, register_citizen
-from tests.e2e.proxies import acting_for, appoint
+from tests.e2e.flows import nif_for
 
 from .cast import CALLERS, PROBLEM, Cast, Clients
 
@@ -513,66 +511,6 @@ def verdict(rule: Rule, caller: str, status: int, content_type: str) -> str | No
     if status != expected:
         return f"expected {expected}"
     return None if content_type.startswith(PROBLEM) else "refusal is not problem+json"
-
-
-def test_every_citizen_route_a_scope_opens_is_the_citizen_s_own() -> None:
-    """A scope only narrows what the represented citizen may do: never a staff route."""
-    for rule in TABLE:
-        assert rule.scope is None or "citizen" in rule.allowed, str(rule)
-
-
-def test_the_table_s_scopes_are_the_scopes_the_platform_opens() -> None:
-    """The table is the specification; rse_shared.proxy.OPENS is what the guard enforces."""
-    tabled = {(r.service, r.method, r.path, r.scope) for r in TABLE if r.scope}
-    opened = {(e.service, e.method, e.path, s) for s, ends in OPENS.items() for e in ends}
-    assert tabled == opened
-
-
-@pytest.fixture(scope="session")
-async def proxies(platform: Platform, api: Clients, cast: Cast) -> dict[str, dict[str, str]]:
-    """For each scope, a caregiver of the cast citizen holding that scope only, acting."""
-    identity, headers = api["identity"], {}
-    for scope in SCOPES:
-        proxy = await register_citizen(identity)
-        appointed = await appoint(identity, cast.citizen, proxy, [scope])
-        assert appointed.status_code == 201, appointed.text
-        relationship = appointed.json()["relationship_id"]
-        accepted = await identity.post(f"/proxies/{relationship}/acceptance", headers=proxy["auth"])
-        assert accepted.status_code == 204, accepted.text
-        headers[scope] = await acting_for(identity, proxy, cast.citizen)
-    return headers
-
-
-def proxy_verdict(rule: Rule, scope: str, status: int, content_type: str) -> str | None:
-    """What is wrong with this answer to a proxy holding `scope`, if anything."""
-    if status >= 500:
-        return "server error"
-    if rule.allowed == ANYONE or rule.scope == scope:
-        return "refused, but the scope opens it" if status in (401, 403) else None
-    if status != 403:
-        return "expected 403"
-    return None if content_type.startswith(PROBLEM) else "refusal is not problem+json"
-
-
-@pytest.mark.parametrize("rule", TABLE, ids=str)
-async def test_each_proxy_reaches_only_what_its_scope_opens(
-    rule: Rule, api: Clients, cast: Cast, proxies: dict[str, dict[str, str]]
-) -> None:
-    """Attacker: a caregiver trusted with one part of a citizen's affairs reaching for the
-    rest. Stopped by: the proxy guard in `authenticated`, which opens a route only to the
-    scope the table names (and no staff route to any), 403 otherwise."""
-    wrong = []
-    for scope, header in proxies.items():
-        body = rule.body(cast) if rule.body else None
-        response = await api[rule.service].request(
-            rule.method, rule.url(cast), json=body, headers=header
-        )
-        problem = proxy_verdict(
-            rule, scope, response.status_code, response.headers.get("content-type", "")
-        )
-        if problem:
-            wrong.append(f"{scope}: {response.status_code} ({problem}) {response.text[:150]}")
-    assert wrong == []
 
 
 @pytest.mark.parametrize("rule", TABLE, ids=str)
