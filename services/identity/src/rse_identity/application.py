@@ -110,7 +110,7 @@ class IdentityApplication(ProxyCommands):
         citizen.deregister(reason, effective_date)
         account = self._account(citizen.sns_number)
         account.close()
-        self.save(citizen, account)
+        self.save(citizen, account, *self.relationships_ended_with(citizen_id))
 
     def record_personal_data_read(
         self, citizen_id: uuid.UUID, actor_id: str, role: PrivilegedRole, purpose: str

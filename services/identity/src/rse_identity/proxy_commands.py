@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.proxy import (
@@ -91,6 +92,18 @@ class ProxyCommands(ServiceApplication):
         self.save(relationship, *self._unlinked(relationship))
         return True
 
+    def relationships_ended_with(self, citizen_id: uuid.UUID) -> list[Aggregate]:
+        """A deregistered citizen's open relationships, either side, ended (to save with it)."""
+        rosters: dict[uuid.UUID, ProxyRoster] = {}
+        own = self._roster(citizen_id, rosters)
+        ended: list[Aggregate] = []
+        for key in [*own.represented_by, *own.acts_for]:
+            relationship = self.proxy_relationship(uuid.UUID(key))
+            relationship.end(self.clock(), reason="citizen deregistered")
+            self._unlinked(relationship, rosters)
+            ended.append(relationship)
+        return [*ended, *rosters.values()] if ended else []
+
     def acting_relationship(
         self, proxy_id: uuid.UUID, represented_id: uuid.UUID
     ) -> ProxyRelationship:
@@ -142,17 +155,29 @@ class ProxyCommands(ServiceApplication):
         self.save(relationship, represented, proxy)
         return relationship.id
 
-    def _unlinked(self, relationship: ProxyRelationship) -> list[ProxyRoster]:
-        rosters = [self._roster(relationship.represented_id), self._roster(relationship.proxy_id)]
+    def _unlinked(
+        self, relationship: ProxyRelationship, kept: dict[uuid.UUID, ProxyRoster] | None = None
+    ) -> list[ProxyRoster]:
+        """Both parties' rosters without the relationship (`kept`: rosters already in hand)."""
+        rosters = [
+            self._roster(relationship.represented_id, kept),
+            self._roster(relationship.proxy_id, kept),
+        ]
         for roster in rosters:
             roster.unlink(relationship.id)
         return rosters
 
-    def _roster(self, citizen_id: uuid.UUID) -> ProxyRoster:
+    def _roster(
+        self, citizen_id: uuid.UUID, kept: dict[uuid.UUID, ProxyRoster] | None = None
+    ) -> ProxyRoster:
+        if kept is not None and citizen_id in kept:
+            return kept[citizen_id]
         try:
             roster: ProxyRoster = self.repository.get(ProxyRoster.create_id(citizen_id))
         except AggregateNotFoundError:
-            return ProxyRoster(citizen_id=citizen_id)
+            roster = ProxyRoster(citizen_id=citizen_id)
+        if kept is not None:
+            kept[citizen_id] = roster
         return roster
 
     def _adult(self, citizen_id: uuid.UUID) -> Citizen:

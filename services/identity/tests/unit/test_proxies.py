@@ -188,3 +188,19 @@ def published(app: IdentityApplication) -> list[object]:
     events = (app.mapper.to_domain_event(n) for n in notifications)
     translated = (to_integration_event(e, i) for i, e in enumerate(events, start=1))
     return [e for e in translated if e is not None]
+
+
+def test_a_deregistered_guardian_s_relationships_all_end_and_the_wards_are_free(
+    app: IdentityApplication,
+) -> None:
+    first, second, parent, other = child(app), child(app, 12), citizen(app), citizen(app)
+    one = app.establish_guardianship(first, parent, "operator-1", "CN 7/2016")
+    two = app.establish_guardianship(second, parent, "operator-1", "CN 8/2014")
+    app.deregister(parent, "death", NOW.date())
+    assert app.relationship_ended(one) and app.relationship_ended(two)
+    ended = [e for e in published(app) if isinstance(e, ProxyEnded)]
+    assert {(e.relationship_id, e.reason) for e in ended} == {
+        (one, "citizen deregistered"),
+        (two, "citizen deregistered"),
+    }
+    app.establish_guardianship(first, other, "operator-1", "CN 9/2016")  # rosters freed

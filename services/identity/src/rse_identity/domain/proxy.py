@@ -206,9 +206,10 @@ class ProxyRelationship(Aggregate):
     def is_due_to_end(self, today: date) -> bool:
         return self.is_open() and self.valid_until is not None and today >= self.valid_until
 
-    def end(self, at: datetime) -> None:
-        """End it at the end of its period (a guardian's ward comes of age)."""
-        reason = "came of age" if self.kind == "legal_guardian" else "period over"
+    def end(self, at: datetime, reason: str | None = None) -> None:
+        """End it at the end of its period (a guardian's ward comes of age), or for `reason`."""
+        if reason is None:
+            reason = "came of age" if self.kind == "legal_guardian" else "period over"
         self._ended(
             represented_id=self.represented_id, proxy_id=self.proxy_id, reason=reason, at=at
         )
