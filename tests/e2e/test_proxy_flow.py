@@ -233,6 +233,10 @@ async def test_refused_relationships_answer_422(platform: Platform) -> None:
     assert themselves.status_code == 422, themselves.text
     child_proxy = await appoint(identity, adult, minor, ["appointments"])
     assert child_proxy.status_code == 422  # a minor acts for no one
+    too_young = await identity.get(
+        f"/citizens/{minor['citizen_id']}/proxies", headers=minor["auth"]
+    )
+    assert too_young.status_code == 403  # a minor sees who acts for them from 16
     first = await appoint(identity, adult, other, ["appointments"])
     assert first.status_code == 201
     third = await register_citizen(identity)
