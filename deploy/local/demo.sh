@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Walks the platform's main flows with curl against `make up`: consent, a write in the
-# citizen's history, break-the-glass reviewed by an auditor, renewal, exemption, and what
-# notifications sent (it ends printing Mailpit's UI URL).
+# citizen's history, break-the-glass reviewed by an auditor, renewal, exemption, a parent
+# acting for the child (guardianship, token exchange, what it opens, the child's history),
+# and what notifications sent (it ends printing Mailpit's UI URL).
 set -euo pipefail
 H=http://127.0.0.1
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -93,6 +94,35 @@ say "exemption from user fees: the citizen is a minor, decided by rule at once"
 post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: Bearer $CIT"; echo
 until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT' | grep -q '\"exempt_from_user_fees\":true'"
 curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT"; echo
+
+say "a parent acts for the child: an operator, the birth certificate checked, makes him her legal guardian"
+PN=$(( N + 1 ))
+PNIF=$(python3 -c "n='2%07d'%($PN%10**7); s=sum(int(d)*w for d,w in zip(n,range(9,1,-1))); c=11-s%11; print(n+str(0 if c>=10 else c))")
+PARENT_ID=$(post $H:8001/citizens "{\"full_name\":\"Paulo Demo\",\"date_of_birth\":\"1979-09-03\",\"nif\":\"$PNIF\",\"sns_number\":\"1$PN\",\"email\":\"paulo@example.pt\",\"phone\":\"+351912000001\",\"address\":\"Rua C, Braga\",\"password\":\"a parent's long secret\"}" | json '["citizen_id"]')
+PARENT=$(login "1$PN" "a parent's long secret")
+REL=$(post $H:8001/guardianships "{\"minor_id\":\"$CID\",\"guardian_id\":\"$PARENT_ID\",\"documents\":\"birth certificate 4711/2011\"}" -H "Authorization: Bearer $OPERATOR" | json '["relationship_id"]')
+echo "guardianship $REL: parent $PARENT_ID for $CID, until her 18th birthday"
+say "he logs in as himself and exchanges his token for one acting for her (RFC 8693)"
+EXCHANGED=$(post $H:8001/auth/token/exchange "{\"grant_type\":\"urn:ietf:params:oauth:grant-type:token-exchange\",\"subject\":\"$CID\"}" -H "Authorization: Bearer $PARENT")
+AS_PARENT=$(json '["access_token"]' <<<"$EXCHANGED")
+python3 -c "
+import base64,json,sys; t=sys.argv[1].split('.')[1]; c=json.loads(base64.urlsafe_b64decode(t + '=' * (-len(t) % 4)))
+print('sub', c['sub'], 'act', c['act'], 'scope', c['scope'], 'rel', c['rel'])" "$AS_PARENT"
+say "he books her an appointment with her family doctor and asks for her medication's renewal"
+post $H:8004/practitioners/P-$DOC/slots "{\"starts_at\":\"$(date -u -d '+3 days' +%FT%H:00:00+00:00)\"}" -H "Authorization: Bearer $DR" >/dev/null
+SLOT=$(until_ok bash -c "curl -sf $H:8004/citizens/$CID/slots -H 'Authorization: Bearer $AS_PARENT' | python3 -c \"
+import json,sys; s=json.load(sys.stdin); print(s[0]['slot_id']) if s else sys.exit(1)\"")
+post $H:8004/citizens/$CID/appointments "{\"slot_id\":\"$SLOT\"}" -H "Authorization: Bearer $AS_PARENT" | json '["appointment_id"]'
+post $H:8004/citizens/$CID/renewals "{\"medication_ids\":[\"$MED\"]}" -H "Authorization: Bearer $AS_PARENT" | json '["request_id"]'
+say "what no guardian's scope opens is refused: her notifications, her contacts"
+curl -s -o /dev/null -w 'notifications: %{http_code}\n' $H:8006/citizens/$CID/notifications -H "Authorization: Bearer $AS_PARENT"
+curl -s -o /dev/null -w 'contacts: %{http_code}\n' -X PATCH $H:8001/citizens/$CID/contacts -H "Authorization: Bearer $AS_PARENT" -H 'content-type: application/json' -d '{"phone":"+351919999999"}'
+say "her access history shows what was done for her, by whom, on whose behalf"
+until_ok bash -c "curl -sf $H:8002/citizens/$CID/access-history -H 'Authorization: Bearer $CIT' | grep -q MedicationRenewalRequested" >/dev/null || true
+curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT" | python3 -c "
+import json,sys
+for a in json.load(sys.stdin):
+    if a.get('on_behalf'): print(a['accessed_at'][:19], a['on_behalf']['summary'], [e['kind'] + ':' + e['id'] for e in a['entries']])"
 
 say "what notifications sent the citizen (e-mail in Mailpit; SMS only with RSE_SMS_GATEWAY_URL set)"
 # Until every channel has its outcome (the dispatcher sends within a second or two).

@@ -6,6 +6,9 @@ professional reads a record only under consent, so the cast citizen consented to
 professional for every category. Allowed calls may still fail on their data (404, 409,
 422): what is checked is the authorisation outcome and that nothing answers 5xx.
 Refused: 401 without a token, 403 with a token of a role not in the table; problem+json.
+
+A rule's `scope` is the proxy scope that opens it (test_proxy_scopes checks every route
+with a proxy of each scope).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Rule:
     path: str
     allowed: frozenset[str]
     body: Body | None = None
+    scope: str | None = None  # the proxy scope that opens it (None: closed to every proxy)
 
     def __str__(self) -> str:
         return f"{self.service} {self.method} {self.path}"
@@ -96,8 +100,9 @@ REASON = {"reason": "not needed any more"}
 TABLE: list[Rule] = [
     # --- identity
     Rule("identity", "POST", "/citizens", ANYONE, lambda c: REGISTRATION),
-    Rule("identity", "GET", "/citizens/me", CITIZEN),  # staff have no personal data here
-    Rule("identity", "GET", "/citizens/{citizen_id}", CITIZEN_OR_OPERATOR),
+    # staff have no personal data here
+    Rule("identity", "GET", "/citizens/me", CITIZEN, scope="record.read"),
+    Rule("identity", "GET", "/citizens/{citizen_id}", CITIZEN_OR_OPERATOR, scope="record.read"),
     Rule(
         "identity",
         "PATCH",
@@ -156,6 +161,39 @@ TABLE: list[Rule] = [
     Rule("identity", "GET", "/auth/oidc/callback", ANYONE),
     Rule("identity", "POST", "/auth/totp", SIGNED_IN),
     Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
+    # --- identity: acting for someone (never through a proxy's own token)
+    Rule(
+        "identity",
+        "POST",
+        "/guardianships",
+        OPERATOR,
+        lambda c: {"minor_id": str(uuid.uuid4()), "guardian_id": c.citizen_id, "documents": "x"},
+    ),
+    # An unknown proxy keeps the cast from appointing anyone (422, still allowed); an
+    # operator appoints only a RENTEV healthcare proxy.
+    Rule(
+        "identity",
+        "POST",
+        "/citizens/{citizen_id}/proxies",
+        CITIZEN_OR_OPERATOR,
+        lambda c: {
+            "kind": "healthcare_proxy",
+            "proxy_id": str(uuid.uuid4()),
+            "scopes": ["record.read"],
+            "rentev_reference": "RENTEV-2026-1",
+        },
+    ),
+    Rule("identity", "GET", "/citizens/{citizen_id}/proxies", CITIZEN),
+    Rule("identity", "POST", "/proxies/{relationship_id}/acceptance", CITIZEN),
+    Rule("identity", "POST", "/proxies/{relationship_id}/revocation", CITIZEN_OR_OPERATOR),
+    # A malformed scope keeps the citizen from a token (422, still allowed).
+    Rule(
+        "identity",
+        "POST",
+        "/auth/token/exchange",
+        CITIZEN,
+        lambda c: {"subject": c.citizen_id, "scope": "NOT A SCOPE!"},
+    ),
     # --- consent: the citizen's own consents, alerts and access history
     Rule(
         "consent",
@@ -166,29 +204,95 @@ TABLE: list[Rule] = [
             "grantee": {"kind": "professional", "id": "P-nobody"},
             "categories": ["vaccinations"],
         },
+        scope="consents.manage",
     ),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents/fhir", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/consents/{consent_id}", CITIZEN_OR_AUDITOR),
-    Rule("consent", "POST", "/citizens/{citizen_id}/consents/{consent_id}/revocation", CITIZEN),
-    Rule("consent", "GET", "/citizens/{citizen_id}/access-history", CITIZEN_OR_AUDITOR),
-    Rule("consent", "GET", "/citizens/{citizen_id}/alert-settings", CITIZEN),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents/fhir",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/consents/{consent_id}",
+        CITIZEN_OR_AUDITOR,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/consents/{consent_id}/revocation",
+        CITIZEN,
+        scope="consents.manage",
+    ),
+    Rule(
+        "consent",
+        "GET",
+        "/citizens/{citizen_id}/access-history",
+        CITIZEN_OR_AUDITOR,
+        scope="record.read",
+    ),
+    Rule(
+        "consent", "GET", "/citizens/{citizen_id}/alert-settings", CITIZEN, scope="consents.manage"
+    ),
     Rule(
         "consent",
         "PUT",
         "/citizens/{citizen_id}/alert-settings",
         CITIZEN,
         lambda c: {"access_alerts": False},
+        scope="consents.manage",
     ),
-    Rule("consent", "GET", "/citizens/{citizen_id}/alerts", CITIZEN),
-    Rule("consent", "POST", "/citizens/{citizen_id}/alerts/{alert_id}/read", CITIZEN),
+    Rule("consent", "GET", "/citizens/{citizen_id}/alerts", CITIZEN, scope="consents.manage"),
+    Rule(
+        "consent",
+        "POST",
+        "/citizens/{citizen_id}/alerts/{alert_id}/read",
+        CITIZEN,
+        scope="consents.manage",
+    ),
     # --- records: the citizen reads it all; professionals read by consent and write
-    Rule("records", "GET", "/records/{citizen_id}", CITIZEN),
-    Rule("records", "GET", "/records/{citizen_id}/health-summary", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/vaccinations", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/care-plan", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/prescriptions", CITIZEN_OR_PROFESSIONAL),
-    Rule("records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR),
+    Rule("records", "GET", "/records/{citizen_id}", CITIZEN, scope="record.read"),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/health-summary",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/vaccinations",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/care-plan",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records",
+        "GET",
+        "/records/{citizen_id}/prescriptions",
+        CITIZEN_OR_PROFESSIONAL,
+        scope="record.read",
+    ),
+    Rule(
+        "records", "GET", "/records/{citizen_id}/accesses", CITIZEN_OR_AUDITOR, scope="record.read"
+    ),
     Rule("records", "GET", "/professionals/me/patients", PROFESSIONAL),
     # break-the-glass: a professional, the reason in the body (the cast's consent makes these
     # ordinary reads, so they take none of the day's quota)
@@ -277,21 +381,23 @@ TABLE: list[Rule] = [
     ),
     # --- requests: citizens their own requests; professionals their own agenda; hospitals
     # their referrals
-    Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/slots", CITIZEN, scope="appointments"),
     Rule(
         "requests",
         "POST",
         "/citizens/{citizen_id}/appointments",
         CITIZEN,
         lambda c: {"slot_id": str(uuid.uuid4())},
+        scope="appointments",
     ),
-    Rule("requests", "GET", "/citizens/{citizen_id}/appointments", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/appointments", CITIZEN, scope="appointments"),
     Rule(
         "requests",
         "POST",
         "/citizens/{citizen_id}/appointments/{appointment_id}/cancellation",
         CITIZEN,
         lambda c: REASON,
+        scope="appointments",
     ),
     Rule(
         "requests",
@@ -299,10 +405,13 @@ TABLE: list[Rule] = [
         "/citizens/{citizen_id}/renewals",
         CITIZEN,
         lambda c: {"medication_ids": ["med-unknown"]},
+        scope="renewals",
     ),
-    Rule("requests", "GET", "/citizens/{citizen_id}/renewals", CITIZEN),
-    Rule("requests", "GET", "/citizens/{citizen_id}/renewals/{request_id}", CITIZEN),
-    Rule("requests", "GET", "/citizens/{citizen_id}/referrals", CITIZEN),
+    Rule("requests", "GET", "/citizens/{citizen_id}/renewals", CITIZEN, scope="renewals"),
+    Rule(
+        "requests", "GET", "/citizens/{citizen_id}/renewals/{request_id}", CITIZEN, scope="renewals"
+    ),
+    Rule("requests", "GET", "/citizens/{citizen_id}/referrals", CITIZEN, scope="referrals.read"),
     Rule(
         "requests",
         "POST",
@@ -356,6 +465,7 @@ TABLE: list[Rule] = [
             "category": "blood_donor",
             "evidence": [{"kind": "donor card", "reference": "IPST-1"}],
         },
+        scope="exemptions",
     ),
     Rule(
         "benefits",
@@ -363,9 +473,18 @@ TABLE: list[Rule] = [
         "/citizens/{citizen_id}/exemptions/{exemption_id}/renewal",
         CITIZEN,
         lambda c: {},
+        scope="exemptions",
     ),
-    Rule("benefits", "GET", "/citizens/{citizen_id}/exemptions", CITIZEN_OR_OFFICER),
-    Rule("benefits", "GET", "/citizens/{citizen_id}/benefits", CITIZEN_OR_OFFICER),
+    Rule(
+        "benefits",
+        "GET",
+        "/citizens/{citizen_id}/exemptions",
+        CITIZEN_OR_OFFICER,
+        scope="exemptions",
+    ),
+    Rule(
+        "benefits", "GET", "/citizens/{citizen_id}/benefits", CITIZEN_OR_OFFICER, scope="exemptions"
+    ),
     Rule("benefits", "GET", "/exemptions/pending", OFFICER),
     Rule(
         "benefits",

@@ -48,6 +48,12 @@ class Principal:
     hospital: str | None = None  # hospital staff: the hospital they work for
     # How the session was authenticated (RFC 8176 `amr`: "pwd", "otp"); () if not said.
     amr: tuple[str, ...] = ()
+    # Acting for someone (RFC 8693): the proxy's citizen id, the relationship, its scopes.
+    # None for a token of one's own, which holds all of the role's rights.
+    actor: str | None = None
+    relationship_id: str | None = None
+    scopes: frozenset[str] | None = None
+    proxy_kind: str | None = None
 
     def is_citizen(self, citizen_id: object) -> bool:
         return self.role == "citizen" and self.citizen_id == str(citizen_id)
@@ -141,7 +147,31 @@ def principal_from(claims: dict[str, Any]) -> Principal:
         health_unit=claims.get("health_unit"),
         hospital=claims.get("hospital"),
         amr=_methods(claims.get("amr")),
+        **_acting_claims(claims),
     )
+
+
+def _acting_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """A token acting for someone: `act.sub`, `rel` and `scope` all there, or it is refused."""
+    act = claims.get("act")
+    if act is None:
+        return {}
+    actor, relationship, scope = (
+        act.get("sub") if isinstance(act, dict) else None,
+        claims.get("rel"),
+        claims.get("scope"),
+    )
+    if not (isinstance(actor, str) and isinstance(relationship, str) and isinstance(scope, str)):
+        raise AuthError("malformed act claim")
+    if "act" in act:  # acting through someone acting for someone: chains are refused
+        raise AuthError("a chain of actors is not accepted")
+    kind = claims.get("proxy_kind")
+    return {
+        "actor": actor,
+        "relationship_id": relationship,
+        "scopes": frozenset(scope.split()),
+        "proxy_kind": kind if isinstance(kind, str) else None,
+    }
 
 
 def _methods(amr: Any) -> tuple[str, ...]:
@@ -162,7 +192,13 @@ async def authenticated(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    if principal.actor is not None:
+        # Imported here: rse_shared.proxy_guard builds on this module.
+        from rse_shared.proxy_guard import check_acting
+
+        await check_acting(request, principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]

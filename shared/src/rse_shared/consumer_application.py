@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from eventsourcing.application import ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.popo import POPOFactory
@@ -35,8 +35,10 @@ from rse_shared.consumer_store import (
     PostgresConsumerRecorder,
 )
 from rse_shared.contracts.envelope import IntegrationEvent
+from rse_shared.contracts.identity import ProxyEnded, ProxyRevoked
 from rse_shared.contracts.sealed import SealedEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
+from rse_shared.proxy import EndedRelationship
 
 Aggregates = dict[uuid.UUID, MutableOrImmutableAggregate[uuid.UUID]]
 
@@ -154,8 +156,31 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         key = inbox_key(event)
         if positions.get(key, 0) >= event.source_position:
             return  # already applied: a re-published copy
+        self._note_ended_relationship(event, processing_event)
         self.handle(event, processing_event)
         positions[key] = state.inbox[key] = event.source_position
+
+    def _note_ended_relationship(
+        self, event: IntegrationEvent, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Every service keeps the proxy relationships identity ended, for the proxy guard."""
+        if not isinstance(event, ProxyRevoked | ProxyEnded) or self.relationship_ended(
+            event.relationship_id
+        ):
+            return
+        at = event.revoked_at if isinstance(event, ProxyRevoked) else event.ended_at
+        reason = "revoked" if isinstance(event, ProxyRevoked) else event.reason
+        processing_event.collect_events(
+            EndedRelationship(event.relationship_id, event.citizen_id, reason, at)
+        )
+
+    def relationship_ended(self, relationship_id: uuid.UUID) -> bool:
+        """Whether identity told this service that the proxy relationship ended."""
+        try:
+            self.repository.get(EndedRelationship.create_id(relationship_id))
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def _inbox_positions(self, events: Sequence[IntegrationEvent]) -> dict[InboxKey, int]:
         return self.recorder.inbox_positions(inbox_key(e) for e in events)

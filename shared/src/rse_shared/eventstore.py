@@ -14,6 +14,9 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 from opentelemetry import propagate
 
+from rse_shared.acting import ACTING_ATTRIBUTE as _ACTING_ATTRIBUTE
+from rse_shared.acting import acting_now as _acting_now
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -59,6 +62,10 @@ class TracingMapper(Mapper[uuid.UUID]):
         traceparent = current_traceparent()
         if traceparent and not hasattr(domain_event, TRACE_ATTRIBUTE):
             object.__setattr__(domain_event, TRACE_ATTRIBUTE, traceparent)
+        acting = _acting_now()
+        if acting is not None and not hasattr(domain_event, _ACTING_ATTRIBUTE):
+            # Saved while a proxy acts for the citizen: the event names the proxy too.
+            object.__setattr__(domain_event, _ACTING_ATTRIBUTE, acting.as_dict())
         return super().to_stored_event(domain_event)
 
 

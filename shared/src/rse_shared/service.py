@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from rse_shared.acting import ActingScope
 from rse_shared.auth import TokenVerifier, http_jwks_loader
 from rse_shared.consumer_application import ConsumerApplication
 from rse_shared.http import (
@@ -183,6 +184,7 @@ def create_api(
         setattr(api.state, key, value)
     install_problem_handlers(api, errors)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.add_middleware(ActingScope)
     api.add_middleware(MeasureRequests)
     api.add_middleware(TraceRequests)
     api.include_router(health_router(checks))
@@ -306,7 +308,13 @@ def assemble(
     jobs = (extra_workers or {}, scheduled or {})
     workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
     verifier = verifier or _verifier(settings)
-    state = {"app": app, "token_verifier": verifier, "mongo_db": db, **(state or {})}
+    state = {
+        "app": app,
+        "token_verifier": verifier,
+        "mongo_db": db,
+        "service_name": settings.service_name,  # the proxy guard's routes are per service
+        **(state or {}),
+    }
     api = create_api(
         title=f"RSE {settings.service_name}",
         settings=settings,

@@ -96,8 +96,14 @@ def dlq_parts(name: str, group: str) -> str | None:
 
 CONSUMES: dict[str, tuple[str, ...]] = {
     "identity": (),
-    # identity: operators' reads of personal data, for the citizen's access history.
-    "consent": (events_topic("records"), events_topic("identity")),
+    # identity: operators' reads of personal data, for the citizen's access history;
+    # requests and benefits: what a proxy did for the citizen, for the same history.
+    "consent": (
+        events_topic("records"),
+        events_topic("identity"),
+        events_topic("requests"),
+        events_topic("benefits"),
+    ),
     "records": (events_topic("identity"), events_topic("consent"), events_topic("requests")),
     "requests": (events_topic("identity"), events_topic("records"), events_topic("benefits")),
     "benefits": (events_topic("identity"),),

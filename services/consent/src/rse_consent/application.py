@@ -16,9 +16,16 @@ from rse_consent.domain.alert import AccessAlert, alert_due
 from rse_consent.domain.alert_preferences import AlertPreferences
 from rse_consent.domain.consent import Consent, Grantee
 from rse_consent.domain.privileged_read import PrivilegedRead, PrivilegedRole, Seen
+from rse_consent.domain.proxy_action import ProxyAction
 from rse_shared.clock import Clock, as_utc, utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import EmergencyAccessReviewed, PersonalDataRead, RecordAccessed
+from rse_shared.contracts import (
+    EmergencyAccessReviewed,
+    IntegrationEvent,
+    PersonalDataRead,
+    RecordAccessed,
+)
+from rse_shared.proxy import acting_now
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -29,6 +36,18 @@ class ConsentNotFound(LookupError):
 
 class AlertNotFound(LookupError):
     """No such alert (or not the caller's)."""
+
+
+NOT_ENTRIES = {"event_id", "citizen_id", "correlation_id", "causation_id"}
+
+
+def entries_named(event: IntegrationEvent) -> list[dict[str, str]]:
+    """The ids an event names (an appointment, a request, an exemption), by kind."""
+    return [
+        {"id": str(value), "kind": name.removesuffix("_id")}
+        for name, value in event
+        if name.endswith("_id") and name not in NOT_ENTRIES and isinstance(value, uuid.UUID)
+    ]
 
 
 def access_of(event: RecordAccessed, accessed_at: datetime) -> Access:
@@ -70,8 +89,15 @@ class ConsentApplication(ConsumerApplication):
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
     ) -> Consent:
+        acting = acting_now()  # a proxy's grant is the citizen's consent, given by the proxy
         consent = Consent.grant(
-            citizen_id, grantee, categories, self.clock(), valid_from, valid_until
+            citizen_id,
+            grantee,
+            categories,
+            self.clock(),
+            valid_from,
+            valid_until,
+            given_by=acting.actor_id if acting else None,
         )
         self.save(consent)
         return consent
@@ -145,7 +171,27 @@ class ConsentApplication(ConsumerApplication):
 
     @singledispatchmethod
     def handle(self, event: Any, processing_event: ProcessingEvent[uuid.UUID]) -> None:
-        """Other events change nothing here."""
+        """Other events change nothing here, but what a proxy did goes in the history."""
+        if isinstance(event, IntegrationEvent) and event.proxy is not None:
+            processing_event.collect_events(*self.proxy_acted(event))
+
+    def proxy_acted(self, event: IntegrationEvent) -> list[Aggregate]:
+        """Another service's event of an action a proxy took for the citizen; once."""
+        proxy = event.proxy
+        if proxy is None or self._get(ProxyAction.create_id(event.event_id), ProxyAction):
+            return []
+        return [
+            ProxyAction(
+                event_id=event.event_id,
+                citizen_id=event.citizen_id,
+                actor_id=proxy.actor_id,
+                relationship_id=proxy.relationship_id,
+                kind=proxy.kind,
+                did=event.event_type,
+                entries=entries_named(event),
+                at=as_utc(event.occurred_at),
+            )
+        ]
 
     @handle.register(RecordAccessed)
     def when_record_accessed_log_it_and_alert(

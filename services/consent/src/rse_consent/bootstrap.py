@@ -12,6 +12,7 @@ from rse_consent.application import AlertNotFound, ConsentApplication, ConsentNo
 from rse_consent.config import Settings
 from rse_consent.domain.consent import ConsentNotActive, ConsentNotVisible, InvalidConsent
 from rse_consent.projections import AccessHistory, AlertInbox, ConsentBook, due_to_expire
+from rse_consent.proxy_actions import ProxyActions
 from rse_consent.published import to_integration_event
 from rse_shared.auth import TokenVerifier
 from rse_shared.clock import Clock, utcnow
@@ -48,7 +49,7 @@ def bootstrap(
         app,
         translate=to_integration_event,
         topic=topic or events_topic("consent"),
-        projections=[ConsentBook(), AccessHistory(), AlertInbox()],
+        projections=[ConsentBook(), AccessHistory(), AlertInbox(), ProxyActions()],
         consumes=consumes if consumes is not None else consumed_by("consent"),
         routers=api.ROUTERS,
         errors=ERRORS,

@@ -47,6 +47,7 @@ class ConsentEntry(Document):
     revoked_at: ExactInstant | None = None
     expired_at: ExactInstant | None = None
     state: Ending = "granted"
+    given_by: str | None = None  # the proxy who gave it for the citizen
 
     @property
     def grantee(self) -> Grantee:
@@ -153,6 +154,7 @@ class ConsentBook:
             granted_at=event.granted_at,
             valid_from=event.valid_from,
             valid_until=event.valid_until,
+            given_by=getattr(event, "given_by", None),
         )
         await guarded_upsert(db.consents, {"_id": entry.id}, position, {"$set": fields(entry)})
 

@@ -23,6 +23,7 @@ HISTORY_FIELDS = {
     *("access_id", "action", "role", "actor_id", "entries", "practitioner_id", "health_unit"),
     *("categories", "purpose", "emergency_reason", "decision", "consent_id", "accessed_at"),
     *("relationship", "review"),
+    "on_behalf",  # null but for what a proxy did for the citizen (issue 17)
 }
 
 

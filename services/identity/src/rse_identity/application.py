@@ -16,6 +16,7 @@ from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, Totp
 from rse_identity.domain.activation import ActivationPolicy
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
 from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
+from rse_identity.proxy_commands import ProxyCommands
 from rse_identity.registration import CitizenAlreadyRegistered as CitizenAlreadyRegistered
 from rse_identity.registration import RegistrationCommands
 from rse_shared.auth import Role
@@ -38,8 +39,8 @@ class CitizenNotVisible(LookupError):
     """Not (yet) in the citizen directory."""
 
 
-class IdentityApplication(RegistrationCommands):
-    """Citizens, staff accounts and authentication."""
+class IdentityApplication(RegistrationCommands, ProxyCommands):
+    """Citizens, staff accounts, authentication, and who acts for whom."""
 
     name = "identity"
 
@@ -88,7 +89,7 @@ class IdentityApplication(RegistrationCommands):
             account = None  # registered but never activated: no account to close
         if account is not None:
             account.close()
-        self.save(citizen, account)
+        self.save(citizen, account, *self.relationships_ended_with(citizen_id))
 
     def record_personal_data_read(
         self, citizen_id: uuid.UUID, actor_id: str, role: PrivilegedRole, purpose: str

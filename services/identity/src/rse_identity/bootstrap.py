@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+
 from rse_identity import api
 from rse_identity.api.oidc import ProviderNotConfigured
 from rse_identity.application import (
@@ -21,15 +23,19 @@ from rse_identity.domain.account import AccountClosed, LoginRefused, TotpNotStar
 from rse_identity.domain.activation import ActivationRefused, AlreadyActivated
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
 from rse_identity.domain.oidc_login import OidcLoginRefused
+from rse_identity.domain.proxy import NotYours, ProxyNotInForce, ProxyRefused
 from rse_identity.oidc import ClaimsRefused, OidcProvider
 from rse_identity.projections import CitizenDirectory
+from rse_identity.proxy_commands import ProxyNotFound
+from rse_identity.proxy_projection import ProxyDirectory, due_to_end
 from rse_identity.published import to_integration_event
 from rse_identity.registration import CitizenNotFoundError, IdentityMismatch
 from rse_identity.tokens import TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.channels import channel_name, channel_relay, reader_key
 from rse_shared.keys import load_or_create_key
-from rse_shared.service import Service, assemble
+from rse_shared.service import Service, assemble, periodic
+from rse_shared.sweep import sweep
 from rse_shared.topics import events_topic
 
 ERRORS: dict[type[Exception], int] = {
@@ -37,6 +43,10 @@ ERRORS: dict[type[Exception], int] = {
     UsernameTaken: 409,
     CitizenDeregisteredError: 409,
     TotpNotStarted: 409,
+    ProxyNotInForce: 403,
+    NotYours: 403,
+    ProxyNotFound: 404,
+    ProxyRefused: 422,
     CitizenNotFound: 404,
     AccountNotFound: 404,
     CitizenNotVisible: 404,
@@ -52,6 +62,11 @@ ERRORS: dict[type[Exception], int] = {
     IdentityMismatch: 403,
     ProviderNotConfigured: 404,
 }
+
+
+async def end_due(app: IdentityApplication, db: AsyncDatabase[Any]) -> int:
+    """End the relationships whose period is over: a ward came of age, a period ran out."""
+    return await sweep(due_to_end(db, app.today()), app.end_proxy_if_due, what="proxy")
 
 
 def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any) -> Service:
@@ -79,11 +94,14 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
         app,
         translate=to_integration_event,
         topic=topic or events_topic("identity"),
-        projections=[CitizenDirectory()],
-        routers=[api.citizens, api.activation, api.staff, api.auth, api.oidc],
+        projections=[CitizenDirectory(), ProxyDirectory()],
+        routers=[api.citizens, api.activation, api.staff, api.auth, api.oidc, api.proxies],
         errors=ERRORS,
         state={"token_issuer": issuer, **oidc_state(settings)},
         verifier=verifier,
+        scheduled={
+            "proxy-ends": periodic(settings.proxy_sweep_interval, lambda db: end_due(app, db))
+        },
         extra_workers={
             "contacts-relay": channel_relay(
                 settings, app, contacts, channel_name("identity", "contacts", topic)

@@ -16,6 +16,8 @@ class Settings(ServiceSettings):
     http_port: int = 8001
     signing_key_file: Path | None = None
     access_token_ttl_seconds: int = 300
+    # How often guardianships are checked for a ward's 18th birthday (and periods for ends).
+    proxy_sweep_interval: float = 60.0
     # notifications' X25519 public key: contacts are sealed to it (default: deploy/local's
     # secrets/notifications_seal.pub outside production).
     notifications_seal_public_key: Path | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.personal_data_read import PersonalDataRead as Read
+from rse_identity.domain.proxy import ProxyRelationship
 from rse_shared.contracts import (
     CitizenActivated,
     CitizenDeregistered,
@@ -20,12 +21,29 @@ from rse_shared.contracts import (
     IntegrationEvent,
     PersonalDataRead,
     PersonalDataUpdated,
+    ProxyAccepted,
+    ProxyAppointed,
+    ProxyEnded,
+    ProxyEstablished,
+    ProxyRevoked,
 )
 from rse_shared.published import Envelope, Publisher
 
+RELATIONSHIP_EVENTS = (
+    ProxyRelationship.Established,
+    ProxyRelationship.Appointed,
+    ProxyRelationship.Accepted,
+    ProxyRelationship.Revoked,
+    ProxyRelationship.Ended,
+)
+
 
 def citizen_of(event: Any) -> uuid.UUID:
-    """A read names its citizen; the citizen's own events have none but the aggregate's id."""
+    """A read names its citizen, a proxy relationship the one represented; the citizen's own
+    events have none but the aggregate's id."""
+    if isinstance(event, RELATIONSHIP_EVENTS):
+        represented: uuid.UUID = event.represented_id
+        return represented
     citizen_id: uuid.UUID = (
         event.citizen_id if isinstance(event, Read.Recorded) else event.originator_id
     )
@@ -80,4 +98,61 @@ def personal_data_read(event: Read.Recorded, envelope: Envelope) -> IntegrationE
         role=event.role,
         purpose=event.purpose,
         read_at=event.read_at,
+    )
+
+
+@to_integration_event.translates(ProxyRelationship.Established)
+def proxy_established(event: ProxyRelationship.Established, envelope: Envelope) -> IntegrationEvent:
+    return ProxyEstablished(
+        **envelope,
+        relationship_id=event.originator_id,
+        kind=event.kind,
+        proxy_id=event.proxy_id,
+        scopes=tuple(event.scopes),
+        valid_from=event.valid_from,
+        valid_until=event.valid_until,
+        established_by=event.by,
+        documents=event.documents,
+    )
+
+
+@to_integration_event.translates(ProxyRelationship.Appointed)
+def proxy_appointed(event: ProxyRelationship.Appointed, envelope: Envelope) -> IntegrationEvent:
+    return ProxyAppointed(
+        **envelope,
+        relationship_id=event.originator_id,
+        kind=event.kind,
+        proxy_id=event.proxy_id,
+        scopes=tuple(event.scopes),
+        valid_from=event.valid_from,
+        valid_until=event.valid_until,
+        appointed_by=event.by,
+        rentev_reference=event.rentev_reference,
+    )
+
+
+@to_integration_event.translates(ProxyRelationship.Accepted)
+def proxy_accepted(event: ProxyRelationship.Accepted, envelope: Envelope) -> IntegrationEvent:
+    return ProxyAccepted(**envelope, relationship_id=event.originator_id, proxy_id=event.proxy_id)
+
+
+@to_integration_event.translates(ProxyRelationship.Revoked)
+def proxy_revoked(event: ProxyRelationship.Revoked, envelope: Envelope) -> IntegrationEvent:
+    return ProxyRevoked(
+        **envelope,
+        relationship_id=event.originator_id,
+        proxy_id=event.proxy_id,
+        revoked_by=event.by,
+        revoked_at=event.at,
+    )
+
+
+@to_integration_event.translates(ProxyRelationship.Ended)
+def proxy_ended(event: ProxyRelationship.Ended, envelope: Envelope) -> IntegrationEvent:
+    return ProxyEnded(
+        **envelope,
+        relationship_id=event.originator_id,
+        proxy_id=event.proxy_id,
+        reason=event.reason,
+        ended_at=event.at,
     )

@@ -25,15 +25,17 @@ class TokenIssuer:
         self.kid = thumbprint(public)
         self.public_jwk = {**public, "kid": self.kid, "alg": "EdDSA", "use": "sig"}
 
-    def issue(self, claims: dict[str, Any]) -> str:
+    def issue(self, claims: dict[str, Any], *, not_after: int | None = None) -> str:
+        """A signed token; it expires after the ttl, or at `not_after` (epoch s) if sooner."""
         now = int(time.time())
+        expires = now + self.ttl if not_after is None else min(now + self.ttl, not_after)
         payload = {
             **claims,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": now,
             "nbf": now,
-            "exp": now + self.ttl,
+            "exp": expires,
         }
         return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 

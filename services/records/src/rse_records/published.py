@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rse_records.domain.emergency import EmergencyReview, QuotaRefusal
 from rse_records.domain.health_record import HealthRecord
+from rse_records.domain.proxy_read import ProxyRead
 from rse_records.domain.record_access import RecordAccess
 from rse_shared.contracts import (
     CarePlanUpdated,
@@ -22,6 +23,7 @@ from rse_shared.contracts import (
     PrescriptionIssued,
     PrescriptionItem,
     RecordAccessed,
+    RecordReadByProxy,
     VaccinationRecorded,
 )
 from rse_shared.published import Envelope, Publisher
@@ -131,4 +133,11 @@ def emergency_quota_exceeded(event: QuotaRefusal.Exceeded, envelope: Envelope) -
         day=event.day,
         quota=event.quota,
         attempted_at=event.attempted_at,
+    )
+
+
+@to_integration_event.translates(ProxyRead.Recorded)
+def record_read_by_proxy(event: ProxyRead.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return RecordReadByProxy(
+        **envelope, read_id=event.originator_id, part=event.part, read_at=event.read_at
     )

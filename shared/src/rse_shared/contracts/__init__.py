@@ -21,6 +21,7 @@ from rse_shared.contracts.consent import (
 )
 from rse_shared.contracts.envelope import (
     IntegrationEvent,
+    ProxyActor,
     UnknownEventType,
     contract,
     contract_for,
@@ -36,6 +37,11 @@ from rse_shared.contracts.identity import (
     FamilyDoctorAssigned,
     PersonalDataRead,
     PersonalDataUpdated,
+    ProxyAccepted,
+    ProxyAppointed,
+    ProxyEnded,
+    ProxyEstablished,
+    ProxyRevoked,
 )
 from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
@@ -50,6 +56,7 @@ from rse_shared.contracts.records import (
     PrescriptionIssued,
     PrescriptionItem,
     RecordAccessed,
+    RecordReadByProxy,
     VaccinationRecorded,
 )
 from rse_shared.contracts.requests import (
@@ -102,7 +109,14 @@ __all__ = [
     "PrescriptionIssued",
     "PrescriptionItem",
     "Priority",
+    "ProxyAccepted",
+    "ProxyActor",
+    "ProxyAppointed",
+    "ProxyEnded",
+    "ProxyEstablished",
+    "ProxyRevoked",
     "RecordAccessed",
+    "RecordReadByProxy",
     "ReferralRegistered",
     "ReferralStatusChanged",
     "RenewedItem",

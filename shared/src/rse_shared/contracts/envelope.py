@@ -9,6 +9,8 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from rse_shared.acting import ACTING_ATTRIBUTE
+
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a8e-5b0d-4c1e-9a57-2d5f0e3b7c41")
 
 
@@ -19,6 +21,16 @@ class Origin:
     topic: str
     partition: int
     offset: int
+
+
+class ProxyActor(BaseModel):
+    """The proxy who took an action for the citizen (the event's `citizen_id` is the subject)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    actor_id: str  # the proxy's citizen id
+    relationship_id: uuid.UUID
+    kind: str  # legal_guardian, informal_caregiver, healthcare_proxy
 
 
 class IntegrationEvent(BaseModel):
@@ -36,6 +48,8 @@ class IntegrationEvent(BaseModel):
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
     source_position: int = Field(ge=1)
+    # Set when a proxy acted for the citizen: every event of that action names them both.
+    proxy: ProxyActor | None = None
     # Set by the relay: the hash chain over the topic partition (see rse_shared.chain).
     chain_prev: str | None = None
     chain_hash: str | None = None
@@ -63,6 +77,9 @@ class IntegrationEvent(BaseModel):
         body = self.model_dump(mode="json")
         body["event_type"] = self.event_type
         body["schema_version"] = self.schema_version
+        if body.get("proxy") is None:
+            # Absent, not null: documents of actions by the citizen stay as they always were.
+            body.pop("proxy", None)
         return body
 
 
@@ -113,10 +130,14 @@ def envelope_of(
     The citizen is the event's `citizen_id` unless given (identity's citizen is the
     aggregate itself).
     """
-    return {
+    envelope = {
         "event_id": stable_event_id(domain_event.originator_id, domain_event.originator_version),
         "occurred_at": domain_event.timestamp,
         "producer": producer,
         "citizen_id": citizen_id or domain_event.citizen_id,
         "source_position": position,
     }
+    acting = getattr(domain_event, ACTING_ATTRIBUTE, None)
+    if acting is not None:
+        envelope["proxy"] = ProxyActor.model_validate(acting)
+    return envelope

@@ -63,6 +63,67 @@ class PersonalDataRead(IntegrationEvent):
     read_at: datetime
 
 
+ProxyKind = Literal["legal_guardian", "informal_caregiver", "healthcare_proxy"]
+
+
+@contract
+class ProxyEstablished(IntegrationEvent):
+    """An operator, having checked the documents, made `proxy_id` the legal guardian of the
+    minor `citizen_id`, in force from `valid_from` until the 18th birthday `valid_until`."""
+
+    relationship_id: uuid.UUID
+    kind: ProxyKind
+    proxy_id: uuid.UUID
+    scopes: tuple[str, ...]
+    valid_from: date
+    valid_until: date | None
+    established_by: str
+    documents: str  # what the operator checked (a reference, never the document itself)
+
+
+@contract
+class ProxyAppointed(IntegrationEvent):
+    """The citizen (or an operator, for a RENTEV healthcare proxy) appointed `proxy_id` to act
+    for them within `scopes`; it is in force once the proxy accepts."""
+
+    relationship_id: uuid.UUID
+    kind: ProxyKind
+    proxy_id: uuid.UUID
+    scopes: tuple[str, ...]
+    valid_from: date
+    valid_until: date | None
+    appointed_by: str
+    rentev_reference: str | None = None
+
+
+@contract
+class ProxyAccepted(IntegrationEvent):
+    """The proxy accepted to act for the citizen: the relationship is in force."""
+
+    relationship_id: uuid.UUID
+    proxy_id: uuid.UUID
+
+
+@contract
+class ProxyRevoked(IntegrationEvent):
+    """The citizen (or an operator) revoked the relationship: refuse it from `revoked_at`."""
+
+    relationship_id: uuid.UUID
+    proxy_id: uuid.UUID
+    revoked_by: str
+    revoked_at: datetime
+
+
+@contract
+class ProxyEnded(IntegrationEvent):
+    """The relationship ended by itself (`reason`: "came of age", "period over")."""
+
+    relationship_id: uuid.UUID
+    proxy_id: uuid.UUID
+    reason: str
+    ended_at: datetime
+
+
 @contract
 class ContactsSealed(SealedEvent):
     """The citizen's contacts, sealed to notifications; on `identity.contacts` only.
@@ -82,4 +143,9 @@ __all__ = [
     "FamilyDoctorAssigned",
     "PersonalDataRead",
     "PersonalDataUpdated",
+    "ProxyAccepted",
+    "ProxyAppointed",
+    "ProxyEnded",
+    "ProxyEstablished",
+    "ProxyRevoked",
 ]

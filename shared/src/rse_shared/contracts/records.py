@@ -152,3 +152,13 @@ class PrescriptionCodesSealed(SealedEvent):
     prescription_id: uuid.UUID
     valid_until: date
     renewal_request_id: uuid.UUID | None = None
+
+
+@contract
+class RecordReadByProxy(IntegrationEvent):
+    """Someone acting for the citizen (named in the envelope's `proxy`) read `part` of their
+    record; the citizen sees it in their history."""
+
+    read_id: uuid.UUID
+    part: str
+    read_at: datetime

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from rse_consent.api.dependencies import THE_CITIZEN_OR_AUDITOR, App, AuditorRead, recorded
 from rse_consent.api.schemas import AccessView, Limit, Offset
 from rse_consent.projections import accesses_of
+from rse_consent.proxy_actions import proxy_actions_of
 from rse_shared.service import ReadModels
 
 router = APIRouter(
@@ -28,7 +29,13 @@ async def access_history(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[AccessView]:
-    """Every access to the citizen's record, denials and emergencies included, newest first."""
-    entries = await accesses_of(db, str(citizen_id), limit=limit, offset=offset)
-    await recorded(app, citizen_id, read, "access_history", [(e.id, "access") for e in entries])
-    return [AccessView.of(entry) for entry in entries]
+    """Every access to the citizen's record, denials and emergencies included, and what
+    anyone acting for the citizen did ("by X on behalf of Y"), newest first."""
+    entries = await accesses_of(db, str(citizen_id), limit=limit + offset, offset=0)
+    actions = await proxy_actions_of(db, str(citizen_id), limit=limit + offset)
+    views = [AccessView.of(e) for e in entries] + [AccessView.of_proxy_action(a) for a in actions]
+    views.sort(key=lambda view: view.accessed_at, reverse=True)
+    page = views[offset : offset + limit]
+    seen = [(str(v.access_id), "access") for v in page if v.on_behalf is None]
+    await recorded(app, citizen_id, read, "access_history", seen)
+    return page

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from rse_consent.domain.consent import Consent, Grantee, Status, Validity
 from rse_consent.projections import AccessEntry, AlertEntry, ConsentEntry, Review
+from rse_consent.proxy_actions import ProxyActionEntry
 from rse_shared.api import Strict
 from rse_shared.contracts.consent import Category, GranteeKind, Purpose
 from rse_shared.contracts.records import Action, ActorRole, Decision, Relationship, ReviewOutcome
@@ -71,6 +72,7 @@ class ConsentView(BaseModel):
     valid_until: datetime | None
     revoked_at: datetime | None
     expired_at: datetime | None
+    given_by: str | None = None  # the proxy (citizen id) who gave it for the citizen
 
 
 class EntryView(BaseModel):
@@ -93,13 +95,24 @@ class ReviewView(BaseModel):
         return cls(outcome=review.outcome, note=review.note, by=review.by, at=review.at)
 
 
+class OnBehalfView(BaseModel):
+    """What a proxy did for the citizen: by whom, for whom, under which relationship."""
+
+    by: str  # the proxy's citizen id
+    on_behalf_of: uuid.UUID  # the citizen
+    relationship_id: uuid.UUID
+    kind: str  # legal_guardian, informal_caregiver, healthcare_proxy
+    did: str  # what, as the integration event names it (AppointmentBooked, ConsentGranted...)
+    summary: str
+
+
 class AccessView(BaseModel):
     """Who read, wrote or listed what, in which role, when, why, under which consent or care
     relationship (metadata only); an emergency's review once an auditor made it."""
 
     access_id: uuid.UUID
     action: Action
-    role: ActorRole
+    role: ActorRole | Literal["proxy"]
     actor_id: str
     practitioner_id: str | None
     health_unit: str | None
@@ -112,6 +125,8 @@ class AccessView(BaseModel):
     relationship: Relationship | None
     review: ReviewView | None
     accessed_at: datetime
+    # A proxy's action (role "proxy", actor_id the proxy): "by X on behalf of Y".
+    on_behalf: OnBehalfView | None = None
 
     @classmethod
     def of(cls, entry: AccessEntry) -> AccessView:
@@ -132,6 +147,36 @@ class AccessView(BaseModel):
             relationship=entry.relationship,
             review=ReviewView.of(entry.review) if entry.review else None,
             accessed_at=entry.accessed_at,
+        )
+
+    @classmethod
+    def of_proxy_action(cls, entry: ProxyActionEntry) -> AccessView:
+        """A proxy's action for the citizen, in the citizen's history."""
+        return cls(
+            access_id=uuid.uuid5(uuid.NAMESPACE_URL, f"proxy-action:{entry.id}"),
+            action="write",
+            role="proxy",
+            actor_id=entry.actor_id,
+            practitioner_id=None,
+            health_unit=None,
+            categories=[],
+            entries=[EntryView(id=e["id"], kind=e["kind"]) for e in entry.entries],
+            purpose=None,
+            emergency_reason=None,
+            decision="permit",
+            consent_id=None,
+            relationship=None,
+            review=None,
+            accessed_at=entry.at,
+            on_behalf=OnBehalfView(
+                by=entry.actor_id,
+                on_behalf_of=uuid.UUID(entry.citizen_id),
+                relationship_id=uuid.UUID(entry.relationship_id),
+                kind=entry.kind,
+                did=entry.did,
+                summary=f"{entry.did} by {entry.actor_id} ({entry.kind}) "
+                f"on behalf of {entry.citizen_id}",
+            ),
         )
 
 
@@ -180,6 +225,7 @@ def consent_view(
     purpose: Purpose,
     validity: Validity,
     at: datetime,
+    given_by: str | None = None,
 ) -> ConsentView | None:
     """The consent as it stood at `at`; None if it was not granted yet."""
     state = validity.status_at(at)
@@ -198,6 +244,7 @@ def consent_view(
         valid_until=validity.valid_until,
         revoked_at=_known(validity.revoked_at, at),
         expired_at=_known(validity.expired_at, at),
+        given_by=given_by,
     )
 
 
@@ -215,6 +262,7 @@ def view_of_entry(entry: ConsentEntry, at: datetime) -> ConsentView | None:
         entry.purpose,
         entry.validity,
         at,
+        entry.given_by,
     )
 
 
@@ -228,6 +276,7 @@ def view_of_consent(consent: Consent, at: datetime) -> ConsentView:
         consent.purpose,
         consent.validity,
         at,
+        consent.given_by,
     )
     assert view is not None, "a consent just saved exists now"
     return view

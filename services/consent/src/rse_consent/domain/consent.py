@@ -118,6 +118,8 @@ class Consent(Aggregate):
         valid_from: datetime
         valid_until: datetime | None
         granted_at: datetime
+        # A proxy who gave it for the citizen (their citizen id); the consent is the citizen's.
+        given_by: str | None = None
 
     # Revoked and Expired repeat the citizen so each event stands on its own (for the relay,
     # the projections and an auditor replaying the store).
@@ -144,8 +146,10 @@ class Consent(Aggregate):
         valid_from: datetime,
         valid_until: datetime | None,
         granted_at: datetime,
+        given_by: str | None = None,
     ) -> None:
         self.citizen_id = citizen_id
+        self.given_by = given_by
         self.grantee = Grantee(grantee_kind, grantee_id)
         self.categories = tuple(categories)
         self.purpose = purpose
@@ -165,6 +169,7 @@ class Consent(Aggregate):
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         purpose: Purpose = "treatment",
+        given_by: str | None = None,
     ) -> Consent:
         start = in_utc(valid_from or now)
         end = in_utc(valid_until) if valid_until else None
@@ -178,6 +183,7 @@ class Consent(Aggregate):
             valid_from=start,
             valid_until=end,
             granted_at=in_utc(now),
+            given_by=given_by,
         )
 
     @property

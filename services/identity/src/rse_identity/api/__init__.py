@@ -4,6 +4,7 @@ from rse_identity.api.activation import activation
 from rse_identity.api.auth import auth
 from rse_identity.api.citizens import citizens
 from rse_identity.api.oidc import oidc
+from rse_identity.api.proxies import proxies
 from rse_identity.api.staff import staff
 
-__all__ = ["activation", "auth", "citizens", "oidc", "staff"]
+__all__ = ["activation", "auth", "citizens", "oidc", "proxies", "staff"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from rse_records.api.dependencies import (
     App,
@@ -19,6 +19,7 @@ from rse_records.api.dependencies import (
     authorise,
     visible_record,
 )
+from rse_records.api.proxy_reads import proxy_read_recorded
 from rse_records.api.schemas import (
     AccessView,
     CarePlanView,
@@ -40,7 +41,11 @@ from rse_records.projections import (
 from rse_shared.auth import Principal
 from rse_shared.service import ReadModels
 
-records = APIRouter(prefix="/records/{citizen_id}", tags=["records"])
+records = APIRouter(
+    prefix="/records/{citizen_id}",
+    tags=["records"],
+    dependencies=[Depends(proxy_read_recorded)],
+)
 READ: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 422: {}}
 EMERGENCY: dict[int | str, dict[str, Any]] = {
     **READ,
