@@ -35,6 +35,9 @@ from rse_shared.contracts.identity import (
     FamilyDoctorAssigned,
     PersonalDataRead,
     PersonalDataUpdated,
+    StaffDeactivated,
+    StaffReactivated,
+    TokenRevoked,
 )
 from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
@@ -105,6 +108,9 @@ __all__ = [
     "ReferralStatusChanged",
     "RenewedItem",
     "SealedEvent",
+    "StaffDeactivated",
+    "StaffReactivated",
+    "TokenRevoked",
     "UnknownEventType",
     "VaccinationRecorded",
     "VerificationKey",
