@@ -124,6 +124,10 @@ class TokenVerifier:
             raise AuthError("unknown signing key") from None
 
     async def verify(self, token: str) -> Principal:
+        return principal_from(await self.verified_claims(token))
+
+    async def verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this verifier accepts (AuthError for any other)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -134,7 +138,7 @@ class TokenVerifier:
             raise AuthError("not an access token (typ at+jwt)")
         key = await self.key_for(str(header.get("kid", "")))
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key=key,
                 algorithms=ALGORITHMS,
@@ -148,7 +152,7 @@ class TokenVerifier:
             raise AuthError(f"invalid token: {type(invalid).__name__}") from None
         if self.revocations is not None and self.revocations.refuses(claims):
             raise AuthError("token revoked")
-        return principal_from(claims)
+        return claims
 
 
 def principal_from(claims: dict[str, Any]) -> Principal:

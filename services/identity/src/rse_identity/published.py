@@ -1,7 +1,8 @@
 """Identity's domain events translated into the integration events it publishes.
 
-Account and NIF-claim events stay inside identity; operators' reads go to the citizen's
-access history (consent).
+Account and NIF-claim events stay inside identity, but for what every service must know
+to refuse tokens: revocations and staff deactivations (keyed by the account's id, the
+tokens' `sub`). Operators' reads go to the citizen's access history (consent).
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from rse_identity.domain.account import Account
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.personal_data_read import PersonalDataRead as Read
+from rse_identity.domain.token_revocation import TokenRevocation
 from rse_shared.contracts import (
     CitizenDeregistered,
     CitizenRegistered,
@@ -18,16 +21,20 @@ from rse_shared.contracts import (
     IntegrationEvent,
     PersonalDataRead,
     PersonalDataUpdated,
+    StaffDeactivated,
+    StaffReactivated,
+    TokenRevoked,
 )
 from rse_shared.published import Envelope, Publisher
 
 
 def citizen_of(event: Any) -> uuid.UUID:
-    """A read names its citizen; the citizen's own events have none but the aggregate's id."""
-    citizen_id: uuid.UUID = (
-        event.citizen_id if isinstance(event, Read.Recorded) else event.originator_id
-    )
-    return citizen_id
+    """A read names its citizen, a revocation its account; the others, their aggregate."""
+    if isinstance(event, Read.Recorded):
+        return uuid.UUID(str(event.citizen_id))
+    if isinstance(event, TokenRevocation.Recorded):
+        return uuid.UUID(str(event.subject))
+    return uuid.UUID(str(event.originator_id))
 
 
 to_integration_event = Publisher("identity", citizen_of=citizen_of)
@@ -73,4 +80,35 @@ def personal_data_read(event: Read.Recorded, envelope: Envelope) -> IntegrationE
         role=event.role,
         purpose=event.purpose,
         read_at=event.read_at,
+    )
+
+
+@to_integration_event.translates(TokenRevocation.Recorded)
+def token_revoked(event: TokenRevocation.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return TokenRevoked(
+        **envelope,
+        subject=str(event.subject),
+        jti=event.jti,
+        session_id=event.session_id,
+        reason=event.reason,
+        revoked_at=event.revoked_at,
+        expires_at=event.expires_at,
+    )
+
+
+@to_integration_event.translates(Account.Deactivated)
+def staff_deactivated(event: Account.Deactivated, envelope: Envelope) -> IntegrationEvent:
+    return StaffDeactivated(
+        **envelope,
+        subject=str(event.originator_id),
+        role=event.role,
+        deactivated_at=event.at,
+        tokens_expire_by=event.tokens_expire_by,
+    )
+
+
+@to_integration_event.translates(Account.Reactivated)
+def staff_reactivated(event: Account.Reactivated, envelope: Envelope) -> IntegrationEvent:
+    return StaffReactivated(
+        **envelope, subject=str(event.originator_id), role=event.role, reactivated_at=event.at
     )
