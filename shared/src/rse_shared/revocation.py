@@ -11,6 +11,7 @@ lives only as long as the tokens it covers could: then it is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
+from psycopg.errors import DuplicateTable, UniqueViolation
 
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.contracts.identity import StaffDeactivated, TokenRevoked
@@ -73,6 +75,7 @@ class Revocations:
         self.refresh = refresh
         self._entries: dict[tuple[Kind, str], Revocation] = {}
         self._lock = threading.Lock()
+        self._schema = threading.Lock()  # concurrent CREATE TABLE IF NOT EXISTS may collide
 
     def refuses(self, claims: Mapping[str, Any]) -> bool:
         """Whether a verified token's claims fall under a revocation."""
@@ -98,7 +101,7 @@ class Revocations:
             return
         if self.conninfo is not None:
             with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                conn.execute(SCHEMA)
+                self._create(conn)
                 with conn.cursor() as cursor:
                     cursor.executemany(
                         UPSERT, [(r.kind, r.value, r.at, r.expires_at) for r in entries]
@@ -111,7 +114,7 @@ class Revocations:
             return
         now = time.time()
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(SCHEMA)
+            self._create(conn)
             conn.execute("DELETE FROM revoked_tokens WHERE expires_at < %s", (now,))
             rows = conn.execute(
                 "SELECT kind, value, revoked_at, expires_at FROM revoked_tokens"
@@ -121,6 +124,11 @@ class Revocations:
                 key: entry for key, entry in self._entries.items() if entry.expires_at >= now
             }
         self._remember([Revocation(kind, value, at, until) for kind, value, at, until in rows])
+
+    def _create(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        # Two sessions' CREATE TABLE IF NOT EXISTS at once may still collide.
+        with self._schema, contextlib.suppress(UniqueViolation, DuplicateTable):
+            conn.execute(SCHEMA)
 
     def _remember(self, entries: Iterable[Revocation]) -> None:
         with self._lock:

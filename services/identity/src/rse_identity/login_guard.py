@@ -177,6 +177,12 @@ RETURNING failures
 """
 
 
+def create_table(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> None:
+    """CREATE TABLE IF NOT EXISTS, which two sessions at once may still see collide."""
+    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+        conn.execute(schema)
+
+
 class PostgresFailures:
     """The counter in identity's database: shared by every replica, exact under races."""
 
@@ -184,6 +190,7 @@ class PostgresFailures:
         self.conninfo = conninfo
         self.policy = policy
         self._created = False
+        self._creating = threading.Lock()
 
     def reserve(self, username: str, now: datetime) -> None:
         at = now.timestamp()
@@ -220,9 +227,10 @@ class PostgresFailures:
         conn: psycopg.Connection[tuple[object, ...]] = psycopg.connect(
             self.conninfo, autocommit=True
         )
-        if not self._created:
-            conn.execute(SCHEMA)
-            self._created = True
+        with self._creating:
+            if not self._created:
+                create_table(conn, SCHEMA)
+                self._created = True
         return conn
 
 

@@ -69,7 +69,10 @@ def signed_claims(issuer: TokenIssuer, token: str) -> dict[str, Any]:
 
 
 @sessions.post(
-    "/auth/password", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}, 503: BUSY}
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=None,
+    responses={401: {}, 503: BUSY},
 )
 async def change_password(
     body: PasswordChange, app: App, principal: CurrentPrincipal, guard: Guard
