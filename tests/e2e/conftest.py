@@ -104,8 +104,10 @@ async def build_platform(
         "environment": "test",
         "relay_poll_interval": 0.05,
         "checkpoint_interval": 0.5,
-        # Every test user logs in from the one in-process client address.
+        # Every test user logs in from the one in-process client address, and the security
+        # tests log the cast's accounts in by the dozen (the limits: identity's own tests).
         "login_rate_per_address": 100_000,
+        "login_rate_per_account": 100_000,
         **servers_of(infra),
         **overrides,
     }

@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from rse_identity.authentication import dummy_hash, password_matches, totp_step
-from rse_identity.domain.account import Account, LoginRefused, TotpNotStarted
+from rse_identity.domain.account import Account, LoginRefused, TotpEnrolled, TotpNotStarted
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
 from rse_identity.domain.nif_claim import NifClaim
 from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
@@ -219,7 +219,9 @@ class IdentityApplication(ServiceApplication):
         """
         account = self._account_by_id(account_id)
         if account.totp_secret is not None:
-            account = self.reauthenticate(account_id, password or "", code)
+            if password is None:
+                raise TotpEnrolled("TOTP is enrolled: replacing it needs password and code")
+            account = self.reauthenticate(account_id, password, code)
         secret = pyotp.random_base32()
         account.start_totp_enrolment(secret)
         self.save(account)

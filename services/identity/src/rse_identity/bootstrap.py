@@ -23,6 +23,7 @@ from rse_identity.domain.account import (
     AccountDeactivated,
     LoginRefused,
     NotStaff,
+    TotpEnrolled,
     TotpNotStarted,
 )
 from rse_identity.domain.citizen import CitizenDeregisteredError, InvalidCitizenData
@@ -44,6 +45,7 @@ ERRORS: dict[type[Exception], int] = {
     NotStaff: 409,
     CitizenDeregisteredError: 409,
     TotpNotStarted: 409,
+    TotpEnrolled: 409,
     CitizenNotFound: 404,
     AccountNotFound: 404,
     CitizenNotVisible: 404,

@@ -109,7 +109,7 @@ async def test_re_enrolment_without_the_password_and_a_current_code_is_refused(
     client: httpx.AsyncClient,
 ) -> None:
     body, totp, token = await enrolled_citizen(client)
-    assert_problem(await client.post("/auth/totp", headers=bearer(token)), 401)
+    assert_problem(await client.post("/auth/totp", headers=bearer(token)), 409)
     wrong_password = {"password": "not the password", "code": totp.now()}
     refused = await client.post("/auth/totp", json=wrong_password, headers=bearer(token))
     assert_problem(refused, 401)

@@ -13,7 +13,12 @@ from rse_identity.application import (
     UsernameTaken,
     token_claims,
 )
-from rse_identity.domain.account import AccountDeactivated, LoginRefused, LoginThrottled
+from rse_identity.domain.account import (
+    AccountDeactivated,
+    LoginRefused,
+    LoginThrottled,
+    TotpEnrolled,
+)
 from rse_identity.domain.citizen import Citizen
 from rse_identity.published import to_integration_event
 from rse_shared.contracts import PersonalDataRead
@@ -139,7 +144,7 @@ def test_re_enrolment_needs_the_current_password_and_a_current_code(
     app: IdentityApplication, clock: Clock
 ) -> None:
     account_id, totp = enrolled(app)
-    with pytest.raises(LoginRefused):
+    with pytest.raises(TotpEnrolled):
         app.start_totp_enrolment(account_id)  # a stolen session alone cannot replace it
     with pytest.raises(LoginRefused):
         app.start_totp_enrolment(account_id, "wrong password", totp.now())

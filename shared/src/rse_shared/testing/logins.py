@@ -26,6 +26,8 @@ class Session:
 
     identity: httpx.AsyncClient
     token: str
+    username: str
+    password: str
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def token_for(self, audience: str) -> str:
@@ -79,8 +81,18 @@ async def login(
     response = await identity.post("/auth/token", json=body)
     assert response.status_code == 200, response.text
     token = str(response.json()["access_token"])
-    SESSIONS[token] = Session(identity, token)
+    SESSIONS[token] = Session(identity, token, username, password)
     return token
+
+
+async def another_session(header: dict[str, str]) -> dict[str, str]:
+    """The same user's header for a new login session (to log out without ending theirs)."""
+    session = SESSIONS[header["Authorization"].removeprefix("Bearer ")]
+    if (id(session.identity), session.username) in AUTHENTICATORS:
+        token = await staff_login(session.identity, session.username, session.password)
+    else:
+        token = await login(session.identity, session.username, session.password)
+    return bearer(token)
 
 
 async def staff_login(identity: httpx.AsyncClient, username: str, password: str) -> str:

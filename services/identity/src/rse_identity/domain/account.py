@@ -41,6 +41,10 @@ class NotStaff(Exception):
     """Only staff accounts are deactivated and reactivated."""
 
 
+class TotpEnrolled(Exception):
+    """A second factor is enrolled: replacing it needs the current password and a code."""
+
+
 class TotpNotStarted(Exception):
     """TOTP confirmation without an enrolment in progress."""
 
