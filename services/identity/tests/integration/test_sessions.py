@@ -21,7 +21,7 @@ from rse_identity.signing_keys import retired_keys, rotate_key
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.service import Service
 from rse_shared.testing import Kit, asgi_client, staff_login
-from rse_shared.testing.logins import AUTHENTICATORS
+from rse_shared.testing.logins import authenticator_of
 
 from .conftest import FAST_HASHER
 from .test_api import assert_problem, bearer, login, register, token_for
@@ -162,7 +162,9 @@ async def test_a_deactivated_professional_cannot_log_in_and_their_token_stops_wo
     assert gone.status_code == 204
     refused = await client.post("/auth/exchange", json={"audience": "rse-consent"}, headers=auditor)
     assert_problem(refused, 401)
-    code = await AUTHENTICATORS[id(client), "aud.one"].next_code()
+    authenticator = authenticator_of(client, "aud.one")
+    assert authenticator is not None
+    code = await authenticator.next_code()
     deactivated = await login(client, "aud.one", "auditor password", code)
     assert_problem(deactivated, 401)
     assert deactivated.json()["detail"] == "account deactivated"

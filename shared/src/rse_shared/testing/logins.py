@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ import httpx
 import pyotp
 
 STEP = 30  # seconds of a TOTP time step
+SLACK = 5.0  # seconds a code may take to reach identity: it must still be in the window then
 
 
 @dataclass
@@ -52,19 +54,28 @@ class Authenticator:
     last_step: int = 0
 
     async def next_code(self) -> str:
-        """A code of the earliest step identity accepts now (one step of drift) and has not
-        seen; waits for the clock when the next one is still ahead."""
+        """A code of the earliest step identity accepts (one step of drift either side)
+        now and still SLACK seconds later, and has not seen; waits for the clock when the
+        next such step is still ahead."""
         while True:
-            current = int(time.time()) // STEP
-            step = max(current - 1, self.last_step + 1)
-            if step <= current + 1:
+            now = time.time()
+            earliest, latest = int((now + SLACK) // STEP) - 1, int(now // STEP) + 1
+            step = max(earliest, self.last_step + 1)
+            if step <= latest:
                 self.last_step = step
                 return self.totp.generate_otp(step)
-            await asyncio.sleep((step - 1) * STEP - time.time() + 0.05)
+            await asyncio.sleep((step - 1) * STEP - now + 0.05)
 
 
 # By identity client and username: each test's identity has accounts of its own.
-AUTHENTICATORS: dict[tuple[int, str], Authenticator] = {}
+AUTHENTICATORS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, Authenticator]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def authenticator_of(identity: httpx.AsyncClient, username: str) -> Authenticator | None:
+    """The TOTP app of a staff member who enrolled through `identity`, if they did."""
+    return AUTHENTICATORS.get(identity, {}).get(username)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -88,7 +99,7 @@ async def login(
 async def another_session(header: dict[str, str]) -> dict[str, str]:
     """The same user's header for a new login session (to log out without ending theirs)."""
     session = SESSIONS[header["Authorization"].removeprefix("Bearer ")]
-    if (id(session.identity), session.username) in AUTHENTICATORS:
+    if authenticator_of(session.identity, session.username) is not None:
         token = await staff_login(session.identity, session.username, session.password)
     else:
         token = await login(session.identity, session.username, session.password)
@@ -98,10 +109,10 @@ async def another_session(header: dict[str, str]) -> dict[str, str]:
 async def staff_login(identity: httpx.AsyncClient, username: str, password: str) -> str:
     """A staff member's identity token: the first time, enrol TOTP with the enrolment-only
     token the password gets; every time, log in with the password and a fresh code."""
-    key = (id(identity), username)
-    authenticator = AUTHENTICATORS.get(key)
+    authenticator = authenticator_of(identity, username)
     if authenticator is None:
-        authenticator = AUTHENTICATORS[key] = await enrol(identity, username, password)
+        authenticator = await enrol(identity, username, password)
+        AUTHENTICATORS.setdefault(identity, {})[username] = authenticator
     return await login(identity, username, password, await authenticator.next_code())
 
 
