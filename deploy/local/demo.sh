@@ -22,7 +22,20 @@ OP_PW=${RSE_OPERATOR_PASSWORD:-demo operator password}
 OP=demo-op-$RANDOM
 RSE_OPERATOR_PASSWORD="$OP_PW" .venv/bin/rse-identity create-operator "$OP" >/dev/null
 login() { post $H:8001/auth/token "{\"username\":\"$1\",\"password\":\"$2\"}" | json '["access_token"]'; }
-OPERATOR=$(login "$OP" "$OP_PW")
+# A token names the one service it is for: WHO_<service> holds WHO's token for each.
+exchange() { post $H:8001/auth/exchange "{\"audience\":\"rse-$2\"}" -H "Authorization: Bearer $1" | json '["access_token"]'; }
+tokens() { for s in consent records requests benefits notifications; do printf -v "${1}_$s" '%s' "$(exchange "${!1}" $s)"; done; }
+# Staff must use TOTP: the password alone gets a token good only to enrol a second factor,
+# confirmed here with the previous step's code; the login then takes the current one.
+totp() { .venv/bin/python -c "import pyotp,sys,time; print(pyotp.parse_uri(sys.argv[1]).at(time.time()+30*int(sys.argv[2])))" "$1" "$2"; }
+staff_login() {
+  local limited uri
+  limited=$(login "$1" "$2")
+  uri=$(post $H:8001/auth/totp '' -H "Authorization: Bearer $limited" | json '["otpauth_uri"]')
+  post $H:8001/auth/totp/confirm "{\"code\":\"$(totp "$uri" -1)\"}" -H "Authorization: Bearer $limited" >/dev/null
+  post $H:8001/auth/token "{\"username\":\"$1\",\"password\":\"$2\",\"totp_code\":\"$(totp "$uri" 0)\"}" | json '["access_token"]'
+}
+OPERATOR=$(staff_login "$OP" "$OP_PW")
 
 N=$(( (RANDOM * 32768 + RANDOM) % 90000000 + 10000000 ))
 NIF=$(python3 -c "n='2%07d'%($N%10**7); s=sum(int(d)*w for d,w in zip(n,range(9,1,-1))); c=11-s%11; print(n+str(0 if c>=10 else c))")
@@ -31,34 +44,34 @@ CID=$(post $H:8001/citizens "{\"full_name\":\"Rita Demo\",\"date_of_birth\":\"20
 # The operator checked the citizen's card; the code is shown once.
 CODE=$(post $H:8001/citizens/$CID/activation-codes '' -H "Authorization: Bearer $OPERATOR" | json '["code"]')
 post $H:8001/citizens/activate "{\"sns_number\":\"1$N\",\"code\":\"$CODE\"}"
-CIT=$(login "1$N" "a long enough secret")
+CIT=$(login "1$N" "a long enough secret"); tokens CIT
 echo "citizen $CID"
 
 DOC=dr-$RANDOM
 post $H:8001/staff "{\"username\":\"$DOC\",\"password\":\"doctor password 1\",\"role\":\"professional\",\"practitioner_id\":\"P-$DOC\",\"health_unit\":\"USF Tejo\"}" -H "Authorization: Bearer $OPERATOR" >/dev/null
-DR=$(login "$DOC" "doctor password 1")
+DR=$(staff_login "$DOC" "doctor password 1"); tokens DR
 curl -sf -X PUT $H:8001/citizens/$CID/family-doctor -H "Authorization: Bearer $OPERATOR" -H 'content-type: application/json' -d "{\"practitioner_id\":\"P-$DOC\",\"health_unit\":\"USF Tejo\"}"
 echo "family doctor P-$DOC (USF Tejo)"
 
 say "the family doctor records a chronic medication (a care relationship; records learnt it from identity)"
-MED=$(until_ok post $H:8003/records/$CID/health-summary/medications '{"name":"Salbutamol","dosage":"100 mcg SOS"}' -H "Authorization: Bearer $DR" | json '["medication_id"]')
+MED=$(until_ok post $H:8003/records/$CID/health-summary/medications '{"name":"Salbutamol","dosage":"100 mcg SOS"}' -H "Authorization: Bearer $DR_records" | json '["medication_id"]')
 echo "medication $MED"
 
 say "without consent the doctor's read is refused"
-curl -s -o /dev/null -w '%{http_code}\n' $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR"
+curl -s -o /dev/null -w '%{http_code}\n' $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR_records"
 say "the citizen grants consent for the health summary; the read is allowed"
-CONSENT=$(post $H:8002/citizens/$CID/consents '{"grantee":{"kind":"professional","id":"P-'"$DOC"'"},"categories":["health_summary"]}' -H "Authorization: Bearer $CIT" | json '["consent_id"]')
-until_ok curl -sf $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR"; echo
+CONSENT=$(post $H:8002/citizens/$CID/consents '{"grantee":{"kind":"professional","id":"P-'"$DOC"'"},"categories":["health_summary"]}' -H "Authorization: Bearer $CIT_consent" | json '["consent_id"]')
+until_ok curl -sf $H:8003/records/$CID/health-summary -H "Authorization: Bearer $DR_records"; echo
 say "the citizen revokes it; an emergency read is still possible, flagged and alerted"
-post $H:8002/citizens/$CID/consents/$CONSENT/revocation '' -H "Authorization: Bearer $CIT" >/dev/null
-until_ok bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' $H:8003/records/$CID/health-summary -H 'Authorization: Bearer $DR') = 403 ]"
+post $H:8002/citizens/$CID/consents/$CONSENT/revocation '' -H "Authorization: Bearer $CIT_consent" >/dev/null
+until_ok bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' $H:8003/records/$CID/health-summary -H 'Authorization: Bearer $DR_records') = 403 ]"
 # The reason goes in the body (a query string ends up in proxies' logs), and is reviewed.
 curl -s -o /dev/null -w 'emergency read: %{http_code}\n' -X POST $H:8003/records/$CID/health-summary/emergency \
-  -H "Authorization: Bearer $DR" -H 'content-type: application/json' \
+  -H "Authorization: Bearer $DR_records" -H 'content-type: application/json' \
   -d '{"reason":"unconscious in A&E, suspected asthma attack"}'
 sleep 2
 history() {
-  curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT" | python3 -c "
+  curl -s $H:8002/citizens/$CID/access-history -H "Authorization: Bearer $CIT_consent" | python3 -c "
 import json,sys; d=json.load(sys.stdin); items=d.get('items', d) if isinstance(d, dict) else d
 for a in items:
     review = a.get('review') or {}
@@ -72,28 +85,28 @@ history
 say "an auditor reviews the emergency access from the queue; the citizen sees the outcome"
 AUD=aud-$RANDOM
 post $H:8001/staff "{\"username\":\"$AUD\",\"password\":\"auditor password 1\",\"role\":\"auditor\"}" -H "Authorization: Bearer $OPERATOR" >/dev/null
-AU=$(login "$AUD" "auditor password 1")
-EMERGENCY=$(until_ok bash -c "curl -sf '$H:8003/emergency-accesses?status=unreviewed' -H 'Authorization: Bearer $AU' | python3 -c \"
+AU=$(staff_login "$AUD" "auditor password 1"); tokens AU
+EMERGENCY=$(until_ok bash -c "curl -sf '$H:8003/emergency-accesses?status=unreviewed' -H 'Authorization: Bearer $AU_records' | python3 -c \"
 import json,sys; found=[e['access_id'] for e in json.load(sys.stdin) if e['citizen_id']=='$CID']; print(found[0]) if found else sys.exit(1)\"")
 echo "emergency access $EMERGENCY awaits review"
-post $H:8003/emergency-accesses/$EMERGENCY/review '{"outcome":"justified","note":"admitted unconscious, the A&E log confirms it"}' -H "Authorization: Bearer $AU"
-until_ok bash -c "curl -sf $H:8002/citizens/$CID/access-history -H 'Authorization: Bearer $CIT' | grep -q justified"
+post $H:8003/emergency-accesses/$EMERGENCY/review '{"outcome":"justified","note":"admitted unconscious, the A&E log confirms it"}' -H "Authorization: Bearer $AU_records"
+until_ok bash -c "curl -sf $H:8002/citizens/$CID/access-history -H 'Authorization: Bearer $CIT_consent' | grep -q justified"
 history
 
 say "renewal: the citizen asks, the family doctor approves, records issues the e-prescription"
-RID=$(until_ok post $H:8004/citizens/$CID/renewals "{\"medication_ids\":[\"$MED\"]}" -H "Authorization: Bearer $CIT" | json '["request_id"]')
-post $H:8004/practitioners/P-$DOC/renewals/$RID/decision "{\"decision\":\"approved\",\"valid_until\":\"$(date -d '+90 days' +%F)\",\"items\":[{\"medication_id\":\"$MED\",\"packs\":2}]}" -H "Authorization: Bearer $DR" | json '["status"]'
-until_ok bash -c "curl -sf $H:8004/citizens/$CID/renewals/$RID -H 'Authorization: Bearer $CIT' | grep -q prescribed"
-curl -s $H:8004/citizens/$CID/renewals/$RID -H "Authorization: Bearer $CIT" | python3 -c "
+RID=$(until_ok post $H:8004/citizens/$CID/renewals "{\"medication_ids\":[\"$MED\"]}" -H "Authorization: Bearer $CIT_requests" | json '["request_id"]')
+post $H:8004/practitioners/P-$DOC/renewals/$RID/decision "{\"decision\":\"approved\",\"valid_until\":\"$(date -d '+90 days' +%F)\",\"items\":[{\"medication_id\":\"$MED\",\"packs\":2}]}" -H "Authorization: Bearer $DR_requests" | json '["status"]'
+until_ok bash -c "curl -sf $H:8004/citizens/$CID/renewals/$RID -H 'Authorization: Bearer $CIT_requests' | grep -q prescribed"
+curl -s $H:8004/citizens/$CID/renewals/$RID -H "Authorization: Bearer $CIT_requests" | python3 -c "
 import json,sys; r=json.load(sys.stdin); print('renewal', r['status'], r['prescription_number'])"
-curl -s $H:8003/records/$CID -H "Authorization: Bearer $CIT" | python3 -c "
+curl -s $H:8003/records/$CID -H "Authorization: Bearer $CIT_records" | python3 -c "
 import json,sys; p=json.load(sys.stdin)['prescriptions'][0]
 print('prescription', p['prescription_number'], 'access code', p['codes']['access_code'], 'right-of-choice code', p['codes']['choice_code'])"
 
 say "exemption from user fees: the citizen is a minor, decided by rule at once"
-post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: Bearer $CIT"; echo
-until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT' | grep -q '\"exempt_from_user_fees\":true'"
-curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT"; echo
+post $H:8005/citizens/$CID/exemptions '{"category":"minor"}' -H "Authorization: Bearer $CIT_benefits"; echo
+until_ok bash -c "curl -sf $H:8005/citizens/$CID/benefits -H 'Authorization: Bearer $CIT_benefits' | grep -q '\"exempt_from_user_fees\":true'"
+curl -s $H:8005/citizens/$CID/benefits -H "Authorization: Bearer $CIT_benefits"; echo
 
 say "a parent acts for the child: an operator, the birth certificate checked, makes him her legal guardian"
 PN=$(( N + 1 ))
@@ -126,8 +139,8 @@ for a in json.load(sys.stdin):
 
 say "what notifications sent the citizen (e-mail in Mailpit; SMS only with RSE_SMS_GATEWAY_URL set)"
 # Until every channel has its outcome (the dispatcher sends within a second or two).
-until_ok bash -c "out=\$(curl -sf $H:8006/citizens/$CID/notifications -H 'Authorization: Bearer $CIT') && grep -q '\"sent\"' <<<\"\$out\" && ! grep -q '\"pending\"' <<<\"\$out\"" >/dev/null || true
-curl -s $H:8006/citizens/$CID/notifications -H "Authorization: Bearer $CIT" | python3 -c "
+until_ok bash -c "out=\$(curl -sf $H:8006/citizens/$CID/notifications -H 'Authorization: Bearer $CIT_notifications') && grep -q '\"sent\"' <<<\"\$out\" && ! grep -q '\"pending\"' <<<\"\$out\"" >/dev/null || true
+curl -s $H:8006/citizens/$CID/notifications -H "Authorization: Bearer $CIT_notifications" | python3 -c "
 import json,sys
 for n in json.load(sys.stdin): print(n['requested_at'], n['kind'], {c: o['status'] + (': ' + o['reason'] if o.get('reason') else '') for c, o in n['channels'].items()})"
 echo

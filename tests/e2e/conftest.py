@@ -34,7 +34,7 @@ from rse_shared.kafka import ADMIN, tool_options
 from rse_shared.relay import ensure_topics
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import open_counter
+from rse_shared.testing import ServiceTokens, open_counter
 from rse_shared.topics import consumed_by, owner_of
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -74,10 +74,13 @@ def servers_of(infra: ServiceSettings) -> dict[str, Any]:
 
 
 def e2e_clients(platform: Platform) -> dict[str, httpx.AsyncClient]:
-    """One in-process client per service (an unhandled error is raised in the test)."""
+    """One in-process client per service (an unhandled error is raised in the test); each
+    sends the session's token for its own service (rse_shared.testing.ServiceTokens)."""
     return {
         name: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service.api), base_url=f"http://{name}"
+            transport=httpx.ASGITransport(app=service.api),
+            base_url=f"http://{name}",
+            auth=ServiceTokens(service.settings.jwt_audience),
         )
         for name, service in platform.services.items()
     }
@@ -101,6 +104,10 @@ async def build_platform(
         "environment": "test",
         "relay_poll_interval": 0.05,
         "checkpoint_interval": 0.5,
+        # Every test user logs in from the one in-process client address, and the security
+        # tests log the cast's accounts in by the dozen (the limits: identity's own tests).
+        "login_rate_per_address": 100_000,
+        "login_rate_per_account": 100_000,
         **servers_of(infra),
         **overrides,
     }
@@ -122,11 +129,12 @@ async def build_platform(
     )
     jwks = json.dumps(identity.api.state.token_issuer.jwks())
 
-    def verifier() -> TokenVerifier:
+    def verifier(cls: type[ServiceSettings]) -> TokenVerifier:
+        """Each service accepts only tokens for its own audience."""
         return TokenVerifier(
             jwks_from_json(jwks),
             issuer=identity.settings.jwt_issuer,
-            audience=identity.settings.jwt_audience,
+            audience=cls(**common).jwt_audience,
         )
 
     services = {
@@ -135,25 +143,25 @@ async def build_platform(
             settings(ConsentSettings, "consent"),
             topic=topics["consent"],
             consumes=consumes("consent"),
-            verifier=verifier(),
+            verifier=verifier(ConsentSettings),
         ),
         "records": records_bootstrap(
             settings(RecordsSettings, "records"),
             topic=topics["records"],
             consumes=consumes("records"),
-            verifier=verifier(),
+            verifier=verifier(RecordsSettings),
         ),
         "requests": requests_bootstrap(
             settings(RequestsSettings, "requests"),
             topic=topics["requests"],
             consumes=consumes("requests"),
-            verifier=verifier(),
+            verifier=verifier(RequestsSettings),
         ),
         "benefits": benefits_bootstrap(
             settings(BenefitsSettings, "benefits"),
             topic=topics["benefits"],
             consumes=consumes("benefits"),
-            verifier=verifier(),
+            verifier=verifier(BenefitsSettings),
         ),
     }
     platform = Platform(services, topics)

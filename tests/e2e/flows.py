@@ -17,7 +17,7 @@ from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.verify import verify
 from rse_shared.eventstore import in_thread
-from rse_shared.testing import counter_for, eventually
+from rse_shared.testing import counter_for, eventually, login, staff_login
 
 _n = iter(range(1, 10_000_000))
 
@@ -53,21 +53,16 @@ async def register_citizen(identity: httpx.AsyncClient, **overrides: Any) -> dic
     }
 
 
-async def login(identity: httpx.AsyncClient, username: str, password: str) -> str:
-    response = await identity.post("/auth/token", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
-
-
 async def staff(
     identity_service: Any, identity: httpx.AsyncClient, role: str, **claims: str
 ) -> dict[str, str]:
-    """Provision a staff account (directly, as the operator's CLI would) and log it in."""
+    """Provision a staff account (directly, as the operator's CLI would) and log it in,
+    enrolling its TOTP second factor on the way (staff must have one)."""
     username = f"{role.replace('_', '')}{uuid.uuid4().hex[:8]}"
     identity_service.app.provision_staff(
         username=username, password="staff password 1", role=role, **claims
     )
-    token = await login(identity, username, "staff password 1")
+    token = await staff_login(identity, username, "staff password 1")
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from rse_shared.proxy import TOKEN_EXCHANGE
+from rse_shared.testing.logins import SESSIONS, Session
 
 from .flows import staff
 
@@ -74,4 +75,8 @@ async def acting_for(
     """The auth header of `proxy` acting for `represented`."""
     response = await exchange(identity, proxy["auth"], represented["citizen_id"])
     assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    token = str(response.json()["access_token"])
+    # identity's token: each service's client exchanges it for that service's (ServiceTokens).
+    body = proxy["body"]
+    SESSIONS[token] = Session(identity, token, body["sns_number"], body["password"])
+    return {"Authorization": f"Bearer {token}"}

@@ -97,7 +97,7 @@ async def test_a_consent_written_into_records_store_and_the_read_it_opened_are_n
         platform.services["identity"],
         identity,
         "professional",
-        practitioner_id="P-42",
+        practitioner_id="P-43",
         health_unit="USF Tejo",
     )
     stranger = await staff(
@@ -111,7 +111,7 @@ async def test_a_consent_written_into_records_store_and_the_read_it_opened_are_n
     granted = await consent.post(
         f"/citizens/{cid}/consents",
         headers=citizen["auth"],
-        json={"grantee": {"kind": "professional", "id": "P-42"}, "categories": ["health_summary"]},
+        json={"grantee": {"kind": "professional", "id": "P-43"}, "categories": ["health_summary"]},
     )
     assert granted.status_code == 201, granted.text
 

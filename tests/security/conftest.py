@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing import open_counter
+from rse_shared.testing import ServiceTokens, open_counter
 from tests.e2e.conftest import Platform, build_platform
 from tests.e2e.conftest import platform as platform  # the fixture, re-exported
 
@@ -27,12 +27,14 @@ SERVICES = ("identity", "consent", "records", "requests", "benefits")
 
 
 def clients_for(platform: Platform) -> dict[str, httpx.AsyncClient]:
-    """One client per service that answers 500 for an unhandled error, as uvicorn would."""
+    """One client per service that answers 500 for an unhandled error, as uvicorn would;
+    each sends the session's token for its own service (ServiceTokens)."""
     return {
         name: httpx.AsyncClient(
             transport=httpx.ASGITransport(app=service.api, raise_app_exceptions=False),
             base_url=f"http://{name}",
             timeout=30,
+            auth=ServiceTokens(service.settings.jwt_audience),
         )
         for name, service in platform.services.items()
     }

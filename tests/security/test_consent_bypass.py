@@ -219,14 +219,18 @@ async def test_a_token_signed_by_another_key_claiming_the_doctor_is_refused(
             "practitioner_id": scene.doctor_id,
             "health_unit": "USF Seguranca",
             "iss": issuer.issuer,
-            "aud": issuer.audience,
+            "aud": "rse-records",  # all but the key as identity would sign it for records
             "iat": now,
             "nbf": now,
             "exp": now + 300,
+            "jti": uuid.uuid4().hex,
         },
         Ed25519PrivateKey.generate(),
         algorithm="EdDSA",
-        headers={"kid": issuer.kid if kid == "identity's kid" else uuid.uuid4().hex},
+        headers={
+            "kid": issuer.kid if kid == "identity's kid" else uuid.uuid4().hex,
+            "typ": "at+jwt",
+        },
     )
     for category in CATEGORIES.values():
         response = await scene.api["records"].get(

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from rse_shared.auth import ROLES
+from rse_shared.testing.logins import another_session
 from tests.e2e.conftest import Platform
 from tests.e2e.flows import nif_for
 
@@ -59,6 +60,8 @@ class Rule:
     allowed: frozenset[str]
     body: Body | None = None
     scope: str | None = None  # the proxy scope that opens it (None: closed to every proxy)
+    # Called from a new login session of each caller: the call ends the session it is made in.
+    own_session: bool = False
 
     def __str__(self) -> str:
         return f"{self.service} {self.method} {self.path}"
@@ -159,8 +162,6 @@ TABLE: list[Rule] = [
     # The identity provider's flow: public (no state and code: 422).
     Rule("identity", "GET", "/auth/oidc/start", ANYONE),
     Rule("identity", "GET", "/auth/oidc/callback", ANYONE),
-    Rule("identity", "POST", "/auth/totp", SIGNED_IN),
-    Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
     # --- identity: acting for someone (never through a proxy's own token)
     Rule(
         "identity",
@@ -194,6 +195,25 @@ TABLE: list[Rule] = [
         CITIZEN,
         lambda c: {"subject": c.citizen_id, "scope": "NOT A SCOPE!"},
     ),
+    # Staff have TOTP enrolled: replacing it without password and code is 409, still allowed.
+    Rule("identity", "POST", "/auth/totp", SIGNED_IN),
+    Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
+    Rule("identity", "POST", "/auth/exchange", SIGNED_IN, lambda c: {"audience": "rse-records"}),
+    Rule("identity", "POST", "/auth/logout", SIGNED_IN, own_session=True),
+    # A new password too short keeps the cast's passwords as they are (422, still allowed).
+    Rule(
+        "identity",
+        "POST",
+        "/auth/password",
+        SIGNED_IN,
+        lambda c: {"current_password": "whatever", "new_password": "short"},
+    ),
+    Rule(
+        "identity", "POST", "/auth/revocations", OPERATOR, lambda c: {"access_token": "not-a-jwt"}
+    ),
+    Rule("identity", "DELETE", "/auth/lockouts/{username}", OPERATOR),
+    Rule("identity", "POST", "/staff/{username}/deactivation", OPERATOR),
+    Rule("identity", "POST", "/staff/{username}/reactivation", OPERATOR),
     # --- consent: the citizen's own consents, alerts and access history
     Rule(
         "consent",
@@ -535,8 +555,11 @@ async def test_each_caller_is_allowed_or_refused_as_the_table_says(
     wrong = []
     for caller in CALLERS:
         body = rule.body(cast) if rule.body else None
+        headers = cast.headers[caller]
+        if rule.own_session and headers:
+            headers = await another_session(headers)
         response = await api[rule.service].request(
-            rule.method, rule.url(cast), json=body, headers=cast.headers[caller]
+            rule.method, rule.url(cast), json=body, headers=headers
         )
         problem = verdict(
             rule, caller, response.status_code, response.headers.get("content-type", "")

@@ -12,8 +12,9 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rse_identity.tokens import TokenIssuer
+from rse_shared.settings import audience_of
 from tests.e2e.conftest import Platform
 
 from .cast import Cast, Clients, problem_of
@@ -52,13 +54,15 @@ class Forge:
 
     issuer: TokenIssuer
     claims: dict[str, Any]
+    audience: str = ""  # the service's own (rse-<service>), set per test
 
     def payload(self, **changes: Any) -> dict[str, Any]:
         now = int(time.time())
         payload = {
             **self.claims,
+            "jti": uuid.uuid4().hex,
             "iss": self.issuer.issuer,
-            "aud": self.issuer.audience,
+            "aud": self.audience or self.issuer.audience,
             "iat": now,
             "nbf": now,
             "exp": now + 300,
@@ -66,12 +70,12 @@ class Forge:
         }
         return {k: v for k, v in payload.items() if v is not None}
 
-    def signed(self, key: Any = None, kid: str | None = None, **changes: Any) -> str:
+    def signed(
+        self, key: Any = None, kid: str | None = None, typ: str | None = "at+jwt", **changes: Any
+    ) -> str:
+        headers = {"kid": kid or self.issuer.kid, **({"typ": typ} if typ else {})}
         return jwt.encode(
-            self.payload(**changes),
-            key or self.issuer.key,
-            algorithm="EdDSA",
-            headers={"kid": kid or self.issuer.kid},
+            self.payload(**changes), key or self.issuer.key, algorithm="EdDSA", headers=headers
         )
 
     def hmac_signed(self, secret: bytes) -> str:
@@ -128,6 +132,13 @@ BAD_TOKENS: dict[str, Callable[[Forge], dict[str, str]]] = {
     ),
     "not yet valid": lambda f: bearer(f.signed(nbf=int(time.time()) + 3600)),
     "wrong audience": lambda f: bearer(f.signed(aud="another-audience")),
+    "another service's audience": lambda f: bearer(
+        f.signed(aud="rse-records" if f.audience != "rse-records" else "rse-consent")
+    ),
+    "identity's enrolment-only audience": lambda f: bearer(f.signed(aud="rse-identity-enrolment")),
+    "typ JWT, not at+jwt": lambda f: bearer(f.signed(typ="JWT")),
+    "no typ": lambda f: bearer(f.signed(typ=None)),
+    "no jti": lambda f: bearer(f.signed(jti=None)),
     "wrong issuer": lambda f: bearer(f.signed(iss="https://issuer.invalid")),
     "no expiry": lambda f: bearer(f.signed(exp=None)),
     "unknown role": lambda f: bearer(f.signed(role="superuser")),
@@ -140,7 +151,7 @@ def forge(platform: Platform, cast: Cast) -> Forge:
     issuer: TokenIssuer = platform.services["identity"].api.state.token_issuer
     token = cast.citizen["auth"]["Authorization"].removeprefix("Bearer ")
     claims = jwt.decode(token, options={"verify_signature": False})
-    kept = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "nbf", "exp")}
+    kept = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "nbf", "exp", "jti")}
     return Forge(issuer, kept)
 
 
@@ -152,7 +163,8 @@ async def test_a_token_made_like_identitys_passes_every_service(
     forge: Forge,
 ) -> None:
     path = PROTECTED[service].format(citizen_id=cast.citizen_id)
-    response = await api[service].get(path, headers=bearer(forge.signed()))
+    own = replace(forge, audience=audience_of(service))
+    response = await api[service].get(path, headers=bearer(own.signed()))
     assert response.status_code == 200, response.text
 
 
@@ -166,6 +178,7 @@ async def test_a_bad_token_is_refused_with_401_problem_by_every_service(
     forge: Forge,
 ) -> None:
     path = PROTECTED[service].format(citizen_id=cast.citizen_id)
-    response = await api[service].get(path, headers=BAD_TOKENS[kind](forge))
+    own = replace(forge, audience=audience_of(service))
+    response = await api[service].get(path, headers=BAD_TOKENS[kind](own))
     problem_of(response, 401)
     assert response.headers.get("www-authenticate", "").lower().startswith("bearer")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
 import jwt
@@ -26,6 +26,7 @@ ROLES: tuple[Role, ...] = (
     "operator",
 )
 ALGORITHMS = ["EdDSA"]  # the allow-list: nothing else is ever accepted
+ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068: an ID token or any other JWT is no access token
 
 
 class AuthError(Exception):
@@ -75,16 +76,33 @@ def http_jwks_loader(url: str) -> JwksLoader:
     return load
 
 
+class RevocationList(Protocol):
+    """What a verifier asks before it accepts a token (rse_shared.revocation)."""
+
+    def refuses(self, claims: Mapping[str, Any]) -> bool: ...
+
+
 class TokenVerifier:
-    """Verifies access tokens against the issuer's published keys, offline once loaded."""
+    """Verifies access tokens against the issuer's published keys, offline once loaded.
+
+    Only tokens typed `at+jwt`, for this verifier's own audience (one per service) and
+    not revoked (`revocations`, set by the service's assembly) are accepted.
+    """
 
     def __init__(
-        self, jwks: JwksLoader, *, issuer: str, audience: str, refresh_after: float = 300.0
+        self,
+        jwks: JwksLoader,
+        *,
+        issuer: str,
+        audience: str,
+        refresh_after: float = 300.0,
+        revocations: RevocationList | None = None,
     ) -> None:
         self.load = jwks
         self.issuer = issuer
         self.audience = audience
         self.refresh_after = refresh_after
+        self.revocations = revocations
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
@@ -112,27 +130,35 @@ class TokenVerifier:
             raise AuthError("unknown signing key") from None
 
     async def verify(self, token: str) -> Principal:
+        return principal_from(await self.verified_claims(token))
+
+    async def verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this verifier accepts (AuthError for any other)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AuthError("malformed token") from None
         if header.get("alg") not in ALGORITHMS:
             raise AuthError("algorithm not allowed")
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise AuthError("not an access token (typ at+jwt)")
         key = await self.key_for(str(header.get("kid", "")))
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key=key,
                 algorithms=ALGORITHMS,
                 issuer=self.issuer,
                 audience=self.audience,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "role"]},
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "role", "jti"]},
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("token expired") from None
         except jwt.PyJWTError as invalid:
             raise AuthError(f"invalid token: {type(invalid).__name__}") from None
-        return principal_from(claims)
+        if self.revocations is not None and self.revocations.refuses(claims):
+            raise AuthError("token revoked")
+        return claims
 
 
 def principal_from(claims: dict[str, Any]) -> Principal:

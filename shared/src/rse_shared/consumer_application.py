@@ -39,6 +39,7 @@ from rse_shared.contracts.identity import ProxyEnded, ProxyRevoked
 from rse_shared.contracts.sealed import SealedEvent
 from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
 from rse_shared.proxy import EndedRelationship
+from rse_shared.revocation import Revocations
 
 Aggregates = dict[uuid.UUID, MutableOrImmutableAggregate[uuid.UUID]]
 
@@ -89,6 +90,8 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
 
     env: ClassVar[dict[str, str]] = {"PROCESS_RECORDER_TOPIC": get_topic(PostgresConsumerRecorder)}
     recorder: ConsumerRecorder
+    # Where identity's revocations go (set by the service's assembly); None: nowhere.
+    revocations: Revocations | None = None
 
     def construct_recorder(self) -> ProcessRecorder:
         if isinstance(self.factory, POPOFactory):
@@ -156,6 +159,9 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         key = inbox_key(event)
         if positions.get(key, 0) >= event.source_position:
             return  # already applied: a re-published copy
+        if self.revocations is not None:
+            # Stored before the batch commits: if this fails, the event is retried.
+            self.revocations.take(event)
         self._note_ended_relationship(event, processing_event)
         self.handle(event, processing_event)
         positions[key] = state.inbox[key] = event.source_position

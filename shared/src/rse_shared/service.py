@@ -37,6 +37,7 @@ from rse_shared.metrics import MeasureRequests, metrics_router
 from rse_shared.notify import SAFETY_POLL, Listener, Wake, listener_for, waker
 from rse_shared.projection import Projection, ProjectionRunner
 from rse_shared.relay import OutboxRelay, Translator
+from rse_shared.revocation import Revocations
 from rse_shared.settings import ServiceSettings
 from rse_shared.telemetry import TraceRequests
 from rse_shared.topics import events_topic
@@ -308,11 +309,14 @@ def assemble(
     jobs = (extra_workers or {}, scheduled or {})
     workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
     verifier = verifier or _verifier(settings)
+    revocations = _revocations(settings, app, verifier)
+    workers.workers["revocations"] = revocations.follow
     state = {
         "app": app,
         "token_verifier": verifier,
         "mongo_db": db,
         "service_name": settings.service_name,  # the proxy guard's routes are per service
+        "revocations": revocations,
         **(state or {}),
     }
     api = create_api(
@@ -347,6 +351,18 @@ def _projectors(
         p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
         for p in projections
     }
+
+
+def _revocations(
+    settings: ServiceSettings, app: Application[Any], verifier: TokenVerifier
+) -> Revocations:
+    """The service's revoked tokens: fed by its consumer, consulted by its verifier."""
+    revocations = Revocations(settings.postgres_conninfo())
+    if isinstance(app, ConsumerApplication):
+        app.revocations = revocations
+    if verifier.revocations is None:
+        verifier.revocations = revocations
+    return revocations
 
 
 def _verifier(settings: ServiceSettings) -> TokenVerifier:

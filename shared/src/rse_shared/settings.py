@@ -21,6 +21,11 @@ def local_secrets_dir() -> Path:
     return Path(os.environ.get("RSE_LOCAL_DIR") or REPO / ".local") / "secrets"
 
 
+def audience_of(service: str) -> str:
+    """The audience of the access tokens `service` accepts (RFC 9068 `aud`)."""
+    return f"rse-{service}"
+
+
 class ServiceSettings(BaseSettings):
     """Connection and runtime settings shared by every service (env prefix RSE_)."""
 
@@ -61,7 +66,9 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
 
     jwt_issuer: str = "http://127.0.0.1:8001"
-    jwt_audience: str = "rse"
+    # The audience this service's tokens must name (one per service, default
+    # "rse-<service_name>"): a token identity issued for another service is refused here.
+    jwt_audience: str = ""
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
 
     otlp_endpoint: str | None = None
@@ -90,6 +97,8 @@ class ServiceSettings(BaseSettings):
             self.consumer_group = self.service_name
         if not self.kafka_username:
             self.kafka_username = self.service_name
+        if not self.jwt_audience:
+            self.jwt_audience = audience_of(self.service_name)
         return self
 
     @model_validator(mode="after")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from rse_identity.domain.account import Account, LoginPolicy, LoginRefused, TotpNotStarted
+from rse_identity.authentication import dummy_hash, password_matches, totp_step
+from rse_identity.domain.account import Account, LoginRefused, TotpEnrolled, TotpNotStarted
 from rse_identity.domain.activation import ActivationPolicy
 from rse_identity.domain.citizen import Citizen, DeregistrationReason
 from rse_identity.domain.personal_data_read import PersonalDataRead, PrivilegedRole
+from rse_identity.domain.practitioner_claim import PractitionerClaim
+from rse_identity.domain.token_revocation import RevocationReason, TokenRevocation
+from rse_identity.login_guard import FailureCounter, LoginPolicy, MemoryFailures
 from rse_identity.proxy_commands import ProxyCommands
 from rse_identity.registration import CitizenAlreadyRegistered as CitizenAlreadyRegistered
 from rse_identity.registration import RegistrationCommands
@@ -25,6 +29,10 @@ from rse_shared.clock import Clock, utcnow
 
 class UsernameTaken(Exception):
     """A staff username already in use."""
+
+
+class PractitionerTaken(Exception):
+    """A practitioner id that already has a staff account."""
 
 
 class CitizenNotFound(Exception):
@@ -50,14 +58,18 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         *,
         hasher: PasswordHasher | None = None,
         login_policy: LoginPolicy | None = None,
+        failures: FailureCounter | None = None,
+        token_ttl: timedelta = timedelta(minutes=5),
         clock: Clock = utcnow,
         activation_policy: ActivationPolicy | None = None,
     ) -> None:
         super().__init__(env)
         self.hasher = hasher or PasswordHasher()
-        self.login_policy = login_policy or LoginPolicy()
+        self.failures = failures or MemoryFailures(login_policy or LoginPolicy())
         self.clock = clock
         self.activation_policy = activation_policy or ActivationPolicy()
+        self.token_ttl = token_ttl  # how long a token issued before a deactivation may live
+        self._dummy_hash = dummy_hash(self.hasher)
 
     def update_contacts(
         self,
@@ -127,33 +139,68 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
             role=role,
             claims=claims,
         )
+        # One account per practitioner: the claim's id is the practitioner id's, so a
+        # second account conflicts on write, as a taken username does.
+        claim = [PractitionerClaim(practitioner_id, account.id)] if practitioner_id else []
         try:
-            self.save(account)
+            self.save(account, *claim)
         except IntegrityError:
-            raise UsernameTaken(f"username {username!r} is taken") from None
+            if self._exists(account.id):
+                raise UsernameTaken(f"username {username!r} is taken") from None
+            raise PractitionerTaken(f"practitioner {practitioner_id!r} has an account") from None
         return account.id
 
     def authenticate(self, username: str, password: str, totp_code: str | None = None) -> Account:
-        """The account, if the password (and second factor, once enrolled) are right."""
-        try:
-            account = self._account(username)
-        except AccountNotFound:
-            self._burn_time(password)
-            raise LoginRefused("invalid credentials") from None
-        now = self.clock()
-        account.check_may_attempt(now, self.login_policy)
-        if self._credentials_valid(account, password, totp_code):
-            account.login_succeeded()
-        else:
-            account.login_failed(now, self.login_policy)
-        self.save(account)
-        if account.failures or account.locked_until:
+        """The account, if the password (and second factor, once enrolled) are right.
+
+        Every attempt is counted as a failure before the password is checked (the login
+        guard refuses it if the account must wait); only a success clears the count.
+        """
+        self.failures.reserve(username, self.clock())
+        account = self._known_account(username)
+        if account is None:
+            password_matches(self.hasher, self._dummy_hash, password)  # the same time
             raise LoginRefused("invalid credentials")
+        self._check_credentials(account, password, totp_code)
+        account.check_may_log_in()
+        self.failures.clear(username)
         return account
 
-    def start_totp_enrolment(self, account_id: uuid.UUID) -> str:
-        """A new TOTP secret for the account, active once confirmed with a code."""
+    def reauthenticate(self, account_id: uuid.UUID, password: str, code: str | None) -> Account:
+        """The account, if its owner proves it again (before sensitive changes)."""
         account = self._account_by_id(account_id)
+        self.failures.reserve(account.username, self.clock())
+        self._check_credentials(account, password, code)
+        self.failures.clear(account.username)
+        return account
+
+    def _check_credentials(self, account: Account, password: str, code: str | None) -> None:
+        """Password, then (once enrolled) a TOTP code of a step not used before."""
+        if not password_matches(self.hasher, account.password_hash, password):
+            raise LoginRefused("invalid credentials")
+        if account.totp_secret is None:
+            return
+        step = totp_step(account.totp_secret, code, account.totp_last_step)
+        if step is None:
+            raise LoginRefused("invalid credentials")
+        account.use_totp_step(step)
+        try:
+            self.save(account)  # a parallel login with the same code conflicts here
+        except IntegrityError:
+            raise LoginRefused("invalid credentials") from None
+
+    def start_totp_enrolment(
+        self, account_id: uuid.UUID, password: str | None = None, code: str | None = None
+    ) -> str:
+        """A new TOTP secret for the account, active once confirmed with a code.
+
+        Replacing an enrolled factor needs the current password and a current code.
+        """
+        account = self._account_by_id(account_id)
+        if account.totp_secret is not None:
+            if password is None:
+                raise TotpEnrolled("TOTP is enrolled: replacing it needs password and code")
+            account = self.reauthenticate(account_id, password, code)
         secret = pyotp.random_base32()
         account.start_totp_enrolment(secret)
         self.save(account)
@@ -163,25 +210,66 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         account = self._account_by_id(account_id)
         if account.totp_pending is None:
             raise TotpNotStarted("no TOTP enrolment in progress")
-        if not pyotp.TOTP(account.totp_pending).verify(code, valid_window=1):
+        step = totp_step(account.totp_pending, code, account.totp_last_step)
+        if step is None:
             raise LoginRefused("invalid TOTP code")
         account.confirm_totp()
+        account.use_totp_step(step)  # the confirming code cannot log in again
         self.save(account)
 
-    def _credentials_valid(self, account: Account, password: str, totp_code: str | None) -> bool:
-        try:
-            self.hasher.verify(account.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-        if account.totp_secret is None:
-            return True
-        return bool(totp_code) and pyotp.TOTP(account.totp_secret).verify(
-            str(totp_code), valid_window=1
-        )
+    def change_password(self, account_id: uuid.UUID, current: str, new: str) -> None:
+        """Set a new password; the current one is required."""
+        account = self._account_by_id(account_id)
+        self.failures.reserve(account.username, self.clock())
+        if not password_matches(self.hasher, account.password_hash, current):
+            raise LoginRefused("invalid credentials")
+        self.failures.clear(account.username)
+        account.change_password(self.hasher.hash(new))
+        self.save(account)
 
-    def _burn_time(self, password: str) -> None:
-        # Hash anyway, so an unknown username takes as long as a wrong password.
-        self.hasher.hash(password)
+    def unlock(self, username: str) -> None:
+        """Clear an account's failed logins (an operator, at the counter)."""
+        self._account(username)
+        self.failures.clear(username)
+
+    def deactivate_staff(self, username: str) -> Account:
+        """Deactivate a staff account: no login, and its live tokens are revoked."""
+        account = self._account(staff_username(username))
+        account.deactivate(self.clock(), self.token_ttl)
+        self.save(account)
+        return account
+
+    def reactivate_staff(self, username: str) -> None:
+        account = self._account(staff_username(username))
+        account.reactivate(self.clock())
+        self.save(account)
+
+    def revoke_token(self, claims: dict[str, Any], reason: RevocationReason) -> TokenRevocation:
+        """Record that a token and its session are revoked; the relay tells every service."""
+        revocation = TokenRevocation(
+            jti=str(claims["jti"]),
+            session_id=claims.get("sid"),
+            subject=uuid.UUID(str(claims["sub"])),
+            reason=reason,
+            revoked_at=self.clock(),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+        with contextlib.suppress(IntegrityError):  # revoked already: the first record stands
+            self.save(revocation)
+        return revocation
+
+    def _known_account(self, username: str) -> Account | None:
+        try:
+            return self._account(username)
+        except AccountNotFound:
+            return None
+
+    def _exists(self, aggregate_id: uuid.UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
 
     def _citizen(self, citizen_id: uuid.UUID) -> Citizen:
         try:
@@ -210,7 +298,8 @@ def staff_username(username: str) -> str:
     return f"staff:{username}"
 
 
-def token_claims(account: Account) -> dict[str, Any]:
+def token_claims(account: Account, session_id: str | None = None) -> dict[str, Any]:
     """The claims of a token issued after a login: once TOTP is enrolled, login proved it."""
     amr = ["pwd", "otp"] if account.totp_secret is not None else ["pwd"]
-    return {"sub": str(account.id), "role": account.role, **account.claims, "amr": amr}
+    claims = {"sub": str(account.id), "role": account.role, **account.claims, "amr": amr}
+    return {**claims, "sid": session_id} if session_id else claims

@@ -1,4 +1,5 @@
-"""`rse-identity`: serve, rebuild projections, create the first operator, make a signing key."""
+"""`rse-identity`: serve, rebuild projections, create the first operator, make or rotate
+the signing key."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from rse_identity.application import IdentityApplication, UsernameTaken
 from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
+from rse_identity.signing_keys import rotate_key as rotate_key_file
 from rse_shared.cli import main as service_main
 from rse_shared.keys import write_new_key
 
@@ -37,6 +39,19 @@ def generate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def rotate_key(args: argparse.Namespace) -> int:
+    """Retire the signing key (kept in the JWKS for the overlap) and write a new one."""
+    settings = Settings()
+    path = args.path or settings.signing_key_file
+    if path is None:
+        print("no signing key file: set RSE_SIGNING_KEY_FILE or name it", file=sys.stderr)
+        return 2
+    retired = rotate_key_file(path, settings.signing_key_overlap_seconds)
+    print(f"new signing key in {path}; the old one's public key in {retired}")
+    print("restart identity to sign with it; the old key verifies for the overlap")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     return service_main(
         "rse-identity",
@@ -48,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
                 "create an operator account (the first one, too)",
                 lambda p: p.add_argument("username"),
                 create_operator,
+            ),
+            "rotate-key": (
+                "retire the signing key (still in the JWKS for the overlap), write a new one",
+                lambda p: p.add_argument("path", type=Path, nargs="?"),
+                rotate_key,
             ),
             "generate-key": (
                 "write a new Ed25519 signing key (PEM)",

@@ -18,6 +18,22 @@ class Settings(ServiceSettings):
     access_token_ttl_seconds: int = 300
     # How often guardianships are checked for a ward's 18th birthday (and periods for ends).
     proxy_sweep_interval: float = 60.0
+    # Retired signing keys stay in the JWKS this long after `rse-identity rotate-key`
+    # (at least the token lifetime plus the services' JWKS cache, 300 s).
+    signing_key_overlap_seconds: int = 3600
+    # Password hashes at once (argon2: 64 MiB each), and how long a login waits for a
+    # slot before a 503 with Retry-After: what bounds identity's memory under a flood.
+    login_concurrency: int = 4
+    login_queue_seconds: float = 2.0
+    # Login attempts per minute from one client address, and for one account (429).
+    login_rate_per_address: int = 60
+    login_rate_per_account: int = 10
+    # From the `slow_after`-th failure each attempt waits 1 s, 2 s, ...; the
+    # `lock_after`-th locks for `lock_seconds`, each next lock twice as long, up to the max.
+    login_slow_after: int = 3
+    login_lock_after: int = 5
+    login_lock_seconds: int = 900
+    login_max_lock_seconds: int = 86_400
     # notifications' X25519 public key: contacts are sealed to it (default: deploy/local's
     # secrets/notifications_seal.pub outside production).
     notifications_seal_public_key: Path | None = None

@@ -1,8 +1,9 @@
 """Identity's domain events translated into the integration events it publishes.
 
-Account, claim, activation and OIDC-login events stay inside identity; operators' reads go
-to the citizen's
-access history (consent).
+Account, claim, activation and OIDC-login events stay inside identity, but for what every
+service must know to refuse tokens: revocations and staff deactivations (keyed by the
+account's id, the tokens' `sub`). Operators' reads go to the citizen's access history
+(consent).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from rse_identity.domain.account import Account
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.personal_data_read import PersonalDataRead as Read
 from rse_identity.domain.proxy import ProxyRelationship
+from rse_identity.domain.token_revocation import TokenRevocation
 from rse_shared.contracts import (
     CitizenActivated,
     CitizenDeregistered,
@@ -26,6 +29,9 @@ from rse_shared.contracts import (
     ProxyEnded,
     ProxyEstablished,
     ProxyRevoked,
+    StaffDeactivated,
+    StaffReactivated,
+    TokenRevoked,
 )
 from rse_shared.published import Envelope, Publisher
 
@@ -39,15 +45,15 @@ RELATIONSHIP_EVENTS = (
 
 
 def citizen_of(event: Any) -> uuid.UUID:
-    """A read names its citizen, a proxy relationship the one represented; the citizen's own
-    events have none but the aggregate's id."""
+    """A read names its citizen, a proxy relationship the one represented, a revocation its
+    account; the others, their aggregate."""
     if isinstance(event, RELATIONSHIP_EVENTS):
-        represented: uuid.UUID = event.represented_id
-        return represented
-    citizen_id: uuid.UUID = (
-        event.citizen_id if isinstance(event, Read.Recorded) else event.originator_id
-    )
-    return citizen_id
+        return uuid.UUID(str(event.represented_id))
+    if isinstance(event, Read.Recorded):
+        return uuid.UUID(str(event.citizen_id))
+    if isinstance(event, TokenRevocation.Recorded):
+        return uuid.UUID(str(event.subject))
+    return uuid.UUID(str(event.originator_id))
 
 
 to_integration_event = Publisher("identity", citizen_of=citizen_of)
@@ -155,4 +161,35 @@ def proxy_ended(event: ProxyRelationship.Ended, envelope: Envelope) -> Integrati
         proxy_id=event.proxy_id,
         reason=event.reason,
         ended_at=event.at,
+    )
+
+
+@to_integration_event.translates(TokenRevocation.Recorded)
+def token_revoked(event: TokenRevocation.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return TokenRevoked(
+        **envelope,
+        subject=str(event.subject),
+        jti=event.jti,
+        session_id=event.session_id,
+        reason=event.reason,
+        revoked_at=event.revoked_at,
+        expires_at=event.expires_at,
+    )
+
+
+@to_integration_event.translates(Account.Deactivated)
+def staff_deactivated(event: Account.Deactivated, envelope: Envelope) -> IntegrationEvent:
+    return StaffDeactivated(
+        **envelope,
+        subject=str(event.originator_id),
+        role=event.role,
+        deactivated_at=event.at,
+        tokens_expire_by=event.tokens_expire_by,
+    )
+
+
+@to_integration_event.translates(Account.Reactivated)
+def staff_reactivated(event: Account.Reactivated, envelope: Envelope) -> IntegrationEvent:
+    return StaffReactivated(
+        **envelope, subject=str(event.originator_id), role=event.role, reactivated_at=event.at
     )

@@ -10,9 +10,9 @@ import pytest
 
 from rse_shared.contracts import PersonalDataRead, parse_event
 from rse_shared.service import Service
-from rse_shared.testing import Counter, documents, eventually, read_topic
+from rse_shared.testing import Counter, documents, eventually, read_topic, staff_login
 
-from .test_api import assert_problem, bearer, login, register, token_for, visible
+from .test_api import assert_problem, bearer, register, token_for, visible
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,7 @@ WHY = "citizen called the help line about their address"
 async def an_operator(client: httpx.AsyncClient, identity: Service) -> str:
     name = f"op.{uuid.uuid4().hex[:8]}"
     identity.app.provision_staff(username=name, password="operator password", role="operator")
-    token: str = (await login(client, name, "operator password")).json()["access_token"]
-    return token
+    return await staff_login(client, name, "operator password")
 
 
 async def reads_up_to(identity: Service, topic: str, purpose: str) -> list[PersonalDataRead]:
@@ -106,7 +105,7 @@ async def test_hospital_staff_are_provisioned_with_the_hospital_they_work_for(
     staff = {**account, "role": "hospital_staff", "hospital": "Hospital de Santa Maria"}
     created = await client.post("/staff", headers=bearer(operator), json=staff)
     assert created.status_code == 201, created.text
-    token = (await login(client, account["username"], account["password"])).json()["access_token"]
+    token = await staff_login(client, account["username"], account["password"])
     claims = jwt.decode(token, options={"verify_signature": False})
     assert (claims["role"], claims["hospital"]) == ("hospital_staff", "Hospital de Santa Maria")
     nameless = {**staff, "username": f"hs.{uuid.uuid4().hex[:8]}", "hospital": None}

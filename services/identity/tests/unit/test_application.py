@@ -1,3 +1,4 @@
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -8,10 +9,16 @@ from argon2 import PasswordHasher
 from rse_identity.application import (
     CitizenAlreadyRegistered,
     IdentityApplication,
+    PractitionerTaken,
     UsernameTaken,
     token_claims,
 )
-from rse_identity.domain.account import LoginRefused, LoginThrottled
+from rse_identity.domain.account import (
+    AccountDeactivated,
+    LoginRefused,
+    LoginThrottled,
+    TotpEnrolled,
+)
 from rse_identity.domain.citizen import Citizen
 from rse_identity.published import to_integration_event
 from rse_shared.contracts import PersonalDataRead
@@ -107,15 +114,91 @@ def test_repeated_failures_slow_down_then_lock(app: IdentityApplication, clock: 
     assert app.authenticate("123456789", "a long secret")
 
 
-def test_once_totp_is_enrolled_login_needs_a_code(app: IdentityApplication) -> None:
+def enrolled(app: IdentityApplication) -> tuple[uuid.UUID, pyotp.TOTP]:
+    """A registered citizen with TOTP confirmed by the previous step's code."""
     register(app)
     account = app.authenticate("123456789", "a long secret")
-    uri = app.start_totp_enrolment(account.id)
-    totp = pyotp.parse_uri(uri)
-    app.confirm_totp(account.id, totp.now())
+    totp = pyotp.parse_uri(app.start_totp_enrolment(account.id))
+    app.confirm_totp(account.id, totp.at(time.time() - 30))
+    return account.id, totp
+
+
+def test_once_totp_is_enrolled_login_needs_a_code(app: IdentityApplication) -> None:
+    _, totp = enrolled(app)
     with pytest.raises(LoginRefused):
         app.authenticate("123456789", "a long secret")
     assert app.authenticate("123456789", "a long secret", totp.now())
+
+
+def test_a_totp_code_is_accepted_once(app: IdentityApplication) -> None:
+    _, totp = enrolled(app)
+    code = totp.now()
+    assert app.authenticate("123456789", "a long secret", code)
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "a long secret", code)  # replayed
+
+
+def test_the_confirming_code_cannot_log_in_and_no_older_code_either(
+    app: IdentityApplication,
+) -> None:
+    _, totp = enrolled(app)
+    for old in (totp.at(time.time() - 30), totp.at(time.time() - 60)):
+        with pytest.raises(LoginRefused):
+            app.authenticate("123456789", "a long secret", old)
+
+
+def test_re_enrolment_needs_the_current_password_and_a_current_code(
+    app: IdentityApplication, clock: Clock
+) -> None:
+    account_id, totp = enrolled(app)
+    with pytest.raises(TotpEnrolled):
+        app.start_totp_enrolment(account_id)  # a stolen session alone cannot replace it
+    with pytest.raises(LoginRefused):
+        app.start_totp_enrolment(account_id, "wrong password", totp.now())
+    with pytest.raises(LoginRefused):
+        app.start_totp_enrolment(account_id, "a long secret", "000000")
+    clock.now += timedelta(seconds=2)  # three failures: the next attempt waits a second
+    assert app.start_totp_enrolment(account_id, "a long secret", totp.now())
+
+
+def test_an_unknown_username_is_counted_like_a_known_one(app: IdentityApplication) -> None:
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            app.authenticate("999999999", "whatever")
+    with pytest.raises(LoginThrottled):
+        app.authenticate("999999999", "whatever")
+
+
+def test_one_account_per_practitioner_id(app: IdentityApplication) -> None:
+    claims = {"role": "professional", "practitioner_id": "P-1", "health_unit": "USF A"}
+    app.provision_staff(username="dr.one", password="x" * 12, **claims)  # type: ignore[arg-type]
+    with pytest.raises(PractitionerTaken):
+        app.provision_staff(username="dr.two", password="x" * 12, **claims)  # type: ignore[arg-type]
+    with pytest.raises(UsernameTaken):
+        app.provision_staff(username="dr.one", password="x" * 12, role="auditor")
+
+
+def test_a_deactivated_professional_cannot_log_in_until_reactivated(
+    app: IdentityApplication,
+) -> None:
+    app.provision_staff(username="dr.one", password="x" * 12, role="professional",
+                        practitioner_id="P-1", health_unit="USF A")  # fmt: skip
+    app.deactivate_staff("dr.one")
+    with pytest.raises(AccountDeactivated):
+        app.authenticate("staff:dr.one", "x" * 12)
+    app.reactivate_staff("dr.one")
+    assert app.authenticate("staff:dr.one", "x" * 12)
+
+
+def test_a_password_change_needs_the_current_password(app: IdentityApplication) -> None:
+    register(app)
+    account = app.authenticate("123456789", "a long secret")
+    with pytest.raises(LoginRefused):
+        app.change_password(account.id, "not it", "a new long secret")
+    app.change_password(account.id, "a long secret", "a new long secret")
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "a long secret")
+    assert app.authenticate("123456789", "a new long secret")
 
 
 def test_a_wrong_first_totp_code_does_not_enable_it(app: IdentityApplication) -> None:

@@ -42,6 +42,9 @@ from rse_shared.contracts.identity import (
     ProxyEnded,
     ProxyEstablished,
     ProxyRevoked,
+    StaffDeactivated,
+    StaffReactivated,
+    TokenRevoked,
 )
 from rse_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from rse_shared.contracts.records import (
@@ -121,6 +124,9 @@ __all__ = [
     "ReferralStatusChanged",
     "RenewedItem",
     "SealedEvent",
+    "StaffDeactivated",
+    "StaffReactivated",
+    "TokenRevoked",
     "UnknownEventType",
     "VaccinationRecorded",
     "VerificationKey",

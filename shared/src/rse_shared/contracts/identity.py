@@ -125,6 +125,44 @@ class ProxyEnded(IntegrationEvent):
 
 
 @contract
+class TokenRevoked(IntegrationEvent):
+    """A session's access tokens were revoked before they expire (logout or an operator).
+
+    `citizen_id` is the account's id (the token's `sub`), a citizen's or a staff member's.
+    Every service refuses tokens with this `jti` or `session_id` until `expires_at`.
+    """
+
+    subject: str
+    jti: str
+    session_id: str | None = None
+    reason: Literal["logout", "operator"]
+    revoked_at: datetime
+    expires_at: datetime
+
+
+@contract
+class StaffDeactivated(IntegrationEvent):
+    """An operator deactivated a staff account; its tokens issued until now stop working.
+
+    `citizen_id` is the account's id (the tokens' `sub`).
+    """
+
+    subject: str
+    role: str
+    deactivated_at: datetime
+    tokens_expire_by: datetime
+
+
+@contract
+class StaffReactivated(IntegrationEvent):
+    """An operator reactivated a staff account: it may log in again (old tokens stay void)."""
+
+    subject: str
+    role: str
+    reactivated_at: datetime
+
+
+@contract
 class ContactsSealed(SealedEvent):
     """The citizen's contacts, sealed to notifications; on `identity.contacts` only.
 
@@ -148,4 +186,7 @@ __all__ = [
     "ProxyEnded",
     "ProxyEstablished",
     "ProxyRevoked",
+    "StaffDeactivated",
+    "StaffReactivated",
+    "TokenRevoked",
 ]

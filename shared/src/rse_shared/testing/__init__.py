@@ -9,6 +9,7 @@ from rse_shared.testing.clocks import ManualClock
 from rse_shared.testing.fhir import FhirValidator
 from rse_shared.testing.kafka import create_topic, documents, publish, published_head, read_topic
 from rse_shared.testing.kit import Envelopes, Kit, Upstream, feed
+from rse_shared.testing.logins import ServiceTokens, login, staff_login
 from rse_shared.testing.names import REPO, unique
 from rse_shared.testing.services import asgi_client, feeding, running
 from rse_shared.testing.tally import RegistrationTally, Tally, a_family_doctor, a_registration
@@ -23,6 +24,7 @@ __all__ = [
     "Kit",
     "ManualClock",
     "RegistrationTally",
+    "ServiceTokens",
     "Tally",
     "TokenMint",
     "Upstream",
@@ -36,10 +38,12 @@ __all__ = [
     "eventually",
     "feed",
     "feeding",
+    "login",
     "open_counter",
     "publish",
     "published_head",
     "read_topic",
     "running",
+    "staff_login",
     "unique",
 ]

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from rse_shared.testing.logins import staff_login
+
 OPERATOR_PASSWORD = "counter operator password"
 
 
@@ -60,11 +62,9 @@ async def open_counter(identity_service: Any, identity: httpx.AsyncClient) -> Co
     identity_service.app.provision_staff(
         username=username, password=OPERATOR_PASSWORD, role="operator"
     )
-    login = await identity.post(
-        "/auth/token", json={"username": username, "password": OPERATOR_PASSWORD}
-    )
-    assert login.status_code == 200, login.text
-    counter = Counter(identity, {"Authorization": f"Bearer {login.json()['access_token']}"})
+    # Staff log in with a second factor: the shared helper enrols it the first time.
+    token = await staff_login(identity, username, OPERATOR_PASSWORD)
+    counter = Counter(identity, {"Authorization": f"Bearer {token}"})
     _counters[identity] = counter
     return counter
 

@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from rse_shared.auth import Role, TokenVerifier, jwks_from_json
+from rse_shared.auth import ACCESS_TOKEN_TYPE, Role, TokenVerifier, jwks_from_json
 from rse_shared.settings import ServiceSettings
 
 
@@ -42,9 +42,11 @@ class TokenMint:
             "iat": now,
             "nbf": now,
             "exp": now + 600,
+            "jti": uuid.uuid4().hex,
             **claims,
         }
-        return jwt.encode(payload, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+        headers = {"kid": self.kid, "typ": ACCESS_TOKEN_TYPE}
+        return jwt.encode(payload, self.key, algorithm="EdDSA", headers=headers)
 
     def citizen(self, citizen_id: uuid.UUID | str) -> dict[str, str]:
         """Authorization header of the citizen `citizen_id`."""

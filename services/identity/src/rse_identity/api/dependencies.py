@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rse_identity.application import IdentityApplication
+from rse_identity.login_guard import LoginGuard
 from rse_identity.tokens import TokenIssuer
 from rse_shared.api import PrivilegedRead, citizen_or, get_app, privileged_read, state
-from rse_shared.auth import Principal, require_roles
+from rse_shared.auth import AuthError, Principal, TokenVerifier, principal_from, require_roles
+from rse_shared.revocation import Revocations
 from rse_shared.service import ReadModels
 
 App = Annotated[IdentityApplication, Depends(get_app)]
 Issuer = Annotated[TokenIssuer, Depends(state("token_issuer"))]
+Guard = Annotated[LoginGuard, Depends(state("login_guard"))]
+Revoked = Annotated[Revocations, Depends(state("revocations"))]
 Operator = Annotated[Principal, Depends(require_roles("operator"))]
 CitizenOrOperator = Annotated[
     Principal, Depends(citizen_or("operator", detail="a citizen may only see their own data"))
@@ -21,4 +26,49 @@ CitizenOrOperator = Annotated[
 # An operator reading a citizen's personal data says why; the citizen's history shows it.
 OperatorRead = Annotated[PrivilegedRead | None, Depends(privileged_read("operator"))]
 
-__all__ = ["App", "CitizenOrOperator", "Issuer", "Operator", "OperatorRead", "ReadModels"]
+_bearer = HTTPBearer(auto_error=False)
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthError("missing bearer token")
+    return credentials.credentials
+
+
+Bearer = Annotated[str, Depends(bearer_token)]
+
+
+async def session_claims(request: Request, token: Bearer) -> dict[str, Any]:
+    """The claims of the caller's identity token (jti, sid, exp: what a logout revokes)."""
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verified_claims(token)
+
+
+SessionClaims = Annotated[dict[str, Any], Depends(session_claims)]
+
+
+async def enrolling(request: Request, token: Bearer) -> Principal:
+    """The caller, with an identity token or a staff member's enrolment-only token."""
+    try:
+        return principal_from(await session_claims(request, token))
+    except AuthError:
+        verifier: TokenVerifier = request.app.state.enrolment_verifier
+        return await verifier.verify(token)
+
+
+EnrollingPrincipal = Annotated[Principal, Depends(enrolling)]
+
+__all__ = [
+    "App",
+    "CitizenOrOperator",
+    "EnrollingPrincipal",
+    "Guard",
+    "Issuer",
+    "Operator",
+    "OperatorRead",
+    "ReadModels",
+    "Revoked",
+    "SessionClaims",
+]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
+from rse_identity.api.auth import issued
 from rse_identity.api.dependencies import App, Issuer
 from rse_identity.api.schemas import AccessToken
 from rse_identity.application import token_claims
@@ -68,5 +70,5 @@ async def callback(
     claims = await idp.redeem(code, login.code_verifier, login.nonce)
     account = await in_thread(app.register_or_find_proven, proven_identity(claims))
     # The provider authenticated the citizen ("fed"erated), not a password here.
-    token = issuer.issue({**token_claims(account), "amr": ["fed"]})
-    return AccessToken(access_token=token, expires_in=issuer.ttl)
+    claims = {**token_claims(account, session_id=uuid.uuid4().hex), "amr": ["fed"]}
+    return issued(issuer, claims, issuer.audience)

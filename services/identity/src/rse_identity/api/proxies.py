@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from rse_identity.api.dependencies import App, Issuer, Operator, ReadModels
+from rse_identity.api.dependencies import App, Issuer, Operator, ReadModels, SessionClaims
 from rse_identity.api.proxy_schemas import (
     ActingToken,
     Appointment,
@@ -122,13 +122,18 @@ async def revoke_proxy(relationship_id: uuid.UUID, app: App, principal: CurrentP
 
 @proxies.post("/auth/token/exchange", response_model=ActingToken, responses={403: {}})
 async def exchange_token(
-    body: TokenExchange, app: App, issuer: Issuer, caller: OwnCitizen
+    body: TokenExchange, app: App, issuer: Issuer, caller: OwnCitizen, session: SessionClaims
 ) -> ActingToken:
     """RFC 8693: a token acting for the represented citizen, within the relationship's scopes
-    and period (`act.sub` names the proxy); a token already acting for someone is refused."""
+    and period (`act.sub` names the proxy); a token already acting for someone is refused.
+
+    It is identity's and belongs to the proxy's login session (`sid`): `POST /auth/exchange`
+    turns it into another service's, and the proxy's logout revokes it with the session."""
     relationship = await in_thread(app.acting_relationship, caller, body.subject)
     scopes = _granted(relationship, body.scope)
-    token = issuer.issue(acting_claims(relationship, scopes), not_after=_period_end(relationship))
+    claims = {**acting_claims(relationship, scopes), "sid": session.get("sid")}
+    ends = _period_end(relationship)
+    token = issuer.issue(claims, expires_at=ends if ends is None else min(ends, session["exp"]))
     expires_in = max(0, min(issuer.ttl, (_period_end(relationship) or 2**62) - _now()))
     return ActingToken(
         access_token=token,

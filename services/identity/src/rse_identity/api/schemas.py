@@ -133,20 +133,60 @@ class Provisioned(BaseModel):
     account_id: uuid.UUID
 
 
+# One audience per service: a token names the one service it is for (RFC 9068 `aud`).
+Audience = Literal[
+    "rse-identity", "rse-consent", "rse-records", "rse-requests", "rse-benefits",
+    "rse-notifications",
+]  # fmt: skip
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+
+
 class Login(Strict):
-    """Username, password and, once enrolled, a TOTP code."""
+    """Username, password, once enrolled a TOTP code, and the service the token is for."""
 
     username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Password
     totp_code: TotpCode | None = None
+    audience: Audience | None = None
+
+
+class Exchange(Strict):
+    """The service a token of the same session is wanted for."""
+
+    audience: Audience
 
 
 class AccessToken(BaseModel):
-    """A signed access token and how long it lasts."""
+    """A signed access token, the service it is for, and how long it lasts.
+
+    Staff without an enrolled second factor get a token for `rse-identity-enrolment`:
+    good only to enrol TOTP.
+    """
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
+    audience: str
+
+
+class PasswordChange(Strict):
+    """The current password and the new one."""
+
+    current_password: Password
+    new_password: Annotated[str, Field(min_length=10, max_length=256)]
+
+
+class TotpReenrolment(Strict):
+    """Replacing an enrolled second factor: the current password and a current code."""
+
+    password: Password
+    code: TotpCode
+
+
+class Revocation(Strict):
+    """A token an operator revokes (e.g. found leaked), and with it its session."""
+
+    access_token: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class TotpEnrolment(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from rse_identity.api.dependencies import App, Operator
+from rse_identity.api.dependencies import App, Operator, Revoked
 from rse_identity.api.schemas import Provisioned, StaffProvisioning
 from rse_identity.domain.citizen import InvalidCitizenData
 from rse_shared.auth import Role
 from rse_shared.eventstore import in_thread
+from rse_shared.revocation import Revocation
 
 staff = APIRouter(prefix="/staff", tags=["staff"])
 
@@ -31,3 +32,20 @@ async def provision_staff(body: StaffProvisioning, app: App, _: Operator) -> Pro
         hospital=body.hospital,
     )
     return Provisioned(account_id=account_id)
+
+
+@staff.post("/{username}/deactivation", status_code=status.HTTP_204_NO_CONTENT)
+async def deactivate_staff(username: str, app: App, revocations: Revoked, _: Operator) -> None:
+    """Deactivate a staff account: no more logins, and its live tokens stop working."""
+    account = await in_thread(app.deactivate_staff, username)
+    at = account.deactivated_at
+    if at is not None:  # refused here at once; the other services hear of it on Kafka
+        until = at + app.token_ttl
+        entry = Revocation("sub", str(account.id), at.timestamp(), until.timestamp())
+        await in_thread(revocations.add, [entry])
+
+
+@staff.post("/{username}/reactivation", status_code=status.HTTP_204_NO_CONTENT)
+async def reactivate_staff(username: str, app: App, _: Operator) -> None:
+    """Reactivate a staff account: it may log in again (its old tokens stay void)."""
+    await in_thread(app.reactivate_staff, username)

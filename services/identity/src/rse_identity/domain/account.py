@@ -1,9 +1,12 @@
-"""A login account: credentials, optional TOTP second factor, failed-login throttling."""
+"""A login account: credentials, a TOTP second factor, and the staff lifecycle.
+
+Failed logins are counted apart (rse_identity.login_guard), not in the aggregate: one
+version per failure let parallel guesses overwrite each other's count.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,20 +14,6 @@ from eventsourcing.domain import Aggregate, event
 
 from rse_shared.auth import Role
 from rse_shared.eventstore import natural_id
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    """After `slow_after` failures each attempt waits longer; at `lock_after`, a lock-out."""
-
-    slow_after: int = 3
-    lock_after: int = 5
-    lock_for: timedelta = timedelta(minutes=15)
-
-    def wait_after(self, failures: int) -> timedelta:
-        if failures < self.slow_after:
-            return timedelta(0)
-        return timedelta(seconds=2 ** (failures - self.slow_after))
 
 
 class LoginRefused(Exception):
@@ -44,12 +33,34 @@ class AccountClosed(Exception):
     """The account was closed (citizen deregistered)."""
 
 
+class AccountDeactivated(Exception):
+    """An operator deactivated this staff account."""
+
+
+class NotStaff(Exception):
+    """Only staff accounts are deactivated and reactivated."""
+
+
+class TotpEnrolled(Exception):
+    """A second factor is enrolled: replacing it needs the current password and a code."""
+
+
 class TotpNotStarted(Exception):
     """TOTP confirmation without an enrolment in progress."""
 
 
 class Account(Aggregate):
     """Credentials and claims of one user, citizen or staff, by username."""
+
+    # Declared (not left to `@event("...")`) where the translator names them, for mypy.
+    class Deactivated(Aggregate.Event):
+        at: datetime
+        role: Role
+        tokens_expire_by: datetime
+
+    class Reactivated(Aggregate.Event):
+        at: datetime
+        role: Role
 
     @staticmethod
     def create_id(username: str) -> uuid.UUID:
@@ -65,41 +76,58 @@ class Account(Aggregate):
         self.claims = claims
         self.totp_secret: str | None = None
         self.totp_pending: str | None = None
-        self.failures = 0
-        self.last_failure: datetime | None = None
-        self.locked_until: datetime | None = None
+        # The last TOTP time step accepted: a code is good once, and never an older one.
+        self.totp_last_step: int | None = None
         self.closed = False
+        self.deactivated_at: datetime | None = None
 
-    def check_may_attempt(self, now: datetime, policy: LoginPolicy) -> None:
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "citizen"
+
+    def check_may_log_in(self) -> None:
         if self.closed:
             raise AccountClosed("account closed")
-        if self.locked_until is not None and now < self.locked_until:
-            raise LoginThrottled(self.locked_until - now, locked=True)
-        if self.last_failure is not None:
-            ready_at = self.last_failure + policy.wait_after(self.failures)
-            if now < ready_at:
-                raise LoginThrottled(ready_at - now, locked=False)
+        if self.deactivated_at is not None:
+            raise AccountDeactivated("account deactivated")
 
-    def login_failed(self, now: datetime, policy: LoginPolicy) -> None:
-        failures = self.failures + 1
-        locked_until = now + policy.lock_for if failures >= policy.lock_after else None
-        self._login_failed(at=now, locked_until=locked_until)
-
+    # Accounts stored before failures moved to login_guard replay these two events.
     @event("LoginFailed")
     def _login_failed(self, at: datetime, locked_until: datetime | None) -> None:
-        self.failures = 0 if locked_until else self.failures + 1
-        self.last_failure = None if locked_until else at
-        self.locked_until = locked_until
-
-    def login_succeeded(self) -> None:
-        if self.failures or self.locked_until:
-            self._failures_cleared()
+        pass
 
     @event("FailuresCleared")
     def _failures_cleared(self) -> None:
-        self.failures = 0
-        self.last_failure = None
-        self.locked_until = None
+        pass
+
+    @event("TotpCodeUsed")
+    def use_totp_step(self, step: int) -> None:
+        self.totp_last_step = step
+
+    @event("PasswordChanged")
+    def change_password(self, password_hash: str) -> None:
+        self.password_hash = password_hash
+
+    def deactivate(self, at: datetime, tokens_live_for: timedelta) -> None:
+        """No more logins; tokens issued until `at` are void (they expire by the bound)."""
+        if not self.is_staff:
+            raise NotStaff("only staff accounts are deactivated; citizens are deregistered")
+        if self.deactivated_at is None:
+            self._deactivated(at=at, role=self.role, tokens_expire_by=at + tokens_live_for)
+
+    @event(Deactivated)
+    def _deactivated(self, at: datetime, role: Role, tokens_expire_by: datetime) -> None:
+        self.deactivated_at = at
+
+    def reactivate(self, at: datetime) -> None:
+        if not self.is_staff:
+            raise NotStaff("only staff accounts are reactivated")
+        if self.deactivated_at is not None:
+            self._reactivated(at=at, role=self.role)
+
+    @event(Reactivated)
+    def _reactivated(self, at: datetime, role: Role) -> None:
+        self.deactivated_at = None
 
     @property
     def needs_second_factor(self) -> bool:
