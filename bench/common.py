@@ -160,7 +160,8 @@ def build(spec: ServiceSpec) -> Any:
         TokenVerifier(
             jwks_from_json(json.dumps(spec.jwks)),
             issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
+            # Tokens of the benchmark's TokenMint, minted for the benchmark's audience.
+            audience=infra_settings().jwt_audience,
         )
         if spec.jwks
         else None

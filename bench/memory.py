@@ -36,6 +36,8 @@ from common import (
     table,
 )
 
+from rse_shared.testing import staff_login
+
 SERVICES = ["identity", "consent", "records", "requests", "benefits"]
 EVERY = 0.5
 OPERATOR, OPERATOR_PASSWORD = "bench-counter", "a long enough operator secret"
@@ -90,11 +92,9 @@ class Citizens:
         app = IdentityApplication(env=env, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
         app.provision_staff(username=OPERATOR, password=OPERATOR_PASSWORD, role="operator")
         app.close()
-        answer = await self.clients["identity"].post(
-            "/auth/token", json={"username": OPERATOR, "password": OPERATOR_PASSWORD}
-        )
-        answer.raise_for_status()
-        self.operator = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        # Staff log in with a second factor (enrolled the first time by the shared helper).
+        token = await staff_login(self.clients["identity"], OPERATOR, OPERATOR_PASSWORD)
+        self.operator = {"Authorization": f"Bearer {token}"}
 
     async def call(self, service: str, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:
@@ -133,26 +133,43 @@ class Citizens:
         )
         if login.status_code != 200:
             return
-        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        auth = await self.per_service(login.json()["access_token"])
         await self.call(
             "consent",
             "POST",
             f"/citizens/{citizen}/consents",
-            headers=auth,
+            headers=auth["consent"],
             json={"grantee": {"kind": "all_sns"}, "categories": ["vaccinations"]},
         )
         await self.call(
             "benefits",
             "POST",
             f"/citizens/{citizen}/exemptions",
-            headers=auth,
+            headers=auth["benefits"],
             json={
                 "category": "blood_donor",
                 "evidence": [{"kind": "donor card", "reference": "BD-1"}],
             },
         )
-        await self.call("records", "GET", f"/records/{citizen}", headers=auth)
-        await self.call("requests", "GET", f"/citizens/{citizen}/renewals", headers=auth)
+        await self.call("records", "GET", f"/records/{citizen}", headers=auth["records"])
+        await self.call(
+            "requests", "GET", f"/citizens/{citizen}/renewals", headers=auth["requests"]
+        )
+
+    async def per_service(self, token: str) -> dict[str, dict[str, str]]:
+        """The login session's token for each service (each accepts only its own audience)."""
+        headers: dict[str, dict[str, str]] = {}
+        for service in ("consent", "benefits", "records", "requests"):
+            exchanged = await self.call(
+                "identity",
+                "POST",
+                "/auth/exchange",
+                json={"audience": f"rse-{service}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            access = exchanged.json()["access_token"] if exchanged.status_code == 200 else token
+            headers[service] = {"Authorization": f"Bearer {access}"}
+        return headers
 
     async def user(self, first: int, stride: int, until: float, run: int) -> None:
         i = first

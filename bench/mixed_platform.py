@@ -20,7 +20,7 @@ from load import BackingTable, say
 from pymongo import AsyncMongoClient
 
 from rse_identity.application import IdentityApplication
-from rse_shared.testing import TokenMint, eventually
+from rse_shared.testing import TokenMint, eventually, staff_login
 from rse_shared.topics import CONSUMES, SERVICES, events_topic
 
 UNIT, DOCTOR = "USF Bench", "P-DOC"
@@ -256,8 +256,6 @@ async def operator_headers(plat: Platform) -> dict[str, str]:
     )
     app.provision_staff(username=OPERATOR, password=OPERATOR_PASSWORD, role="operator")
     app.close()
-    answer = await plat.clients["identity"].post(
-        "/auth/token", json={"username": OPERATOR, "password": OPERATOR_PASSWORD}
-    )
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    # Staff log in with a second factor (enrolled the first time by the shared helper).
+    token = await staff_login(plat.clients["identity"], OPERATOR, OPERATOR_PASSWORD)
+    return {"Authorization": f"Bearer {token}"}

@@ -15,7 +15,7 @@ from tests.e2e.flows import register_citizen
 from tests.e2e.proxies import acting_for, appoint
 
 from .cast import PROBLEM, Cast, Clients
-from .test_role_matrix import ANYONE, TABLE, Rule
+from .test_role_matrix import ANYONE, EVERY_SCOPE, TABLE, Rule
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,9 @@ def test_every_citizen_route_a_scope_opens_is_the_citizen_s_own() -> None:
 
 def test_the_table_s_scopes_are_the_scopes_the_platform_opens() -> None:
     """The table is the specification; rse_shared.proxy.OPENS is what the guard enforces."""
-    tabled = {(r.service, r.method, r.path, r.scope) for r in TABLE if r.scope}
+    tabled = {
+        (r.service, r.method, r.path, r.scope) for r in TABLE if r.scope not in (None, EVERY_SCOPE)
+    }
     opened = {(e.service, e.method, e.path, s) for s, ends in OPENS.items() for e in ends}
     assert tabled == opened
 
@@ -52,7 +54,7 @@ def proxy_verdict(rule: Rule, scope: str, status: int, content_type: str) -> str
     """What is wrong with this answer to a proxy holding `scope`, if anything."""
     if status >= 500:
         return "server error"
-    if rule.allowed == ANYONE or rule.scope == scope:
+    if rule.allowed == ANYONE or rule.scope in (scope, EVERY_SCOPE):
         return "refused, but the scope opens it" if status in (401, 403) else None
     if status != 403:
         return "expected 403"

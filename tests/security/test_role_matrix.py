@@ -52,6 +52,9 @@ NOT_SERVED = ("/health/", "/metrics", "/docs", "/redoc", "/openapi.json", "/.wel
 Body = Callable[[Cast], Any]
 
 
+EVERY_SCOPE = "*"  # a route open to a proxy of any scope (it grants nothing new)
+
+
 @dataclass(frozen=True)
 class Rule:
     service: str
@@ -59,7 +62,8 @@ class Rule:
     path: str
     allowed: frozenset[str]
     body: Body | None = None
-    scope: str | None = None  # the proxy scope that opens it (None: closed to every proxy)
+    # The proxy scope that opens it (None: closed to every proxy; EVERY_SCOPE: open to all).
+    scope: str | None = None
     # Called from a new login session of each caller: the call ends the session it is made in.
     own_session: bool = False
 
@@ -198,7 +202,15 @@ TABLE: list[Rule] = [
     # Staff have TOTP enrolled: replacing it without password and code is 409, still allowed.
     Rule("identity", "POST", "/auth/totp", SIGNED_IN),
     Rule("identity", "POST", "/auth/totp/confirm", SIGNED_IN, lambda c: {"code": "not-a-code"}),
-    Rule("identity", "POST", "/auth/exchange", SIGNED_IN, lambda c: {"audience": "rse-records"}),
+    # A proxy's acting token may be re-issued for another service (scopes unchanged).
+    Rule(
+        "identity",
+        "POST",
+        "/auth/exchange",
+        SIGNED_IN,
+        lambda c: {"audience": "rse-records"},
+        scope=EVERY_SCOPE,
+    ),
     Rule("identity", "POST", "/auth/logout", SIGNED_IN, own_session=True),
     # A new password too short keeps the cast's passwords as they are (422, still allowed).
     Rule(

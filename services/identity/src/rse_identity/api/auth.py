@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from rse_identity.api.dependencies import (
     App,
     EnrollingPrincipal,
+    ExchangeableClaims,
     Guard,
     Issuer,
-    SessionClaims,
 )
 from rse_identity.api.schemas import (
     AccessToken,
@@ -89,7 +89,7 @@ def issued(
 
 
 @auth.post("/auth/exchange", response_model=AccessToken)
-async def exchange(body: Exchange, claims: SessionClaims, issuer: Issuer) -> AccessToken:
+async def exchange(body: Exchange, claims: ExchangeableClaims, issuer: Issuer) -> AccessToken:
     """A token of the same session for another service (it expires no later)."""
     kept = {k: v for k, v in claims.items() if k not in REGISTERED}
     return issued(issuer, kept, body.audience, expires_at=int(claims["exp"]))

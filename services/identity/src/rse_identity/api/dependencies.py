@@ -11,7 +11,14 @@ from rse_identity.application import IdentityApplication
 from rse_identity.login_guard import LoginGuard
 from rse_identity.tokens import TokenIssuer
 from rse_shared.api import PrivilegedRead, citizen_or, get_app, privileged_read, state
-from rse_shared.auth import AuthError, Principal, TokenVerifier, principal_from, require_roles
+from rse_shared.auth import (
+    AuthError,
+    Forbidden,
+    Principal,
+    TokenVerifier,
+    principal_from,
+    require_roles,
+)
 from rse_shared.revocation import Revocations
 from rse_shared.service import ReadModels
 
@@ -40,12 +47,23 @@ def bearer_token(
 Bearer = Annotated[str, Depends(bearer_token)]
 
 
-async def session_claims(request: Request, token: Bearer) -> dict[str, Any]:
-    """The claims of the caller's identity token (jti, sid, exp: what a logout revokes)."""
+async def exchangeable_claims(request: Request, token: Bearer) -> dict[str, Any]:
+    """The claims of the caller's identity token (jti, sid, exp: what a logout revokes),
+    a proxy's acting token included (it may be re-issued for another service, unchanged)."""
     verifier: TokenVerifier = request.app.state.token_verifier
     return await verifier.verified_claims(token)
 
 
+async def session_claims(request: Request, token: Bearer) -> dict[str, Any]:
+    """The claims of the caller's own identity token: a token acting for someone else opens
+    none of the session's routes (logout, password, second factor, acting for someone)."""
+    claims = await exchangeable_claims(request, token)
+    if "act" in claims:
+        raise Forbidden("a token acting for someone cannot manage the proxy's own session")
+    return claims
+
+
+ExchangeableClaims = Annotated[dict[str, Any], Depends(exchangeable_claims)]
 SessionClaims = Annotated[dict[str, Any], Depends(session_claims)]
 
 
@@ -64,6 +82,7 @@ __all__ = [
     "App",
     "CitizenOrOperator",
     "EnrollingPrincipal",
+    "ExchangeableClaims",
     "Guard",
     "Issuer",
     "Operator",
