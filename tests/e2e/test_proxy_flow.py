@@ -11,6 +11,7 @@ import pytest
 
 from rse_identity.bootstrap import end_due
 from rse_shared.testing import ManualClock, eventually
+from rse_shared.testing.logins import SESSIONS, Session
 
 from .conftest import Platform
 from .flows import register_citizen
@@ -197,9 +198,12 @@ async def test_a_proxy_acting_for_someone_cannot_exchange_again_or_act_beyond_th
     period_end = datetime.combine(date.fromisoformat(tomorrow), datetime.min.time(), UTC)
     claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
     assert claims["exp"] <= period_end.timestamp()  # never beyond the relationship's period
-    as_daughter = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    acting = str(token.json()["access_token"])
+    body = daughter["body"]  # each service's client exchanges it for its own (ServiceTokens)
+    SESSIONS[acting] = Session(identity, acting, body["sns_number"], body["password"])
+    as_daughter = {"Authorization": f"Bearer {acting}"}
     chained = await exchange(identity, as_daughter, elderly["citizen_id"])
-    assert chained.status_code == 403  # acting through someone: no chains
+    assert chained.status_code == 403, chained.text  # acting through someone: no chains
     wider = await exchange(identity, daughter["auth"], elderly["citizen_id"], scope="renewals")
     assert wider.status_code == 403
     stranger = await register_citizen(identity)

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -20,11 +21,12 @@ from rse_identity.config import Settings
 from rse_identity.signing_keys import retired_keys, rotate_key
 from rse_shared.auth import TokenVerifier, jwks_from_json
 from rse_shared.service import Service
-from rse_shared.testing import Kit, asgi_client, staff_login
+from rse_shared.testing import Counter, Kit, asgi_client, counter_for, open_counter, staff_login
 from rse_shared.testing.logins import authenticator_of
 
 from .conftest import FAST_HASHER
-from .test_api import assert_problem, bearer, login, register, token_for
+from .test_api import assert_problem, bearer, login, token_for
+from .test_api import register as register_by_form
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +45,20 @@ async def strict(kit: Kit, new_topic: Callable[[str], Awaitable[str]]) -> AsyncI
 @pytest.fixture
 async def guarded(strict: Service) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(strict) as http:
+        await open_counter(strict, http)
         yield http
+
+
+@pytest.fixture(autouse=True)
+def _client_counter(counter: Counter) -> None:
+    """Citizens of these tests are activated at a counter of the identity they use."""
+
+
+async def register(client: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    """A citizen registered by the form and activated at the client's counter."""
+    citizen_id, body = await register_by_form(client)
+    await counter_for(client).activate(citizen_id, body["sns_number"])
+    return citizen_id, body
 
 
 async def test_parallel_wrong_guesses_lock_the_account_after_exactly_the_configured_number(
