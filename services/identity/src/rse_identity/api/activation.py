@@ -10,9 +10,11 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from rse_identity.api.dependencies import App, Operator
+from rse_identity.api.auth import BUSY, retry_later
+from rse_identity.api.dependencies import App, Guard, Operator
 from rse_identity.domain.activation import ActivationThrottled
 from rse_identity.domain.citizen import check_sns_number
+from rse_identity.login_guard import HashingBusy
 from rse_identity.oidc import domain_rule
 from rse_shared.api import Strict
 from rse_shared.eventstore import in_thread
@@ -61,7 +63,20 @@ async def issue_activation_code(
     return IssuedCode(code=issued.code, expires_at=issued.expires_at)
 
 
-@activation.post("/activate", status_code=status.HTTP_204_NO_CONTENT, responses={401: {}})
-async def activate(body: ActivationRequest, app: App) -> None:
+@activation.post(
+    "/activate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=None,
+    responses={401: {}, 503: BUSY},
+)
+async def activate(body: ActivationRequest, app: App, guard: Guard) -> JSONResponse | None:
     """Activate a registered citizen with the counter's code; their login opens."""
-    await in_thread(app.activate_with_code, body.sns_number, body.code.upper(), body.password)
+    try:
+        # Checking the code (and a new password) hashes with argon2: within the shared bound.
+        async with guard.gate.slot():
+            await in_thread(
+                app.activate_with_code, body.sns_number, body.code.upper(), body.password
+            )
+    except HashingBusy as busy:
+        return retry_later(503, "Service Unavailable", str(busy), busy.retry_after)
+    return None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
 
+from rse_identity.api.auth import BUSY, retry_later
 from rse_identity.api.dependencies import (
     App,
     CitizenOrOperator,
+    Guard,
     Operator,
     OperatorRead,
     ReadModels,
@@ -22,6 +25,7 @@ from rse_identity.api.schemas import (
     Registration,
 )
 from rse_identity.application import CitizenNotVisible
+from rse_identity.login_guard import HashingBusy
 from rse_identity.projections import find_citizen
 from rse_shared.auth import CurrentPrincipal, Forbidden
 from rse_shared.eventstore import in_thread
@@ -29,10 +33,20 @@ from rse_shared.eventstore import in_thread
 citizens = APIRouter(prefix="/citizens", tags=["citizens"])
 
 
-@citizens.post("", status_code=status.HTTP_201_CREATED, response_model=Registered)
-async def register_citizen(body: Registration, app: App) -> Registered:
+@citizens.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    responses={503: BUSY},
+)
+async def register_citizen(body: Registration, app: App, guard: Guard) -> Registered | JSONResponse:
     """Register a citizen (one per SNS number and per NIF)."""
-    citizen_id = await in_thread(app.register_citizen, **body.model_dump())
+    try:
+        # The password is hashed (argon2, 64 MiB) within the bound logins share.
+        async with guard.gate.slot():
+            citizen_id = await in_thread(app.register_citizen, **body.model_dump())
+    except HashingBusy as busy:
+        return retry_later(503, "Service Unavailable", str(busy), busy.retry_after)
     return Registered(citizen_id=citizen_id)
 
 
