@@ -22,9 +22,10 @@ import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from rse_identity.domain.account import Account
+from rse_identity.domain.activation import Activation
 from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.nif_claim import NifClaim
+from rse_identity.domain.sns_claim import SnsClaim
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.testing import documents, eventually, read_topic
@@ -131,12 +132,14 @@ def check_versions_contiguous(events: list[Any]) -> None:
 
 
 def check_registrations_whole(events: list[Any]) -> None:
-    """Each stored citizen has its NIF claim and account, and each NIF claim its citizen."""
+    """Each stored citizen has its SNS and NIF claims and its pending activation (the form
+    opens no account before it), and each NIF claim its citizen."""
     created = {e.originator_id: e for e in events if e.originator_version == 1}
     for event in created.values():
         if isinstance(event, Citizen.Registered):
             assert NifClaim.create_id(event.nif) in created, event
-            assert Account.create_id(event.sns_number) in created, event
+            assert SnsClaim.create_id(event.sns_number) in created, event
+            assert Activation.create_id(event.originator_id) in created, event
         if isinstance(event, NifClaim.Claimed):
             assert event.citizen_id in created, event
 
