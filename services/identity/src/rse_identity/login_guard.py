@@ -136,7 +136,7 @@ class MemoryFailures:
             failures, lockouts, next_at = self._rows.get(username, (0, 0, 0.0))
             if next_at > at:
                 raise throttled(next_at, at, failures)
-            self._rows[username] = next_row(self.policy, failures, lockouts, at)
+            self._rows[username] = next_row(self.policy, failures, lockouts, at, next_at)
 
     def clear(self, username: str) -> None:
         with self._lock:
@@ -144,14 +144,16 @@ class MemoryFailures:
 
 
 def next_row(
-    policy: LoginPolicy, failures: int, lockouts: int, at: float
+    policy: LoginPolicy, failures: int, lockouts: int, at: float, next_at: float = 0.0
 ) -> tuple[int, int, float]:
     """The row after one more failure: (failures, lockouts, next attempt at)."""
     counted = failures + 1
     wait = policy.wait_after(counted, lockouts)
     if counted >= policy.lock_after:
         return 0, lockouts + 1, at + wait
-    return counted, lockouts, at + wait
+    # With no wait the next attempt time stays: a parallel attempt whose clock was read a
+    # moment earlier must not find itself throttled by this one.
+    return counted, lockouts, at + wait if wait else next_at
 
 
 SCHEMA = """
@@ -163,15 +165,18 @@ CREATE TABLE IF NOT EXISTS login_failures (
 )
 """
 # One statement: every SET reads the row as it was, under the row lock the UPDATE takes.
+# A failure that brings no wait leaves next_attempt_at as it was, so that a parallel
+# attempt whose clock was read a moment earlier is not throttled by this one.
 RESERVE = """
 UPDATE login_failures SET
     failures = CASE WHEN failures + 1 >= %(lock_after)s THEN 0 ELSE failures + 1 END,
     lockouts = CASE WHEN failures + 1 >= %(lock_after)s THEN lockouts + 1 ELSE lockouts END,
-    next_attempt_at = %(now)s + CASE
+    next_attempt_at = CASE
         WHEN failures + 1 >= %(lock_after)s
-            THEN LEAST(%(lock_for)s * power(2, lockouts), %(max_lock)s)
-        WHEN failures + 1 >= %(slow_after)s THEN power(2, failures + 1 - %(slow_after)s)
-        ELSE 0 END
+            THEN %(now)s + LEAST(%(lock_for)s * power(2, lockouts), %(max_lock)s)
+        WHEN failures + 1 >= %(slow_after)s
+            THEN %(now)s + power(2, failures + 1 - %(slow_after)s)
+        ELSE next_attempt_at END
 WHERE username = %(username)s AND next_attempt_at <= %(now)s
 RETURNING failures
 """
