@@ -8,3 +8,5 @@ CREATE DATABASE rse_records  OWNER rse;
 CREATE DATABASE rse_requests OWNER rse;
 CREATE DATABASE rse_benefits OWNER rse;
 CREATE DATABASE rse_notifications OWNER rse;
+-- The citizens' data keys (rse_shared.keyring), wrapped by the key-encryption key.
+CREATE DATABASE rse_keys OWNER rse;

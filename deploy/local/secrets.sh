@@ -78,6 +78,20 @@ ensure_smtp_credentials() {
   (umask 077 && printf 'notifications:%s\n' "$(cat "$dir/smtp.password")" >"$dir/smtp.credentials")
 }
 
+# Encryption at rest (rse_shared.keyring): the key-encryption key that wraps the citizens'
+# data keys, and each service's store key; 32 random bytes, base64.
+ensure_data_keys() {
+  local dir="$SECRETS_DIR/keys" file name
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  for name in data.kek identity.store consent.store records.store requests.store \
+    benefits.store notifications.store; do
+    file="$dir/$name"
+    [[ -s "$file" ]] && continue
+    (umask 077 && openssl rand -base64 32 >"$file")
+  done
+}
+
 do_ensure() {
   need_cmd openssl
   mkdir -p "$SECRETS_DIR"
@@ -89,6 +103,7 @@ do_ensure() {
   ensure_passwords
   ensure_seal_keys
   ensure_smtp_credentials
+  ensure_data_keys
 }
 
 case "${1:-}" in

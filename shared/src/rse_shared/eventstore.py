@@ -1,7 +1,10 @@
-"""Helpers around the eventsourcing library: worker-thread calls and stable ids."""
+"""Helpers around the eventsourcing library: worker-thread calls, stable ids, and the
+mapper that stores every event encrypted (per citizen where the event is a citizen's)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -9,13 +12,17 @@ from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.utils import Environment
 from opentelemetry import propagate
 
 from rse_shared.acting import ACTING_ATTRIBUTE as _ACTING_ATTRIBUTE
 from rse_shared.acting import acting_now as _acting_now
+from rse_shared.keyring import CitizenErased, Keyring, decode_key, shared_keyring
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,8 +62,125 @@ class DateAsISO(Transcoding):
 TRACE_ATTRIBUTE = "_traceparent"
 
 
+CITIZEN_KEYED = b"\x01"
+"""Stored state under the citizen's data key: marker, citizen id, nonce, ciphertext."""
+SERVICE_KEYED = b"\x02"
+"""Stored state under the service's store key: marker, nonce, ciphertext."""
+
+
+class StoreUnreadable(ValueError):
+    """A stored event that does not open: altered, moved, or under another store key."""
+
+
+_AGGREGATES: dict[type[Any], type[Any] | None] = {}
+
+
+def _aggregate_of(event_class: type[Any]) -> type[Any] | None:
+    """The aggregate class a nested domain event class belongs to."""
+    if event_class not in _AGGREGATES:
+        outer = event_class.__qualname__.rsplit(".", 1)[0]
+        found: Any = sys.modules.get(event_class.__module__)
+        for part in outer.split("."):
+            found = getattr(found, part, None)
+        _AGGREGATES[event_class] = found if isinstance(found, type) else None
+    return _AGGREGATES[event_class]
+
+
+def citizen_of(domain_event: Any) -> uuid.UUID | None:
+    """Whose data a domain event holds: its `citizen_id`, or the aggregate's own id where
+    the aggregate is the citizen (`citizen_is_id`); None for events of no one citizen and
+    for aggregates that keep their events under the store key (`store_keyed`)."""
+    aggregate = _aggregate_of(type(domain_event))
+    if getattr(aggregate, "store_keyed", False):
+        return None
+    citizen = getattr(domain_event, "citizen_id", None)
+    if isinstance(citizen, uuid.UUID):
+        return citizen
+    if isinstance(citizen, str):
+        try:
+            return uuid.UUID(citizen)
+        except ValueError:
+            return None
+    if getattr(aggregate, "citizen_is_id", False):
+        return uuid.UUID(str(domain_event.originator_id))
+    return None
+
+
+class StateCipher:
+    """AES-256-GCM over stored event state, bound to its aggregate and version: under the
+    citizen's data key where the event is a citizen's (so erasure shreds it), else under
+    the service's store key. State stored before encryption was enabled reads as it is."""
+
+    def __init__(self, store_key: bytes, keyring: Keyring | None) -> None:
+        self.store = AESGCM(store_key)
+        self.keyring = keyring
+
+    def seal(self, state: bytes, citizen: uuid.UUID | None, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        if citizen is not None and self.keyring is not None:
+            key = self.keyring.data_key(citizen, "store")
+            return CITIZEN_KEYED + citizen.bytes + nonce + AESGCM(key).encrypt(nonce, state, aad)
+        return SERVICE_KEYED + nonce + self.store.encrypt(nonce, state, aad)
+
+    def open(self, state: bytes, aad: bytes) -> bytes:
+        """The plain state (CitizenErased if its citizen's key was destroyed)."""
+        marker = state[:1]
+        try:
+            if marker == CITIZEN_KEYED:
+                if self.keyring is None:
+                    raise StoreUnreadable("a citizen's event, and no keyring")
+                citizen = uuid.UUID(bytes=state[1:17])
+                key = self.keyring.data_key(citizen, "load")
+                return AESGCM(key).decrypt(state[17:29], state[29:], aad)
+            if marker == SERVICE_KEYED:
+                return self.store.decrypt(state[1:13], state[13:], aad)
+        except InvalidTag:
+            raise StoreUnreadable("stored event does not open with its key") from None
+        return state  # stored in clear before encryption was enabled
+
+
+def readable(mapper: Mapper[uuid.UUID], stored: StoredEvent) -> Any | None:
+    """The stored event as a domain event, or None if its citizen was erased (a reader of
+    the log — relay, projection — passes over it)."""
+    try:
+        return mapper.to_domain_event(stored)
+    except CitizenErased:
+        return None
+
+
+def keyring_of(app: Application[Any]) -> Keyring | None:
+    """The keyring an application's events are sealed with (None: stored in clear)."""
+    mapper = app.mapper
+    cipher = mapper.state_cipher if isinstance(mapper, TracingMapper) else None
+    return cipher.keyring if cipher else None
+
+
+def state_aad(originator_id: object, version: int) -> bytes:
+    return f"{originator_id}:{version}".encode()
+
+
+def state_cipher(env: Environment | dict[str, str] | None) -> StateCipher | None:
+    """The cipher the environment configures (None: events stored in clear, unit tests)."""
+    env = env or {}
+    store_key = env.get("RSE_STORE_KEY")
+    if not store_key:
+        return None
+    keyring = None
+    if env.get("RSE_KEYRING_CONNINFO") and env.get("RSE_DATA_KEK"):
+        keyring = shared_keyring(
+            str(env.get("RSE_KEYRING_CONNINFO")),
+            decode_key(str(env.get("RSE_DATA_KEK"))),
+            service=str(env.get("RSE_KEY_SERVICE") or "service"),
+            cache_seconds=float(env.get("RSE_KEY_CACHE_SECONDS") or 300),
+        )
+    return StateCipher(decode_key(str(store_key)), keyring)
+
+
 class TracingMapper(Mapper[uuid.UUID]):
-    """Stores the W3C traceparent of the command with each event, for the relay to continue."""
+    """Stores the W3C traceparent of the command with each event, for the relay to continue,
+    and seals each event's state with `state_cipher` when one is set."""
+
+    state_cipher: StateCipher | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[uuid.UUID]) -> StoredEvent:
         traceparent = current_traceparent()
@@ -66,7 +190,23 @@ class TracingMapper(Mapper[uuid.UUID]):
         if acting is not None and not hasattr(domain_event, _ACTING_ATTRIBUTE):
             # Saved while a proxy acts for the citizen: the event names the proxy too.
             object.__setattr__(domain_event, _ACTING_ATTRIBUTE, acting.as_dict())
-        return super().to_stored_event(domain_event)
+        stored = super().to_stored_event(domain_event)
+        if self.state_cipher is None:
+            return stored
+        aad = state_aad(stored.originator_id, stored.originator_version)
+        sealed = self.state_cipher.seal(stored.state, citizen_of(domain_event), aad)
+        return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, sealed)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[uuid.UUID]:
+        if self.state_cipher is not None:
+            aad = state_aad(stored_event.originator_id, stored_event.originator_version)
+            stored_event = StoredEvent(
+                stored_event.originator_id,
+                stored_event.originator_version,
+                stored_event.topic,
+                self.state_cipher.open(stored_event.state, aad),
+            )
+        return super().to_domain_event(stored_event)
 
 
 def current_traceparent() -> str | None:
@@ -79,9 +219,17 @@ class ServiceApplication(Application[uuid.UUID]):
     """Base of every service's eventsourcing Application (dates transcoded, traces kept)."""
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
-        return self.factory.mapper(
+        mapper = self.factory.mapper(
             transcoder=self.construct_transcoder(), mapper_class=TracingMapper
         )
+        assert isinstance(mapper, TracingMapper)
+        mapper.state_cipher = state_cipher(self.env)
+        return mapper
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The citizens' data keys this application's events are sealed with, if any."""
+        return keyring_of(self)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

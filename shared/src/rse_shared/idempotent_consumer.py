@@ -34,8 +34,10 @@ from rse_shared.contracts.audit import DeadLetterEntry
 from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.eventstore import current_traceparent, in_thread
 from rse_shared.intake import Intake, Outcome, PoisonMessage, Record, Taken, load, parse, take_in
+from rse_shared.keyring import CitizenErased
 from rse_shared.loops import Worker
 from rse_shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, MESSAGES_CONSUMED, REFUSED_MESSAGES
+from rse_shared.protection import reveal
 from rse_shared.telemetry import extract_trace_context, tracer
 from rse_shared.topics import dlq_topic
 from rse_shared.trust import expected_owners
@@ -213,6 +215,10 @@ class IdempotentConsumer:
             try:
                 await in_thread(self.app.apply, [taken.event], state, [taken.traceparent])
                 return Outcome("applied")
+            except CitizenErased:
+                # What it would change belongs to an erased citizen: nothing to apply.
+                await in_thread(self.app.apply, [], state)
+                return Outcome("skipped", "citizen erased")
             except IntegrityError as conflict:
                 if all([await in_thread(self.app.has_tracking, t) for t in state.trackings]):
                     return Outcome("duplicate")  # a concurrent delivery recorded it first
@@ -233,6 +239,7 @@ class IdempotentConsumer:
             group_id=self.group_id,
             owners=self.owners,
             is_oldest=self._is_oldest,
+            reveal=self._reveal if self.app.keyring is not None else None,
         )
         for taken in intake.taken:
             with tracer().start_as_current_span(
@@ -240,6 +247,11 @@ class IdempotentConsumer:
             ):
                 taken.traceparent = current_traceparent()
         return intake
+
+    async def _reveal(self, document: dict[str, Any]) -> dict[str, Any]:
+        keyring = self.app.keyring
+        assert keyring is not None
+        return await in_thread(reveal, document, keyring)
 
     async def _is_oldest(self, record: Record) -> bool:
         """True if `record` is the oldest its partition still holds."""

@@ -20,10 +20,14 @@ from rse_shared.chain import GENESIS
 from rse_shared.consumer_store import ChainHead, ConsumerRecorder, ConsumerState, StreamKey
 from rse_shared.contracts.envelope import IntegrationEvent, UnknownEventType, parse_event
 from rse_shared.eventstore import in_thread
+from rse_shared.keyring import CitizenErased
+from rse_shared.protection import ProtectionBroken, is_protected
 from rse_shared.trust import DUPLICATE, judge
 
 Record: TypeAlias = ConsumerRecord[Any, Any]
 IsOldest = Callable[[Record], Awaitable[bool]]
+Reveal = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Puts a document's protected fields back (rse_shared.protection.reveal, off the loop)."""
 
 
 class PoisonMessage(Exception):
@@ -77,6 +81,7 @@ async def take_in(
     group_id: str,
     owners: Mapping[str, str],
     is_oldest: IsOldest,
+    reveal: Reveal | None = None,
 ) -> Intake:
     """Judge `records` (in offset order per partition) against the stored heads."""
     streams = {(r.topic, r.partition) for r in records}
@@ -91,7 +96,7 @@ async def take_in(
             continue
         next_tracked[name] = record.offset + 1
         head = heads[(group_id, record.topic, record.partition)]
-        intake.taken.append(await _judge(record, owners[record.topic], head, is_oldest))
+        intake.taken.append(await _judge(record, owners[record.topic], head, is_oldest, reveal))
     intake.state.trackings = [
         Tracking(n, o) for n, o in next_tracked.items() if o != tracked.get(n)
     ]
@@ -107,7 +112,9 @@ def _moved(
     }
 
 
-async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldest) -> Taken:
+async def _judge(
+    record: Record, owner: str, head: ChainHead, is_oldest: IsOldest, reveal: Reveal | None
+) -> Taken:
     try:
         document = load(record.value)
     except PoisonMessage as poison:
@@ -121,6 +128,14 @@ async def _judge(record: Record, owner: str, head: ChainHead, is_oldest: IsOldes
         return Taken(record, Outcome("refused", verdict.reason), dead_letter=error)
     # The owner's link, whatever becomes of its content: the chain goes on past it.
     head.advance(document["chain_hash"], document["source_position"])
+    if reveal is not None and is_protected(document):
+        try:
+            document = await reveal(document)
+        except CitizenErased:
+            # Shredded: nothing of it can be applied, and nothing is wrong with it.
+            return Taken(record, Outcome("skipped", "citizen erased"))
+        except ProtectionBroken as broken:
+            return Taken(record, Outcome("dead-lettered", str(broken)), dead_letter=str(broken))
     try:
         event = parse(document)
     except UnknownEventType as unknown:

@@ -25,7 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
+from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread, readable
 from rse_shared.metrics import PROJECTION_FAILURES, PROJECTION_LAG
 from rse_shared.notify import Sleep, Wake
 from rse_shared.projection_batch import apply_batch, pending
@@ -149,9 +149,10 @@ class ProjectionRunner:
             # The batch's writes go in one bulk per collection before its checkpoint.
             await apply_batch(
                 [
-                    (self.app.mapper.to_domain_event(n), n.id)
+                    (event, n.id)
                     for n in notifications
                     if handled_by(self.projection, n.topic)
+                    and (event := readable(self.app.mapper, n)) is not None
                 ],
                 self._queue,
                 self._apply,

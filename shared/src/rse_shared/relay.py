@@ -36,10 +36,12 @@ from rse_shared.chain import (
     signed_checkpoint,
 )
 from rse_shared.contracts.envelope import IntegrationEvent
-from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread
+from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread, keyring_of, readable
+from rse_shared.keyring import CitizenErased
 from rse_shared.locks import advisory_lock
 from rse_shared.metrics import EVENTS_RELAYED, RELAY_POSITION
 from rse_shared.notify import Sleep, Wake
+from rse_shared.protection import protect
 from rse_shared.relay_position import PositionStore
 from rse_shared.telemetry import context_from_traceparent, inject_trace_headers, tracer
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, partitions_of
@@ -253,11 +255,15 @@ class OutboxRelay:
     async def _send_one(self, notification: Notification) -> asyncio.Future[Any] | None:
         if self.failure is not None:
             raise self.failure  # nothing may be sent after a message that failed
-        domain_event = self.app.mapper.to_domain_event(notification)
-        event = self.translate(domain_event, notification.id)
+        domain_event = readable(self.app.mapper, notification)
+        event = None if domain_event is None else self.translate(domain_event, notification.id)
         if event is None:
             return None
-        return await self._send(self._chain(event), getattr(domain_event, TRACE_ATTRIBUTE, None))
+        try:
+            chained = self._chain(event)
+        except CitizenErased:
+            return None  # erased since it was stored: nothing of it is published
+        return await self._send(chained, getattr(domain_event, TRACE_ATTRIBUTE, None))
 
     def _chain(self, event: IntegrationEvent) -> Chained:
         """The event linked into its partition's chain, serialised once."""
@@ -265,6 +271,9 @@ class OutboxRelay:
         partition = partition_for(key, self.partitions)
         head = self.sent_heads.get(partition, Head())
         document = event.to_wire()
+        keyring = keyring_of(self.app)
+        if event.protected_fields and keyring is not None:
+            document = protect(document, event.protected_fields, keyring)
         own, value = encode_linked(document, head.hash)
         self.sent_heads[partition] = Head(own, head.count + 1)
         return Chained(partition, key, value, document["event_type"], document["event_id"])

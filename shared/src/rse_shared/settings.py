@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,18 @@ def local_secrets_dir() -> Path:
     if os.environ.get("RSE_SECRETS_DIR"):
         return Path(os.environ["RSE_SECRETS_DIR"])
     return Path(os.environ.get("RSE_LOCAL_DIR") or REPO / ".local") / "secrets"
+
+
+def write_new_secret_key(path: Path) -> None:
+    """A new random 32-byte key, base64, in a file only its owner reads (kept if another
+    process wrote it first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(base64.b64encode(os.urandom(32)).decode() + "\n")
 
 
 def audience_of(service: str) -> str:
@@ -71,6 +84,17 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = ""
     jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
 
+    # Encryption at rest (rse_shared.keyring, rse_shared.eventstore.StateCipher): the key
+    # database of the citizens' data keys, the key-encryption key that wraps them, and this
+    # service's store key for events of no one citizen; each 32 bytes, base64, given or
+    # read from a file (outside production: the ones deploy/local generated).
+    keyring_db: str = "rse_keys"
+    data_kek: SecretStr | None = None
+    data_kek_file: Path | None = None
+    store_key: SecretStr | None = None
+    store_key_file: Path | None = None
+    key_cache_seconds: float = 300.0
+
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
 
@@ -110,6 +134,10 @@ class ServiceSettings(BaseSettings):
         self.postgres_sslrootcert = self.postgres_sslrootcert or secrets / "ca.crt"
         if self.kafka_password is None and self.kafka_password_file is None:
             self.kafka_password_file = secrets / "kafka" / f"{self.kafka_username}.password"
+        if self.data_kek is None and self.data_kek_file is None:
+            self.data_kek_file = secrets / "keys" / "data.kek"
+        if self.store_key is None and self.store_key_file is None:
+            self.store_key_file = secrets / "keys" / f"{self.service_name}.store"
         return self
 
     @model_validator(mode="after")
@@ -128,7 +156,34 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "RSE_KAFKA_PASSWORD or RSE_KAFKA_PASSWORD_FILE must be set in production"
             )
+        if self.environment == "production":
+            for name in ("data_kek", "store_key"):
+                if getattr(self, name) is None and getattr(self, f"{name}_file") is None:
+                    variable = f"RSE_{name.upper()}"
+                    raise ValueError(f"{variable} or {variable}_FILE must be set in production")
         return self
+
+    def _key(self, name: str) -> str:
+        """A 32-byte key's base64 text, given or from its file (made there outside
+        production if the file does not exist yet)."""
+        given: SecretStr | None = getattr(self, name)
+        if given is not None:
+            return given.get_secret_value()
+        path: Path | None = getattr(self, f"{name}_file")
+        assert path is not None
+        if not path.exists() and self.environment != "production":
+            write_new_secret_key(path)
+        return path.read_text().strip()
+
+    def keys_env(self) -> dict[str, str]:
+        """The event store's encryption settings (read by rse_shared.eventstore)."""
+        return {
+            "RSE_STORE_KEY": self._key("store_key"),
+            "RSE_DATA_KEK": self._key("data_kek"),
+            "RSE_KEYRING_CONNINFO": self.postgres_conninfo(self.keyring_db),
+            "RSE_KEY_SERVICE": self.service_name,
+            "RSE_KEY_CACHE_SECONDS": str(self.key_cache_seconds),
+        }
 
     def kafka_secret(self) -> str:
         """This principal's Kafka password (read from its file when one is named)."""
@@ -152,6 +207,7 @@ class ServiceSettings(BaseSettings):
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_PRE_PING": "n",
             **self._libpq_tls(),
+            **self.keys_env(),
         }
 
     def _libpq_tls(self) -> dict[str, str]:
@@ -161,10 +217,11 @@ class ServiceSettings(BaseSettings):
             tls["POSTGRES_SSLROOTCERT"] = str(self.postgres_sslrootcert)
         return tls
 
-    def postgres_conninfo(self) -> str:
-        """A libpq connection string for this service's database."""
+    def postgres_conninfo(self, database: str | None = None) -> str:
+        """A libpq connection string for this service's database (or another one)."""
         return (
-            f"host={self.postgres_host} port={self.postgres_port} dbname={self.postgres_db} "
+            f"host={self.postgres_host} port={self.postgres_port} "
+            f"dbname={database or self.postgres_db} "
             f"user={self.postgres_user} password={self.postgres_password.get_secret_value()} "
             f"sslmode={self.postgres_sslmode}"
             + (f" sslrootcert={self.postgres_sslrootcert}" if self.postgres_sslrootcert else "")

@@ -40,6 +40,8 @@ class IntegrationEvent(BaseModel):
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    protected_fields: ClassVar[tuple[str, ...]] = ()
+    """Its sensitive fields: on Kafka only under the citizen's key (rse_shared.protection)."""
 
     event_id: uuid.UUID
     occurred_at: datetime

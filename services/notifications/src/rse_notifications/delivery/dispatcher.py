@@ -22,7 +22,7 @@ from rse_notifications.delivery.queue import Claimed, DeliveryQueue
 from rse_notifications.delivery.senders import DeliveryFailed, Sender, Undeliverable
 from rse_notifications.domain.messages import Message
 from rse_notifications.domain.notification import Notification
-from rse_shared.eventstore import in_thread
+from rse_shared.eventstore import in_thread, readable
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import pause
 from rse_shared.relay_position import PositionStore
@@ -68,7 +68,9 @@ class Dispatcher:
             inclusive_of_start=False,
         )
         for stored in found:
-            await self._queue(self.app.mapper.to_domain_event(stored))
+            event = readable(self.app.mapper, stored)
+            if event is not None:  # an erased citizen's notification is never sent
+                await self._queue(event)
         if found:
             await self.positions.save(found[-1].id, {})
         return len(found)
