@@ -129,6 +129,15 @@ is_ready() {
   "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 && psql_admin -d postgres -tAc 'select 1' >/dev/null
 }
 
+# The key database's roles, tables and grants (rse_shared.key_access): each service reaches
+# the citizens' data keys as its own role, with only what it needs.
+ensure_key_roles() {
+  local python="$REPO_ROOT/.venv/bin/python"
+  [[ -x "$python" ]] || die "no $python: run 'make install' first (the key grants come from rse_shared.key_access)"
+  "$python" -m rse_shared.key_access sql --password-dir "$SECRETS_DIR/postgres" |
+    psql_admin -d rse_keys -v ON_ERROR_STOP=1 >/dev/null
+}
+
 ensure_role_and_databases() {
   psql_admin -d postgres >/dev/null <<EOF
 DO \$\$ BEGIN
@@ -180,6 +189,7 @@ do_start() {
   wait_until 60 "PostgreSQL $HOST:$PG_PORT" "$PG_LOG" "$pid" -- is_ready
   if ((reload)); then psql_admin -d postgres -tAc 'select pg_reload_conf()' >/dev/null; fi
   ensure_role_and_databases
+  ensure_key_roles
   app_select_1 || { show_log_tail "$PG_LOG"; die "'select 1' as $PG_USER over TCP failed"; }
   log "answering at postgresql://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/ (TLS only, CA $SECRETS_DIR/ca.crt; databases: ${PG_DATABASES[*]})"
 }

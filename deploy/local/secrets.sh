@@ -82,8 +82,13 @@ ensure_smtp_credentials() {
 # data keys, and each service's store key; 32 random bytes, base64.
 ensure_data_keys() {
   local dir="$SECRETS_DIR/keys" file name
-  mkdir -p "$dir"
-  chmod 700 "$dir"
+  mkdir -p "$dir" "$SECRETS_DIR/postgres"
+  chmod 700 "$dir" "$SECRETS_DIR/postgres"
+  # Each service's own role in the key database (rse_shared.key_access).
+  for name in identity consent records requests benefits notifications auditor; do
+    file="$SECRETS_DIR/postgres/keys-$name.password"
+    [[ -s "$file" ]] || (umask 077 && openssl rand -hex 24 >"$file")
+  done
   for name in data.kek identity.store consent.store records.store requests.store \
     benefits.store notifications.store; do
     file="$dir/$name"

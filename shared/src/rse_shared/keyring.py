@@ -371,8 +371,13 @@ class PostgresKeyring:
 
 
 def create_schema(conn: psycopg.Connection[Any]) -> None:
-    """The key tables, if missing (two services at once may still collide: harmless)."""
-    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+    """The key tables, if missing (two services at once may still collide: harmless). A
+    service's own role may not create them (rse_shared.key_access): the owner made them."""
+    with contextlib.suppress(
+        psycopg.errors.UniqueViolation,
+        psycopg.errors.DuplicateTable,
+        psycopg.errors.InsufficientPrivilege,
+    ):
         conn.execute(SCHEMA)
 
 

@@ -89,6 +89,12 @@ class ServiceSettings(BaseSettings):
     # service's store key for events of no one citizen; each 32 bytes, base64, given or
     # read from a file (outside production: the ones deploy/local generated).
     keyring_db: str = "rse_keys"
+    # The service's own role in the key database (rse_shared.key_access grants it only what
+    # it needs). Default: outside production "rse_keys_<service>" with the password
+    # deploy/local generated; in production the service's PostgreSQL role and password.
+    keyring_user: str = ""
+    keyring_password: SecretStr | None = None
+    keyring_password_file: Path | None = None
     data_kek: SecretStr | None = None
     data_kek_file: Path | None = None
     store_key: SecretStr | None = None
@@ -134,6 +140,10 @@ class ServiceSettings(BaseSettings):
         self.postgres_sslrootcert = self.postgres_sslrootcert or secrets / "ca.crt"
         if self.kafka_password is None and self.kafka_password_file is None:
             self.kafka_password_file = secrets / "kafka" / f"{self.kafka_username}.password"
+        if not self.keyring_user:
+            self.keyring_user = f"rse_keys_{self.service_name}"
+        if self.keyring_password is None and self.keyring_password_file is None:
+            self.keyring_password_file = secrets / "postgres" / f"keys-{self.service_name}.password"
         if self.data_kek is None and self.data_kek_file is None:
             self.data_kek_file = secrets / "keys" / "data.kek"
         if self.store_key is None and self.store_key_file is None:
@@ -180,7 +190,7 @@ class ServiceSettings(BaseSettings):
         return {
             "RSE_STORE_KEY": self._key("store_key"),
             "RSE_DATA_KEK": self._key("data_kek"),
-            "RSE_KEYRING_CONNINFO": self.postgres_conninfo(self.keyring_db),
+            "RSE_KEYRING_CONNINFO": self.keyring_conninfo(),
             "RSE_KEY_SERVICE": self.service_name,
             "RSE_KEY_CACHE_SECONDS": str(self.key_cache_seconds),
         }
@@ -217,12 +227,28 @@ class ServiceSettings(BaseSettings):
             tls["POSTGRES_SSLROOTCERT"] = str(self.postgres_sslrootcert)
         return tls
 
-    def postgres_conninfo(self, database: str | None = None) -> str:
+    def keyring_conninfo(self) -> str:
+        """This service's connection to the key database, as its own key role."""
+        user, password = self.keyring_user or self.postgres_user, self.keyring_password
+        if password is None and self.keyring_password_file is not None:
+            password = SecretStr(self.keyring_password_file.read_text().strip())
+        if password is None:  # production: the service's own role
+            user, password = self.postgres_user, self.postgres_password
+        return self.postgres_conninfo(self.keyring_db, user=user, password=password)
+
+    def postgres_conninfo(
+        self,
+        database: str | None = None,
+        *,
+        user: str | None = None,
+        password: SecretStr | None = None,
+    ) -> str:
         """A libpq connection string for this service's database (or another one)."""
+        secret = (password or self.postgres_password).get_secret_value()
         return (
             f"host={self.postgres_host} port={self.postgres_port} "
             f"dbname={database or self.postgres_db} "
-            f"user={self.postgres_user} password={self.postgres_password.get_secret_value()} "
+            f"user={user or self.postgres_user} password={secret} "
             f"sslmode={self.postgres_sslmode}"
             + (f" sslrootcert={self.postgres_sslrootcert}" if self.postgres_sslrootcert else "")
         )

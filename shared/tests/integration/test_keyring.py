@@ -88,3 +88,49 @@ def test_a_wrong_kek_opens_nothing_and_rotation_keeps_the_data_keys(conninfo: st
     assert rotated.data_key(citizen) == key
     ring.close()
     rotated.close()
+
+
+def as_role(service: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection to the key database as `service`'s own key role."""
+    settings = ServiceSettings(service_name=service, environment="test")
+    return psycopg.connect(settings.keyring_conninfo(), autocommit=True)
+
+
+@pytest.mark.parametrize(
+    ("service", "statement"),
+    [
+        ("records", "UPDATE data_keys SET wrapped = NULL"),  # shred a citizen's data
+        ("records", "DELETE FROM data_keys"),
+        ("records", "DELETE FROM key_access"),  # wipe the trail of what it fetched
+        ("records", "SELECT * FROM key_access"),  # learn whose keys others fetched
+        ("identity", "DELETE FROM key_access"),
+        ("identity", "UPDATE data_keys SET kek_id = 'x'"),  # only erasure columns are its
+        ("auditor", "SELECT wrapped FROM data_keys"),  # the auditor sees no key
+        (
+            "auditor",
+            "INSERT INTO key_access (service, citizen_id, purpose) "
+            "VALUES ('records', gen_random_uuid(), 'forged')",
+        ),
+        ("records", "CREATE TABLE stolen AS SELECT * FROM data_keys"),
+    ],
+)
+def test_a_service_role_cannot_do_what_is_not_its_own(service: str, statement: str) -> None:
+    with as_role(service) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)
+
+
+def test_the_auditor_reads_the_access_log_and_what_is_kept_of_an_erasure(conninfo: str) -> None:
+    citizen = uuid.uuid4()
+    ring = PostgresKeyring(conninfo, new_key(), service="identity", cache_seconds=0)
+    ring.data_key(citizen, "store")
+    ring.erase(citizen, erased_by="op.2", legal_basis="legal order")
+    with as_role("auditor") as conn:
+        trail = conn.execute(
+            "SELECT service, purpose FROM key_access WHERE citizen_id = %s ORDER BY at", (citizen,)
+        ).fetchall()
+        kept = conn.execute(
+            "SELECT erased_by, legal_basis FROM data_keys WHERE citizen_id = %s", (citizen,)
+        ).fetchone()
+    assert trail == [("identity", "store"), ("identity", "erase")]
+    assert kept == ("op.2", "legal order")
+    ring.close()
