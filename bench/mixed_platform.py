@@ -155,7 +155,11 @@ async def platform() -> AsyncIterator[Platform]:
             topics["raw"],
             fresh.settings(specs["records"].database).postgres_conninfo(),
         )
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so that a request
+        # is never sent on a connection the server is closing at that moment (a ReadError).
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0
+        )
         for name, spec in specs.items():
             plat.clients[name] = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=spec.url, limits=limits, timeout=10)

@@ -60,6 +60,11 @@ class ConsentTerms:
 class ConsentRegister(Aggregate):
     """One per citizen: every consent granted and whether it was revoked or expired."""
 
+    # Consent terms are access metadata, not personal or clinical values: they stay under
+    # records' store key, so the auditor's provenance check opens them with that key alone
+    # and they stay verifiable after the citizen's erasure.
+    store_keyed = True
+
     # Each event names its citizen, so it stands alone in a projection or an audit replay.
     class Opened(Aggregate.Created):
         citizen_id: uuid.UUID
