@@ -152,6 +152,33 @@ async def test_fifty_concurrent_logins_keep_memory_bounded_and_all_get_an_answer
     assert peak < limit, (baseline, peak, counts)
 
 
+async def test_a_flood_of_registrations_keeps_memory_bounded_and_all_get_an_answer(
+    process: Identity,
+) -> None:
+    # Each registration hashes its password: fifty at once must queue at the same gate.
+    baseline = rss_mib(process.pid)
+    samples: list[float] = []
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            samples.append(rss_mib(process.pid))
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    async with httpx.AsyncClient(base_url=process.url, timeout=60) as client:
+        answers = await asyncio.gather(
+            *(client.post("/citizens", json=a_registration()) for _ in range(50))
+        )
+    stop.set()
+    await sampler
+    statuses = [r.status_code for r in answers]
+    assert set(statuses) <= {201, 503}, [r.text for r in answers if r.status_code >= 400]
+    assert all("Retry-After" in r.headers for r in answers if r.status_code == 503)
+    assert statuses.count(201) >= CONCURRENCY  # the gate lets its share through
+    assert max(samples) < baseline + (CONCURRENCY + 1) * ARGON2_MIB, (baseline, max(samples))
+
+
 async def test_unknown_and_known_accounts_answer_alike_in_status_body_and_time(
     process: Identity,
 ) -> None:
