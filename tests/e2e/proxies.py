@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from rse_shared.proxy import TOKEN_EXCHANGE
-from rse_shared.testing.logins import SESSIONS, Session
+from rse_shared.testing.logins import remember
 
 from .flows import staff
 
@@ -76,7 +76,4 @@ async def acting_for(
     response = await exchange(identity, proxy["auth"], represented["citizen_id"])
     assert response.status_code == 200, response.text
     token = str(response.json()["access_token"])
-    # identity's token: each service's client exchanges it for that service's (ServiceTokens).
-    body = proxy["body"]
-    SESSIONS[token] = Session(identity, token, body["sns_number"], body["password"])
-    return {"Authorization": f"Bearer {token}"}
+    return remember(identity, token, proxy["body"]["sns_number"], proxy["body"]["password"])

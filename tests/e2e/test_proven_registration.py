@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from rse_shared.testing import counter_for, eventually
-from rse_shared.testing.logins import SESSIONS, Session
+from rse_shared.testing.logins import remember
 from rse_shared.testing.oidc import through_provider
 
 from .conftest import Platform
@@ -28,9 +28,7 @@ async def test_a_citizen_registered_through_the_provider_reads_their_health_reco
     answer = await through_provider(identity, "joao.costa")
     assert answer.status_code == 200, answer.text
     token = str(answer.json()["access_token"])
-    # identity's token: the other services' clients exchange it for their own (ServiceTokens).
-    SESSIONS[token] = Session(identity, token, "joao.costa", "")
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = remember(identity, token, "joao.costa")
 
     async def known() -> str | None:
         found = await identity.get("/citizens/me", headers=auth)

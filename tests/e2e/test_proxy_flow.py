@@ -11,7 +11,7 @@ import pytest
 
 from rse_identity.bootstrap import end_due
 from rse_shared.testing import ManualClock, eventually
-from rse_shared.testing.logins import SESSIONS, Session
+from rse_shared.testing.logins import remember
 
 from .conftest import Platform
 from .flows import register_citizen
@@ -199,9 +199,8 @@ async def test_a_proxy_acting_for_someone_cannot_exchange_again_or_act_beyond_th
     claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
     assert claims["exp"] <= period_end.timestamp()  # never beyond the relationship's period
     acting = str(token.json()["access_token"])
-    body = daughter["body"]  # each service's client exchanges it for its own (ServiceTokens)
-    SESSIONS[acting] = Session(identity, acting, body["sns_number"], body["password"])
-    as_daughter = {"Authorization": f"Bearer {acting}"}
+    body = daughter["body"]
+    as_daughter = remember(identity, acting, body["sns_number"], body["password"])
     chained = await exchange(identity, as_daughter, elderly["citizen_id"])
     assert chained.status_code == 403, chained.text  # acting through someone: no chains
     wider = await exchange(identity, daughter["auth"], elderly["citizen_id"], scope="renewals")

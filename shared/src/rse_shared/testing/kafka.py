@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from typing import Any
 
@@ -15,10 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.contracts import IntegrationEvent
 from rse_shared.kafka import ADMIN, tool_options
-from rse_shared.testing.names import unique
+from rse_shared.testing.names import RUN_ID, unique
 from rse_shared.topics import EVENT_PARTITIONS, SERVICES, events_topic
-
-_RUN = re.compile(r"[0-9a-f]{12}")  # the random part `unique` puts in a name
 
 created_topics: set[str] = set()
 """Topics this test process created; deleted when the session ends (`delete_created`)."""
@@ -51,7 +48,7 @@ async def delete_created(bootstrap: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **tool_options(ADMIN))
     await admin.start()
     try:
-        runs = {run for name in created_topics for run in _RUN.findall(name)}
+        runs = {run for name in created_topics for run in RUN_ID.findall(name)}
         doomed = [
             t
             for t in await admin.list_topics()

@@ -95,8 +95,17 @@ async def login(
     response = await identity.post("/auth/token", json=body)
     assert response.status_code == 200, response.text
     token = str(response.json()["access_token"])
-    SESSIONS[token] = Session(identity, token, username, password)
+    remember(identity, token, username, password)
     return token
+
+
+def remember(
+    identity: httpx.AsyncClient, token: str, username: str = "", password: str = ""
+) -> dict[str, str]:
+    """The auth header of an identity token got some other way (the provider's login, a
+    proxy's acting token): each service's client exchanges it for its own (ServiceTokens)."""
+    SESSIONS[token] = Session(identity, token, username, password)
+    return bearer(token)
 
 
 async def another_session(header: dict[str, str]) -> dict[str, str]:
