@@ -100,7 +100,10 @@ class ConsentProbe:
     async def confirm(self, citizen: str, version: int) -> None:
         due, _, status = self.awaited[citizen]
         self.reads += 1
-        answer = await self.plat.professional_read(citizen, f"P-PROBE-{self.reads}")
+        try:
+            answer = await self.plat.professional_read(citizen, f"P-PROBE-{self.reads}")
+        except httpx.HTTPError:
+            return  # a read that timed out confirms nothing: the next poll reads again
         if answer == status:  # else the next poll confirms again
             del self.awaited[citizen]
             self.versions[citizen] = version
