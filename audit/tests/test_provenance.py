@@ -26,11 +26,20 @@ from rse_records.application import RecordsApplication
 from rse_records.config import Settings
 from rse_records.domain.consent_register import ConsentRegister, ConsentSource
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
-from rse_shared.eventstore import in_thread
+from rse_shared.eventstore import StateCipher, in_thread
+from rse_shared.keyring import decode_key
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic, eventually, feeding, publish
 
 pytestmark = pytest.mark.integration
+
+
+def store_of(database: str) -> tuple[str, StateCipher]:
+    """records' event store and what opens its consent register (records' store key)."""
+    settings = Settings(postgres_db=database)
+    return settings.postgres_conninfo(), StateCipher(decode_key(settings.store_key_text()), None)
+
+
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 
@@ -92,9 +101,7 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
 
             await eventually(consumed)
         [genuine] = [
-            c
-            for c in register_changes(Settings(postgres_db=fresh_database).postgres_conninfo())
-            if c.consent_id == str(real)
+            c for c in register_changes(*store_of(fresh_database)) if c.consent_id == str(real)
         ]
         source: ConsentSource = genuine.state["source"]
         assert source["topic"] == topic and source["chain_hash"]
@@ -107,7 +114,7 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
         app.close()
     path = tmp_path / "history.sqlite"
     await replay(infra.kafka_bootstrap, [topic], path)
-    changes = register_changes(Settings(postgres_db=fresh_database).postgres_conninfo())
+    changes = register_changes(*store_of(fresh_database))
     with sqlite3.connect(path) as db:
         found = entries_not_on_consent_events(db, changes)
     assert {f.kind for f in found} == {NOT_ON_CONSENT_EVENTS}

@@ -16,7 +16,8 @@ from rse_audit.permits import permits_without_consent
 from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.verify import verify
-from rse_shared.eventstore import in_thread
+from rse_shared.eventstore import StateCipher, in_thread
+from rse_shared.keyring import decode_key
 from rse_shared.testing import counter_for, eventually, login, staff_login
 
 _n = iter(range(1, 10_000_000))
@@ -71,8 +72,10 @@ async def audit_differences(platform: Any, path: Path) -> list[Difference]:
     settings = platform.services["consent"].settings
     await in_thread(path.unlink, missing_ok=True)
     await replay(settings.kafka_bootstrap, list(platform.topics.values()), path)
-    store = platform.services["records"].settings.postgres_conninfo()
-    changes = await in_thread(lambda: list(register_changes(store)))
+    records = platform.services["records"].settings
+    cipher = StateCipher(decode_key(records.store_key_text()), None)
+    store = records.postgres_conninfo()
+    changes = await in_thread(lambda: list(register_changes(store, cipher)))
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
     databases = {n: mongo[s.settings.mongo_db] for n, s in platform.services.items()}
     try:

@@ -135,6 +135,13 @@ TABLE: list[Rule] = [
     Rule(
         "identity",
         "POST",
+        "/citizens/{citizen_id}/erasure",
+        OPERATOR,
+        lambda c: {"legal_basis": "because", "reference": ""},
+    ),
+    Rule(
+        "identity",
+        "POST",
         "/staff",
         OPERATOR,
         lambda c: {

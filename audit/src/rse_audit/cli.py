@@ -25,6 +25,8 @@ from rse_audit.provenance import entries_not_on_consent_events, register_changes
 from rse_audit.replay import replay
 from rse_audit.report import write_report
 from rse_audit.verify import KeyDocument, load_keys, published_keys, verify
+from rse_shared.eventstore import StateCipher
+from rse_shared.keyring import decode_key
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 
@@ -40,6 +42,12 @@ def conninfo_of(store: str) -> str:
     if "=" in store or "://" in store:
         return store
     return ServiceSettings(postgres_db=store).postgres_conninfo()
+
+
+def records_cipher(args: argparse.Namespace) -> StateCipher:
+    """What opens records' consent register: records' store key (no citizen's key)."""
+    settings = ServiceSettings(service_name="records", store_key_file=args.records_store_key_file)
+    return StateCipher(decode_key(settings.store_key_text()), None)
 
 
 async def run_verify(args: argparse.Namespace) -> int:
@@ -143,7 +151,7 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            changes = register_changes(conninfo_of(args.records_store))
+            changes = register_changes(conninfo_of(args.records_store), records_cipher(args))
             differences = [
                 *entries_not_on_consent_events(db, changes),
                 *permits_without_consent(db, timedelta(seconds=args.grace)),
@@ -247,6 +255,12 @@ def _add_history_commands(commands: Any) -> None:
         help="records' event store, whose consent register is looked up on "
         "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
         "server, or a libpq connection string (default: rse_records)",
+    )
+    against.add_argument(
+        "--records-store-key-file",
+        type=Path,
+        help="records' store key, which the consent register is sealed under "
+        "(default: RSE_STORE_KEY_FILE, or deploy/local's outside production)",
     )
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")

@@ -23,7 +23,7 @@ import psycopg
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
 from rse_audit.compare import Difference
-from rse_shared.eventstore import DateAsISO
+from rse_shared.eventstore import DateAsISO, StateCipher, state_aad
 
 NOT_ON_CONSENT_EVENTS = "consent register entry not on consent.events"
 EVENTS_TABLE = "records_events"
@@ -60,8 +60,9 @@ def _transcoder() -> JSONTranscoder:
     return transcoder
 
 
-def register_changes(conninfo: str) -> Iterator[RegisterChange]:
-    """Every grant, revocation and expiry in records' event store, in the order stored."""
+def register_changes(conninfo: str, cipher: StateCipher | None = None) -> Iterator[RegisterChange]:
+    """Every grant, revocation and expiry in records' event store, in the order stored
+    (opened with records' store key, under which the register's events are sealed)."""
     transcoder = _transcoder()
     with psycopg.connect(conninfo) as conn, conn.cursor(name="register_changes") as cursor:
         cursor.execute(
@@ -72,8 +73,11 @@ def register_changes(conninfo: str) -> Iterator[RegisterChange]:
         for originator_id, version, topic, state in cursor:
             event_type = CHANGES.get(str(topic).rsplit(":", 1)[-1])
             if event_type is not None:
+                plain = bytes(state)
+                if cipher is not None:
+                    plain = cipher.open(plain, state_aad(originator_id, int(version)))
                 yield RegisterChange(
-                    str(originator_id), int(version), event_type, transcoder.decode(bytes(state))
+                    str(originator_id), int(version), event_type, transcoder.decode(plain)
                 )
 
 

@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS accesses (
 CREATE TABLE IF NOT EXISTS decisions (
     subject_id TEXT, kind TEXT, citizen_id TEXT NOT NULL, outcome TEXT, detail TEXT,
     decided_at TEXT, PRIMARY KEY (subject_id, kind, decided_at));
+CREATE TABLE IF NOT EXISTS erasures (
+    citizen_id TEXT PRIMARY KEY, legal_basis TEXT, reference TEXT, erased_by TEXT,
+    erased_at TEXT);
 CREATE TABLE IF NOT EXISTS consent_log (
     topic TEXT, partition INTEGER, record_offset INTEGER, chain_hash TEXT, document TEXT,
     PRIMARY KEY (topic, partition, record_offset));
@@ -68,6 +71,7 @@ ACCESS = Statement(
     "accesses", "INSERT OR IGNORE INTO accesses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 DECIDE = Statement("decisions", "INSERT OR IGNORE INTO decisions VALUES (?,?,?,?,?,?)")
+ERASE = Statement("erasures", "INSERT OR IGNORE INTO erasures VALUES (?,?,?,?,?)")
 LOG = Statement("consent_log", "INSERT OR IGNORE INTO consent_log VALUES (?,?,?,?,?)")
 CONSENT_CHANGES = ("ConsentGranted", "ConsentRevoked", "ConsentExpired")
 
@@ -140,7 +144,20 @@ def _decision(kind: str, subject: str, outcome: str, *detail: str) -> Apply:
     return apply
 
 
+def _erased(e: dict[str, Any]) -> Row:
+    # The citizen's accesses and decisions stay (metadata the auditor keeps); what made
+    # them a person (identity's and records' protected values) no longer opens anywhere.
+    return ERASE, (
+        e["citizen_id"],
+        e.get("legal_basis"),
+        e.get("reference"),
+        e.get("erased_by"),
+        e.get("erased_at"),
+    )
+
+
 APPLY: dict[str, Apply] = {
+    "CitizenErased": _erased,
     "ConsentGranted": _granted,
     "ConsentRevoked": _revoked,
     "ConsentExpired": _expired,

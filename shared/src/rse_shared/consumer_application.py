@@ -35,8 +35,9 @@ from rse_shared.consumer_store import (
     PostgresConsumerRecorder,
 )
 from rse_shared.contracts.envelope import IntegrationEvent
-from rse_shared.contracts.identity import ProxyEnded, ProxyRevoked
+from rse_shared.contracts.identity import CitizenErased, ProxyEnded, ProxyRevoked
 from rse_shared.contracts.sealed import SealedEvent
+from rse_shared.erasure import CitizenErasure
 from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
 from rse_shared.proxy import EndedRelationship
 from rse_shared.revocation import Revocations
@@ -163,6 +164,8 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
             # Stored before the batch commits: if this fails, the event is retried.
             self.revocations.take(event)
         self._note_ended_relationship(event, processing_event)
+        if isinstance(event, CitizenErased):
+            self._note_erasure(event, processing_event)
         self.handle(event, processing_event)
         positions[key] = state.inbox[key] = event.source_position
 
@@ -179,6 +182,20 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         processing_event.collect_events(
             EndedRelationship(event.relationship_id, event.citizen_id, reason, at)
         )
+
+    def _note_erasure(
+        self, event: CitizenErased, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> None:
+        """Every service forgets an erased citizen: the key out of memory at once, and an
+        erasure of its own that its read models delete the citizen's documents on."""
+        if self.keyring is not None:
+            self.keyring.forget(event.citizen_id)
+        try:
+            self.repository.get(CitizenErasure.create_id(event.citizen_id))
+        except AggregateNotFoundError:
+            processing_event.collect_events(
+                CitizenErasure(event.citizen_id, event.legal_basis, event.erased_at)
+            )
 
     def relationship_ended(self, relationship_id: uuid.UUID) -> bool:
         """Whether identity told this service that the proxy relationship ended."""

@@ -148,6 +148,8 @@ class EndedRelationships(Protocol):
 class EndedRelationship(Aggregate):
     """A proxy relationship a service learnt (from identity.events) has ended: refuse it."""
 
+    store_keyed = True  # ids and dates only: still refused after the citizen's erasure
+
     class Recorded(Aggregate.Created):
         relationship_id: uuid.UUID
         citizen_id: uuid.UUID

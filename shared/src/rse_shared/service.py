@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rse_shared.acting import ActingScope
 from rse_shared.auth import TokenVerifier, http_jwks_loader
 from rse_shared.consumer_application import ConsumerApplication
+from rse_shared.erasure import ErasureProjection
 from rse_shared.http import (
     BodyLimit,
     Check,
@@ -30,6 +31,7 @@ from rse_shared.http import (
 )
 from rse_shared.idempotent_consumer import consumer_worker
 from rse_shared.kafka import broker_security, client_options
+from rse_shared.keyring import CitizenErased
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
 from rse_shared.loops import Worker, pause
@@ -305,7 +307,8 @@ def assemble(
     listener = listener_for(app, settings.postgres_conninfo())
     poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
     relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener))
-    projectors = _projectors(app, projections, db, poll, listener)
+    # Every service deletes an erased citizen's documents (rse_shared.erasure).
+    projectors = _projectors(app, [*projections, ErasureProjection()], db, poll, listener)
     jobs = (extra_workers or {}, scheduled or {})
     workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
     verifier = verifier or _verifier(settings)
@@ -323,7 +326,8 @@ def assemble(
         title=f"RSE {settings.service_name}",
         settings=settings,
         routers=routers,
-        errors={IntegrityError: 409, **(errors or {})},
+        # An erased citizen's data no longer opens: to every caller it is not there.
+        errors={IntegrityError: 409, CitizenErased: 404, **(errors or {})},
         checks=readiness_checks(settings, db),
         workers=workers,
         state=state,

@@ -185,6 +185,10 @@ class ServiceSettings(BaseSettings):
             write_new_secret_key(path)
         return path.read_text().strip()
 
+    def store_key_text(self) -> str:
+        """This service's store key (base64), e.g. for an auditor opening its event store."""
+        return self._key("store_key")
+
     def keys_env(self) -> dict[str, str]:
         """The event store's encryption settings (read by rse_shared.eventstore)."""
         return {

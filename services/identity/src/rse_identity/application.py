@@ -25,6 +25,7 @@ from rse_identity.registration import CitizenAlreadyRegistered as CitizenAlready
 from rse_identity.registration import RegistrationCommands
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
+from rse_shared.erasure import CitizenErasure
 
 
 class UsernameTaken(Exception):
@@ -102,6 +103,28 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         if account is not None:
             account.close()
         self.save(citizen, account, *self.relationships_ended_with(citizen_id))
+
+    def erase(
+        self, citizen_id: uuid.UUID, legal_basis: str, reference: str, erased_by: str
+    ) -> None:
+        """Erase the citizen: the account closed, the erasure recorded (under the store key,
+        for the relay to tell every service), then the data key destroyed for everyone.
+        Run again, it only destroys the key again (a failure after the save is retried)."""
+        erasure_id = CitizenErasure.create_id(citizen_id)
+        try:
+            self.repository.get(erasure_id)
+        except AggregateNotFoundError:
+            citizen = self._citizen(citizen_id)
+            try:
+                account: Account | None = self._account(citizen.sns_number)
+            except AccountNotFound:
+                account = None
+            if account is not None and not account.closed:
+                account.close()
+            erasure = CitizenErasure(citizen_id, legal_basis, self.clock(), reference, erased_by)
+            self.save(erasure, account)
+        if self.keyring is not None:
+            self.keyring.erase(citizen_id, erased_by=erased_by, legal_basis=legal_basis)
 
     def record_personal_data_read(
         self, citizen_id: uuid.UUID, actor_id: str, role: PrivilegedRole, purpose: str

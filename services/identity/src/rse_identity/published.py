@@ -19,6 +19,7 @@ from rse_identity.domain.token_revocation import TokenRevocation
 from rse_shared.contracts import (
     CitizenActivated,
     CitizenDeregistered,
+    CitizenErased,
     CitizenRegistered,
     FamilyDoctorAssigned,
     IntegrationEvent,
@@ -33,6 +34,7 @@ from rse_shared.contracts import (
     StaffReactivated,
     TokenRevoked,
 )
+from rse_shared.erasure import CitizenErasure
 from rse_shared.published import Envelope, Publisher
 
 RELATIONSHIP_EVENTS = (
@@ -51,6 +53,8 @@ def citizen_of(event: Any) -> uuid.UUID:
         return uuid.UUID(str(event.represented_id))
     if isinstance(event, Read.Recorded):
         return uuid.UUID(str(event.citizen_id))
+    if isinstance(event, CitizenErasure.Recorded):
+        return uuid.UUID(str(event.erased_citizen))
     if isinstance(event, TokenRevocation.Recorded):
         return uuid.UUID(str(event.subject))
     return uuid.UUID(str(event.originator_id))
@@ -88,6 +92,17 @@ def family_doctor_assigned(
 @to_integration_event.translates(Citizen.Deregistered)
 def citizen_deregistered(event: Citizen.Deregistered, envelope: Envelope) -> IntegrationEvent:
     return CitizenDeregistered(**envelope, reason=event.reason, effective_date=event.effective_date)
+
+
+@to_integration_event.translates(CitizenErasure.Recorded)
+def citizen_erased(event: CitizenErasure.Recorded, envelope: Envelope) -> IntegrationEvent:
+    return CitizenErased(
+        **envelope,
+        legal_basis=event.legal_basis,
+        reference=event.reference,
+        erased_by=event.erased_by,
+        erased_at=event.erased_at,
+    )
 
 
 @to_integration_event.translates(Citizen.Activated)

@@ -32,6 +32,7 @@ from rse_shared.contracts.envelope import (
 from rse_shared.contracts.identity import (
     CitizenActivated,
     CitizenDeregistered,
+    CitizenErased,
     CitizenRegistered,
     ContactsSealed,
     FamilyDoctorAssigned,
@@ -85,6 +86,7 @@ __all__ = [
     "ChronicMedication",
     "CitizenActivated",
     "CitizenDeregistered",
+    "CitizenErased",
     "CitizenRegistered",
     "ConsentExpired",
     "ConsentGranted",

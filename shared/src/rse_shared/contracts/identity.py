@@ -173,9 +173,25 @@ class ContactsSealed(SealedEvent):
     channel_subject = "contacts"
 
 
+ErasureBasis = Literal["wrongly_registered", "legal_order", "retention"]
+
+
+@contract
+class CitizenErased(IntegrationEvent):
+    """An operator erased the citizen: their data key is destroyed, so every copy of their
+    personal and clinical values (stores, topics) is unreadable; every service deletes its
+    documents of them. Only what the law lets be kept is here: when, by whom, on what basis."""
+
+    legal_basis: ErasureBasis
+    reference: str  # the order, case or rule it follows (never personal data)
+    erased_by: str
+    erased_at: datetime
+
+
 __all__ = [
     "CitizenActivated",
     "CitizenDeregistered",
+    "CitizenErased",
     "CitizenRegistered",
     "ContactsSealed",
     "FamilyDoctorAssigned",

@@ -20,6 +20,7 @@ from rse_identity.api.schemas import (
     CitizenView,
     ContactsUpdate,
     Deregistration,
+    Erasure,
     FamilyDoctor,
     Registered,
     Registration,
@@ -93,6 +94,13 @@ async def assign_family_doctor(
 ) -> None:
     """Assign the citizen's family doctor (operators)."""
     await in_thread(app.assign_family_doctor, citizen_id, body.practitioner_id, body.health_unit)
+
+
+@citizens.post("/{citizen_id}/erasure", status_code=status.HTTP_204_NO_CONTENT)
+async def erase(citizen_id: uuid.UUID, body: Erasure, app: App, operator: Operator) -> None:
+    """Erase a citizen: their data key is destroyed, so nothing of theirs opens anywhere
+    again, while every hash chain stays valid (operators; idempotent)."""
+    await in_thread(app.erase, citizen_id, body.legal_basis, body.reference, operator.subject)
 
 
 @citizens.post("/{citizen_id}/deregistration", status_code=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ from rse_identity.domain.citizen import InvalidCitizenData, check_nif, check_sns
 from rse_identity.projections import CitizenDocument
 from rse_shared.api import Strict
 from rse_shared.clock import today
+from rse_shared.contracts.identity import ErasureBasis
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{9,15}$")]
@@ -85,6 +86,13 @@ class Deregistration(Strict):
 
     reason: Literal["death", "emigration"]
     effective_date: date
+
+
+class Erasure(Strict):
+    """Why a citizen is erased: the legal basis, and the order, case or rule it follows."""
+
+    legal_basis: ErasureBasis
+    reference: str = Field(min_length=1, max_length=200)
 
 
 class FamilyDoctorView(BaseModel):

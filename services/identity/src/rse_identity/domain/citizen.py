@@ -45,6 +45,8 @@ class Citizen(Aggregate):
     account) until they prove who they are.
     """
 
+    citizen_is_id = True  # its events are sealed under this citizen's own data key
+
     # The events are declared, not left to `@event("...")`, so that mypy sees them
     # (the projection and the translator name them); their fields are the methods' arguments.
     class Registered(Aggregate.Created):
