@@ -33,6 +33,8 @@ from rse_shared.asyncapi.events import topic_of
 from rse_shared.chain import GENESIS, Head, link, public_key_document, signed_checkpoint
 from rse_shared.contracts import IntegrationEvent, parse_event
 from rse_shared.idempotent_consumer import IdempotentConsumer
+from rse_shared.keyring import MemoryKeyring
+from rse_shared.protection import protect
 from rse_shared.telemetry import inject_trace_headers
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC, dlq_topic, events_topic
 
@@ -52,6 +54,9 @@ DOC_URI = "urn:rse:asyncapi"
 COMPONENT_KEY = re.compile(r"^[\w\d.\-_]+$")
 
 Validate = Callable[[str, Any], list[str]]
+
+
+KEYS = MemoryKeyring()
 
 
 @pytest.fixture(scope="module")
@@ -324,6 +329,30 @@ def test_each_topic_s_payload_schema_accepts_a_real_event(
     channel = document["channels"][channel_id(topic_of(cls))]
     message_ref = channel["messages"][message_id(cls)]["$ref"]
     assert validate(f"{message_ref[1:]}/payload", wire) == []
+
+
+PROTECTING = [c for c in contracts() if c.protected_fields]
+
+
+@pytest.mark.parametrize("cls", PROTECTING, ids=lambda c: message_id(c))
+def test_each_payload_schema_accepts_the_event_as_protected_on_the_wire(
+    document: dict[str, Any], validate: Validate, cls: type[IntegrationEvent]
+) -> None:
+    wire = link(protect(example(cls, full=True).to_wire(), cls.protected_fields, KEYS), GENESIS)
+    pointer = f"/components/messages/{message_id(cls)}/payload"
+    assert not set(cls.protected_fields) & set(wire) and validate(pointer, wire) == []
+    schema = document["components"]["schemas"][message_id(cls)]
+    assert schema["x-protected-fields"] == list(cls.protected_fields)
+    assert "AES-256-GCM" in schema["properties"]["protected"]["description"]
+
+
+def test_the_sensitive_values_of_the_contracts_are_protected() -> None:
+    protected = {c.event_type: set(c.protected_fields) for c in contracts()}
+    assert {"sns_number", "full_name", "adult_on"} <= protected["CitizenRegistered"]
+    assert {"allergies", "chronic_medications"} <= protected["HealthSummaryUpdated"]
+    assert {"category", "reason"} <= protected["ExemptionDecided"]
+    assert {"specialty"} <= protected["ReferralRegistered"]
+    assert not protected["ConsentGranted"] and not protected["RecordReadByProxy"]
 
 
 @pytest.mark.parametrize("cls", contracts(), ids=lambda c: message_id(c))

@@ -19,6 +19,7 @@ import pytest
 from rse_audit.provenance import (
     NOT_ON_CONSENT_EVENTS,
     entries_not_on_consent_events,
+    records_cipher,
     register_changes,
 )
 from rse_audit.replay import replay
@@ -27,17 +28,10 @@ from rse_records.config import Settings
 from rse_records.domain.consent_register import ConsentRegister, ConsentSource
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, IntegrationEvent
 from rse_shared.eventstore import StateCipher, in_thread
-from rse_shared.keyring import decode_key
 from rse_shared.settings import ServiceSettings
 from rse_shared.testing import create_topic, eventually, feeding, publish
 
 pytestmark = pytest.mark.integration
-
-
-def store_of(database: str) -> tuple[str, StateCipher]:
-    """records' event store and what opens its consent register (records' store key)."""
-    settings = Settings(postgres_db=database)
-    return settings.postgres_conninfo(), StateCipher(decode_key(settings.store_key_text()), None)
 
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -64,6 +58,13 @@ def granted(citizen: uuid.UUID, consent_id: uuid.UUID, position: int) -> Consent
         valid_from=T0,
         valid_until=None,
     )
+
+
+def records_store(database: str) -> tuple[str, StateCipher]:
+    """records' event store, and what opens its sealed events (the auditor's key access)."""
+    settings = Settings(postgres_db=database)
+    keys = records_cipher(settings.keys_env()["RSE_STORE_KEY"], settings.data_keyring("auditor"))
+    return settings.postgres_conninfo(), keys
 
 
 def insert(
@@ -101,7 +102,7 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
 
             await eventually(consumed)
         [genuine] = [
-            c for c in register_changes(*store_of(fresh_database)) if c.consent_id == str(real)
+            c for c in register_changes(*records_store(fresh_database)) if c.consent_id == str(real)
         ]
         source: ConsentSource = genuine.state["source"]
         assert source["topic"] == topic and source["chain_hash"]
@@ -114,7 +115,7 @@ async def test_only_the_changes_consent_events_vouches_for_pass(
         app.close()
     path = tmp_path / "history.sqlite"
     await replay(infra.kafka_bootstrap, [topic], path)
-    changes = register_changes(*store_of(fresh_database))
+    changes = register_changes(*records_store(fresh_database))
     with sqlite3.connect(path) as db:
         found = entries_not_on_consent_events(db, changes)
     assert {f.kind for f in found} == {NOT_ON_CONSENT_EVENTS}

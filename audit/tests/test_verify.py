@@ -291,6 +291,9 @@ def test_production_verification_refuses_unpinned_keys(
     monkeypatch.setenv("RSE_KAFKA_CA_FILE", str(auditor.kafka_ca_file))
     monkeypatch.setenv("RSE_ENVIRONMENT", "production")
     monkeypatch.setenv("RSE_POSTGRES_PASSWORD", "not the development one")
+    # Its key settings too: production settings refuse to load without them.
+    monkeypatch.setenv("RSE_DATA_KEK_FILE", str(infra.data_kek_file))
+    monkeypatch.setenv("RSE_STORE_KEY_FILE", str(infra.store_key_file))
     assert main([*bootstrap, "verify", "--topic", topic]) == 2
     assert "must be pinned" in capsys.readouterr().err
     assert main([*bootstrap, "verify", "--topic", topic, "--unpinned"]) == 0

@@ -13,11 +13,10 @@ from pymongo import AsyncMongoClient
 
 from rse_audit.compare import Difference, compare, compare_decisions
 from rse_audit.permits import permits_without_consent
-from rse_audit.provenance import entries_not_on_consent_events, register_changes
+from rse_audit.provenance import entries_not_on_consent_events, records_cipher, register_changes
 from rse_audit.replay import replay
 from rse_audit.verify import verify
-from rse_shared.eventstore import StateCipher, in_thread
-from rse_shared.keyring import decode_key
+from rse_shared.eventstore import in_thread
 from rse_shared.testing import counter_for, eventually, login, staff_login
 
 _n = iter(range(1, 10_000_000))
@@ -73,8 +72,8 @@ async def audit_differences(platform: Any, path: Path) -> list[Difference]:
     await in_thread(path.unlink, missing_ok=True)
     await replay(settings.kafka_bootstrap, list(platform.topics.values()), path)
     records = platform.services["records"].settings
-    cipher = StateCipher(decode_key(records.store_key_text()), None)
     store = records.postgres_conninfo()
+    cipher = records_cipher(records.keys_env()["RSE_STORE_KEY"], records.data_keyring("auditor"))
     changes = await in_thread(lambda: list(register_changes(store, cipher)))
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
     databases = {n: mongo[s.settings.mongo_db] for n, s in platform.services.items()}

@@ -21,12 +21,11 @@ from rse_audit.freshness import lag_of
 from rse_audit.history import as_of
 from rse_audit.kafka_log import event_topics
 from rse_audit.permits import DELIVERY_GRACE, permits_without_consent
-from rse_audit.provenance import entries_not_on_consent_events, register_changes
+from rse_audit.provenance import entries_not_on_consent_events, records_cipher, register_changes
 from rse_audit.replay import replay
 from rse_audit.report import write_report
 from rse_audit.verify import KeyDocument, load_keys, published_keys, verify
-from rse_shared.eventstore import StateCipher
-from rse_shared.keyring import decode_key
+from rse_shared.keyring import Keyring, PostgresKeyring, decode_key, shared_keyring
 from rse_shared.progress import Progress
 from rse_shared.settings import ServiceSettings
 
@@ -37,17 +36,32 @@ def bootstrap_of(args: argparse.Namespace) -> str:
     return str(args.bootstrap or ServiceSettings().kafka_bootstrap)
 
 
+def auditor_keyring(keys: str | None = None) -> PostgresKeyring:
+    """The citizens' data keys, each fetch logged as the auditor's: the key database `keys`
+    (a name on the RSE_POSTGRES_* server or a libpq string; default RSE_KEYRING_DB) under the
+    KEK of RSE_DATA_KEK(_FILE)."""
+    settings = ServiceSettings(service_name="auditor")
+    if keys is None:
+        return settings.data_keyring()
+    return shared_keyring(
+        conninfo_of(keys),
+        decode_key(settings.keys_env()["RSE_DATA_KEK"]),
+        service="auditor",
+        cache_seconds=settings.key_cache_seconds,
+    )
+
+
+def keyring_of(args: argparse.Namespace) -> Keyring | None:
+    """The auditor's keys if the command was given `--keys` (None: protected values withheld)."""
+    keys = getattr(args, "keys", None)
+    return None if keys is None else auditor_keyring(keys)
+
+
 def conninfo_of(store: str) -> str:
     """A libpq connection string: `store` itself, or the database `store` on RSE_POSTGRES_*."""
     if "=" in store or "://" in store:
         return store
     return ServiceSettings(postgres_db=store).postgres_conninfo()
-
-
-def records_cipher(args: argparse.Namespace) -> StateCipher:
-    """What opens records' consent register: records' store key (no citizen's key)."""
-    settings = ServiceSettings(service_name="records", store_key_file=args.records_store_key_file)
-    return StateCipher(decode_key(settings.store_key_text()), None)
 
 
 async def run_verify(args: argparse.Namespace) -> int:
@@ -108,7 +122,7 @@ async def run_replay(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     args.db.unlink(missing_ok=True)
     progress = Progress("replay", None)
     started = time.monotonic()
-    read = await replay(bootstrap, topics, args.db, progress=progress)
+    read = await replay(bootstrap, topics, args.db, progress=progress, keyring=keyring_of(args))
     progress.close()
     elapsed = time.monotonic() - started
     print(
@@ -151,7 +165,9 @@ async def run_compare(args: argparse.Namespace) -> int:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(args.mongo_url or settings.mongo_url)
     try:
         with sqlite3.connect(args.db) as db:
-            changes = register_changes(conninfo_of(args.records_store), records_cipher(args))
+            records = ServiceSettings(service_name="records")
+            cipher = records_cipher(records.keys_env()["RSE_STORE_KEY"], auditor_keyring(args.keys))
+            changes = register_changes(conninfo_of(args.records_store), cipher)
             differences = [
                 *entries_not_on_consent_events(db, changes),
                 *permits_without_consent(db, timedelta(seconds=args.grace)),
@@ -229,6 +245,19 @@ def _add_kafka_commands(commands: Any) -> None:
     pin.add_argument("--out", type=Path, help="write them to this file (default: stdout)")
     rebuild = commands.add_parser("replay", help="rebuild the history from offset 0")
     rebuild.add_argument("--topic", action="append", help=f"a topic to replay (default: {every})")
+    _add_key_option(rebuild)
+
+
+def _add_key_option(*commands: Any) -> None:
+    """replay (and as-of and report, which may replay first): the auditor's key access."""
+    for command in commands:
+        command.add_argument(
+            "--keys",
+            metavar="CONNINFO",
+            help="the citizens' key database (a database on the RSE_POSTGRES_* server or a "
+            "libpq string; the KEK from RSE_DATA_KEK or RSE_DATA_KEK_FILE): protected values "
+            "are revealed, each key fetch logged as the auditor's (default: withheld)",
+        )
 
 
 def _add_history_commands(commands: Any) -> None:
@@ -254,13 +283,14 @@ def _add_history_commands(commands: Any) -> None:
         default="rse_records",
         help="records' event store, whose consent register is looked up on "
         "consent.events: a PostgreSQL database on the RSE_POSTGRES_* "
-        "server, or a libpq connection string (default: rse_records)",
+        "server, or a libpq connection string (default: rse_records); its events open "
+        "with records' store key (RSE_STORE_KEY(_FILE)) and the citizens' keys",
     )
     against.add_argument(
-        "--records-store-key-file",
-        type=Path,
-        help="records' store key, which the consent register is sealed under "
-        "(default: RSE_STORE_KEY_FILE, or deploy/local's outside production)",
+        "--keys",
+        metavar="CONNINFO",
+        help="the citizens' key database (default: RSE_KEYRING_DB on the RSE_POSTGRES_* "
+        "server); each fetch logged as the auditor's",
     )
     ask = commands.add_parser("as-of", help="what a citizen had authorised, and who accessed")
     ask.add_argument("citizen")
@@ -271,6 +301,7 @@ def _add_history_commands(commands: Any) -> None:
     report.add_argument("--until")
     report.add_argument("--out", type=Path, default=Path(".local/audit/report"))
     _add_freshness_options(ask, report)
+    _add_key_option(ask, report)
 
 
 def _add_freshness_options(*commands: Any) -> None:

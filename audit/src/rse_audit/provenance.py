@@ -24,6 +24,7 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 
 from rse_audit.compare import Difference
 from rse_shared.eventstore import DateAsISO, StateCipher, state_aad
+from rse_shared.keyring import CitizenErased, Keyring, decode_key
 
 NOT_ON_CONSENT_EVENTS = "consent register entry not on consent.events"
 EVENTS_TABLE = "records_events"
@@ -60,9 +61,17 @@ def _transcoder() -> JSONTranscoder:
     return transcoder
 
 
+def records_cipher(store_key: str, keyring: Keyring) -> StateCipher:
+    """What opens records' stored events: its store key (base64), and the citizens' keys."""
+    return StateCipher(decode_key(store_key), keyring)
+
+
 def register_changes(conninfo: str, cipher: StateCipher | None = None) -> Iterator[RegisterChange]:
-    """Every grant, revocation and expiry in records' event store, in the order stored
-    (opened with records' store key, under which the register's events are sealed)."""
+    """Every grant, revocation and expiry in records' event store, in the order stored.
+
+    Stored state is sealed (rse_shared.eventstore): `cipher` opens it; an erased citizen's
+    changes no longer open and are passed over (their consent.events records are shredded
+    alike, so there is nothing left to vouch for)."""
     transcoder = _transcoder()
     with psycopg.connect(conninfo) as conn, conn.cursor(name="register_changes") as cursor:
         cursor.execute(
@@ -72,13 +81,21 @@ def register_changes(conninfo: str, cipher: StateCipher | None = None) -> Iterat
         )
         for originator_id, version, topic, state in cursor:
             event_type = CHANGES.get(str(topic).rsplit(":", 1)[-1])
-            if event_type is not None:
-                plain = bytes(state)
-                if cipher is not None:
-                    plain = cipher.open(plain, state_aad(originator_id, int(version)))
-                yield RegisterChange(
-                    str(originator_id), int(version), event_type, transcoder.decode(plain)
-                )
+            if event_type is None:
+                continue
+            try:
+                plain = _opened(cipher, originator_id, int(version), bytes(state))
+            except CitizenErased:
+                continue
+            yield RegisterChange(
+                str(originator_id), int(version), event_type, transcoder.decode(plain)
+            )
+
+
+def _opened(cipher: StateCipher | None, originator_id: Any, version: int, state: bytes) -> bytes:
+    if cipher is None:
+        return state
+    return cipher.open(state, state_aad(originator_id, version))
 
 
 def _instant(value: Any) -> datetime | None:

@@ -19,8 +19,14 @@ from rse_audit.freshness import record_ends
 from rse_audit.kafka_log import Ends, Record, decode, decode_fast, read_batches
 from rse_shared.chain import chain_hash
 from rse_shared.clock import utcnow
+from rse_shared.contracts.envelope import UnknownEventType, contract_for
+from rse_shared.keyring import CitizenErased, Keyring
 from rse_shared.progress import Progress
+from rse_shared.protection import ProtectionBroken, hidden, is_protected, reveal
 from rse_shared.trust import expected_owners
+
+WITHHELD = "(withheld: protected)"
+"""What the history holds for a protected value the auditor was given no key for."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consents (
@@ -187,6 +193,28 @@ APPLY: dict[str, Apply] = {
 }
 
 
+def withheld(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` as a reader without keys sees it: each protected field marked withheld."""
+    try:
+        cls = contract_for(str(document["event_type"]), int(document.get("schema_version", 1)))
+    except (UnknownEventType, KeyError, ValueError):
+        return hidden(document)
+    return {**hidden(document), **dict.fromkeys(cls.protected_fields, WITHHELD)}
+
+
+def readable(document: dict[str, Any], keyring: Keyring | None) -> dict[str, Any]:
+    """`document` with its protected fields revealed where the auditor holds the key (each
+    fetch logged as the auditor's), else withheld; an erased citizen's stay withheld."""
+    if not is_protected(document):
+        return document
+    if keyring is not None:
+        try:
+            return reveal(document, keyring)
+        except (CitizenErased, ProtectionBroken):
+            pass
+    return withheld(document)
+
+
 class Writer:
     """Rows gathered per statement and written with `executemany`, in an equivalent order.
 
@@ -195,15 +223,16 @@ class Writer:
     of that table are written first, so every table sees its rows in log order.
     """
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, keyring: Keyring | None = None) -> None:
         self.db = db
+        self.keyring = keyring
         self.pending: dict[Statement, list[tuple[Any, ...]]] = {}
 
     def add(self, document: dict[str, Any]) -> None:
         apply = APPLY.get(str(document.get("event_type")))
         if apply is None:
             return
-        statement, params = apply(document)
+        statement, params = apply(readable(document, self.keyring))
         for other in [s for s in self.pending if s.table == statement.table and s != statement]:
             self._write(other)
         self.pending.setdefault(statement, []).append(params)
@@ -263,10 +292,14 @@ async def replay(
     *,
     batch: int = 5000,
     progress: Progress | None = None,
+    keyring: Keyring | None = None,
 ) -> int:
-    """Rebuild the history from `topics` into the SQLite file `path`; returns events read."""
+    """Rebuild the history from `topics` into the SQLite file `path`; returns events read.
+
+    Protected values (an exemption's category, a referral's specialty) are revealed with
+    `keyring`, else kept as WITHHELD."""
     db = open_store(path)
-    writer = Writer(db)
+    writer = Writer(db, keyring)
     read = committed = 0
     # Where each partition's reading stopped, kept for report and as-of to tell the lag.
     started, ends = utcnow(), Ends()

@@ -164,5 +164,12 @@ def parse(document: dict[str, Any]) -> IntegrationEvent:
     """The document's contract; UnknownEventType, or PoisonMessage if it is invalid."""
     try:
         return parse_event(document)
-    except (ValidationError, ValueError, TypeError) as invalid:
+    except ValidationError as invalid:
+        # Where and what, never the input: a revealed value must not reach the dead letter.
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in invalid.errors(include_input=False)
+        )
+        raise PoisonMessage(f"invalid {document.get('event_type')}: {problems}") from None
+    except (ValueError, TypeError) as invalid:
         raise PoisonMessage(f"invalid {document.get('event_type')}: {invalid}") from None

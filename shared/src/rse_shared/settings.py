@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from rse_shared.keyring import PostgresKeyring
 
 DEV_PASSWORD = "rse"
 REPO = Path(__file__).resolve().parents[3]
@@ -198,6 +201,17 @@ class ServiceSettings(BaseSettings):
             "RSE_KEY_SERVICE": self.service_name,
             "RSE_KEY_CACHE_SECONDS": str(self.key_cache_seconds),
         }
+
+    def data_keyring(self, service: str | None = None) -> PostgresKeyring:
+        """The citizens' data keys, fetched in the name of `service` (default: this one)."""
+        from rse_shared.keyring import decode_key, shared_keyring
+
+        return shared_keyring(
+            self.postgres_conninfo(self.keyring_db),
+            decode_key(self._key("data_kek")),
+            service=service or self.service_name,
+            cache_seconds=self.key_cache_seconds,
+        )
 
     def kafka_secret(self) -> str:
         """This principal's Kafka password (read from its file when one is named)."""

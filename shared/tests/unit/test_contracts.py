@@ -31,7 +31,7 @@ def a_registration() -> CitizenRegistered:
 def test_an_event_survives_the_wire_unchanged() -> None:
     event = a_registration()
     wire = json.loads(json.dumps(event.to_wire()))
-    assert wire["event_type"] == "CitizenRegistered" and wire["schema_version"] == 1
+    assert wire["event_type"] == "CitizenRegistered" and wire["schema_version"] == 2
     assert parse_event(wire) == event
 
 
@@ -60,3 +60,11 @@ def test_the_event_id_is_stable_for_the_same_stored_event() -> None:
     originator = uuid.uuid4()
     assert stable_event_id(originator, 2) == stable_event_id(originator, 2)
     assert stable_event_id(originator, 2) != stable_event_id(originator, 3)
+
+
+def test_a_version_1_registration_reads_as_the_day_the_citizen_comes_of_age() -> None:
+    wire = {**a_registration().to_wire(), "schema_version": 1, "date_of_birth": "2008-02-29"}
+    del wire["adult_on"]
+    event = parse_event(wire)
+    assert isinstance(event, CitizenRegistered)
+    assert event.adult_on == date(2026, 3, 1) and "date_of_birth" not in event.to_wire()

@@ -60,7 +60,7 @@ class BenefitsApplication(ConsumerApplication):
         outcome = decide_by_rule(
             category,
             RuleContext(
-                date_of_birth=beneficiary.date_of_birth,
+                adult_on=beneficiary.adult_on,
                 today=requested_on,
                 ias=self.ias,
                 validity_days=self.validity_days,
@@ -152,7 +152,7 @@ class BenefitsApplication(ConsumerApplication):
         try:
             self.repository.get(Beneficiary.create_id(event.citizen_id))
         except AggregateNotFoundError:
-            processing_event.collect_events(Beneficiary(event.citizen_id, event.date_of_birth))
+            processing_event.collect_events(Beneficiary(event.citizen_id, event.adult_on))
 
     @handle.register(CitizenDeregistered)
     def when_citizen_deregistered_cancel_pending_exemptions(

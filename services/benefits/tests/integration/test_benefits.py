@@ -13,7 +13,8 @@ import pytest
 from rse_benefits.bootstrap import bootstrap
 from rse_benefits.config import Settings
 from rse_benefits.domain.beneficiary import Beneficiary
-from rse_shared.contracts import ExemptionDecided, ExemptionExpired, parse_event
+from rse_shared.contracts import ExemptionDecided, ExemptionExpired
+from rse_shared.contracts.identity import coming_of_age
 from rse_shared.eventstore import in_thread
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
@@ -23,7 +24,7 @@ from rse_shared.testing import (
     TokenMint,
     a_registration,
     asgi_client,
-    documents,
+    events_of,
     eventually,
     publish,
     read_topic,
@@ -73,7 +74,7 @@ async def registered(
     born: date = date(1980, 5, 17),
 ) -> uuid.UUID:
     """A citizen registered in identity, once benefits has consumed the event."""
-    event = a_registration().model_copy(update={"date_of_birth": born})
+    event = a_registration().model_copy(update={"adult_on": coming_of_age(born)})
     await publish(infra.kafka_bootstrap, topics["identity"], event)
 
     async def known() -> bool:
@@ -115,10 +116,7 @@ async def test_a_minor_is_exempt_by_rule_and_the_decision_is_published(
 
     view = await eventually(exempt)
     assert view["benefits"] == ["user_fee_exemption"]
-    published = [
-        parse_event(d)
-        for d in documents(await read_topic(infra.kafka_bootstrap, topics["benefits"], expect=2))
-    ]
+    published = events_of(await read_topic(infra.kafka_bootstrap, topics["benefits"], expect=2))
     decided = [e for e in published if isinstance(e, ExemptionDecided)]
     assert decided[0].basis == "rule" and decided[0].citizen_id == citizen
 
@@ -175,12 +173,7 @@ async def test_a_granted_exemption_expires_when_its_time_comes(
     clock.now = datetime.combine(last_day + timedelta(days=1), time(12), UTC)
 
     async def expired() -> list[Any] | None:
-        events = [
-            parse_event(d)
-            for d in documents(
-                await read_topic(infra.kafka_bootstrap, topics["benefits"], timeout=2)
-            )
-        ]
+        events = events_of(await read_topic(infra.kafka_bootstrap, topics["benefits"], timeout=2))
         return [e for e in events if isinstance(e, ExemptionExpired)] or None
 
     assert (await eventually(expired))[0].category == "economic_insufficiency"

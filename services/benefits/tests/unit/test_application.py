@@ -8,6 +8,7 @@ from rse_benefits.application import BenefitsApplication, ExemptionNotFound
 from rse_benefits.domain.beneficiary import AlreadyOpen, NotABeneficiary
 from rse_benefits.domain.exemption import Exemption, ExemptionNotPending
 from rse_shared.contracts import CitizenDeregistered, CitizenRegistered
+from rse_shared.contracts.identity import coming_of_age
 from rse_shared.testing import ManualClock, a_registration, feed
 
 Clock = ManualClock  # the service's clock, set by the test
@@ -25,7 +26,7 @@ def app(clock: Clock) -> BenefitsApplication:
 
 def a_citizen(app: BenefitsApplication, born: date = date(1980, 5, 17)) -> uuid.UUID:
     registered = a_registration()
-    feed(app, registered.model_copy(update={"date_of_birth": born}))
+    feed(app, registered.model_copy(update={"adult_on": coming_of_age(born)}))
     return registered.citizen_id
 
 
@@ -139,5 +140,5 @@ def test_the_decision_event_carries_citizen_and_category(app: BenefitsApplicatio
 
 def _envelope(citizen_id: uuid.UUID) -> dict[str, object]:
     base = a_registration(citizen_id, position=99).model_dump()
-    keep = set(CitizenRegistered.model_fields) - {"sns_number", "full_name", "date_of_birth"}
+    keep = set(CitizenRegistered.model_fields) - {"sns_number", "full_name", "adult_on"}
     return {k: v for k, v in base.items() if k in keep}

@@ -34,6 +34,7 @@ from rse_shared.contracts import (
     StaffReactivated,
     TokenRevoked,
 )
+from rse_shared.contracts.identity import coming_of_age
 from rse_shared.erasure import CitizenErasure
 from rse_shared.published import Envelope, Publisher
 
@@ -69,7 +70,7 @@ def citizen_registered(event: Citizen.Registered, envelope: Envelope) -> Integra
         **envelope,
         sns_number=event.sns_number,
         full_name=event.full_name,
-        date_of_birth=event.date_of_birth,
+        adult_on=coming_of_age(event.date_of_birth),
     )
 
 

@@ -16,14 +16,14 @@ from rse_identity.bootstrap import bootstrap
 from rse_identity.config import Settings
 from rse_identity.published import to_integration_event
 from rse_shared.chain import Head, check_checkpoints, verify_partition
-from rse_shared.contracts import CitizenRegistered, parse_event, stable_event_id
+from rse_shared.contracts import CitizenRegistered, stable_event_id
 from rse_shared.idempotent_consumer import IdempotentConsumer
 from rse_shared.kafka import client_options
 from rse_shared.notify import listener_for
 from rse_shared.relay import OutboxRelay
 from rse_shared.relay_position import PositionStore
 from rse_shared.service import Service
-from rse_shared.testing import RegistrationTally, documents, eventually, read_topic
+from rse_shared.testing import RegistrationTally, documents, events_of, eventually, read_topic
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
 
 from .conftest import FAST_HASHER
@@ -80,15 +80,16 @@ async def test_a_registered_citizen_appears_on_the_topic_exactly_once(
     records = await read_topic(identity.settings.kafka_bootstrap, fresh_topic, timeout=2)
     assert len(records) == 1
     record = records[0]
-    event = parse_event(documents(records)[0])
+    event = events_of(records)[0]
     assert isinstance(event, CitizenRegistered)
     assert record.key == str(citizen_id).encode()
     assert event.citizen_id == citizen_id and event.producer == "identity"
     assert event.event_id == stable_event_id(citizen_id, 1)
-    assert event.source_position == 1 and event.schema_version == 1
+    assert event.source_position == 1 and event.schema_version == 2
     assert dict(record.headers)["event_type"] == b"CitizenRegistered"
     wire = documents(records)[0]
     assert "nif" not in wire and "password" not in str(wire) and "email" not in wire
+    assert "full_name" not in wire and "sns_number" not in wire and "protected" in wire
 
 
 async def test_a_relay_killed_before_publishing_publishes_everything_on_restart(

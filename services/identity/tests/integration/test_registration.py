@@ -12,9 +12,9 @@ import pytest
 
 from rse_identity.domain.oidc_login import OidcLoginRefused
 from rse_identity.oidc import OidcProvider
-from rse_shared.contracts import CitizenActivated, CitizenRegistered, parse_event
+from rse_shared.contracts import CitizenActivated, CitizenRegistered
 from rse_shared.service import Service
-from rse_shared.testing import Counter, documents, eventually, read_topic
+from rse_shared.testing import Counter, events_of, eventually, read_topic
 from rse_shared.testing.oidc import provider_redirect, sign_in, through_provider
 
 from .test_api import a_registration, assert_problem, bearer, login, register
@@ -45,7 +45,7 @@ async def test_a_citizen_registers_through_the_provider_with_its_claims(
 
     async def published() -> list[object] | None:
         records = await read_topic(identity.settings.kafka_bootstrap, fresh_topic, timeout=2)
-        events = [parse_event(d) for d in documents(records)]
+        events = events_of(records)
         kinds = [type(e) for e in events]
         return events if CitizenActivated in kinds and CitizenRegistered in kinds else None
 

@@ -120,10 +120,8 @@ class RecordsApplication(AccessApplication):
 
     # --- opening and closing (identity's events, or direct calls)
 
-    def open_record(
-        self, citizen_id: uuid.UUID, sns_number: str, full_name: str, date_of_birth: date
-    ) -> uuid.UUID:
-        record = HealthRecord(citizen_id, sns_number, full_name, date_of_birth)
+    def open_record(self, citizen_id: uuid.UUID, sns_number: str, full_name: str) -> uuid.UUID:
+        record = HealthRecord(citizen_id, sns_number, full_name)
         try:
             self.save(record)
         except IntegrityError:
@@ -279,7 +277,7 @@ class RecordsApplication(AccessApplication):
     ) -> None:
         # No existence check: a second opening conflicts at version 1 and is not applied.
         processing_event.collect_events(
-            HealthRecord(event.citizen_id, event.sns_number, event.full_name, event.date_of_birth)
+            HealthRecord(event.citizen_id, event.sns_number, event.full_name)
         )
 
     @handle.register(CitizenDeregistered)

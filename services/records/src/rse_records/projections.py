@@ -75,7 +75,6 @@ class HealthRecordBook:
                 "status": "open",
                 "sns_number": event.sns_number,
                 "full_name": event.full_name,
-                "date_of_birth": event.date_of_birth,
                 "opened_at": event.timestamp,
                 "health_summary": {
                     "allergies": [],

@@ -55,7 +55,6 @@ class RecordDocument(Document):
     status: Literal["open", "closed"]
     sns_number: str
     full_name: str
-    date_of_birth: Day
     opened_at: Instant
     health_summary: HealthSummary = HealthSummary()
     care_plan: CarePlan | None = None

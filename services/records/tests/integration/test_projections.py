@@ -45,7 +45,7 @@ def consent_event(citizen: uuid.UUID, position: int, cls: type[Any], **payload: 
 def fill(service: Service) -> uuid.UUID:
     app = service.app
     registration = a_registration()
-    app.open_record(registration.citizen_id, "123456789", "Ana Silva", date(1980, 5, 17))
+    app.open_record(registration.citizen_id, "123456789", "Ana Silva")
     citizen = registration.citizen_id
     app.process_event(
         FamilyDoctorAssigned(

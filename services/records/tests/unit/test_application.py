@@ -130,7 +130,7 @@ def test_a_second_registration_at_a_new_position_conflicts_rather_than_duplicate
     with pytest.raises(IntegrityError):
         feed(app, registered.model_copy(update={"source_position": 2}))
     with pytest.raises(RecordAlreadyOpen):
-        app.open_record(registered.citizen_id, "123456789", "Ana Silva", date(1980, 1, 1))
+        app.open_record(registered.citizen_id, "123456789", "Ana Silva")
 
 
 def test_a_deregistered_citizens_record_is_closed_to_new_writes(app: RecordsApplication) -> None:

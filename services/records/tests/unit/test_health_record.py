@@ -23,7 +23,7 @@ CODES = PrescriptionCodes(access="123456", choice="1234")
 
 
 def a_record(citizen_id: uuid.UUID | None = None) -> HealthRecord:
-    return HealthRecord(citizen_id or uuid.uuid4(), "123456789", "Ana Silva", date(1980, 5, 17))
+    return HealthRecord(citizen_id or uuid.uuid4(), "123456789", "Ana Silva")
 
 
 def vaccinate(

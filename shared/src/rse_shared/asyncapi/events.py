@@ -42,6 +42,31 @@ ENVELOPE_FIELDS = {
 
 TRACEPARENT = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
+PROTECTED = {
+    "type": "string",
+    "pattern": "^1:[A-Za-z0-9+/]+={0,2}$",
+    "description": "The fields listed in `x-protected-fields`, out of the document: "
+    "`1:` then base64 of a 12-byte nonce and the AES-256-GCM ciphertext of their canonical "
+    "JSON object under the citizen's data key (rse_shared.keyring), with the associated "
+    "data `<event_type>:<event_id>:<citizen_id>`. Consumers holding key access reveal it "
+    "before parsing; once the citizen is erased it opens for no one. It is part of the "
+    "chain hash like every other field.",
+}
+
+
+def protect_fields(schema: dict[str, Any], cls: type[IntegrationEvent]) -> None:
+    """The contract's protected fields travel in `protected`: listed, no longer required."""
+    if not cls.protected_fields:
+        return
+    properties: dict[str, Any] = schema["properties"]
+    schema["x-protected-fields"] = list(cls.protected_fields)
+    for name in cls.protected_fields:
+        said = properties[name].get("description")
+        travels = "Protected: travels inside `protected`, under the citizen's data key."
+        properties[name]["description"] = f"{said} {travels}" if said else travels
+    properties["protected"] = dict(PROTECTED)
+    schema["required"] = [r for r in schema.get("required", []) if r not in cls.protected_fields]
+
 
 def payload(schemas: Schemas, cls: type[IntegrationEvent]) -> None:
     """The contract's schema, with the envelope described and its name and version fixed."""
@@ -60,6 +85,7 @@ def payload(schemas: Schemas, cls: type[IntegrationEvent]) -> None:
         "description": "The contract's version.",
     }
     schema["required"] = [*schema.get("required", []), "event_type", "schema_version"]
+    protect_fields(schema, cls)
 
 
 def event_headers(cls: type[IntegrationEvent]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
 
@@ -29,6 +29,8 @@ ExemptionCategory = Literal[
 class ExemptionRequested(IntegrationEvent):
     """A citizen asked to be exempted from user fees (taxas moderadoras)."""
 
+    protected_fields: ClassVar[tuple[str, ...]] = ("category",)
+
     exemption_id: uuid.UUID
     category: ExemptionCategory
     renews: uuid.UUID | None = None
@@ -36,7 +38,14 @@ class ExemptionRequested(IntegrationEvent):
 
 @contract
 class ExemptionDecided(IntegrationEvent):
-    """An exemption was granted or denied, by a rule or by a benefits officer."""
+    """An exemption was granted or denied, by a rule or by a benefits officer.
+
+    The category (pregnancy, disability, refugee...) and the reason that explains it are
+    protected; who decided (`basis`: a rule or an officer), the decision and the validity
+    stay in clear for the audit.
+    """
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("category", "reason")
 
     exemption_id: uuid.UUID
     category: ExemptionCategory
@@ -50,6 +59,8 @@ class ExemptionDecided(IntegrationEvent):
 @contract
 class ExemptionExpired(IntegrationEvent):
     """A granted exemption reached the end of its validity."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("category",)
 
     exemption_id: uuid.UUID
     category: ExemptionCategory

@@ -96,13 +96,19 @@ def contract(cls: E) -> E:
     return cls
 
 
+def register_as(cls: type[IntegrationEvent], schema_version: int) -> None:
+    """Read documents of an earlier `schema_version` of `cls`'s event type with `cls` (its
+    validators upcast them); it still writes its own version."""
+    _REGISTRY[(cls.event_type, schema_version)] = cls
+
+
 class UnknownEventType(LookupError):
     """An event type or schema version this reader does not know."""
 
 
 def registered_contracts() -> list[type[IntegrationEvent]]:
     """Every contract known to this process, in registration order."""
-    return list(_REGISTRY.values())
+    return list(dict.fromkeys(_REGISTRY.values()))
 
 
 def contract_for(event_type: str, schema_version: int) -> type[IntegrationEvent]:

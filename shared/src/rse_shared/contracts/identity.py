@@ -4,21 +4,49 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from rse_shared.contracts.envelope import IntegrationEvent, contract
+from rse_shared.contracts.envelope import IntegrationEvent, contract, register_as
 from rse_shared.contracts.sealed import SealedEvent
+
+
+def coming_of_age(born: date) -> date:
+    """The 18th birthday (29 February births turn 18 on 1 March in common years)."""
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:
+        return date(born.year + 18, 3, 1)
 
 
 @contract
 class CitizenRegistered(IntegrationEvent):
-    """A citizen joined the citizen's area (no contacts, NIF or credentials on the wire)."""
+    """A citizen joined the citizen's area (no contacts, NIF or credentials on the wire).
+
+    Version 2 carries the day the citizen comes of age, not their date of birth: benefits'
+    minor rule is all that asks for an age. A version 1 document (`date_of_birth`) reads as
+    version 2.
+    """
+
+    schema_version: ClassVar[int] = 2
+    protected_fields: ClassVar[tuple[str, ...]] = ("sns_number", "full_name", "adult_on")
 
     sns_number: str
     full_name: str
-    date_of_birth: date
+    adult_on: date = Field(description="The citizen's 18th birthday.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_date_of_birth(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "adult_on" not in data and "date_of_birth" in data:
+            born = data["date_of_birth"]
+            born = born if isinstance(born, date) else date.fromisoformat(str(born))
+            data = {**data, "adult_on": coming_of_age(born)}
+        return data
+
+
+register_as(CitizenRegistered, 1)
 
 
 @contract
@@ -71,6 +99,8 @@ class ProxyEstablished(IntegrationEvent):
     """An operator, having checked the documents, made `proxy_id` the legal guardian of the
     minor `citizen_id`, in force from `valid_from` until the 18th birthday `valid_until`."""
 
+    protected_fields: ClassVar[tuple[str, ...]] = ("documents",)
+
     relationship_id: uuid.UUID
     kind: ProxyKind
     proxy_id: uuid.UUID
@@ -85,6 +115,8 @@ class ProxyEstablished(IntegrationEvent):
 class ProxyAppointed(IntegrationEvent):
     """The citizen (or an operator, for a RENTEV healthcare proxy) appointed `proxy_id` to act
     for them within `scopes`; it is in force once the proxy accepts."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("rentev_reference",)
 
     relationship_id: uuid.UUID
     kind: ProxyKind
@@ -205,4 +237,5 @@ __all__ = [
     "StaffDeactivated",
     "StaffReactivated",
     "TokenRevoked",
+    "coming_of_age",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from rse_shared.contracts.envelope import IntegrationEvent, contract
 
@@ -24,7 +25,12 @@ class NotificationDelivered(IntegrationEvent):
 
 @contract
 class NotificationFailed(IntegrationEvent):
-    """A notification could not be delivered on one channel (after its attempts), and why."""
+    """A notification could not be delivered on one channel (after its attempts), and why.
+
+    The reason is the gateway's text, which may quote the address: protected.
+    """
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("reason",)
 
     notification_id: uuid.UUID
     kind: str

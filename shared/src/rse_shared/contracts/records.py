@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,7 +61,10 @@ class RecordAccessed(IntegrationEvent):
     Metadata only: who, role, health unit, what categories and entries (ids and kinds),
     why, the decision, the consent or care relationship it relied on — never the clinical
     content. Events before writes were recorded carry the defaults: a professional's read.
+    The emergency reason is free text that may describe the patient's state: protected.
     """
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("emergency_reason",)
 
     access_id: uuid.UUID
     practitioner_id: str
@@ -82,6 +85,8 @@ class RecordAccessed(IntegrationEvent):
 @contract
 class EmergencyAccessReviewed(IntegrationEvent):
     """An auditor judged an emergency (break-the-glass) access justified or not."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("note",)
 
     access_id: uuid.UUID
     outcome: ReviewOutcome
@@ -104,6 +109,12 @@ class EmergencyQuotaExceeded(IntegrationEvent):
 class HealthSummaryUpdated(IntegrationEvent):
     """Allergies, chronic conditions and chronic medications (with dosage) changed."""
 
+    protected_fields: ClassVar[tuple[str, ...]] = (
+        "allergies",
+        "chronic_conditions",
+        "chronic_medications",
+    )
+
     allergies: tuple[str, ...]
     chronic_conditions: tuple[str, ...]
     chronic_medications: tuple[ChronicMedication, ...]
@@ -112,6 +123,15 @@ class HealthSummaryUpdated(IntegrationEvent):
 
 @contract
 class VaccinationRecorded(IntegrationEvent):
+    """A dose of a vaccine was given (which vaccine, dose, day and lot are protected)."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = (
+        "vaccine",
+        "dose_number",
+        "administered_on",
+        "lot",
+    )
+
     vaccine: str
     dose_number: int
     administered_on: date
@@ -122,6 +142,10 @@ class VaccinationRecorded(IntegrationEvent):
 
 @contract
 class CarePlanUpdated(IntegrationEvent):
+    """The citizen's care plan changed (its goals and interventions are protected)."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("goals", "interventions")
+
     goals: tuple[str, ...]
     interventions: tuple[str, ...]
     responsible_professional: str
@@ -131,6 +155,8 @@ class CarePlanUpdated(IntegrationEvent):
 @contract
 class PrescriptionIssued(IntegrationEvent):
     """An e-prescription (its access/dispensing and right-of-choice codes never leave records)."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("prescription_number", "items")
 
     prescription_id: uuid.UUID
     prescription_number: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,6 +27,10 @@ class AppointmentBooked(IntegrationEvent):
 
 @contract
 class AppointmentCancelled(IntegrationEvent):
+    """An appointment was cancelled (the reason, free text, is protected)."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("reason",)
+
     appointment_id: uuid.UUID
     slot_id: uuid.UUID
     cancelled_by: Literal["citizen", "professional", "system"]
@@ -36,6 +40,8 @@ class AppointmentCancelled(IntegrationEvent):
 @contract
 class MedicationRenewalRequested(IntegrationEvent):
     """A citizen asked their family doctor to renew chronic medications from their summary."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("medications",)
 
     request_id: uuid.UUID
     medications: tuple[ChronicMedication, ...]
@@ -59,6 +65,8 @@ class MedicationRenewalDecided(IntegrationEvent):
     On approval, records issues the e-prescription (PrescriptionIssued with this request id).
     """
 
+    protected_fields: ClassVar[tuple[str, ...]] = ("items", "reason")
+
     request_id: uuid.UUID
     decision: Literal["approved", "rejected"]
     items: tuple[RenewedItem, ...]
@@ -69,7 +77,13 @@ class MedicationRenewalDecided(IntegrationEvent):
 
 @contract
 class ReferralRegistered(IntegrationEvent):
-    """A SIGA referral for a first hospital consultation, with its TMRG deadline."""
+    """A SIGA referral for a first hospital consultation, with its TMRG deadline.
+
+    The specialty (and the hospital, which often names it) tell the citizen's condition:
+    protected; the priority and the deadline stay in clear for the audit's TMRG checks.
+    """
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("specialty", "hospital")
 
     referral_id: uuid.UUID
     specialty: str
@@ -83,6 +97,8 @@ class ReferralRegistered(IntegrationEvent):
 @contract
 class ReferralStatusChanged(IntegrationEvent):
     """A referral was scheduled (with a date), completed, cancelled, or breached its TMRG."""
+
+    protected_fields: ClassVar[tuple[str, ...]] = ("reason",)
 
     referral_id: uuid.UUID
     status: Literal["scheduled", "completed", "cancelled", "tmrg_breached"]

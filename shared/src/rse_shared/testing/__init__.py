@@ -7,7 +7,16 @@ conftest.py loads; nothing here registers fixtures, and production code imports 
 from rse_shared.testing.citizens import Counter, counter_for, open_counter
 from rse_shared.testing.clocks import ManualClock
 from rse_shared.testing.fhir import FhirValidator
-from rse_shared.testing.kafka import create_topic, documents, publish, published_head, read_topic
+from rse_shared.testing.kafka import (
+    create_topic,
+    documents,
+    events_of,
+    keyring_for_tests,
+    publish,
+    published_head,
+    read_topic,
+    revealed,
+)
 from rse_shared.testing.kit import Envelopes, Kit, Upstream, feed
 from rse_shared.testing.logins import ServiceTokens, login, staff_login
 from rse_shared.testing.names import REPO, unique
@@ -35,14 +44,17 @@ __all__ = [
     "counter_for",
     "create_topic",
     "documents",
+    "events_of",
     "eventually",
     "feed",
     "feeding",
+    "keyring_for_tests",
     "login",
     "open_counter",
     "publish",
     "published_head",
     "read_topic",
+    "revealed",
     "running",
     "staff_login",
     "unique",

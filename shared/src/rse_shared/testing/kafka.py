@@ -12,8 +12,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from rse_shared.chain import GENESIS, link, partition_for
-from rse_shared.contracts import IntegrationEvent
+from rse_shared.contracts import IntegrationEvent, parse_event
 from rse_shared.kafka import ADMIN, tool_options
+from rse_shared.keyring import Keyring
+from rse_shared.protection import reveal
+from rse_shared.settings import ServiceSettings
 from rse_shared.testing.names import RUN_ID, unique
 from rse_shared.topics import EVENT_PARTITIONS, SERVICES, events_topic
 
@@ -144,4 +147,21 @@ async def read_topic(
 
 
 def documents(records: list[Any]) -> list[dict[str, Any]]:
+    """The records' values as published (protected fields still in `protected`)."""
     return [json.loads(r.value) for r in records]
+
+
+def keyring_for_tests() -> Keyring:
+    """The citizens' data keys, as the tests fetch them (logged as the "tests" service)."""
+    return ServiceSettings().data_keyring("tests")
+
+
+def revealed(records: list[Any], keyring: Keyring | None = None) -> list[dict[str, Any]]:
+    """The records' values as a consumer reads them: protected fields back in clear."""
+    keys = keyring or keyring_for_tests()
+    return [reveal(d, keys) for d in documents(records)]
+
+
+def events_of(records: list[Any], keyring: Keyring | None = None) -> list[IntegrationEvent]:
+    """The records' events, parsed as a consumer parses them (revealed first)."""
+    return [parse_event(d) for d in revealed(records, keyring)]

@@ -17,10 +17,10 @@ from eventsourcing.persistence import Tracking
 from rse_shared import topics as topology
 from rse_shared.clock import utcnow
 from rse_shared.consumer_application import ConsumerApplication
-from rse_shared.contracts import IntegrationEvent, parse_event
+from rse_shared.contracts import IntegrationEvent
 from rse_shared.service import Service
 from rse_shared.settings import ServiceSettings
-from rse_shared.testing.kafka import documents, publish, read_topic
+from rse_shared.testing.kafka import events_of, publish, read_topic
 from rse_shared.testing.services import running
 from rse_shared.testing.tokens import TokenMint
 from rse_shared.testing.waiting import eventually
@@ -74,7 +74,7 @@ class Upstream(Envelopes):
 
     async def read(self, producer: str, event_type: type[E]) -> list[E]:
         records = await read_topic(self.bootstrap, self.topics[producer], timeout=15)
-        return [e for e in map(parse_event, documents(records)) if isinstance(e, event_type)]
+        return [e for e in events_of(records) if isinstance(e, event_type)]
 
     async def published(
         self,

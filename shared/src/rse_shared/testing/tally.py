@@ -89,5 +89,5 @@ def a_registration(
         source_position=position,
         sns_number="123456789",
         full_name=full_name,
-        date_of_birth=date(1980, 1, 1),
+        adult_on=date(1998, 1, 1),
     )

@@ -8,6 +8,7 @@ from datetime import date
 from eventsourcing.domain import Aggregate, event
 
 from rse_shared.contracts.benefits import ExemptionCategory
+from rse_shared.contracts.identity import coming_of_age
 from rse_shared.eventstore import natural_id
 
 
@@ -27,9 +28,12 @@ class Beneficiary(Aggregate):
         return natural_id("beneficiary", str(citizen_id))
 
     @event("Opened")
-    def __init__(self, citizen_id: uuid.UUID, date_of_birth: date) -> None:
+    def __init__(
+        self, citizen_id: uuid.UUID, adult_on: date | None = None, date_of_birth: date | None = None
+    ) -> None:
+        # Beneficiaries opened before CitizenRegistered v2 stored the date of birth instead.
         self.citizen_id = citizen_id
-        self.date_of_birth = date_of_birth
+        self.adult_on = adult_on or coming_of_age(date_of_birth or date.min)
         self.open: dict[str, uuid.UUID] = {}
         self.deregistered = False
 

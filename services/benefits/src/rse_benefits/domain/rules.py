@@ -22,17 +22,8 @@ class RuleOutcome:
     reason: str
 
 
-def eighteenth_birthday(born: date) -> date:
-    """The 18th birthday (29 February births turn 18 on 1 March in common years)."""
-    try:
-        return born.replace(year=born.year + 18)
-    except ValueError:
-        return date(born.year + 18, 3, 1)
-
-
-def minor_rule(born: date, today: date) -> RuleOutcome:
+def minor_rule(birthday: date, today: date) -> RuleOutcome:
     """Minors are exempt until the day before their 18th birthday."""
-    birthday = eighteenth_birthday(born)
     if today >= birthday:
         return RuleOutcome("denied", None, None, "not a minor on the date of the request")
     return RuleOutcome("granted", today, birthday - timedelta(days=1), "minor (age under 18)")
@@ -59,7 +50,7 @@ def economic_rule(
 class RuleContext:
     """The data a rule may use."""
 
-    date_of_birth: date
+    adult_on: date
     today: date
     ias: Decimal
     validity_days: int
@@ -69,7 +60,7 @@ class RuleContext:
 def decide_by_rule(category: ExemptionCategory, ctx: RuleContext) -> RuleOutcome | None:
     """The rule's decision, or None when a benefits officer must decide."""
     if category == "minor":
-        return minor_rule(ctx.date_of_birth, ctx.today)
+        return minor_rule(ctx.adult_on, ctx.today)
     if category == "economic_insufficiency" and ctx.income_per_person is not None:
         return economic_rule(ctx.income_per_person, ctx.ias, ctx.today, ctx.validity_days)
     return None

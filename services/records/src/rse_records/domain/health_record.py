@@ -99,7 +99,8 @@ class HealthRecord(Aggregate):
         citizen_id: uuid.UUID
         sns_number: str
         full_name: str
-        date_of_birth: date
+        # Records opened before CitizenRegistered v2 stored it; records never needed it.
+        date_of_birth: date | None
 
     class HealthSummaryUpdated(Aggregate.Event):
         citizen_id: uuid.UUID
@@ -148,7 +149,11 @@ class HealthRecord(Aggregate):
 
     @event(Opened)
     def __init__(
-        self, citizen_id: uuid.UUID, sns_number: str, full_name: str, date_of_birth: date
+        self,
+        citizen_id: uuid.UUID,
+        sns_number: str,
+        full_name: str,
+        date_of_birth: date | None = None,
     ) -> None:
         self.citizen_id = citizen_id
         self.allergies: list[str] = []
