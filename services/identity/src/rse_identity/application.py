@@ -23,9 +23,11 @@ from rse_identity.login_guard import FailureCounter, LoginPolicy, MemoryFailures
 from rse_identity.proxy_commands import ProxyCommands
 from rse_identity.registration import CitizenAlreadyRegistered as CitizenAlreadyRegistered
 from rse_identity.registration import RegistrationCommands
+from rse_identity.retention import RETENTION_REFERENCE, SYSTEM, RetentionPolicy
 from rse_shared.auth import Role
 from rse_shared.clock import Clock, utcnow
 from rse_shared.erasure import CitizenErasure
+from rse_shared.keyring import CitizenErased
 
 
 class UsernameTaken(Exception):
@@ -63,8 +65,10 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         token_ttl: timedelta = timedelta(minutes=5),
         clock: Clock = utcnow,
         activation_policy: ActivationPolicy | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         super().__init__(env)
+        self.retention = retention or RetentionPolicy()
         self.hasher = hasher or PasswordHasher()
         self.failures = failures or MemoryFailures(login_policy or LoginPolicy())
         self.clock = clock
@@ -110,10 +114,7 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         """Erase the citizen: the account closed, the erasure recorded (under the store key,
         for the relay to tell every service), then the data key destroyed for everyone.
         Run again, it only destroys the key again (a failure after the save is retried)."""
-        erasure_id = CitizenErasure.create_id(citizen_id)
-        try:
-            self.repository.get(erasure_id)
-        except AggregateNotFoundError:
+        if not self._was_erased(citizen_id):
             citizen = self._citizen(citizen_id)
             try:
                 account: Account | None = self._account(citizen.sns_number)
@@ -125,6 +126,34 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
             self.save(erasure, account)
         if self.keyring is not None:
             self.keyring.erase(citizen_id, erased_by=erased_by, legal_basis=legal_basis)
+
+    def _was_erased(self, citizen_id: uuid.UUID) -> bool:
+        try:
+            self.repository.get(CitizenErasure.create_id(citizen_id))
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def erase_if_retention_ended(self, citizen_id: uuid.UUID) -> bool:
+        """Erase the citizen if `retention` says their time is over (checked here, on the
+        aggregate: the directory the sweep read may lag)."""
+        if self._was_erased(citizen_id):
+            return False
+        try:
+            citizen = self._citizen(citizen_id)
+        except (CitizenNotFound, CitizenErased):
+            return False
+        now = self.clock()
+        deregistered = citizen.deregistration_date
+        if deregistered is not None:
+            due = deregistered < self.retention.deregistered_before(now.date())
+        else:
+            due = citizen.activated is None and citizen.created_on < (
+                self.retention.registered_before(now)
+            )
+        if due:
+            self.erase(citizen_id, "retention", RETENTION_REFERENCE, SYSTEM)
+        return due
 
     def record_personal_data_read(
         self, citizen_id: uuid.UUID, actor_id: str, role: PrivilegedRole, purpose: str

@@ -40,6 +40,7 @@ from rse_identity.proxy_commands import ProxyNotFound
 from rse_identity.proxy_projection import ProxyDirectory, due_to_end
 from rse_identity.published import to_integration_event
 from rse_identity.registration import CitizenNotFoundError, IdentityMismatch
+from rse_identity.retention import RetentionPolicy, due_for_retention
 from rse_identity.signing_keys import retired_keys
 from rse_identity.tokens import ENROLMENT_AUDIENCE, TokenIssuer
 from rse_shared.auth import TokenVerifier, jwks_from_json
@@ -84,6 +85,12 @@ async def end_due(app: IdentityApplication, db: AsyncDatabase[Any]) -> int:
     return await sweep(due_to_end(db, app.today()), app.end_proxy_if_due, what="proxy")
 
 
+async def erase_retained(app: IdentityApplication, db: AsyncDatabase[Any]) -> int:
+    """Erase the citizens whose retention period ended (legal basis: retention)."""
+    due = due_for_retention(db, app.retention, app.clock())
+    return await sweep(due, app.erase_if_retention_ended, what="citizen")
+
+
 def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any) -> Service:
     """Build identity from settings; nothing connects until it is used or started.
 
@@ -92,6 +99,13 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
     policy = login_policy(settings)
     app_kwargs.setdefault("failures", PostgresFailures(settings.postgres_conninfo(), policy))
     app_kwargs.setdefault("token_ttl", timedelta(seconds=settings.access_token_ttl_seconds))
+    app_kwargs.setdefault(
+        "retention",
+        RetentionPolicy(
+            deregistered=timedelta(days=settings.retention_deregistered_days),
+            unactivated=timedelta(days=settings.retention_unactivated_days),
+        ),
+    )
     app = IdentityApplication(env=settings.eventstore_env(), **app_kwargs)
     issuer = token_issuer(settings)
     key = reader_key(settings, settings.notifications_seal_public_key, "notifications")
@@ -116,7 +130,10 @@ def bootstrap(settings: Settings, *, topic: str | None = None, **app_kwargs: Any
         # identity verifies its own tokens with its own public keys, no HTTP round trip.
         verifier=own_verifier(settings, issuer, settings.jwt_audience),
         scheduled={
-            "proxy-ends": periodic(settings.proxy_sweep_interval, lambda db: end_due(app, db))
+            "proxy-ends": periodic(settings.proxy_sweep_interval, lambda db: end_due(app, db)),
+            "retention": periodic(
+                settings.retention_sweep_interval, lambda db: erase_retained(app, db)
+            ),
         },
         extra_workers={
             "contacts-relay": channel_relay(

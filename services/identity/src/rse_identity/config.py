@@ -18,6 +18,11 @@ class Settings(ServiceSettings):
     access_token_ttl_seconds: int = 300
     # How often guardianships are checked for a ward's 18th birthday (and periods for ends).
     proxy_sweep_interval: float = 60.0
+    # Retention (rse_identity.retention): a deregistered citizen is erased this many days
+    # after the effective date, a registration never activated this many days after it.
+    retention_deregistered_days: int = 3650
+    retention_unactivated_days: int = 90
+    retention_sweep_interval: float = 3600.0
     # Retired signing keys stay in the JWKS this long after `rse-identity rotate-key`
     # (at least the token lifetime plus the services' JWKS cache, 300 s).
     signing_key_overlap_seconds: int = 3600

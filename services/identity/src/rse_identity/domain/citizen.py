@@ -92,6 +92,7 @@ class Citizen(Aggregate):
         self.address = address
         self.family_doctor: tuple[str, str] | None = None
         self.deregistered: DeregistrationReason | None = None
+        self.deregistration_date: date | None = None
         self.activated: ActivationMethod | None = None
 
     @classmethod
@@ -142,6 +143,7 @@ class Citizen(Aggregate):
     def deregister(self, reason: DeregistrationReason, effective_date: date) -> None:
         self.check_is_registered()
         self.deregistered = reason
+        self.deregistration_date = effective_date
 
     @event(Activated)
     def activate(self, method: ActivationMethod) -> None:
