@@ -8,9 +8,9 @@ import httpx
 import jwt
 import pytest
 
-from rse_shared.contracts import PersonalDataRead, parse_event
+from rse_shared.contracts import PersonalDataRead
 from rse_shared.service import Service
-from rse_shared.testing import Counter, documents, eventually, read_topic, staff_login
+from rse_shared.testing import Counter, documents, events_of, eventually, read_topic, staff_login
 
 from .test_api import assert_problem, bearer, register, token_for, visible
 
@@ -30,7 +30,7 @@ async def reads_up_to(identity: Service, topic: str, purpose: str) -> list[Perso
 
     async def until_marked() -> list[PersonalDataRead] | None:
         records = await read_topic(identity.settings.kafka_bootstrap, topic, timeout=3)
-        events = [parse_event(d) for d in documents(records)]
+        events = events_of(records)
         reads = [e for e in events if isinstance(e, PersonalDataRead)]
         return reads if any(r.purpose == purpose for r in reads) else None
 
