@@ -418,6 +418,8 @@ def test_secret_example_covers_every_reference_and_holds_no_value() -> None:
                     "RSE_KAFKA_CA_FILE",
                     "RSE_POSTGRES_SSLROOTCERT",
                     "RSE_SEAL_KEY_FILE",
+                    "RSE_DATA_KEK_FILE",
+                    "RSE_STORE_KEY_FILE",
                     "RSE_NOTIFICATIONS_SEAL_PUBLIC_KEY",
                 )
                 if var in env
