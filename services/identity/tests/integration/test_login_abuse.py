@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from rse_shared.testing import Kit, eventually
 from .test_api import a_registration
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 CONCURRENCY = 4  # the process's RSE_LOGIN_CONCURRENCY
 ARGON2_MIB = 64  # what one hash takes (argon2-cffi's default memory_cost)
@@ -59,6 +61,25 @@ def seed(settings: Settings, count: int) -> list[dict[str, str]]:
         return citizens
     finally:
         app.close()
+
+
+async def peak_rss_during(pid: int, work: Awaitable[T]) -> tuple[float, T]:
+    """The process's peak resident memory (MiB, sampled every 20 ms) while `work` runs."""
+    samples: list[float] = []
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            samples.append(rss_mib(pid))
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        result = await work
+    finally:
+        stop.set()
+        await sampler
+    return max(samples), result
 
 
 @pytest.fixture
@@ -120,26 +141,15 @@ async def test_fifty_concurrent_logins_keep_memory_bounded_and_all_get_an_answer
         for i, c in enumerate(process.citizens * 4)
     ] + [{"username": f"9{n:08d}", "password": "a guess"} for n in range(10)]
     baseline = rss_mib(process.pid)
-    samples: list[float] = []
-    stop = asyncio.Event()
-
-    async def sample() -> None:
-        while not stop.is_set():
-            samples.append(rss_mib(process.pid))
-            await asyncio.sleep(0.02)
-
-    sampler = asyncio.create_task(sample())
     async with httpx.AsyncClient(base_url=process.url, timeout=60) as client:
         started = time.monotonic()
-        answers = await asyncio.gather(*(client.post("/auth/token", json=a) for a in attempts))
+        logins = asyncio.gather(*(client.post("/auth/token", json=a) for a in attempts))
+        peak, answers = await peak_rss_during(process.pid, logins)
         took = time.monotonic() - started
-    stop.set()
-    await sampler
     statuses = [r.status_code for r in answers]
     assert len(answers) == 50
     assert set(statuses) <= {200, 401, 429, 503}, [r.text for r in answers]
     assert all("Retry-After" in r.headers for r in answers if r.status_code in (429, 503))
-    peak = max(samples)
     # The bound: the process as it was, plus the hashes the gate lets run at once (and one
     # more for the allocator's slack); fifty hashes unbounded would need 3.2 GiB.
     limit = baseline + (CONCURRENCY + 1) * ARGON2_MIB
@@ -157,26 +167,16 @@ async def test_a_flood_of_registrations_keeps_memory_bounded_and_all_get_an_answ
 ) -> None:
     # Each registration hashes its password: fifty at once must queue at the same gate.
     baseline = rss_mib(process.pid)
-    samples: list[float] = []
-    stop = asyncio.Event()
-
-    async def sample() -> None:
-        while not stop.is_set():
-            samples.append(rss_mib(process.pid))
-            await asyncio.sleep(0.02)
-
-    sampler = asyncio.create_task(sample())
     async with httpx.AsyncClient(base_url=process.url, timeout=60) as client:
-        answers = await asyncio.gather(
+        flood = asyncio.gather(
             *(client.post("/citizens", json=a_registration()) for _ in range(50))
         )
-    stop.set()
-    await sampler
+        peak, answers = await peak_rss_during(process.pid, flood)
     statuses = [r.status_code for r in answers]
     assert set(statuses) <= {201, 503}, [r.text for r in answers if r.status_code >= 400]
     assert all("Retry-After" in r.headers for r in answers if r.status_code == 503)
     assert statuses.count(201) >= CONCURRENCY  # the gate lets its share through
-    assert max(samples) < baseline + (CONCURRENCY + 1) * ARGON2_MIB, (baseline, max(samples))
+    assert peak < baseline + (CONCURRENCY + 1) * ARGON2_MIB, (baseline, peak)
 
 
 async def test_unknown_and_known_accounts_answer_alike_in_status_body_and_time(
