@@ -248,9 +248,10 @@ class ServiceSettings(BaseSettings):
     def keyring_conninfo(self) -> str:
         """This service's connection to the key database, as its own key role."""
         user, password = self.keyring_user or self.postgres_user, self.keyring_password
-        if password is None and self.keyring_password_file is not None:
-            password = SecretStr(self.keyring_password_file.read_text().strip())
-        if password is None:  # production: the service's own role
+        key_file = self.keyring_password_file
+        if password is None and key_file is not None and key_file.exists():
+            password = SecretStr(key_file.read_text().strip())
+        if password is None:  # production, or a name with no key role: the service's role
             user, password = self.postgres_user, self.postgres_password
         return self.postgres_conninfo(self.keyring_db, user=user, password=password)
 
