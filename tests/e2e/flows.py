@@ -66,6 +66,28 @@ async def staff(
     return {"Authorization": f"Bearer {token}"}
 
 
+async def assign_family_doctor(platform: Any, citizen_id: str) -> tuple[str, dict[str, str]]:
+    """A new professional made the citizen's family doctor by an operator: their
+    practitioner id and auth header."""
+    identity = platform["identity"]
+    practitioner = f"P-{citizen_id[:8]}"
+    doctor = await staff(
+        platform.services["identity"],
+        identity,
+        "professional",
+        practitioner_id=practitioner,
+        health_unit="USF Tejo",
+    )
+    operator = await staff(platform.services["identity"], identity, "operator")
+    assigned = await identity.put(
+        f"/citizens/{citizen_id}/family-doctor",
+        headers=operator,
+        json={"practitioner_id": practitioner, "health_unit": "USF Tejo"},
+    )
+    assert assigned.status_code == 204, assigned.text
+    return practitioner, doctor
+
+
 async def audit_differences(platform: Any, path: Path) -> list[Difference]:
     """What `rse-audit compare` names after a fresh replay of the platform's topics."""
     settings = platform.services["consent"].settings

@@ -11,7 +11,7 @@ import pytest
 from rse_shared.testing import eventually
 
 from .conftest import Platform
-from .flows import register_citizen, replay_equals_live, staff
+from .flows import assign_family_doctor, register_citizen, replay_equals_live
 
 pytestmark = pytest.mark.integration
 
@@ -22,21 +22,7 @@ async def with_family_doctor(
     """A citizen whose family doctor (a new professional) requests already knows."""
     identity = platform["identity"]
     person = await register_citizen(identity, **citizen)
-    practitioner = f"P-{person['citizen_id'][:8]}"
-    doctor = await staff(
-        platform.services["identity"],
-        identity,
-        "professional",
-        practitioner_id=practitioner,
-        health_unit="USF Tejo",
-    )
-    operator = await staff(platform.services["identity"], identity, "operator")
-    assigned = await identity.put(
-        f"/citizens/{person['citizen_id']}/family-doctor",
-        headers=operator,
-        json={"practitioner_id": practitioner, "health_unit": "USF Tejo"},
-    )
-    assert assigned.status_code == 204
+    practitioner, doctor = await assign_family_doctor(platform, person["citizen_id"])
     person["practitioner_id"] = practitioner
     return person, doctor
 

@@ -39,7 +39,7 @@ from rse_shared.testing import counter_for, eventually, login, read_topic
 from rse_shared.testing.logins import AUTHENTICATORS
 from rse_shared.topics import CHECKPOINTS_TOPIC, KEYS_TOPIC
 from tests.e2e.conftest import Platform, build_platform
-from tests.e2e.flows import nif_for, staff
+from tests.e2e.flows import assign_family_doctor, nif_for
 
 pytestmark = pytest.mark.integration
 
@@ -100,26 +100,6 @@ async def registered(platform: Platform, values: dict[str, str], run: Run) -> di
     assert activated.status_code == 204, activated.text
     token = await login(identity, body["sns_number"], body["password"])
     return {"Authorization": f"Bearer {token}"}
-
-
-async def with_family_doctor(platform: Platform, citizen_id: str) -> tuple[str, dict[str, str]]:
-    identity = platform["identity"]
-    practitioner = f"P-{citizen_id[:8]}"
-    doctor = await staff(
-        platform.services["identity"],
-        identity,
-        "professional",
-        practitioner_id=practitioner,
-        health_unit="USF Tejo",
-    )
-    operator = await staff(platform.services["identity"], identity, "operator")
-    assigned = await identity.put(
-        f"/citizens/{citizen_id}/family-doctor",
-        headers=operator,
-        json={"practitioner_id": practitioner, "health_unit": "USF Tejo"},
-    )
-    assert assigned.status_code == 204, assigned.text
-    return practitioner, doctor
 
 
 async def written(platform: Platform, doctor: dict[str, str], path: str, body: Any) -> Any:
@@ -244,7 +224,7 @@ async def scanned(infra: ServiceSettings) -> AsyncIterator[Run]:
         values = distinctive(uuid.uuid4().int % 10**8)
         run = Run(platform, "", values)
         auth = await registered(platform, values, run)
-        pid, doctor = await with_family_doctor(platform, run.citizen_id)
+        pid, doctor = await assign_family_doctor(platform, run.citizen_id)
         medication_id = await record_entries(run, doctor)
         await prescribed(run, auth, doctor, pid, medication_id)
         await exemption_requested(run, auth)
