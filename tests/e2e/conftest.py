@@ -116,16 +116,21 @@ async def build_platform(
         """The run's topics standing for the ones the topology has `name` consume."""
         return [topics[str(owner_of(t))] for t in consumed_by(name)]
 
-    def settings(cls: type[ServiceSettings], name: str) -> Any:
+    def settings(cls: type[ServiceSettings], name: str, **own: Any) -> Any:
         return cls(
             postgres_db=f"{run}_{name}",
             mongo_db=f"{run}_{name}",
             consumer_group=f"{run}.{name}",
             **common,
+            **own,
         )
 
     identity = identity_bootstrap(
-        settings(IdentitySettings, "identity"), topic=topics["identity"], hasher=FAST_HASHER
+        # The security suite logs its cast in once per run and uses the tokens for the whole
+        # run, which outlasts the production lifetime (5 min) on a loaded machine.
+        settings(IdentitySettings, "identity", access_token_ttl_seconds=3 * 3600),
+        topic=topics["identity"],
+        hasher=FAST_HASHER,
     )
     jwks = json.dumps(identity.api.state.token_issuer.jwks())
 

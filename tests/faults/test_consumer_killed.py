@@ -64,7 +64,12 @@ async def crash(
             str(max_batch),
         ],
         cwd=REPO,
-        env={**servers.service_env(), "RSE_POSTGRES_DB": database},
+        env={
+            **servers.service_env(),
+            "RSE_POSTGRES_DB": database,
+            # The test's own name, so the child opens the store with the test's store key.
+            "RSE_SERVICE_NAME": servers.settings().service_name,
+        },
         capture_output=True,
         timeout=90,
     )

@@ -27,6 +27,7 @@ from rse_identity.domain.citizen import Citizen
 from rse_identity.domain.nif_claim import NifClaim
 from rse_identity.domain.sns_claim import SnsClaim
 from rse_shared.eventstore import in_thread
+from rse_shared.keyring import PostgresKeyring, new_key
 from rse_shared.service import Service
 from rse_shared.testing import documents, eventually, read_topic
 from tests.e2e.conftest import Platform
@@ -235,3 +236,24 @@ async def check_projected(service: Service, events: list[Any], citizens: set[str
         return len(docs) == len(citizens) and all(d["email"] == last_email[d["_id"]] for d in docs)
 
     await eventually(projected, timeout=30, every=0.5)
+
+
+def test_the_key_database_connection_survives_a_restart(servers: FaultServers) -> None:
+    """A keyring whose pooled connection died with the server fetches the next key at the
+    first attempt: a registration right after a restart must not fail on a stale socket."""
+    keyring = PostgresKeyring(
+        servers.settings().postgres_conninfo("rse_keys"),
+        new_key(),
+        service="test-restart",
+        cache_seconds=0,
+    )
+    try:
+        before = uuid.uuid4()
+        keyring.data_key(before)
+        servers.kill("postgres")
+        servers.start("postgres")
+        after = uuid.uuid4()
+        assert len(keyring.data_key(after)) == 32
+        assert keyring.data_key(before) != keyring.data_key(after)
+    finally:
+        keyring.close()

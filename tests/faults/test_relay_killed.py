@@ -62,7 +62,12 @@ async def crash(servers: FaultServers, database: str, topic: str) -> dict[str, i
             str(SAVES),
         ],
         cwd=REPO,
-        env={**servers.service_env(), "RSE_POSTGRES_DB": database},
+        env={
+            **servers.service_env(),
+            "RSE_POSTGRES_DB": database,
+            # The test's own name, so the child opens the store with the test's store key.
+            "RSE_SERVICE_NAME": servers.settings().service_name,
+        },
         capture_output=True,
         timeout=120,
     )

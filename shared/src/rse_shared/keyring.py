@@ -253,6 +253,9 @@ class PostgresKeyring:
             kwargs={"autocommit": True},
             open=False,
             configure=None,
+            # A connection idle across a database restart is found dead and replaced before
+            # use (one round trip; keys are fetched once per cache period).
+            check=ConnectionPool.check_connection,
         )
         self._opened = False
         self._opening = threading.Lock()
