@@ -377,12 +377,6 @@ def secrets_in(document: dict[str, Any], secrets: dict[str, str]) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="records' prescriptions read model still keeps the access and choice codes in "
-    "clear (issue 18 item 1: seal them in the read model); TOTP secrets, activation codes "
-    "and password hashes are in none",
-)
 async def test_no_read_model_holds_a_secret_in_clear(scanned: Run) -> None:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(
         scanned.platform.services["identity"].settings.mongo_url

@@ -35,8 +35,40 @@ class ProtectionBroken(ValueError):
     """The protected part does not open with the citizen's key: altered or moved."""
 
 
-def _context(document: dict[str, Any]) -> bytes:
-    return f"{document['event_type']}:{document['event_id']}:{document['citizen_id']}".encode()
+def _context(document: dict[str, Any]) -> str:
+    return f"{document['event_type']}:{document['event_id']}:{document['citizen_id']}"
+
+
+def seal_for(
+    keyring: Keyring, citizen_id: uuid.UUID, value: Any, context: str, purpose: str = "publish"
+) -> str:
+    """`value` (JSON) as AES-256-GCM ciphertext under the citizen's data key, bound to
+    `context` (it opens nowhere else): `<version>:<base64 nonce+ciphertext>`."""
+    key = keyring.data_key(citizen_id, purpose)
+    nonce = os.urandom(12)
+    plain = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    sealed = nonce + AESGCM(key).encrypt(nonce, plain, context.encode())
+    return f"{VERSION}:{base64.b64encode(sealed).decode()}"
+
+
+def open_for(
+    keyring: Keyring, citizen_id: uuid.UUID, text: str, context: str, purpose: str = "read"
+) -> Any:
+    """What `seal_for` sealed (ProtectionBroken if altered or moved; CitizenErased if the
+    citizen's key was shredded)."""
+    version, _, body = text.partition(":")
+    if version != VERSION:
+        raise ProtectionBroken(f"unknown protection version {version!r}")
+    try:
+        sealed = base64.b64decode(body, validate=True)
+    except ValueError as bad:
+        raise ProtectionBroken(f"malformed protected part: {bad}") from None
+    key = keyring.data_key(citizen_id, purpose)
+    try:
+        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], context.encode())
+    except InvalidTag:
+        raise ProtectionBroken("the protected part does not open here") from None
+    return json.loads(plain)
 
 
 def protect(document: dict[str, Any], fields: tuple[str, ...], keyring: Keyring) -> dict[str, Any]:
@@ -44,12 +76,9 @@ def protect(document: dict[str, Any], fields: tuple[str, ...], keyring: Keyring)
     present = {f: document[f] for f in fields if f in document}
     if not present:
         return document
-    key = keyring.data_key(uuid.UUID(str(document["citizen_id"])), "publish")
-    nonce = os.urandom(12)
-    plain = json.dumps(present, separators=(",", ":"), sort_keys=True).encode()
-    sealed = nonce + AESGCM(key).encrypt(nonce, plain, _context(document))
+    citizen = uuid.UUID(str(document["citizen_id"]))
     kept = {k: v for k, v in document.items() if k not in present}
-    kept[FIELD] = f"{VERSION}:{base64.b64encode(sealed).decode()}"
+    kept[FIELD] = seal_for(keyring, citizen, present, _context(document))
     return kept
 
 
@@ -62,21 +91,13 @@ def reveal(document: dict[str, Any], keyring: Keyring) -> dict[str, Any]:
     text = document.get(FIELD)
     if not isinstance(text, str):
         return document
-    version, _, body = text.partition(":")
-    if version != VERSION:
-        raise ProtectionBroken(f"unknown protection version {version!r}")
     try:
-        sealed = base64.b64decode(body, validate=True)
         citizen = uuid.UUID(str(document["citizen_id"]))
+        context = _context(document)
     except (ValueError, KeyError) as bad:
         raise ProtectionBroken(f"malformed protected part: {bad}") from None
-    key = keyring.data_key(citizen, "read")
-    try:
-        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _context(document))
-    except InvalidTag:
-        raise ProtectionBroken("the protected part does not open for this event") from None
     revealed = {k: v for k, v in document.items() if k != FIELD}
-    revealed.update(json.loads(plain))
+    revealed.update(open_for(keyring, citizen, text, context))
     return revealed
 
 

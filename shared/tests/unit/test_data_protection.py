@@ -10,7 +10,7 @@ import pytest
 
 from rse_shared.eventstore import StateCipher, StoreUnreadable, citizen_of, state_aad
 from rse_shared.keyring import CitizenErased, KekMismatch, MemoryKeyring, new_key, unwrap, wrap
-from rse_shared.protection import ProtectionBroken, hidden, protect, reveal
+from rse_shared.protection import ProtectionBroken, hidden, open_for, protect, reveal, seal_for
 
 CITIZEN = uuid.uuid4()
 
@@ -42,6 +42,19 @@ def test_a_protected_part_moved_onto_another_event_does_not_open() -> None:
     moved = {**document(), "protected": sealed["protected"]}
     with pytest.raises(ProtectionBroken):
         reveal(moved, keyring)
+
+
+def test_a_sealed_value_opens_only_in_its_context_and_for_its_citizen() -> None:
+    keyring = MemoryKeyring()
+    text = seal_for(keyring, CITIZEN, {"access_code": "123456"}, "codes:rx-1")
+    assert "123456" not in text
+    assert open_for(keyring, CITIZEN, text, "codes:rx-1") == {"access_code": "123456"}
+    with pytest.raises(ProtectionBroken):
+        open_for(keyring, CITIZEN, text, "codes:rx-2")  # copied onto another prescription
+    with pytest.raises(ProtectionBroken):
+        open_for(keyring, uuid.uuid4(), text, "codes:rx-1")  # another citizen's key
+    with pytest.raises(ProtectionBroken):
+        open_for(keyring, CITIZEN, text.replace("1:", "2:", 1), "codes:rx-1")
 
 
 def test_an_erased_citizen_reveals_nothing() -> None:

@@ -25,6 +25,7 @@ from rse_records.published import to_integration_event
 from rse_shared.auth import TokenVerifier
 from rse_shared.channels import channel_name, channel_relay, reader_key
 from rse_shared.clock import Clock, utcnow
+from rse_shared.eventstore import keyring_of
 from rse_shared.service import Service, assemble, periodic
 from rse_shared.topics import consumed_by, events_topic
 
@@ -68,7 +69,12 @@ def bootstrap(
         app,
         translate=to_integration_event,
         topic=topic or events_topic("records"),
-        projections=[HealthRecordBook(), ConsentDirectory(), AccessLog(), EmergencyQueue()],
+        projections=[
+            HealthRecordBook(keyring_of(app)),
+            ConsentDirectory(),
+            AccessLog(),
+            EmergencyQueue(),
+        ],
         consumes=consumed_by("records") if consumes is None else consumes,
         routers=[api.records, api.entries, api.professionals, api.emergency_accesses],
         errors=ERRORS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import singledispatchmethod
 from typing import Any
 
@@ -20,7 +21,10 @@ from rse_records.read_models import (
     grantee_key,
     grantee_keys,
 )
+from rse_shared.eventstore import in_thread
+from rse_shared.keyring import Keyring
 from rse_shared.projection import guarded_upsert
+from rse_shared.protection import open_for, seal_for
 from rse_shared.readmodel import find_each, stored
 
 
@@ -35,8 +39,22 @@ async def _set(
     await guarded_upsert(db[collection], {"_id": key}, position, {"$set": stored(fields)})
 
 
+def codes_context(prescription_id: str, citizen_id: str) -> str:
+    """What a prescription's sealed codes are bound to (moved to another, they do not open)."""
+    return f"prescription-codes:{prescription_id}:{citizen_id}"
+
+
 class HealthRecordBook:
-    """Each citizen's record: one document per record, vaccination and prescription."""
+    """Each citizen's record: one document per record, vaccination and prescription.
+
+    A prescription's codes are a bearer secret (they dispense it at any pharmacy): the read
+    model keeps them sealed under the citizen's data key, opened only for the citizen's own
+    read, and gone with the key when the citizen is erased. Without a keyring (unit tests,
+    events stored in clear) they are kept as they are.
+    """
+
+    def __init__(self, keyring: Keyring | None = None) -> None:
+        self.keyring = keyring
 
     name = "health_records"
     collections: tuple[str, ...] = ("records", "vaccinations", "prescriptions")
@@ -165,6 +183,12 @@ class HealthRecordBook:
         db: AsyncDatabase[Any],
     ) -> None:
         renewal = event.renewal_request_id
+        codes: Any = {"access_code": event.access_code, "choice_code": event.choice_code}
+        if self.keyring is not None:
+            context = codes_context(str(event.prescription_id), str(event.citizen_id))
+            codes = await in_thread(
+                seal_for, self.keyring, event.citizen_id, codes, context, "store"
+            )
         await _set(
             db,
             "prescriptions",
@@ -178,7 +202,7 @@ class HealthRecordBook:
                 "prescriber": event.prescriber,
                 "issued_at": event.timestamp,
                 "renewal_request_id": str(renewal) if renewal else None,
-                CODES: {"access_code": event.access_code, "choice_code": event.choice_code},
+                CODES: codes,
             },
         )
 
@@ -331,15 +355,31 @@ async def vaccinations_of(db: AsyncDatabase[Any], citizen_id: str) -> list[Vacci
 
 
 async def prescriptions_of(
-    db: AsyncDatabase[Any], citizen_id: str, *, with_codes: bool
+    db: AsyncDatabase[Any],
+    citizen_id: str,
+    *,
+    with_codes: bool,
+    keyring: Keyring | None = None,
 ) -> list[PrescriptionDocument]:
-    """The citizen's prescriptions, newest first; the codes only when asked for (the citizen)."""
+    """The citizen's prescriptions, newest first; the codes only when asked for (the
+    citizen's own read), opened with `keyring` where the read model keeps them sealed."""
     fields = None if with_codes else {CODES: 0}
-    return PrescriptionDocument.all(
+    found = (
         await db.prescriptions.find({"citizen_id": citizen_id}, fields)
         .sort("issued_at", -1)
         .to_list()
     )
+    for document in found:
+        if with_codes and isinstance(document.get(CODES), str):
+            document[CODES] = await in_thread(opened_codes, keyring, document)
+    return PrescriptionDocument.all(found)
+
+
+def opened_codes(keyring: Keyring | None, document: dict[str, Any]) -> Any:
+    if keyring is None:
+        raise RuntimeError("sealed prescription codes and no keyring to open them")
+    context = codes_context(str(document["_id"]), str(document["citizen_id"]))
+    return open_for(keyring, uuid.UUID(str(document["citizen_id"])), document[CODES], context)
 
 
 async def candidate_patients(

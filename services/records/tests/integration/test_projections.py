@@ -14,7 +14,9 @@ from rse_records.application import Dose, Plan, Reader, Writer
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_records.domain.health_record import PrescriptionLine
+from rse_records.projections import opened_codes
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, FamilyDoctorAssigned
+from rse_shared.eventstore import keyring_of
 from rse_shared.service import Service
 from rse_shared.testing import TokenMint, a_registration
 
@@ -106,8 +108,13 @@ def revoke(service: Service, citizen: uuid.UUID, consent_id: uuid.UUID) -> None:
 
 
 async def snapshot(service: Service) -> dict[str, list[dict[str, Any]]]:
+    """The read models, with each prescription's codes opened (sealed afresh by a rebuild)."""
     names = ("records", "vaccinations", "prescriptions", "consents", "accesses")
-    return {name: await service.db[name].find().sort("_id").to_list() for name in names}
+    found = {name: await service.db[name].find().sort("_id").to_list() for name in names}
+    for document in found["prescriptions"]:
+        assert isinstance(document["codes"], str), "the codes are kept sealed"
+        document["codes"] = opened_codes(keyring_of(service.app), document)
+    return found
 
 
 async def test_dropped_projections_rebuilt_from_the_log_equal_the_live_ones(

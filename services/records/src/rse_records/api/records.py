@@ -39,6 +39,7 @@ from rse_records.projections import (
     vaccinations_of,
 )
 from rse_shared.auth import Principal
+from rse_shared.eventstore import keyring_of
 from rse_shared.service import ReadModels
 
 records = APIRouter(
@@ -66,14 +67,15 @@ class Why:
 
 
 @records.get("", response_model=RecordView)
-async def whole_record(citizen_id: uuid.UUID, db: ReadModels, _: TheCitizen) -> RecordView:
+async def whole_record(
+    citizen_id: uuid.UUID, app: App, db: ReadModels, _: TheCitizen
+) -> RecordView:
     """The citizen's whole record, prescription codes included (the citizen only)."""
     record = await visible_record(db, citizen_id)
-    return RecordView.of(
-        record,
-        await vaccinations_of(db, str(citizen_id)),
-        await prescriptions_of(db, str(citizen_id), with_codes=True),
+    prescriptions = await prescriptions_of(
+        db, str(citizen_id), with_codes=True, keyring=keyring_of(app)
     )
+    return RecordView.of(record, await vaccinations_of(db, str(citizen_id)), prescriptions)
 
 
 async def read_health_summary(
