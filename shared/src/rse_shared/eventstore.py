@@ -109,11 +109,16 @@ def citizen_of(domain_event: Any) -> uuid.UUID | None:
 class StateCipher:
     """AES-256-GCM over stored event state, bound to its aggregate and version: under the
     citizen's data key where the event is a citizen's (so erasure shreds it), else under
-    the service's store key. State stored before encryption was enabled reads as it is."""
+    the service's store key. State in clear (stored before encryption was enabled) reads
+    as it is only with `accept_clear`; otherwise it was put there past the service and is
+    refused."""
 
-    def __init__(self, store_key: bytes, keyring: Keyring | None) -> None:
+    def __init__(
+        self, store_key: bytes, keyring: Keyring | None, *, accept_clear: bool = False
+    ) -> None:
         self.store = AESGCM(store_key)
         self.keyring = keyring
+        self.accept_clear = accept_clear
 
     def seal(self, state: bytes, citizen: uuid.UUID | None, aad: bytes) -> bytes:
         nonce = os.urandom(12)
@@ -136,6 +141,8 @@ class StateCipher:
                 return self.store.decrypt(state[1:13], state[13:], aad)
         except InvalidTag:
             raise StoreUnreadable("stored event does not open with its key") from None
+        if not self.accept_clear:
+            raise StoreUnreadable("stored event in clear, and clear state is refused")
         return state  # stored in clear before encryption was enabled
 
 
@@ -173,7 +180,8 @@ def state_cipher(env: Environment | dict[str, str] | None) -> StateCipher | None
             service=str(env.get("RSE_KEY_SERVICE") or "service"),
             cache_seconds=float(env.get("RSE_KEY_CACHE_SECONDS") or 300),
         )
-    return StateCipher(decode_key(str(store_key)), keyring)
+    accept_clear = bool(env.get("RSE_STORE_ACCEPT_CLEAR"))
+    return StateCipher(decode_key(str(store_key)), keyring, accept_clear=accept_clear)
 
 
 class TracingMapper(Mapper[uuid.UUID]):

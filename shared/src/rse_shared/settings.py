@@ -103,6 +103,10 @@ class ServiceSettings(BaseSettings):
     store_key: SecretStr | None = None
     store_key_file: Path | None = None
     key_cache_seconds: float = 300.0
+    # A stored event in clear is refused (StoreUnreadable): once encryption is on, a row
+    # without a key marker can only have been written past the service. True only while a
+    # store written before encryption is still being read.
+    store_accept_clear: bool = False
 
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
@@ -200,6 +204,7 @@ class ServiceSettings(BaseSettings):
             "RSE_KEYRING_CONNINFO": self.keyring_conninfo(),
             "RSE_KEY_SERVICE": self.service_name,
             "RSE_KEY_CACHE_SECONDS": str(self.key_cache_seconds),
+            "RSE_STORE_ACCEPT_CLEAR": "y" if self.store_accept_clear else "",
         }
 
     def data_keyring(self, service: str | None = None) -> PostgresKeyring:

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from rse_shared.eventstore import ServiceApplication
+from rse_shared.eventstore import ServiceApplication, StoreUnreadable
 from rse_shared.pgstore import OneCallAppend
 from rse_shared.settings import ServiceSettings
 
@@ -84,4 +84,30 @@ def test_concurrent_appends_are_all_stored_under_consecutive_ids(
         writer.join()
     ids = [n.id for n in app.recorder.select_notifications(1, 1000)]
     assert ids == list(range(ids[0], ids[0] + 160))
+    app.close()
+
+
+def test_a_row_written_past_the_service_does_not_read_as_an_event(
+    settings: ServiceSettings,
+) -> None:
+    """An insider with write access to the table, not the store key, inserts the next event
+    of an aggregate in clear (the shape a real one had before encryption): it is refused,
+    not believed."""
+    app = Notes(env=settings.eventstore_env())
+    note = Note("first")
+    app.save(note)
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        table = f"{Notes.name}_events"
+        topic, state = conn.execute(
+            f"SELECT topic, state FROM {table} WHERE originator_id = %s", (note.id,)
+        ).fetchone() or (None, None)
+        assert b"first" not in bytes(state)  # stored sealed
+        forged = b'{"text":"forged","timestamp":{"_type_":"datetime_iso","_data_":"2026-12-02T00:00:00+00:00"}}'
+        conn.execute(
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, 2, %s, %s)",
+            (note.id, topic.replace("Written", "Amended"), forged),
+        )
+    with pytest.raises(StoreUnreadable, match="in clear"):
+        app.repository.get(note.id)
     app.close()

@@ -101,8 +101,14 @@ def test_state_of_no_citizen_is_sealed_under_the_store_key() -> None:
         StateCipher(new_key(), None).open(sealed, b"a:1")
 
 
-def test_state_stored_before_encryption_reads_as_it_was() -> None:
-    assert StateCipher(new_key(), None).open(b'{"a":1}', b"x:1") == b'{"a":1}'
+def test_state_in_clear_is_refused_unless_a_migration_accepts_it() -> None:
+    """An insider who inserts a row in clear (a forged event) is not believed; a store
+    written before encryption reads only while the operator says so."""
+    forged = b'{"allergies":[],"citizen_id":"' + str(CITIZEN).encode() + b'"}'
+    with pytest.raises(StoreUnreadable, match="in clear"):
+        StateCipher(new_key(), MemoryKeyring()).open(forged, b"x:1")
+    migrating = StateCipher(new_key(), None, accept_clear=True)
+    assert migrating.open(b'{"a":1}', b"x:1") == b'{"a":1}'
 
 
 class Owned:
