@@ -102,7 +102,8 @@ def test_a_row_written_past_the_service_does_not_read_as_an_event(
             f"SELECT topic, state FROM {table} WHERE originator_id = %s", (note.id,)
         ).fetchone() or (None, None)
         assert b"first" not in bytes(state)  # stored sealed
-        forged = b'{"text":"forged","timestamp":{"_type_":"datetime_iso","_data_":"2026-12-02T00:00:00+00:00"}}'
+        when = '{"_type_":"datetime_iso","_data_":"2026-12-02T00:00:00+00:00"}'
+        forged = f'{{"text":"forged","timestamp":{when}}}'.encode()
         conn.execute(
             f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "VALUES (%s, 2, %s, %s)",
