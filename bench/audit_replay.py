@@ -2,10 +2,11 @@
 
     uv run python bench/audit_replay.py --events 1000000
 
-Generates a log of consent grants and record accesses on a fresh topic (hash-chained, as
-the relay publishes them), then times (1) a raw consume of every message and (2)
-`rse-audit replay` of the same topic into SQLite, prints both rates and their ratio, and
-plots them (bench/out/audit_replay.png). The topic is deleted afterwards.
+Generates a log of consent grants and record accesses on a fresh topic (hash-chained and
+protected, as the relays publish them), then times (1) a raw consume of every message and
+(2) `rse-audit replay` of the same topic into SQLite; and, to price the encryption, (3) the
+replay of the same log in clear (as published before it). Prints the rates and ratios and
+plots them (bench/out/audit_replay.png). The topics are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from common import Rate, headline, rate_plot, raw_consume, scratch
+from common import Rate, headline, rate_plot, rate_table, raw_consume, scratch
 
 from rse_audit.replay import replay
 from rse_shared.chain import GENESIS, link
+from rse_shared.contracts import ConsentGranted, RecordAccessed
 from rse_shared.kafka import ADMIN, tool_options
+from rse_shared.keyring import Keyring, MemoryKeyring
 from rse_shared.progress import Progress
+from rse_shared.protection import protect
 from rse_shared.settings import ServiceSettings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,7 +74,15 @@ def synthetic(i: int, citizen: str) -> dict[str, object]:
     }
 
 
-async def generate(bootstrap: str, topic: str, events: int) -> None:
+PROTECTED = {
+    "ConsentGranted": ConsentGranted.protected_fields,
+    "RecordAccessed": RecordAccessed.protected_fields,
+}
+
+
+async def generate(bootstrap: str, topic: str, events: int, keyring: Keyring | None) -> None:
+    """`events` chained events on `topic`; with `keyring`, protected as the relays publish
+    them (the replay opens none: it withholds protected values)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -79,13 +91,16 @@ async def generate(bootstrap: str, topic: str, events: int) -> None:
         max_batch_size=512 * 1024,
     )
     await producer.start()
-    progress = Progress("generate", events)
+    progress = Progress("generate" if keyring is None else "generate sealed", events)
     heads = {p: GENESIS for p in range(3)}
     try:
         pending = []
         for i in range(events):
             partition = i % 3
-            document = link(synthetic(i, f"citizen-{i % 5000}"), heads[partition])
+            plain = synthetic(i, str(uuid.UUID(int=1 + i % 5000)))
+            if keyring is not None:
+                plain = protect(plain, PROTECTED[str(plain["event_type"])], keyring)
+            document = link(plain, heads[partition])
             heads[partition] = str(document["chain_hash"])
             pending.append(
                 await producer.send(topic, json.dumps(document).encode(), partition=partition)
@@ -100,40 +115,39 @@ async def generate(bootstrap: str, topic: str, events: int) -> None:
         await producer.stop()
 
 
+async def timed_replay(bootstrap: str, topic: str, events: int, label: str) -> Rate:
+    with tempfile.TemporaryDirectory() as tmp:
+        progress = Progress(label, events)
+        started = time.perf_counter()
+        replayed = await replay(bootstrap, [topic], Path(tmp) / "history.sqlite", progress=progress)
+        seconds = time.perf_counter() - started
+        progress.close()
+    return Rate(label, replayed, seconds)
+
+
 async def main(events: int) -> None:
     bootstrap = ServiceSettings().kafka_bootstrap
     async with scratch() as fresh:
-        topic = await fresh.topic("audit")
-        await generate(bootstrap, topic, events)
+        topic, in_clear = await fresh.topic("audit"), await fresh.topic("audit-clear")
+        await generate(bootstrap, topic, events, MemoryKeyring())
+        await generate(bootstrap, in_clear, events, None)
         started = time.perf_counter()
-        raw = await raw_consume(bootstrap, topic)
-        raw_seconds = time.perf_counter() - started
-        with tempfile.TemporaryDirectory() as tmp:
-            progress = Progress("replay", events)
-            started = time.perf_counter()
-            replayed = await replay(
-                bootstrap, [topic], Path(tmp) / "history.sqlite", progress=progress
-            )
-            replay_seconds = time.perf_counter() - started
-            progress.close()
-    rows = [
-        ("raw aiokafka consume", raw, raw_seconds),
-        ("rse-audit replay", replayed, replay_seconds),
-    ]
-    print(f"\n{'what':<22} {'events':>10} {'seconds':>9} {'events/s':>10}")
-    for name, count, seconds in rows:
-        print(f"{name:<22} {count:>10} {seconds:>9.1f} {count / seconds:>10,.0f}")
-    print(f"replay / raw consume rate: {(replayed / replay_seconds) / (raw / raw_seconds):.2f}")
+        raw = Rate("raw aiokafka consume", await raw_consume(bootstrap, topic), 0.0)
+        raw.seconds = time.perf_counter() - started
+        sealed = await timed_replay(bootstrap, topic, events, "rse-audit replay")
+        clear = await timed_replay(bootstrap, in_clear, events, "replay, events in clear")
+    rates = [raw, sealed, clear]
+    print()
+    print(rate_table(rates))
+    print(f"replay / raw consume rate: {sealed.per_second / raw.per_second:.2f}")
+    print(f"encryption cost: replay sealed / in clear: {sealed.per_second / clear.per_second:.2f}")
     headline(
         "audit_replay",
-        rate=replayed / replay_seconds,
-        ratio=(replayed / replay_seconds) / (raw / raw_seconds),
+        rate=sealed.per_second,
+        ratio=sealed.per_second / raw.per_second,
+        sealed_vs_clear=sealed.per_second / clear.per_second,
     )
-    rate_plot(
-        "audit_replay",
-        f"audit replay vs raw consume ({events:,} events)",
-        [Rate(name, count, seconds) for name, count, seconds in rows],
-    )
+    rate_plot("audit_replay", f"audit replay vs raw consume ({events:,} events)", rates)
 
 
 if __name__ == "__main__":

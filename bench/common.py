@@ -307,6 +307,15 @@ def cell(value: object) -> str:
     return str(value)
 
 
+KEY_VARIABLES = ("RSE_STORE_KEY", "RSE_DATA_KEK", "RSE_KEYRING_CONNINFO")
+
+
+def clear_env(settings: ServiceSettings) -> dict[str, str]:
+    """An event store environment without keys: events stored and published in clear, the
+    platform as it was before encryption (the baseline that prices it)."""
+    return {k: v for k, v in settings.eventstore_env().items() if k not in KEY_VARIABLES}
+
+
 @dataclass
 class Rate:
     """One measured rate: what, how many, in how long, and optionally how it went over time."""

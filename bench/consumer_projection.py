@@ -38,14 +38,28 @@ from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_shared.chain import GENESIS, link, partition_for
 from rse_shared.kafka import ADMIN, tool_options
+from rse_shared.keyring import Keyring
 from rse_shared.progress import Progress
+from rse_shared.protection import protect
 from rse_shared.service import Service
 from rse_shared.testing import a_registration, create_topic, running
 
 PARTITIONS = 3
 
 
-async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
+class ClearSettings(Settings):
+    """records with no keys: events stored in clear, nothing to reveal (the platform
+    before encryption, the baseline that prices it)."""
+
+    def keys_env(self) -> dict[str, str]:
+        return {}
+
+
+async def produce(
+    bootstrap_servers: str, topic: str, events: int, keyring: Keyring | None = None
+) -> None:
+    """`events` registrations on `topic`, chained, and protected with `keyring` if given
+    (as identity's relay publishes them)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
         acks="all",
@@ -60,7 +74,10 @@ async def produce(bootstrap_servers: str, topic: str, events: int) -> None:
             event = a_registration()
             key = str(event.citizen_id).encode()
             partition = partition_for(key, PARTITIONS)
-            document = link(event.to_wire(), heads[partition])  # chained, as a relay does
+            wire = event.to_wire()
+            if keyring is not None:
+                wire = await asyncio.to_thread(protect, wire, event.protected_fields, keyring)
+            document = link(wire, heads[partition])  # chained, as a relay does
             heads[partition] = document["chain_hash"]
             pending.append(
                 await producer.send(
@@ -162,13 +179,23 @@ async def raw_consume_into_postgres(
     return rate
 
 
+def records_on(database: str, own: str, source: str, *, sealed: bool) -> Service:
+    kind = Settings if sealed else ClearSettings
+    settings = kind(
+        environment="test", postgres_db=database, mongo_db=database, consumer_group=database
+    )
+    return bootstrap(settings, topic=own, consumes=[source])
+
+
 async def main(events: int, patience: float) -> None:
     infra = infra_settings()
     async with scratch() as fresh:
         source = await create_topic(infra.kafka_bootstrap, "identity")  # owned by identity
-        fresh.topics.append(source)
-        own = await fresh.topic("records")
-        await produce(infra.kafka_bootstrap, source, events)
+        in_clear = await create_topic(infra.kafka_bootstrap, "identity")
+        fresh.topics += [source, in_clear]
+        own, own_clear = await fresh.topic("records"), await fresh.topic("records")
+        await produce(infra.kafka_bootstrap, source, events, infra.data_keyring("identity"))
+        await produce(infra.kafka_bootstrap, in_clear, events)
         raw = Rate("raw aiokafka consume", 0, 0.0)
         started = time.perf_counter()
         raw.count = await raw_consume(infra.kafka_bootstrap, source, PARTITIONS, raw.timeline)
@@ -181,16 +208,13 @@ async def main(events: int, patience: float) -> None:
         single = await raw_consume_into_postgres(
             infra.kafka_bootstrap, source, conninfo, per_message=True
         )
-        service = bootstrap(
-            Settings(
-                environment="test", postgres_db=database, mongo_db=database, consumer_group=database
-            ),
-            topic=own,
-            consumes=[source],
-        )
+        service = records_on(database, own, source, sealed=True)
         consumer, projected = await consume_and_project(service, source, events, patience)
+        service = records_on(fresh.database(), own_clear, in_clear, sealed=False)
+        _, clear = await consume_and_project(service, in_clear, events, patience)
+        clear.label = "consumer + projection, events in clear (no keys)"
     print()
-    print(rate_table([raw, batched, single, consumer, projected]))
+    print(rate_table([raw, batched, single, consumer, projected, clear]))
     print(f"consumer / raw consume rate: {consumer.per_second / raw.per_second:.2g}")
     print(f"consumer + projection / raw consume rate: {projected.per_second / raw.per_second:.2g}")
     print(
@@ -201,15 +225,20 @@ async def main(events: int, patience: float) -> None:
         "consumer + projection / raw consume + INSERT (1 txn per message) rate: "
         f"{projected.per_second / single.per_second:.2g}"
     )
+    print(
+        "encryption cost: consumer + projection sealed / in clear: "
+        f"{projected.per_second / clear.per_second:.2f}"
+    )
     headline(
         "consumer_projection",
         rate=projected.per_second,
         batched_ratio=projected.per_second / batched.per_second,
+        sealed_vs_clear=projected.per_second / clear.per_second,
     )
     rate_plot(
         "consumer_projection",
         f"records consuming CitizenRegistered ({events:,} events)",
-        [raw, batched, single, consumer, projected],
+        [raw, batched, single, consumer, projected, clear],
     )
 
 

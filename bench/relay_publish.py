@@ -23,14 +23,14 @@ from collections import deque
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
-from common import Rate, headline, rate_plot, rate_table, scratch
+from common import Rate, Scratch, clear_env, headline, rate_plot, rate_table, scratch
 
 from rse_identity.application import IdentityApplication
 from rse_identity.domain.citizen import Citizen
 from rse_identity.published import to_integration_event
 from rse_shared.kafka import ADMIN, client_options, tool_options
 from rse_shared.progress import Progress
-from rse_shared.relay import PRODUCER_SETTINGS, OutboxRelay
+from rse_shared.relay import PRODUCER_SETTINGS, WINDOWS, OutboxRelay
 from rse_shared.testing import read_topic
 
 SEED_BATCH = 500
@@ -116,36 +116,52 @@ async def raw_produce(bootstrap: str, topic: str, records: list, batch: int, win
     return rate
 
 
+async def relay_run(fresh: Scratch, events: int, *, sealed: bool) -> tuple[Rate, str, int]:
+    """Commit `events` registrations and time the relay draining them to a fresh topic; the
+    rate, the topic and the relay's batch size. `sealed=False`: no keys (events in clear)."""
+    topic = await fresh.topic("relay" if sealed else "relay-clear")
+    settings = fresh.settings(fresh.database())
+    env = settings.eventstore_env() if sealed else clear_env(settings)
+    app = IdentityApplication(env=env)
+    try:
+        await asyncio.to_thread(commit, app, events)
+        relay = OutboxRelay(
+            app,
+            to_integration_event,
+            topic=topic,
+            bootstrap=settings.kafka_bootstrap,
+            conninfo=settings.postgres_conninfo(),
+            producer="identity",
+            kafka=client_options(settings),
+        )
+        rate = await drain(relay, events)
+    finally:
+        app.close()
+    if not sealed:
+        rate.label = "outbox relay, events in clear (no keys)"
+    return rate, topic, relay.batch_size
+
+
 async def main(events: int) -> None:
     async with scratch() as fresh:
-        relay_topic, raw_topic = await fresh.topic("relay"), await fresh.topic("raw")
-        settings = fresh.settings(fresh.database())
-        app = IdentityApplication(env=settings.eventstore_env())
-        try:
-            await asyncio.to_thread(commit, app, events)
-            relay = OutboxRelay(
-                app,
-                to_integration_event,
-                topic=relay_topic,
-                bootstrap=settings.kafka_bootstrap,
-                conninfo=settings.postgres_conninfo(),
-                producer="identity",
-                kafka=client_options(settings),
-            )
-            ours = await drain(relay, events)
-        finally:
-            app.close()
-        published = await read_topic(
-            settings.kafka_bootstrap, relay_topic, timeout=120, expect=events
-        )
-        raw = await raw_produce(
-            settings.kafka_bootstrap, raw_topic, published, relay.batch_size, relay.windows
-        )
+        raw_topic = await fresh.topic("raw")
+        bootstrap = fresh.infra.kafka_bootstrap
+        ours, relay_topic, batch = await relay_run(fresh, events, sealed=True)
+        clear, _, _ = await relay_run(fresh, events, sealed=False)
+        published = await read_topic(bootstrap, relay_topic, timeout=120, expect=events)
+        raw = await raw_produce(bootstrap, raw_topic, published, batch, WINDOWS)
     print()
-    print(rate_table([raw, ours]))
+    print(rate_table([raw, ours, clear]))
     print(f"relay / raw produce rate: {ours.per_second / raw.per_second:.2f}")
-    headline("relay_publish", ratio=ours.per_second / raw.per_second)
-    rate_plot("relay_publish", f"relay publish vs raw produce ({events:,} events)", [raw, ours])
+    print(f"encryption cost: relay sealed / in clear: {ours.per_second / clear.per_second:.2f}")
+    headline(
+        "relay_publish",
+        ratio=ours.per_second / raw.per_second,
+        sealed_vs_clear=ours.per_second / clear.per_second,
+    )
+    rate_plot(
+        "relay_publish", f"relay publish vs raw produce ({events:,} events)", [raw, ours, clear]
+    )
 
 
 if __name__ == "__main__":
