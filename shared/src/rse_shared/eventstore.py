@@ -114,9 +114,16 @@ class StateCipher:
     refused."""
 
     def __init__(
-        self, store_key: bytes, keyring: Keyring | None, *, accept_clear: bool = False
+        self,
+        store_key: bytes,
+        keyring: Keyring | None,
+        *,
+        accept_clear: bool = False,
+        previous: bytes | None = None,
     ) -> None:
         self.store = AESGCM(store_key)
+        # The store key before a rotation: still opens what it sealed, never seals.
+        self.previous = AESGCM(previous) if previous else None
         self.keyring = keyring
         self.accept_clear = accept_clear
 
@@ -138,12 +145,33 @@ class StateCipher:
                 key = self.keyring.data_key(citizen, "load")
                 return AESGCM(key).decrypt(state[17:29], state[29:], aad)
             if marker == SERVICE_KEYED:
-                return self.store.decrypt(state[1:13], state[13:], aad)
+                return self._open_store_keyed(state, aad)
         except InvalidTag:
             raise StoreUnreadable("stored event does not open with its key") from None
         if not self.accept_clear:
             raise StoreUnreadable("stored event in clear, and clear state is refused")
         return state  # stored in clear before encryption was enabled
+
+    def _open_store_keyed(self, state: bytes, aad: bytes) -> bytes:
+        try:
+            return self.store.decrypt(state[1:13], state[13:], aad)
+        except InvalidTag:
+            if self.previous is None:
+                raise
+            return self.previous.decrypt(state[1:13], state[13:], aad)
+
+    def reseal(self, state: bytes, aad: bytes) -> bytes | None:
+        """A store-keyed state sealed under the previous key, sealed anew under the current
+        one (None: nothing to do — citizen-keyed, or already under the current key)."""
+        if state[:1] != SERVICE_KEYED:
+            return None
+        try:
+            self.store.decrypt(state[1:13], state[13:], aad)
+            return None
+        except InvalidTag:
+            plain = self._open_store_keyed(state, aad)  # InvalidTag: under neither key
+        nonce = os.urandom(12)
+        return SERVICE_KEYED + nonce + self.store.encrypt(nonce, plain, aad)
 
 
 def readable(mapper: Mapper[uuid.UUID], stored: StoredEvent) -> Any | None:
@@ -181,7 +209,13 @@ def state_cipher(env: Environment | dict[str, str] | None) -> StateCipher | None
             cache_seconds=float(env.get("RSE_KEY_CACHE_SECONDS") or 300),
         )
     accept_clear = bool(env.get("RSE_STORE_ACCEPT_CLEAR"))
-    return StateCipher(decode_key(str(store_key)), keyring, accept_clear=accept_clear)
+    previous = env.get("RSE_STORE_KEY_PREVIOUS")
+    return StateCipher(
+        decode_key(str(store_key)),
+        keyring,
+        accept_clear=accept_clear,
+        previous=decode_key(str(previous)) if previous else None,
+    )
 
 
 class TracingMapper(Mapper[uuid.UUID]):

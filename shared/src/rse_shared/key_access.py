@@ -22,7 +22,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rse_shared.keyring import SCHEMA
+from rse_shared.keyring import SCHEMA, PostgresKeyring, decode_key
+from rse_shared.settings import ServiceSettings
 from rse_shared.topics import SERVICES
 
 AUDITOR = "auditor"
@@ -97,11 +98,33 @@ def main() -> None:
     sql.add_argument("--role-prefix", default="rse_keys_")
     grants = sub.add_parser("grants", help="only the tables and grants, for existing roles")
     grants.add_argument("--role-prefix", default="rse_")
+    rewrap = sub.add_parser(
+        "rewrap",
+        help="KEK rotation: re-wrap every data key under a new KEK (as the database owner, "
+        "the current KEK from RSE_DATA_KEK(_FILE)); run again to finish an interrupted run",
+    )
+    rewrap.add_argument("--new-kek-file", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "sql":
         print(setup_sql(args.password_dir, args.role_prefix), end="")
-    else:
+    elif args.command == "grants":
         print("\n".join([SCHEMA.strip(), *grants_sql(args.role_prefix)]))
+    else:
+        print(f"re-wrapped {rewrap_all(ServiceSettings(), args.new_kek_file):,} data keys")
+
+
+def rewrap_all(settings: ServiceSettings, new_kek_file: Path) -> int:
+    """Every data key wrapped by the settings' KEK, re-wrapped by the one in the file."""
+    owner = PostgresKeyring(
+        settings.postgres_conninfo(settings.keyring_db),
+        decode_key(settings.keys_env()["RSE_DATA_KEK"]),
+        service="operator",
+        cache_seconds=0,
+    )
+    try:
+        return owner.rewrap(decode_key(new_kek_file.read_text().strip()))
+    finally:
+        owner.close()
 
 
 if __name__ == "__main__":

@@ -102,6 +102,10 @@ class ServiceSettings(BaseSettings):
     data_kek_file: Path | None = None
     store_key: SecretStr | None = None
     store_key_file: Path | None = None
+    # After a rotation, the store key before it: opens what it sealed until
+    # `python -m rse_shared.reseal` has sealed everything anew under `store_key`.
+    store_key_previous: SecretStr | None = None
+    store_key_previous_file: Path | None = None
     key_cache_seconds: float = 300.0
     # A stored event in clear is refused (StoreUnreadable): once encryption is on, a row
     # without a key marker can only have been written past the service. True only while a
@@ -205,7 +209,15 @@ class ServiceSettings(BaseSettings):
             "RSE_KEY_SERVICE": self.service_name,
             "RSE_KEY_CACHE_SECONDS": str(self.key_cache_seconds),
             "RSE_STORE_ACCEPT_CLEAR": "y" if self.store_accept_clear else "",
+            "RSE_STORE_KEY_PREVIOUS": self._previous_store_key(),
         }
+
+    def _previous_store_key(self) -> str:
+        if self.store_key_previous is not None:
+            return self.store_key_previous.get_secret_value()
+        if self.store_key_previous_file is not None:
+            return self.store_key_previous_file.read_text().strip()
+        return ""
 
     def data_keyring(self, service: str | None = None) -> PostgresKeyring:
         """The citizens' data keys, fetched in the name of `service` (default: this one)."""

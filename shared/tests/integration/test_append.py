@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import uuid
 
@@ -9,9 +10,12 @@ import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
+from pydantic import SecretStr
 
-from rse_shared.eventstore import ServiceApplication, StoreUnreadable
+from rse_shared.eventstore import ServiceApplication, StateCipher, StoreUnreadable
+from rse_shared.keyring import new_key
 from rse_shared.pgstore import OneCallAppend
+from rse_shared.reseal import reseal_database
 from rse_shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -112,3 +116,43 @@ def test_a_row_written_past_the_service_does_not_read_as_an_event(
     with pytest.raises(StoreUnreadable, match="in clear"):
         app.repository.get(note.id)
     app.close()
+
+
+def test_a_store_key_rotated_and_resealed_leaves_every_event_readable(
+    settings: ServiceSettings,
+) -> None:
+    """Old key -> the new key with the old as previous -> reseal -> the new key alone."""
+    old, new = new_key(), new_key()
+
+    def notes(store_key: bytes, previous: bytes | None = None) -> Notes:
+        keys = {"store_key": SecretStr(base64.b64encode(store_key).decode())}
+        if previous is not None:
+            keys["store_key_previous"] = SecretStr(base64.b64encode(previous).decode())
+        return Notes(env=settings.model_copy(update=keys).eventstore_env())
+
+    def reseal(cipher: StateCipher) -> tuple[int, int]:
+        results = reseal_database(settings.postgres_conninfo(), cipher)
+        [events] = [r for r in results if r.table == f"{Notes.name}_events"]
+        return events.store_keyed, events.resealed
+
+    app = notes(old)
+    note = Note("first")
+    note.amend("second")
+    app.save(note)
+    app.close()
+    rotating = notes(new, previous=old)
+    later = rotating.repository.get(note.id)  # read through the previous key
+    assert later.text == "second"
+    later.amend("third")
+    rotating.save(later)  # sealed under the new key
+    cipher = rotating.mapper.state_cipher  # type: ignore[attr-defined]
+    assert reseal(cipher) == (3, 2)
+    assert reseal(cipher) == (3, 0)  # a second run changes nothing
+    rotating.close()
+    rotated = notes(new)
+    assert rotated.repository.get(note.id).text == "third"
+    rotated.close()
+    stale = notes(old)
+    with pytest.raises(StoreUnreadable):
+        stale.repository.get(note.id)
+    stale.close()

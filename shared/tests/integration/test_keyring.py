@@ -3,12 +3,16 @@ fetch logged, erasure final, the KEK rotated without touching the data keys."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
+from rse_shared.key_access import rewrap_all
 from rse_shared.keyring import CitizenErased, KekMismatch, PostgresKeyring, new_key
 from rse_shared.settings import ServiceSettings
 
@@ -134,3 +138,27 @@ def test_the_auditor_reads_the_access_log_and_what_is_kept_of_an_erasure(conninf
     assert trail == [("identity", "store"), ("identity", "erase")]
     assert kept == ("op.2", "legal order")
     ring.close()
+
+
+def test_the_kek_rotation_command_rewraps_the_keys_it_wrapped(
+    infra: ServiceSettings, conninfo: str, tmp_path: Path
+) -> None:
+    """`python -m rse_shared.key_access rewrap`: same data keys, now opened by the new KEK
+    only; running it again (an interrupted rotation finished) changes nothing."""
+    old, new = new_key(), new_key()
+    citizen = uuid.uuid4()
+    before = PostgresKeyring(conninfo, old, service="records", cache_seconds=0)
+    key = before.data_key(citizen)
+    before.close()
+    settings = infra.model_copy(update={"data_kek": SecretStr(base64.b64encode(old).decode())})
+    new_file = tmp_path / "new.kek"
+    new_file.write_text(base64.b64encode(new).decode())
+    assert rewrap_all(settings, new_file) == 1
+    assert rewrap_all(settings, new_file) == 0
+    after = PostgresKeyring(conninfo, new, service="records", cache_seconds=0)
+    assert after.data_key(citizen) == key
+    after.close()
+    stale = PostgresKeyring(conninfo, old, service="records", cache_seconds=0)
+    with pytest.raises(KekMismatch):
+        stale.data_key(citizen)
+    stale.close()
