@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rse_shared.topics import SERVICES
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -74,3 +76,25 @@ def test_the_realm_has_a_public_pkce_client_and_citizens_with_their_claims() -> 
     assert {"nif", "sns_number", "birthdate"} <= claims
     ana = next(u for u in realm["users"] if u["username"] == "ana.silva")
     assert set(ana["attributes"]) == {"nif", "sns_number", "birthdate"}
+
+
+def test_every_compose_service_keeps_its_keys_in_files_that_outlive_the_container() -> None:
+    """The KEK and each service's own store key come from the files deploy/local/secrets.sh
+    makes: a key made inside a container would die with it, and the store with it."""
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    secrets = compose["secrets"]
+    platform = {
+        name: service
+        for name, service in compose["services"].items()
+        if "RSE_HTTP_PORT" in service.get("environment", {})
+    }
+    assert set(platform) == {*SERVICES, "notifications"}
+    for name, service in platform.items():
+        env = service["environment"]
+        assert env["RSE_DATA_KEK_FILE"] == "/run/secrets/data_kek", name
+        assert env["RSE_STORE_KEY_FILE"] == f"/run/secrets/{name}_store_key", name
+        assert {"data_kek", f"{name}_store_key"} <= set(service["secrets"]), name
+        assert secrets[f"{name}_store_key"]["file"] == f"./.local/secrets/keys/{name}.store"
+    assert secrets["data_kek"]["file"] == "./.local/secrets/keys/data.kek"
