@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import psycopg
 from psycopg.errors import DuplicateTable, UniqueViolation
@@ -25,6 +25,8 @@ from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.contracts.identity import StaffDeactivated, TokenRevoked
 from rse_shared.eventstore import in_thread
 from rse_shared.loops import pause
+
+T = TypeVar("T")
 
 Kind = Literal["jti", "sid", "sub"]
 
@@ -76,6 +78,10 @@ class Revocations:
         self._entries: dict[tuple[Kind, str], Revocation] = {}
         self._lock = threading.Lock()
         self._schema = threading.Lock()  # concurrent CREATE TABLE IF NOT EXISTS may collide
+        # One lasting connection for the store (reopened after a failure): the refresh runs
+        # every second in every service, and a TLS connection each time costs CPU.
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._using = threading.Lock()
 
     def refuses(self, claims: Mapping[str, Any]) -> bool:
         """Whether a verified token's claims fall under a revocation."""
@@ -100,25 +106,49 @@ class Revocations:
         if not entries:
             return
         if self.conninfo is not None:
-            with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                self._create(conn)
+            rows = [(r.kind, r.value, r.at, r.expires_at) for r in entries]
+
+            def store(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
                 with conn.cursor() as cursor:
-                    cursor.executemany(
-                        UPSERT, [(r.kind, r.value, r.at, r.expires_at) for r in entries]
-                    )
+                    cursor.executemany(UPSERT, rows)
+
+            self._with_store(store)
         self._remember(entries)
+
+    def _with_store(self, work: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
+        """`work` on the lasting connection, opened (and the table made) on first use; a
+        connection that failed is dropped, so the next call opens a new one."""
+        assert self.conninfo is not None
+        with self._using:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.conninfo, autocommit=True)
+                self._create(self._conn)
+            try:
+                return work(self._conn)
+            except psycopg.OperationalError:
+                self._conn.close()
+                self._conn = None
+                raise
+
+    def close(self) -> None:
+        with self._using:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def load(self) -> None:
         """Re-read the stored revocations (what other replicas' consumers took), drop expired."""
         if self.conninfo is None:
             return
         now = time.time()
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            self._create(conn)
+
+        def read(conn: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             conn.execute("DELETE FROM revoked_tokens WHERE expires_at < %s", (now,))
-            rows = conn.execute(
+            return conn.execute(
                 "SELECT kind, value, revoked_at, expires_at FROM revoked_tokens"
             ).fetchall()
+
+        rows = self._with_store(read)
         with self._lock:
             self._entries = {
                 key: entry for key, entry in self._entries.items() if entry.expires_at >= now
@@ -139,6 +169,9 @@ class Revocations:
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Worker: re-read the stored revocations every `refresh` seconds until stopped."""
-        while not stop.is_set():
-            await in_thread(self.load)
-            await pause(stop, self.refresh)
+        try:
+            while not stop.is_set():
+                await in_thread(self.load)
+                await pause(stop, self.refresh)
+        finally:
+            await in_thread(self.close)
