@@ -280,7 +280,12 @@ async def test_every_topic_of_the_run_holds_no_personal_or_clinical_value_in_cle
     dead_letters = [t for t in messages if t.endswith(".dlq")]
     assert dead_letters and all(messages[t] for t in dead_letters)  # the DLQ was scanned
     assert sum(map(len, messages.values())) > 20
-    assert in_clear_on(messages, scanned.personal) == []
+    found = in_clear_on(messages, scanned.personal)
+    print(
+        f"scanned {sum(map(len, messages.values()))} records of {len(messages)} topics "
+        f"({len(dead_letters)} dead-letter) for {len(scanned.personal)} values: {len(found)} found"
+    )
+    assert found == []
 
 
 def unprotected(document: dict[str, Any]) -> list[str]:
@@ -346,6 +351,7 @@ async def test_no_table_of_any_service_database_holds_a_value_in_clear(scanned: 
         rows += count
         found += [f"{n} of database {name}" for n in named]
     assert rows > 50  # the event stores, notification logs, tracking, inboxes were read
+    print(f"scanned {rows} rows of {len(SERVICES)} service databases: {len(found)} found")
     assert found == []
 
 
@@ -393,6 +399,7 @@ async def test_no_read_model_holds_a_secret_in_clear(scanned: Run) -> None:
     finally:
         await mongo.close()
     assert documents > 10 and len(scanned.secrets) >= 5
+    print(f"scanned {documents} read-model documents for {len(scanned.secrets)} secrets")
     assert found == []
 
 
