@@ -2,7 +2,7 @@
 
 A contract names its sensitive fields in `protected_fields` (personal data, clinical
 values, exemption categories). On the wire they are not in the document: they travel in
-one field, `protected`, as AES-256-GCM ciphertext under the citizen's data key
+one field, `protected`, as AES-256-GCM-SIV ciphertext under the citizen's data key
 (rse_shared.keyring), bound to the event's id, type and citizen (moved onto another event
 it no longer opens). The envelope, the ids, the type, the positions and the chain fields
 stay in clear, so routing, per-citizen order, the dead-letter queues and `rse-audit verify`
@@ -17,18 +17,19 @@ event (nothing to apply, no dead letter).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
-import os
 import uuid
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 
 from rse_shared.keyring import Keyring
 
 FIELD = "protected"
-VERSION = "1"
+VERSION = "2"
+CIPHERS: dict[str, Any] = {"1": AESGCM, "2": AESGCMSIV}
 
 
 class ProtectionBroken(ValueError):
@@ -42,12 +43,19 @@ def _context(document: dict[str, Any]) -> str:
 def seal_for(
     keyring: Keyring, citizen_id: uuid.UUID, value: Any, context: str, purpose: str = "publish"
 ) -> str:
-    """`value` (JSON) as AES-256-GCM ciphertext under the citizen's data key, bound to
-    `context` (it opens nowhere else): `<version>:<base64 nonce+ciphertext>`."""
+    """`value` (JSON) as ciphertext under the citizen's data key, bound to `context` (it
+    opens nowhere else): `<version>:<base64 nonce+ciphertext>`.
+
+    AES-256-GCM-SIV with its nonce derived from the context: sealing the same value in the
+    same context again gives the same bytes — a relay that publishes an event once more
+    after a crash publishes it identically, so the hash chain over the published bytes
+    still holds — and, the mode being nonce-misuse resistant, a different value in that
+    context reveals nothing but that it differs.
+    """
     key = keyring.data_key(citizen_id, purpose)
-    nonce = os.urandom(12)
+    nonce = hashlib.sha256(context.encode()).digest()[:12]
     plain = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
-    sealed = nonce + AESGCM(key).encrypt(nonce, plain, context.encode())
+    sealed = nonce + AESGCMSIV(key).encrypt(nonce, plain, context.encode())
     return f"{VERSION}:{base64.b64encode(sealed).decode()}"
 
 
@@ -55,9 +63,9 @@ def open_for(
     keyring: Keyring, citizen_id: uuid.UUID, text: str, context: str, purpose: str = "read"
 ) -> Any:
     """What `seal_for` sealed (ProtectionBroken if altered or moved; CitizenErased if the
-    citizen's key was shredded)."""
+    citizen's key was shredded). Version 1 (AES-256-GCM, random nonce) still opens."""
     version, _, body = text.partition(":")
-    if version != VERSION:
+    if version not in CIPHERS:
         raise ProtectionBroken(f"unknown protection version {version!r}")
     try:
         sealed = base64.b64decode(body, validate=True)
@@ -65,7 +73,7 @@ def open_for(
         raise ProtectionBroken(f"malformed protected part: {bad}") from None
     key = keyring.data_key(citizen_id, purpose)
     try:
-        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], context.encode())
+        plain = CIPHERS[version](key).decrypt(sealed[:12], sealed[12:], context.encode())
     except InvalidTag:
         raise ProtectionBroken("the protected part does not open here") from None
     return json.loads(plain)
