@@ -171,3 +171,40 @@ async def test_erasure_of_an_unknown_citizen_or_with_a_bad_body_is_refused(
         )
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_person_a_wrongly_registered_number_belongs_to_registers_after_the_erasure(
+    platform: Platform,
+) -> None:
+    """Someone registered with another person's SNS number and NIF; an operator erased that
+    registration. The rightful person then registers with those numbers: a new citizen
+    (new id, new record), their own password, nothing of the erased one."""
+    identity, records = platform["identity"], platform["records"]
+    operator = await staff(platform.services["identity"], identity, "operator")
+    impostor = await register_citizen(identity)
+    numbers = {k: impostor["body"][k] for k in ("sns_number", "nif")}
+    erasure = {"legal_basis": "wrongly_registered", "reference": "counter case 2026/119"}
+    erased = await identity.post(
+        f"/citizens/{impostor['citizen_id']}/erasure", json=erasure, headers=operator
+    )
+    assert erased.status_code == 204, erased.text
+
+    rightful = await register_citizen(
+        identity, **numbers, full_name="Ana Rita Santos", password="the rightful secret"
+    )
+    assert rightful["citizen_id"] != impostor["citizen_id"]
+    me = await identity.get("/citizens/me", headers=rightful["auth"])
+    assert me.status_code == 200 and me.json()["full_name"] == "Ana Rita Santos", me.text
+    old = await identity.post(
+        "/auth/token",
+        json={"username": numbers["sns_number"], "password": impostor["body"]["password"]},
+    )
+    assert old.status_code == 401, old.text
+
+    async def record_opened() -> bool:
+        answer = await records.get(f"/records/{rightful['citizen_id']}", headers=rightful["auth"])
+        return answer.status_code == 200
+
+    await eventually(record_opened, timeout=30)
+    twice = await identity.post("/citizens", json={**rightful["body"], "password": "x" * 16})
+    assert twice.status_code == 409, twice.text  # the numbers are hers now

@@ -87,12 +87,17 @@ def _aggregate_of(event_class: type[Any]) -> type[Any] | None:
 
 
 def citizen_of(domain_event: Any) -> uuid.UUID | None:
-    """Whose data a domain event holds: its `citizen_id`, or the aggregate's own id where
-    the aggregate is the citizen (`citizen_is_id`); None for events of no one citizen and
-    for aggregates that keep their events under the store key (`store_keyed`)."""
+    """Whose data a domain event holds: what the aggregate's `citizen_in(event)` says where
+    it has one, else the event's `citizen_id`, or the aggregate's own id where the
+    aggregate is the citizen (`citizen_is_id`); None for events of no one citizen and for
+    aggregates that keep their events under the store key (`store_keyed`)."""
     aggregate = _aggregate_of(type(domain_event))
     if getattr(aggregate, "store_keyed", False):
         return None
+    citizen_in = getattr(aggregate, "citizen_in", None)
+    if callable(citizen_in):  # the aggregate says, e.g. from a field of some of its events
+        found = citizen_in(domain_event)
+        return found if isinstance(found, uuid.UUID) else None
     citizen = getattr(domain_event, "citizen_id", None)
     if isinstance(citizen, uuid.UUID):
         return citizen

@@ -123,7 +123,10 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
             if account is not None and not account.closed:
                 account.close()
             erasure = CitizenErasure(citizen_id, legal_basis, self.clock(), reference, erased_by)
-            self.save(erasure, account)
+            # The numbers are released: the person they belong to may register again.
+            sns = self._release("sns", citizen.sns_number)
+            nif = self._release("nif", citizen.nif)
+            self.save(erasure, account, sns, nif)
         if self.keyring is not None:
             self.keyring.erase(citizen_id, erased_by=erased_by, legal_basis=legal_basis)
 
@@ -333,12 +336,15 @@ class IdentityApplication(RegistrationCommands, ProxyCommands):
         return citizen
 
     def _account(self, username: str) -> Account:
-        return self._account_by_id(Account.create_id(username))
+        # Read for every username alike (staff ones are never released), so an erased
+        # citizen's number, a live one and an unknown one take the same reads.
+        generation = self._generation("sns", username)
+        return self._account_by_id(Account.create_id(username, generation))
 
     def _account_by_id(self, account_id: uuid.UUID) -> Account:
         try:
             account: object = self.repository.get(account_id)
-        except AggregateNotFoundError:
+        except (AggregateNotFoundError, CitizenErased):
             account = None
         if not isinstance(account, Account):
             raise AccountNotFound("no such account")

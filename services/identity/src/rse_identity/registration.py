@@ -27,6 +27,7 @@ from rse_identity.domain.activation import (
 )
 from rse_identity.domain.citizen import ActivationMethod, Citizen
 from rse_identity.domain.nif_claim import NifClaim
+from rse_identity.domain.number_release import NumberRelease, release_id
 from rse_identity.domain.oidc_login import OidcLogin, OidcLoginRefused
 from rse_identity.domain.sns_claim import SnsClaim
 from rse_shared.clock import Clock
@@ -180,19 +181,39 @@ class RegistrationCommands(ServiceApplication):
             address="",
         )
         citizen.activate("oidc")
-        account = citizen_account(citizen, NO_PASSWORD)
+        account = citizen_account(citizen, NO_PASSWORD, self._generation("sns", citizen.sns_number))
         self._save_new_citizen(citizen, account)
         return account
 
     def _save_new_citizen(self, citizen: Citizen, *others: Aggregate) -> None:
-        # The claims' ids come from the SNS number and the NIF: a second registration of
-        # either conflicts at version 1 in the same transaction, no read before the write.
-        sns = SnsClaim(sns_number=citizen.sns_number, citizen_id=citizen.id)
-        nif = NifClaim(nif=citizen.nif, citizen_id=citizen.id)
+        # The claims' ids come from the SNS number and the NIF (in the generation an
+        # erasure left them at): a second registration of either conflicts at version 1 in
+        # the same transaction, whatever it read before.
+        sns = SnsClaim(
+            sns_number=citizen.sns_number,
+            citizen_id=citizen.id,
+            generation=self._generation("sns", citizen.sns_number),
+        )
+        nif = NifClaim(
+            nif=citizen.nif, citizen_id=citizen.id, generation=self._generation("nif", citizen.nif)
+        )
         try:
             self.save(citizen, sns, nif, *others)
         except IntegrityError:
             raise CitizenAlreadyRegistered("SNS number or NIF already registered") from None
+
+    def _generation(self, kind: str, number: str) -> int:
+        """The generation of the number's live claim: how many erasures released it."""
+        release = self._get(release_id(kind, number))
+        return release.generation if isinstance(release, NumberRelease) else 0
+
+    def _release(self, kind: str, number: str) -> NumberRelease:
+        """The number's release, one generation on (saved by the caller with the erasure)."""
+        release = self._get(release_id(kind, number))
+        if isinstance(release, NumberRelease):
+            release.release_again()
+            return release
+        return NumberRelease(release_id(kind, number))
 
     def _open_account(
         self,
@@ -203,7 +224,10 @@ class RegistrationCommands(ServiceApplication):
     ) -> None:
         citizen.activate(method)
         try:
-            self.save(citizen, citizen_account(citizen, password_hash), activation)
+            account = citizen_account(
+                citizen, password_hash, self._generation("sns", citizen.sns_number)
+            )
+            self.save(citizen, account, activation)
         except IntegrityError:
             # Another activation of the same citizen won the race: this one changes nothing.
             raise ActivationRefused("activation refused") from None
@@ -225,7 +249,7 @@ class RegistrationCommands(ServiceApplication):
         return found
 
     def _citizen_by_sns(self, sns_number: str) -> Citizen:
-        claim = self._get(SnsClaim.create_id(sns_number))
+        claim = self._get(SnsClaim.create_id(sns_number, self._generation("sns", sns_number)))
         citizen = self._get(claim.citizen_id) if isinstance(claim, SnsClaim) else None
         if not isinstance(citizen, Citizen):
             raise CitizenNotFoundError(sns_number)
@@ -236,7 +260,8 @@ class RegistrationCommands(ServiceApplication):
         return activation if isinstance(activation, Activation) else None
 
     def _citizen_account(self, citizen: Citizen) -> Account:
-        account = self._get(Account.create_id(citizen.sns_number))
+        generation = self._generation("sns", citizen.sns_number)
+        account = self._get(Account.create_id(citizen.sns_number, generation))
         if not isinstance(account, Account):
             raise ActivationRefused("no account")
         return account
@@ -246,11 +271,13 @@ class CitizenNotFoundError(LookupError):
     """No citizen holds that SNS number."""
 
 
-def citizen_account(citizen: Citizen, password_hash: str) -> Account:
-    """The login account of an activated citizen (username: the SNS number)."""
+def citizen_account(citizen: Citizen, password_hash: str, generation: int) -> Account:
+    """The login account of an activated citizen (username: the SNS number, in the
+    generation of the number's claim)."""
     return Account(
         username=citizen.sns_number,
         password_hash=password_hash,
         role="citizen",
         claims={"citizen_id": str(citizen.id)},
+        generation=generation,
     )

@@ -255,3 +255,36 @@ def test_hospital_staff_carry_the_hospital_they_work_for_in_their_token(
     )
     claims = token_claims(app.authenticate("staff:hs.one", "a long secret"))
     assert (claims["role"], claims["hospital"]) == ("hospital_staff", "HSM")
+
+
+def test_an_erased_citizens_numbers_register_again_as_a_new_citizen(
+    app: IdentityApplication,
+) -> None:
+    """A wrongly registered citizen erased: the person the SNS number and NIF belong to
+    registers and logs in; the erased one's password opens nothing; each number stays
+    unique in its new generation, and a second erasure releases it again."""
+    wrong = register(app)
+    app.erase(wrong, "wrongly_registered", "ticket 1", "op-1")  # type: ignore[arg-type]
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "a long secret")
+    rightful = app.register_citizen(
+        sns_number="123456789",
+        nif="123456789",
+        full_name="Ana Silva",
+        date_of_birth=date(1980, 5, 17),
+        email="ana.silva@example.pt",
+        phone="+351912345678",
+        address="Rua A",
+        password="her own secret",
+    )
+    assert rightful != wrong
+    app.activate_with_code("123456789", app.issue_activation_code(rightful).code, None)
+    assert app.authenticate("123456789", "her own secret").claims == {"citizen_id": str(rightful)}
+    with pytest.raises(LoginRefused):
+        app.authenticate("123456789", "a long secret")
+    with pytest.raises(CitizenAlreadyRegistered):
+        register(app, activate=False)  # the number is hers now
+    app.erase(rightful, "legal_order", "order 7", "op-1")
+    third = register(app)
+    assert third not in (wrong, rightful)
+    assert app.authenticate("123456789", "a long secret").claims == {"citizen_id": str(third)}

@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from rse_identity.domain.number_release import claim_key
 from rse_shared.auth import Role
 from rse_shared.eventstore import natural_id
 
@@ -63,12 +64,27 @@ class Account(Aggregate):
         role: Role
 
     @staticmethod
-    def create_id(username: str) -> uuid.UUID:
-        return natural_id("account", username)
+    def create_id(username: str, generation: int = 0) -> uuid.UUID:
+        """A citizen's account (username: the SNS number) takes the generation of the
+        number's claim, so an erased citizen's number opens a new account."""
+        return natural_id("account", claim_key(username, generation))
+
+    @staticmethod
+    def citizen_in(event: object) -> uuid.UUID | None:
+        """Whose key seals the event: a citizen's account opening (its username is the SNS
+        number) is shredded with the citizen; the rest is under the store key."""
+        claims = getattr(event, "claims", None)
+        citizen = claims.get("citizen_id") if isinstance(claims, dict) else None
+        return uuid.UUID(str(citizen)) if citizen else None
 
     @event("Opened")
     def __init__(
-        self, username: str, password_hash: str, role: Role, claims: dict[str, Any]
+        self,
+        username: str,
+        password_hash: str,
+        role: Role,
+        claims: dict[str, Any],
+        generation: int = 0,
     ) -> None:
         self.username = username
         self.password_hash = password_hash

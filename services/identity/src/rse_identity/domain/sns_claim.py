@@ -6,6 +6,7 @@ import uuid
 
 from eventsourcing.domain import Aggregate, event
 
+from rse_identity.domain.number_release import claim_key
 from rse_shared.eventstore import natural_id
 
 
@@ -17,9 +18,10 @@ class SnsClaim(Aggregate):
     """
 
     @staticmethod
-    def create_id(sns_number: str) -> uuid.UUID:
-        return natural_id("sns", sns_number)
+    def create_id(sns_number: str, generation: int = 0) -> uuid.UUID:
+        return natural_id("sns", claim_key(sns_number, generation))
 
     @event("Claimed")
-    def __init__(self, sns_number: str, citizen_id: uuid.UUID) -> None:
+    def __init__(self, sns_number: str, citizen_id: uuid.UUID, generation: int = 0) -> None:
         self.citizen_id = citizen_id
+        self.generation = generation
