@@ -112,6 +112,12 @@ class Keyring(Protocol):
         """The citizen's key; CitizenErased if it was destroyed."""
         ...
 
+    def data_keys(
+        self, citizens: Iterable[uuid.UUID], purpose: str = "use"
+    ) -> dict[uuid.UUID, bytes]:
+        """Many citizens' keys at once; CitizenErased if any was destroyed."""
+        ...
+
     def erase(self, citizen_id: uuid.UUID, *, erased_by: str, legal_basis: str) -> None:
         """Destroy the citizen's key (idempotent)."""
         ...
@@ -175,6 +181,11 @@ class MemoryKeyring:
         if key is None:
             raise CitizenErased(citizen_id)
         return key
+
+    def data_keys(
+        self, citizens: Iterable[uuid.UUID], purpose: str = "use"
+    ) -> dict[uuid.UUID, bytes]:
+        return {c: self.data_key(c, purpose) for c in dict.fromkeys(citizens)}
 
     def erase(self, citizen_id: uuid.UUID, *, erased_by: str, legal_basis: str) -> None:
         with self._lock:
