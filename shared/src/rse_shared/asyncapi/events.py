@@ -44,12 +44,14 @@ TRACEPARENT = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 PROTECTED = {
     "type": "string",
-    "pattern": "^1:[A-Za-z0-9+/]+={0,2}$",
+    "pattern": "^[12]:[A-Za-z0-9+/]+={0,2}$",
     "description": "The fields listed in `x-protected-fields`, out of the document: "
-    "`1:` then base64 of a 12-byte nonce and the AES-256-GCM ciphertext of their canonical "
-    "JSON object under the citizen's data key (rse_shared.keyring), with the associated "
-    "data `<event_type>:<event_id>:<citizen_id>`. Consumers holding key access reveal it "
-    "before parsing; once the citizen is erased it opens for no one. It is part of the "
+    "`2:` then base64 of a 12-byte nonce (the first bytes of the SHA-256 of the associated "
+    "data) and the AES-256-GCM-SIV ciphertext of their canonical JSON object under the "
+    "citizen's data key (rse_shared.keyring), with the associated data "
+    "`<event_type>:<event_id>:<citizen_id>`; so an event published again is byte-identical "
+    "(`1:`, AES-256-GCM with a random nonce, in events published before). "
+    "Consumers holding key access reveal it before parsing; once the citizen is erased it opens for no one. It is part of the "
     "chain hash like every other field.",
 }
 
