@@ -51,8 +51,8 @@ PROTECTED = {
     "citizen's data key (rse_shared.keyring), with the associated data "
     "`<event_type>:<event_id>:<citizen_id>`; so an event published again is byte-identical "
     "(`1:`, AES-256-GCM with a random nonce, in events published before). "
-    "Consumers holding key access reveal it before parsing; once the citizen is erased it opens for no one. It is part of the "
-    "chain hash like every other field.",
+    "Consumers holding key access reveal it before parsing; once the citizen is erased "
+    "it opens for no one. It is part of the chain hash like every other field.",
 }
 
 
