@@ -22,7 +22,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rse_shared.keyring import SCHEMA, PostgresKeyring, decode_key
+from rse_shared.keyring import PostgresKeyring, decode_key
+from rse_shared.keyring_sql import SCHEMA
 from rse_shared.settings import ServiceSettings
 from rse_shared.topics import SERVICES
 

@@ -41,7 +41,11 @@ def app(clock: Clock) -> IdentityApplication:
 
 
 def register(
-    app: IdentityApplication, sns: str = "123456789", nif: str = "123456789", activate: bool = True
+    app: IdentityApplication,
+    sns: str = "123456789",
+    nif: str = "123456789",
+    activate: bool = True,
+    password: str = "a long secret",
 ) -> object:
     """A citizen through the form and, unless told otherwise, activated at the counter."""
     citizen_id = app.register_citizen(
@@ -52,7 +56,7 @@ def register(
         email="ana@example.pt",
         phone="+351912345678",
         address="Rua A",
-        password="a long secret",
+        password=password,
     )
     if activate:
         app.activate_with_code(sns, app.issue_activation_code(citizen_id).code, None)
@@ -267,18 +271,8 @@ def test_an_erased_citizens_numbers_register_again_as_a_new_citizen(
     app.erase(wrong, "wrongly_registered", "ticket 1", "op-1")  # type: ignore[arg-type]
     with pytest.raises(LoginRefused):
         app.authenticate("123456789", "a long secret")
-    rightful = app.register_citizen(
-        sns_number="123456789",
-        nif="123456789",
-        full_name="Ana Silva",
-        date_of_birth=date(1980, 5, 17),
-        email="ana.silva@example.pt",
-        phone="+351912345678",
-        address="Rua A",
-        password="her own secret",
-    )
+    rightful = register(app, password="her own secret")
     assert rightful != wrong
-    app.activate_with_code("123456789", app.issue_activation_code(rightful).code, None)
     assert app.authenticate("123456789", "her own secret").claims == {"citizen_id": str(rightful)}
     with pytest.raises(LoginRefused):
         app.authenticate("123456789", "a long secret")

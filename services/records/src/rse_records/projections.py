@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from functools import singledispatchmethod
 from typing import Any
 
@@ -11,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rse_records.domain.consent_register import ConsentRegister, as_utc
 from rse_records.domain.health_record import HealthRecord
 from rse_records.domain.record_access import RecordAccess
+from rse_records.prescription_codes import opened_codes, sealed_codes
 from rse_records.read_models import (
     CODES,
     AccessDocument,
@@ -24,7 +24,6 @@ from rse_records.read_models import (
 from rse_shared.eventstore import in_thread
 from rse_shared.keyring import Keyring
 from rse_shared.projection import guarded_upsert
-from rse_shared.protection import open_for, seal_for
 from rse_shared.readmodel import find_each, stored
 
 
@@ -37,11 +36,6 @@ async def _set(
 ) -> None:
     """Upsert `fields` (stored by the one time convention) unless `position` was applied."""
     await guarded_upsert(db[collection], {"_id": key}, position, {"$set": stored(fields)})
-
-
-def codes_context(prescription_id: str, citizen_id: str) -> str:
-    """What a prescription's sealed codes are bound to (moved to another, they do not open)."""
-    return f"prescription-codes:{prescription_id}:{citizen_id}"
 
 
 class HealthRecordBook:
@@ -183,12 +177,7 @@ class HealthRecordBook:
         db: AsyncDatabase[Any],
     ) -> None:
         renewal = event.renewal_request_id
-        codes: Any = {"access_code": event.access_code, "choice_code": event.choice_code}
-        if self.keyring is not None:
-            context = codes_context(str(event.prescription_id), str(event.citizen_id))
-            codes = await in_thread(
-                seal_for, self.keyring, event.citizen_id, codes, context, "store"
-            )
+        codes = await in_thread(sealed_codes, self.keyring, event)
         await _set(
             db,
             "prescriptions",
@@ -373,13 +362,6 @@ async def prescriptions_of(
         if with_codes and isinstance(document.get(CODES), str):
             document[CODES] = await in_thread(opened_codes, keyring, document)
     return PrescriptionDocument.all(found)
-
-
-def opened_codes(keyring: Keyring | None, document: dict[str, Any]) -> Any:
-    if keyring is None:
-        raise RuntimeError("sealed prescription codes and no keyring to open them")
-    context = codes_context(str(document["_id"]), str(document["citizen_id"]))
-    return open_for(keyring, uuid.UUID(str(document["citizen_id"])), document[CODES], context)
 
 
 async def candidate_patients(

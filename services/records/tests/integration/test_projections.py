@@ -14,7 +14,7 @@ from rse_records.application import Dose, Plan, Reader, Writer
 from rse_records.bootstrap import bootstrap
 from rse_records.config import Settings
 from rse_records.domain.health_record import PrescriptionLine
-from rse_records.projections import opened_codes
+from rse_records.prescription_codes import opened_codes
 from rse_shared.contracts import ConsentGranted, ConsentRevoked, FamilyDoctorAssigned
 from rse_shared.eventstore import keyring_of
 from rse_shared.service import Service
