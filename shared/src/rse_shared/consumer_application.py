@@ -38,7 +38,7 @@ from rse_shared.contracts.envelope import IntegrationEvent
 from rse_shared.contracts.identity import CitizenErased, ProxyEnded, ProxyRevoked
 from rse_shared.contracts.sealed import SealedEvent
 from rse_shared.erasure import CitizenErasure
-from rse_shared.eventstore import TRACE_ATTRIBUTE, ServiceApplication
+from rse_shared.eventstore import TRACE_ATTRIBUTE, Batch, ServiceApplication
 from rse_shared.proxy import EndedRelationship
 from rse_shared.revocation import Revocations
 
@@ -135,7 +135,7 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
         # The caller may retry with the same state: what one attempt applied stays out of it.
         state = replace(state, inbox=dict(state.inbox))
         with self.processing_lock:
-            batch = ProcessingEvent[uuid.UUID]()
+            batch = Batch()
             positions = self._inbox_positions(events)
             assert isinstance(self.repository, BatchRepository)
             with self.repository.keeping(batch.aggregates):

@@ -56,6 +56,23 @@ def test_an_aggregates_events_get_rising_notification_ids_and_a_notify(
     app.close()
 
 
+def test_a_one_event_append_takes_the_same_lock_notify_and_ids(settings: ServiceSettings) -> None:
+    app = Notes(env=settings.eventstore_env())
+    assert isinstance(app.recorder, OneCallAppend)
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as listener:
+        listener.execute(f'LISTEN "{app.recorder.channel_name}"')
+        first, second = Note("one"), Note("two")
+        [one] = app.save(first)
+        [two] = app.save(second)
+        woken = list(listener.notifies(timeout=5, stop_after=2))
+    assert two.notification.id == one.notification.id + 1
+    assert len(woken) == 2
+    [stored] = app.recorder.select_notifications(one.notification.id, 1)
+    assert (stored.originator_id, stored.originator_version) == (first.id, 1)
+    assert app.repository.get(second.id).text == "two"
+    app.close()
+
+
 def test_two_writers_of_one_version_conflict_and_only_one_is_stored(
     settings: ServiceSettings,
 ) -> None:
