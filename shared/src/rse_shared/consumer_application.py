@@ -142,9 +142,11 @@ class ConsumerApplication(ProcessApplication[uuid.UUID], ServiceApplication):
                 for event, traceparent in zip(events, traces, strict=True):
                     first = len(batch.events)
                     self._apply_new(event, batch, state, positions)
-                    self._check_all_collected(batch.aggregates)
                     for new in batch.events[first:] if traceparent else ():
                         object.__setattr__(new, TRACE_ATTRIBUTE, traceparent)
+            # Once per batch: a change left uncollected fails the batch, and each of its
+            # messages is then applied (and checked) on its own.
+            self._check_all_collected(batch.aggregates)
             batch.collect_events(consumer_state=state)
             recordings = self._record(batch)
             self._take_snapshots(batch)

@@ -120,6 +120,10 @@ class Keyring(Protocol):
         """Many citizens' keys at once; CitizenErased if any was destroyed."""
         ...
 
+    def holds(self, citizen_id: uuid.UUID) -> bool:
+        """True if the citizen's key (or its erasure) is known without a round trip."""
+        ...
+
     def erase(self, citizen_id: uuid.UUID, *, erased_by: str, legal_basis: str) -> None:
         """Destroy the citizen's key (idempotent)."""
         ...
@@ -189,6 +193,9 @@ class MemoryKeyring:
     ) -> dict[uuid.UUID, bytes]:
         return {c: self.data_key(c, purpose) for c in dict.fromkeys(citizens)}
 
+    def holds(self, citizen_id: uuid.UUID) -> bool:
+        return True  # every key is in memory
+
     def erase(self, citizen_id: uuid.UUID, *, erased_by: str, legal_basis: str) -> None:
         with self._lock:
             self._keys[citizen_id] = None
@@ -235,6 +242,12 @@ class PostgresKeyring:
         if key is not None:
             return key
         return self.data_keys([citizen_id], purpose)[citizen_id]
+
+    def holds(self, citizen_id: uuid.UUID) -> bool:
+        try:
+            return self.cache.get(citizen_id) is not None
+        except CitizenErased:
+            return True  # known erased: a use fails at once
 
     def data_keys(
         self, citizens: Iterable[uuid.UUID], purpose: str = "use"

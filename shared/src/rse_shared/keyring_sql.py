@@ -27,17 +27,17 @@ FETCH = """
 WITH made AS (
     INSERT INTO data_keys (citizen_id, kek_id, wrapped, created_by)
     SELECT u.citizen_id, %(kek_id)s, u.wrapped, %(service)s
-    FROM unnest(%(citizens)s::uuid[], %(wrapped)s::bytea[]) AS u(citizen_id, wrapped)
+    FROM unnest(%(citizens)b::uuid[], %(wrapped)b::bytea[]) AS u(citizen_id, wrapped)
     ON CONFLICT (citizen_id) DO NOTHING
     RETURNING citizen_id, kek_id, wrapped
 ), logged AS (
     INSERT INTO key_access (service, citizen_id, purpose)
-    SELECT %(service)s, c, %(purpose)s FROM unnest(%(citizens)s::uuid[]) AS c
+    SELECT %(service)s, c, %(purpose)s FROM unnest(%(citizens)b::uuid[]) AS c
 )
 SELECT citizen_id, kek_id, wrapped FROM made
 UNION ALL
 SELECT citizen_id, kek_id, wrapped FROM data_keys
-WHERE citizen_id = ANY(%(citizens)s::uuid[]) AND citizen_id NOT IN (SELECT citizen_id FROM made)
+WHERE citizen_id = ANY(%(citizens)b::uuid[]) AND citizen_id NOT IN (SELECT citizen_id FROM made)
 """
 
 ERASE = """

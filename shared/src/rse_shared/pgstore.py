@@ -21,6 +21,8 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import Environment, retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
 
@@ -64,10 +66,26 @@ class OneCallAppend(PostgresApplicationRecorder):
                 "(new_id, new_version, new_topic, new_state) RETURNING notification_id; END $$"
             ).format(function=one, id_type=id_type, body=body)
         )
-        # Rendered once: a composed statement is rendered again on every execute.
-        call = SQL("SELECT n FROM {0}(%s, %s, %s, %s) AS n")
-        self.append_statement = call.format(function).as_bytes(None)
-        self.append_one_statement = call.format(one).as_bytes(None)
+        # Rendered once: a composed statement is rendered again on every execute. The
+        # arrays go as binary parameters (%b): psycopg's text form of an array is built
+        # element by element in Python, 8x slower for a batch of 300 events.
+        self.append_statement = (
+            SQL("SELECT n FROM {0}(%b, %b, %b, %b) AS n").format(function).as_bytes(None)
+        )
+        self.append_one_statement = (
+            SQL("SELECT n FROM {0}(%s, %s, %s, %s) AS n").format(one).as_bytes(None)
+        )
+        # The library's insert (after its lock and NOTIFY, with tracking records in the same
+        # transaction) takes an array of a composite type, which psycopg adapts as text.
+        self.insert_columns_statement = (
+            SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+                "RETURNING notification_id"
+            )
+            .format(schema=schema, table=table, id_type=id_type)
+            .as_bytes(None)
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -91,6 +109,15 @@ class OneCallAppend(PostgresApplicationRecorder):
             curs.execute(statement, values, prepare=True)
             ids: list[int] = [int(row["n"]) for row in curs.fetchall()]
             return ids
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's insert (lock, NOTIFY, rows, notification ids returned), its rows
+        passed as four binary arrays."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_columns_statement, self._columns(stored_events))
 
     @staticmethod
     def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
