@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 CHECKPOINTS = "projection_checkpoints"
 FAILURES = "projection_failures"
 POSITION = "_position"
+LAG_INTERVAL = 1.0
+"""Seconds between two readings of the log's end for the projection-lag gauge."""
 
 
 class Projection(Protocol):
@@ -125,8 +128,14 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.progress = progress
+        # The checkpoint as this runner last read or saved it: read once, not on every
+        # wake (a round trip to the store each time the log moves). Another runner that
+        # moved it further only makes this one re-apply what the guards then refuse.
+        self._position: int | None = None
+        self._lag_measured = 0.0
 
     async def checkpoint(self) -> int:
+        """The stored checkpoint."""
         doc = await self.db[CHECKPOINTS].find_one({"_id": self.projection.name})
         return int(doc["position"]) if doc else 0
 
@@ -134,10 +143,13 @@ class ProjectionRunner:
         await self.db[CHECKPOINTS].update_one(
             {"_id": self.projection.name}, {"$max": {"position": position}}, upsert=True
         )
+        self._position = position
 
     async def run_once(self) -> int:
         """Apply every notification after the checkpoint; return how many were applied."""
-        position = await self.checkpoint()
+        if self._position is None:
+            self._position = await self.checkpoint()
+        position = self._position
         total = 0
         while True:
             notifications: Sequence[Notification] = await in_thread(
@@ -158,7 +170,8 @@ class ProjectionRunner:
                 self._apply,
             )
             if not notifications:
-                await self._measure_lag(position)
+                if time.monotonic() - self._lag_measured >= LAG_INTERVAL:
+                    await self._measure_lag(position)
                 return total
             position = notifications[-1].id
             await self._save_checkpoint(position)
@@ -226,6 +239,7 @@ class ProjectionRunner:
         )
 
     async def _measure_lag(self, position: int) -> None:
+        self._lag_measured = time.monotonic()
         last = await in_thread(self.app.recorder.max_notification_id) or 0
         PROJECTION_LAG.labels(self.projection.name).set(last - position)
 
@@ -242,6 +256,7 @@ class ProjectionRunner:
         for name in self.projection.collections:
             await self.db.drop_collection(name)
         await self.db[CHECKPOINTS].delete_one({"_id": self.projection.name})
+        self._position = None
         await self.db[FAILURES].delete_many({"projection": self.projection.name})
         await self.ensure_indexes()
         return await self.run_once()
