@@ -30,7 +30,11 @@ def setup_tracing(
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("rse")
+    """The platform's tracer (the global provider's, or a proxy until one is set)."""
+    return _TRACER
+
+
+_TRACER = trace.get_tracer("rse")
 
 
 def inject_trace_headers(headers: Iterable[tuple[str, bytes]] = ()) -> Headers:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import random
+import uuid
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import murmur2 as kafkas
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rse_shared.chain import (
@@ -13,6 +16,8 @@ from rse_shared.chain import (
     Head,
     check_checkpoints,
     link,
+    murmur2,
+    partition_for,
     public_key_document,
     signed_checkpoint,
     verify_partition,
@@ -120,3 +125,14 @@ def test_records_deleted_from_the_end_are_caught_by_the_last_checkpoint(
     truncated = verify_partition(a_partition()[:4])
     broken = check_checkpoints(truncated, [checkpoint], keys_of(key), last_offset=3)
     assert broken is not None and broken.kind == "deleted"
+
+
+def test_partitions_are_kafkas_default_partitioners_for_every_key_length() -> None:
+    """The chain is computed for the partition the broker's partitioner would pick: our
+    murmur2 must agree with Kafka's (aiokafka's port of the Java client) on every key."""
+    rng = random.Random(13)
+    keys = [rng.randbytes(n) for n in range(0, 80) for _ in range(25)]
+    keys += [str(uuid.uuid4()).encode() for _ in range(500)]
+    for key in keys:
+        assert murmur2(key) == kafkas(key), key
+        assert partition_for(key, 6) == (kafkas(key) & 0x7FFFFFFF) % 6
