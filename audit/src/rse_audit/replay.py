@@ -93,6 +93,13 @@ def _categories(categories: tuple[str, ...]) -> str:
 Apply = Callable[[dict[str, Any]], Row]
 
 
+def _entries(entries: list[dict[str, Any]] | None) -> str:
+    """An access's entries as stored (ids and kinds); most accesses name none."""
+    if not entries:
+        return "[]"
+    return json.dumps([{"id": r["id"], "kind": r["kind"]} for r in entries])
+
+
 def _granted(e: dict[str, Any]) -> Row:
     return GRANT, (
         e["consent_id"],
@@ -131,7 +138,7 @@ def _accessed(e: dict[str, Any]) -> Row:
         e.get("action") or "read",
         e.get("role") or "professional",
         e.get("actor_id"),
-        json.dumps([{"id": r["id"], "kind": r["kind"]} for r in e.get("entries") or ()]),
+        _entries(e.get("entries")),
         e.get("relationship"),
     )
 
