@@ -51,7 +51,10 @@ TARGETS = (
     Target(
         "append",
         "eventstore_append",
-        lambda f: f"{f['ratio']:.2f} x raw INSERT",
+        lambda f: (
+            f"{f['ratio']:.2f} x raw INSERT (a new citizen's first, its data key made: "
+            f"{f.get('new_citizen_ratio', math.nan):.2f})"
+        ),
         ">= 0.6 x",
         lambda f: f["ratio"] >= 0.6,
     ),
