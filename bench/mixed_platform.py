@@ -174,8 +174,7 @@ async def platform() -> AsyncIterator[Platform]:
 async def prepare(plat: Platform, citizens: int, patients: int, slots: int) -> None:
     """Registered citizens; patients with a family doctor and a chronic medication; slots."""
     say(f"preparing {citizens} citizens, {patients} patients, {slots} slots")
-    answers = await asyncio.gather(*(plat.register(i, 0) for i in range(citizens + patients)))
-    ids = [c for c in answers if c is not None]
+    ids = await register_population(plat, citizens + patients)
     await arrived(plat.mongo["records"].records, ids, "records")
     await arrived(plat.mongo["requests"].patients, ids, "requests")
     plat.citizens, chosen = ids[:citizens], ids[citizens:]
@@ -189,6 +188,25 @@ async def prepare(plat: Platform, citizens: int, patients: int, slots: int) -> N
         plat.patients.append((citizen, await medication_added(plat, citizen)))
     await patients_ready(plat, chosen)
     await open_slots(plat, slots)
+
+
+async def register_population(plat: Platform, count: int, at_once: int = 4) -> list[str]:
+    """`count` citizens registered, `at_once` at a time: identity hashes a few passwords at
+    once and answers 503 beyond (its flood bound), so a refused one is sent again."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(i: int) -> str:
+        async with gate:
+            for _ in range(20):
+                answer = await plat.clients["identity"].post("/citizens", json=registration(i, 0))
+                if answer.status_code == 201:
+                    return str(answer.json()["citizen_id"])
+                if answer.status_code != 503:
+                    answer.raise_for_status()
+                await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+            raise RuntimeError(f"registration {i} refused 20 times")
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 async def medication_added(plat: Platform, citizen: str) -> str:

@@ -64,6 +64,7 @@ class Listener:
         self.conninfo = conninfo
         self.channel = channel
         self.waiters: list[Waiter] = []
+        self.rings = 0  # NOTIFYs (and reconnections) so far: what rse_shared.log_tail watches
 
     def waiter(self) -> Waiter:
         waiter = Waiter()
@@ -71,6 +72,7 @@ class Listener:
         return waiter
 
     def ring(self) -> None:
+        self.rings += 1
         for waiter in self.waiters:
             waiter.rung.set()
 

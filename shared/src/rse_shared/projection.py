@@ -15,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread, readable
+from rse_shared.log_tail import LogTail
 from rse_shared.metrics import PROJECTION_FAILURES, PROJECTION_LAG
 from rse_shared.notify import Sleep, Wake
 from rse_shared.projection_batch import apply_batch, pending
@@ -39,6 +39,16 @@ FAILURES = "projection_failures"
 POSITION = "_position"
 LAG_INTERVAL = 1.0
 """Seconds between two readings of the log's end for the projection-lag gauge."""
+SKIPPED_CHECKPOINT_INTERVAL = 5.0
+"""Seconds a checkpoint may stay behind notifications the projection does not handle.
+
+A batch that wrote documents saves its checkpoint at once (after the documents). One that
+held none of the projection's events moves the position in memory only, and the store is
+told at most this often (or once the log is quiet this long): every commit wakes every
+projector of the service, and most wakes hold nothing for a given projection, so saving
+each would be a read-model write per projector per commit. A restart re-reads at most
+these seconds of notifications, and skips them again.
+"""
 
 
 class Projection(Protocol):
@@ -118,8 +128,10 @@ class ProjectionRunner:
         max_attempts: int = 3,
         retry_backoff: float = 0.1,
         wake: Wake | None = None,
+        log: LogTail | None = None,
     ) -> None:
         self.wake = wake or Sleep()
+        self.log = log or LogTail(app.recorder)  # shared with the service's other followers
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.app = app
@@ -132,6 +144,8 @@ class ProjectionRunner:
         # wake (a round trip to the store each time the log moves). Another runner that
         # moved it further only makes this one re-apply what the guards then refuse.
         self._position: int | None = None
+        self._stored: int | None = None  # the position the store holds, as far as known
+        self._stored_at = 0.0
         self._lag_measured = 0.0
 
     async def checkpoint(self) -> int:
@@ -143,38 +157,46 @@ class ProjectionRunner:
         await self.db[CHECKPOINTS].update_one(
             {"_id": self.projection.name}, {"$max": {"position": position}}, upsert=True
         )
-        self._position = position
+        self._position = self._stored = position
+        self._stored_at = time.monotonic()
+
+    async def _advance(self, position: int, wrote: bool) -> None:
+        """The checkpoint after a batch: stored now if the batch wrote documents, else
+        kept in memory until SKIPPED_CHECKPOINT_INTERVAL has passed."""
+        if wrote or time.monotonic() - self._stored_at >= SKIPPED_CHECKPOINT_INTERVAL:
+            await self._save_checkpoint(position)
+        else:
+            self._position = position
+
+    async def _store_skipped(self) -> None:
+        """Store a position moved in memory only, once SKIPPED_CHECKPOINT_INTERVAL passed."""
+        position = self._position
+        if position is not None and position != self._stored:
+            await self._advance(position, wrote=False)
 
     async def run_once(self) -> int:
         """Apply every notification after the checkpoint; return how many were applied."""
         if self._position is None:
-            self._position = await self.checkpoint()
+            self._position = self._stored = await self.checkpoint()
         position = self._position
         total = 0
         while True:
-            notifications: Sequence[Notification] = await in_thread(
-                self.app.recorder.select_notifications,
-                start=position,
-                limit=self.batch_size,
-                inclusive_of_start=False,
-            )
+            notifications = await self.log.after(position, self.batch_size)
+            handled = [
+                (event, n.id)
+                for n in notifications
+                if handled_by(self.projection, n.topic)
+                and (event := readable(self.app.mapper, n)) is not None
+            ]
             # The batch's writes go in one bulk per collection before its checkpoint.
-            await apply_batch(
-                [
-                    (event, n.id)
-                    for n in notifications
-                    if handled_by(self.projection, n.topic)
-                    and (event := readable(self.app.mapper, n)) is not None
-                ],
-                self._queue,
-                self._apply,
-            )
+            await apply_batch(handled, self._queue, self._apply)
             if not notifications:
+                await self._store_skipped()
                 if time.monotonic() - self._lag_measured >= LAG_INTERVAL:
                     await self._measure_lag(position)
                 return total
             position = notifications[-1].id
-            await self._save_checkpoint(position)
+            await self._advance(position, wrote=bool(handled))
             total += len(notifications)
             if self.progress:
                 self.progress(total, position)
@@ -256,10 +278,13 @@ class ProjectionRunner:
         for name in self.projection.collections:
             await self.db.drop_collection(name)
         await self.db[CHECKPOINTS].delete_one({"_id": self.projection.name})
-        self._position = None
+        self._position = self._stored = None
         await self.db[FAILURES].delete_many({"projection": self.projection.name})
         await self.ensure_indexes()
-        return await self.run_once()
+        applied = await self.run_once()
+        if self._position is not None and self._position != self._stored:
+            await self._save_checkpoint(self._position)
+        return applied
 
     async def ensure_indexes(self) -> None:
         ensure = getattr(self.projection, "ensure_indexes", None)

@@ -36,9 +36,10 @@ from rse_shared.chain import (
     signed_checkpoint,
 )
 from rse_shared.contracts.envelope import IntegrationEvent
-from rse_shared.eventstore import TRACE_ATTRIBUTE, in_thread, keyring_of, readable
+from rse_shared.eventstore import TRACE_ATTRIBUTE, keyring_of, readable
 from rse_shared.keyring import CitizenErased
 from rse_shared.locks import advisory_lock
+from rse_shared.log_tail import LogTail
 from rse_shared.metrics import EVENTS_RELAYED, RELAY_POSITION
 from rse_shared.notify import Sleep, Wake
 from rse_shared.protection import protect
@@ -132,8 +133,10 @@ class OutboxRelay:
         wake: Wake | None = None,
         windows: int = WINDOWS,
         kafka: Mapping[str, Any] | None = None,
+        log: LogTail | None = None,
     ) -> None:
         self.app = app
+        self.log = log or LogTail(app.recorder)  # shared with the service's projectors
         # The client's security arguments (rse_shared.kafka.client_options).
         self.kafka: Mapping[str, Any] = kafka or {}
         self.translate = translate
@@ -219,12 +222,7 @@ class OutboxRelay:
 
     async def _send_next(self) -> Window:
         """Read the batch after what was sent and hand it to the producer, in order."""
-        notifications: Sequence[Notification] = await in_thread(
-            self.app.recorder.select_notifications,
-            start=self.sent_position,
-            limit=self.batch_size,
-            inclusive_of_start=False,
-        )
+        notifications = await self.log.after(self.sent_position, self.batch_size)
         try:
             acks = [ack for n in notifications if (ack := await self._send_one(n)) is not None]
         except BaseException:

@@ -35,6 +35,7 @@ from rse_shared.kafka import broker_security, client_options
 from rse_shared.keyring import CitizenErased
 from rse_shared.keys import load_or_create_key
 from rse_shared.locks import advisory_lock
+from rse_shared.log_tail import LogTail
 from rse_shared.loops import Worker, pause
 from rse_shared.metrics import MeasureRequests, metrics_router
 from rse_shared.notify import SAFETY_POLL, Listener, Wake, listener_for, waker
@@ -226,6 +227,7 @@ def _relay(
     *,
     poll: float,
     wake: Wake | None,
+    log: LogTail,
 ) -> OutboxRelay:
     """The outbox relay to the service's own events topic (from the topology by default)."""
     name = settings.service_name
@@ -241,6 +243,7 @@ def _relay(
         kafka=client_options(settings),
         audit_key=load_or_create_key(settings.audit_key_file),
         checkpoint_interval=settings.checkpoint_interval,
+        log=log,
     )
 
 
@@ -307,9 +310,11 @@ def assemble(
     # One LISTEN connection wakes the relay and projectors; they poll only as a safety net.
     listener = listener_for(app, settings.postgres_conninfo())
     poll = settings.relay_poll_interval if listener is None else SAFETY_POLL
-    relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener))
+    # The relay and the projectors read the log's newest notifications once between them.
+    log = LogTail(app.recorder, listener)
+    relay = _relay(settings, app, translate, topic, poll=poll, wake=waker(listener), log=log)
     # Every service deletes an erased citizen's documents (rse_shared.erasure).
-    projectors = _projectors(app, [*projections, ErasureProjection()], db, poll, listener)
+    projectors = _projectors(app, [*projections, ErasureProjection()], db, poll, listener, log)
     jobs = (extra_workers or {}, scheduled or {})
     workers = _loops(settings, app, relay, projectors, consumes, db, *jobs, listener)
     verifier = verifier or _verifier(settings)
@@ -365,10 +370,11 @@ def _projectors(
     db: AsyncDatabase[Any],
     poll: float,
     listener: Listener | None,
+    log: LogTail,
 ) -> dict[str, ProjectionRunner]:
     """One runner per projection, woken by the listener (or polling every `poll` seconds)."""
     return {
-        p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener))
+        p.name: ProjectionRunner(app, p, db, poll_interval=poll, wake=waker(listener), log=log)
         for p in projections
     }
 

@@ -312,3 +312,40 @@ async def test_when_the_store_is_away_the_runner_stops_before_its_checkpoint(
     assert await db[CHECKPOINTS].count_documents({}) == 0
     assert await db[FAILURES].count_documents({}) == 0
     await away.close()
+
+
+class Sticker(Aggregate):
+    """An aggregate of the same log that Notes does not project."""
+
+    @event("Stuck")
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+
+async def test_a_checkpoint_waits_while_the_log_holds_nothing_the_projection_handles(
+    notebook: Notebook, db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await in_thread(write, notebook, ["first note"], edits=0)
+    runner = ProjectionRunner(notebook, Notes(), db)
+    await runner.run_once()
+    written = await in_thread(notebook.recorder.max_notification_id)
+    assert await runner.checkpoint() == written  # a batch that wrote: stored at once
+
+    for i in range(5):  # five commits, each waking the runner, none of them for Notes
+        await in_thread(notebook.save, Sticker(f"page {i}"))
+        await runner.run_once()
+    end = await in_thread(notebook.recorder.max_notification_id)
+    assert await runner.checkpoint() == written  # moved in memory only, no write per wake
+
+    # After a restart the skipped notifications are read again and still write nothing.
+    again = ProjectionRunner(notebook, Notes(), db)
+    assert await again.run_once() == end - written
+    assert [d["text"] for d in await db.notes.find().to_list()] == ["first note"]
+
+    monkeypatch.setattr("rse_shared.projection.SKIPPED_CHECKPOINT_INTERVAL", 0.0)
+    await runner.run_once()  # the log is quiet and the interval has passed: stored
+    assert await runner.checkpoint() == end
+
+    await in_thread(notebook.save, Sticker("last page"))
+    await runner.run_once()  # past the interval, a batch of others' events is stored too
+    assert await runner.checkpoint() == await in_thread(notebook.recorder.max_notification_id)

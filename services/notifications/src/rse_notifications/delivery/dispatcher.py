@@ -157,10 +157,14 @@ class Dispatcher:
                 await lease.guard(self._every(stop, self.queue_new))
         finally:
             await self.positions.close()
+            await self.queue.close()
 
     async def run_sender(self, stop: asyncio.Event) -> None:
         await self.queue.create()
-        await self._every(stop, self.send_due)
+        try:
+            await self._every(stop, self.send_due)
+        finally:
+            await self.queue.close()
 
     async def _every(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         while not stop.is_set():

@@ -9,6 +9,7 @@ known, so it is failed with that reason, never sent again.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,11 +99,34 @@ class DeliveryQueue:
 
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._using: asyncio.Lock | None = None
 
     async def _execute(self, query: str | sql.Composed, params: Any = None) -> list[dict[str, Any]]:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-            cur = await conn.cursor(row_factory=dict_row).execute(query, params)
-            return await cur.fetchall() if cur.description else []
+        """One statement on the lasting connection (the queuer and the sender take turns),
+        opened on first use; a connection that failed is dropped, so the next call opens a
+        new one."""
+        if self._using is None:
+            self._using = asyncio.Lock()
+        async with self._using:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            try:
+                cur = await self._conn.cursor(row_factory=dict_row).execute(query, params)
+                return await cur.fetchall() if cur.description else []
+            except psycopg.OperationalError:
+                await self._conn.close()
+                self._conn = None
+                raise
+
+    async def close(self) -> None:
+        """Close the lasting connection (a later statement opens another)."""
+        if self._using is None:
+            return
+        async with self._using:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
 
     async def create(self) -> None:
         """The table, once: the queuer, the sender and other replicas may ask at once."""
