@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,9 +14,11 @@ from rse_shared import topics as topology
 from rse_shared.kafka import AUDITOR, tool_options
 
 
-@dataclass(frozen=True)
-class Record:
-    """One message: where it is and what it says (None if it is not a JSON object)."""
+class Record(NamedTuple):
+    """One message: where it is and what it says (None if it is not a JSON object).
+
+    A named tuple: a replay builds one per message, and a frozen dataclass's `__init__`
+    (a `object.__setattr__` per field) cost a tenth of the replay's time."""
 
     topic: str
     partition: int

@@ -22,7 +22,7 @@ from rse_shared.clock import utcnow
 from rse_shared.contracts.envelope import UnknownEventType, contract_for
 from rse_shared.keyring import CitizenErased, Keyring
 from rse_shared.progress import Progress
-from rse_shared.protection import ProtectionBroken, hidden, is_protected, reveal
+from rse_shared.protection import FIELD, ProtectionBroken, hidden, is_protected, reveal
 from rse_shared.trust import expected_owners
 
 WITHHELD = "(withheld: protected)"
@@ -200,13 +200,29 @@ APPLY: dict[str, Apply] = {
 }
 
 
+@lru_cache(maxsize=256)
+def _withheld_fields(event_type: str, version: int) -> dict[str, str] | None:
+    """The contract's protected fields, each marked withheld (None for an unknown type)."""
+    try:
+        cls = contract_for(event_type, version)
+    except UnknownEventType:
+        return None
+    return dict.fromkeys(cls.protected_fields, WITHHELD)
+
+
 def withheld(document: dict[str, Any]) -> dict[str, Any]:
     """`document` as a reader without keys sees it: each protected field marked withheld."""
     try:
-        cls = contract_for(str(document["event_type"]), int(document.get("schema_version", 1)))
-    except (UnknownEventType, KeyError, ValueError):
+        fields = _withheld_fields(
+            str(document["event_type"]), int(document.get("schema_version", 1))
+        )
+    except (KeyError, ValueError, TypeError):
+        fields = None
+    if fields is None:
         return hidden(document)
-    return {**hidden(document), **dict.fromkeys(cls.protected_fields, WITHHELD)}
+    seen = {**document, **fields}
+    seen.pop(FIELD, None)
+    return seen
 
 
 def readable(document: dict[str, Any], keyring: Keyring | None) -> dict[str, Any]:
@@ -240,9 +256,13 @@ class Writer:
         if apply is None:
             return
         statement, params = apply(readable(document, self.keyring))
-        for other in [s for s in self.pending if s.table == statement.table and s != statement]:
-            self._write(other)
-        self.pending.setdefault(statement, []).append(params)
+        rows = self.pending.get(statement)
+        if rows is None:
+            # Rows another statement gathered for this table go first, in log order.
+            for other in [s for s in self.pending if s.table == statement.table]:
+                self._write(other)
+            rows = self.pending[statement] = []
+        rows.append(params)
 
     def log_consent_change(self, record: Record, document: dict[str, Any]) -> None:
         """Keep a consent change where it was read; its chain hash only if its content has it."""
