@@ -46,9 +46,9 @@ from typing import Any, Protocol
 import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from psycopg_pool import ConnectionPool
 
 from rse_shared.keyring_sql import ERASE, ERASE_UNKNOWN, FETCH, SCHEMA
+from rse_shared.pool import LazyPool
 
 KEY_BYTES = 32
 CACHE_ENTRIES = 200_000
@@ -214,27 +214,9 @@ class PostgresKeyring:
         self.kek = kek
         self.kek_id = kek_id(kek)
         self.cache = _Cache(cache_seconds)
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=4,
-            kwargs={"autocommit": True},
-            open=False,
-            configure=None,
-            # A connection idle across a database restart is found dead and replaced before
-            # use (one round trip; keys are fetched once per cache period).
-            check=ConnectionPool.check_connection,
-        )
-        self._opened = False
-        self._opening = threading.Lock()
+        self._pool = LazyPool(conninfo, create_schema)
 
     def _connection(self) -> Any:
-        with self._opening:
-            if not self._opened:
-                self._pool.open(wait=True, timeout=10)
-                with self._pool.connection() as conn:
-                    create_schema(conn)
-                self._opened = True
         return self._pool.connection()
 
     def data_key(self, citizen_id: uuid.UUID, purpose: str = "use") -> bytes:
@@ -343,8 +325,7 @@ class PostgresKeyring:
         return done
 
     def close(self) -> None:
-        if self._opened:
-            self._pool.close()
+        self._pool.close()
 
 
 def create_schema(conn: psycopg.Connection[Any]) -> None:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -26,6 +27,7 @@ from typing import Protocol
 import psycopg
 
 from rse_identity.domain.account import LoginThrottled
+from rse_shared.pool import LazyPool
 
 
 class HashingBusy(Exception):
@@ -192,10 +194,9 @@ class PostgresFailures:
     """The counter in identity's database: shared by every replica, exact under races."""
 
     def __init__(self, conninfo: str, policy: LoginPolicy) -> None:
-        self.conninfo = conninfo
         self.policy = policy
-        self._created = False
-        self._creating = threading.Lock()
+        # A flood of logins must not become a flood of new database sessions.
+        self._pool = LazyPool(conninfo, lambda conn: create_table(conn, SCHEMA))
 
     def reserve(self, username: str, now: datetime) -> None:
         at = now.timestamp()
@@ -228,15 +229,11 @@ class PostgresFailures:
             "max_lock": policy.max_lock.total_seconds(),
         }
 
-    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        conn: psycopg.Connection[tuple[object, ...]] = psycopg.connect(
-            self.conninfo, autocommit=True
-        )
-        with self._creating:
-            if not self._created:
-                create_table(conn, SCHEMA)
-                self._created = True
-        return conn
+    def _connect(self) -> AbstractContextManager[psycopg.Connection[tuple[object, ...]]]:
+        return self._pool.connection()
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 @dataclass
