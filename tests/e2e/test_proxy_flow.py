@@ -140,19 +140,13 @@ async def test_a_guardianship_ends_at_18_and_the_parent_s_next_call_is_refused(
 
     # Each service learns of the end from identity's event on its own consumer: one may
     # refuse a moment before another does.
-    async def refused() -> bool:
-        response = await platform["benefits"].get(f"/citizens/{cid}/exemptions", headers=as_parent)
-        return response.status_code == 403
+    for service, path in (("benefits", "exemptions"), ("requests", "appointments")):
 
-    await eventually(refused, timeout=15)
+        async def refused(service: str = service, path: str = path) -> bool:
+            response = await platform[service].get(f"/citizens/{cid}/{path}", headers=as_parent)
+            return response.status_code == 403
 
-    async def refused_by_requests() -> bool:
-        response = await platform["requests"].get(
-            f"/citizens/{cid}/appointments", headers=as_parent
-        )
-        return response.status_code == 403
-
-    await eventually(refused_by_requests, timeout=15)
+        await eventually(refused, timeout=15)
     ended = await platform["requests"].get(f"/citizens/{cid}/appointments", headers=as_parent)
     assert ended.status_code == 403
     assert "ended" in ended.json()["detail"]

@@ -18,7 +18,7 @@ class Record(NamedTuple):
     """One message: where it is and what it says (None if it is not a JSON object).
 
     A named tuple: a replay builds one per message, and a frozen dataclass's `__init__`
-    (a `object.__setattr__` per field) cost a tenth of the replay's time."""
+    (an `object.__setattr__` per field) cost a tenth of the replay's time."""
 
     topic: str
     partition: int
